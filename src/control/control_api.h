@@ -1,0 +1,37 @@
+// The one control API that the unix-socket server, the CLI and (later) the
+// CNI plugin are thin layers over. Every method runs on the control thread.
+//
+// Wire protocol (docs/api.md): one JSON request per line,
+//   {"cmd": "<name>", "args": {...}}
+// answered by one JSON line,
+//   {"ok": true, "data": ...}  or  {"ok": false, "error": "<message>"}.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/result.h"
+#include "control/config.h"
+
+namespace podlane {
+
+using Json = nlohmann::json;
+
+/// Commands the agent serves. Implemented by Agent; faked in tests.
+class ControlApi {
+public:
+    virtual ~ControlApi() = default;
+
+    /// "status": node, pod CIDR, gateway, workers, counts, snapshot generation.
+    virtual Json status() = 0;
+    /// "endpoint.list": one object per endpoint.
+    virtual Json endpoint_list() = 0;
+    /// "endpoint.add": attaches a pod; returns the new endpoint's object.
+    virtual Result<Json> endpoint_add(const EndpointConfig& ep) = 0;
+    /// "endpoint.delete": detaches a pod by id.
+    virtual Result<void> endpoint_delete(const std::string& id) = 0;
+    /// "stats": per-worker counters with drops by reason, totals, per-port stats.
+    virtual Json stats() = 0;
+};
+
+} // namespace podlane
