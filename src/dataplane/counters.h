@@ -1,0 +1,35 @@
+// Per-worker counters. Each worker writes only its own cache-line-aligned
+// block; the control thread reads and sums them. Fields are relaxed atomics so
+// the cross-thread reads are well defined; on x86 a bump is a plain add.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/drop_reason.h"
+
+namespace podlane {
+
+/// A counter written by one thread and read by others.
+struct Counter {
+    std::atomic<uint64_t> v{0};
+    void add(uint64_t n) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+/// Everything one worker counts.
+struct alignas(64) WorkerCounters {
+    Counter rx_packets;    ///< received from any port
+    Counter tx_packets;    ///< taken by a port's tx queue
+    Counter forwarded;     ///< IPv4 packets routed to an endpoint
+    Counter arp_replies;   ///< ARP replies sent for the gateway
+    Counter icmp_replies;  ///< ICMP echo replies sent for the gateway
+    Counter idle_sleeps;   ///< back-off sleeps after idle polls
+    std::array<Counter, kDropReasonCount> drops; ///< by DropReason
+
+    Counter& drop(DropReason r) noexcept { return drops[static_cast<size_t>(r)]; }
+    const Counter& drop(DropReason r) const noexcept { return drops[static_cast<size_t>(r)]; }
+};
+
+} // namespace podlane

@@ -1,0 +1,73 @@
+// Parsing and validating Ethernet, ARP and IPv4 headers. Every check that can
+// fail names the drop reason; malformed input is a verdict, never a crash.
+#pragma once
+
+#include <cstdint>
+
+#include <rte_arp.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/checksum.h"
+#include "dataplane/drop_reason.h"
+
+namespace podlane {
+
+/// What a frame carries, once parsed.
+enum class L3Kind : uint8_t { Arp, Ipv4, Drop };
+
+/// Header pointers into the first mbuf segment, valid when kind != Drop.
+struct ParsedPacket {
+    L3Kind kind = L3Kind::Drop;
+    DropReason drop = DropReason::Malformed; ///< why, when kind == Drop
+    rte_ether_hdr* eth = nullptr;
+    rte_arp_hdr* arp = nullptr;   ///< when kind == Arp
+    rte_ipv4_hdr* ip = nullptr;   ///< when kind == Ipv4
+    uint16_t ip_hdr_len = 0;      ///< IPv4 header length in bytes, options included
+};
+
+/// Parses Ethernet and then ARP or IPv4. Headers must sit in the first segment.
+/// IPv4 checks: version 4, IHL >= 5, total length within the frame, header
+/// checksum (unless the PMD already verified it).
+inline ParsedPacket parse_packet(rte_mbuf* m) noexcept {
+    ParsedPacket p;
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (len < sizeof(rte_ether_hdr))
+        return p;
+    p.eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    const uint16_t ether_type = p.eth->ether_type;
+    const uint32_t l3_len = len - sizeof(rte_ether_hdr);
+
+    if (ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+        if (l3_len < sizeof(rte_ipv4_hdr))
+            return p;
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.eth + 1);
+        const uint16_t hdr_len = static_cast<uint16_t>((ip->version_ihl & 0x0f) * 4);
+        const uint16_t total = rte_be_to_cpu_16(ip->total_length);
+        if ((ip->version_ihl >> 4) != 4 || hdr_len < sizeof(rte_ipv4_hdr) || hdr_len > l3_len ||
+            total < hdr_len || total > rte_pktmbuf_pkt_len(m) - sizeof(rte_ether_hdr))
+            return p;
+        const uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+        if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+            (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !ipv4_checksum_ok(ip, hdr_len))) {
+            p.drop = DropReason::BadIpChecksum;
+            return p;
+        }
+        p.ip = ip;
+        p.ip_hdr_len = hdr_len;
+        p.kind = L3Kind::Ipv4;
+        return p;
+    }
+    if (ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+        if (l3_len < sizeof(rte_arp_hdr))
+            return p;
+        p.arp = reinterpret_cast<rte_arp_hdr*>(p.eth + 1);
+        p.kind = L3Kind::Arp;
+        return p;
+    }
+    p.drop = DropReason::UnsupportedEthertype;
+    return p;
+}
+
+} // namespace podlane

@@ -1,0 +1,45 @@
+// The worker's burst pipeline: parse -> ARP / gateway / IPv4 forward -> tx.
+// Written as stages over a whole burst, so process_burst() reads like the
+// packet's journey and each stage can be tested and measured on its own.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include <rte_mbuf.h>
+
+#include "dataplane/counters.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/verdict.h"
+
+namespace podlane {
+
+inline constexpr uint16_t kMaxBurst = 64;
+
+/// Counts and frees a packet the dataplane will not deliver. Every drop goes
+/// through here.
+inline void drop_packet(rte_mbuf* m, DropReason reason, WorkerCounters& c) noexcept {
+    c.drop(reason).add(1);
+    rte_pktmbuf_free(m);
+}
+
+/// Stage 1: parses, handles and rewrites each packet of a burst received on
+/// `in_port`. out_ports[i] is where pkts[i] goes, or kDropPort if it was
+/// dropped (counted and freed already).
+void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
+                    uint16_t* out_ports, WorkerCounters& c) noexcept;
+
+/// Stage 2: transmits the surviving packets grouped by output port on
+/// `tx_queue`; what a port does not take is dropped as tx_full.
+void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16_t tx_queue,
+                    WorkerCounters& c) noexcept;
+
+/// Both stages for one received burst (at most kMaxBurst packets).
+inline void process_burst(const Snapshot& snap, uint16_t in_port, uint16_t tx_queue,
+                          std::span<rte_mbuf*> pkts, WorkerCounters& c) noexcept {
+    uint16_t out_ports[kMaxBurst];
+    classify_burst(snap, in_port, pkts, out_ports, c);
+    transmit_burst(pkts, out_ports, tx_queue, c);
+}
+
+} // namespace podlane
