@@ -1,0 +1,286 @@
+#include "control/agent.h"
+
+#include <cstdio>
+
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "control/netlink.h"
+#include "control/snapshot_builder.h"
+#include "dataplane/drop_reason.h"
+
+namespace podlane {
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+Json counters_json(const WorkerCounters& c) {
+    Json drops = Json::object();
+    for (size_t r = 0; r < kDropReasonCount; ++r)
+        drops[std::string(drop_reason_name(static_cast<DropReason>(r)))] = c.drops[r].get();
+    return Json{{"rx_packets", c.rx_packets.get()},   {"tx_packets", c.tx_packets.get()},
+                {"forwarded", c.forwarded.get()},     {"arp_replies", c.arp_replies.get()},
+                {"icmp_replies", c.icmp_replies.get()}, {"idle_sleeps", c.idle_sleeps.get()},
+                {"drops", drops}};
+}
+
+/// Adds every number in `from` into `into` (same shape, nested objects allowed).
+void add_counters(Json& into, const Json& from) {
+    if (!into.is_object())
+        into = Json::object();
+    for (auto& [k, v] : from.items()) {
+        if (v.is_object())
+            add_counters(into[k], v);
+        else if (v.is_number())
+            into[k] = into.value(k, uint64_t{0}) + v.get<uint64_t>();
+    }
+}
+
+} // namespace
+
+Agent::Agent(Config config) : config_(std::move(config)) {}
+
+Agent::~Agent() { stop(); }
+
+Result<void> Agent::check_workers_available() const {
+    for (uint32_t lcore : config_.dataplane.worker_lcores) {
+        if (!rte_lcore_is_enabled(lcore))
+            return make_error("dataplane.worker_lcores: lcore " + std::to_string(lcore) +
+                              " is not enabled in EAL (check dataplane.lcore_map)");
+        if (lcore == rte_get_main_lcore())
+            return make_error("dataplane.worker_lcores: lcore " + std::to_string(lcore) +
+                              " is the main lcore, which runs the control thread");
+    }
+    return {};
+}
+
+Result<void> Agent::start() {
+    const DataplaneConfig& dp = config_.dataplane;
+    if (auto r = check_workers_available(); !r)
+        return r;
+    const uint32_t n_workers = static_cast<uint32_t>(dp.worker_lcores.size());
+
+    const std::string pool_name = "podlane_pkts";
+    pool_ = rte_pktmbuf_pool_create(pool_name.c_str(), dp.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    static_cast<int>(rte_socket_id()));
+    if (pool_ == nullptr)
+        return make_error("cannot create a pool of " + std::to_string(dp.mbufs) +
+                          " mbufs: " + rte_strerror(rte_errno) +
+                          " (raise dataplane.memory_mb or lower dataplane.mbufs)");
+    ports_ = std::make_unique<PortManager>(PortSetup{pool_, static_cast<uint16_t>(n_workers),
+                                                     dp.rx_ring_size, dp.tx_ring_size});
+
+    qsbr_ = std::make_unique<Qsbr>(n_workers);
+    tables_ = std::make_unique<RcuPublisher<Snapshot>>(qsbr_->get(), std::make_unique<Snapshot>());
+    publish();
+
+    for (const PortConfig& pc : config_.ports) {
+        auto port = ports_->attach(pc.devargs);
+        if (!port)
+            return make_error("ports: " + pc.name + ": " + port.error().message);
+        static_ports_.push_back(StaticPort{pc, *port});
+    }
+
+    counters_ = std::make_unique<WorkerCounters[]>(n_workers);
+    worker_ctx_.resize(n_workers);
+    for (uint32_t w = 0; w < n_workers; ++w) {
+        worker_ctx_[w] = WorkerContext{
+            .worker_id = w,
+            .tables = tables_.get(),
+            .qsbr = qsbr_->get(),
+            .counters = &counters_[w],
+            .stop = &stop_workers_,
+            .burst_size = dp.burst_size,
+            .idle_sleep_us = dp.idle_sleep_us,
+            .idle_polls_before_sleep = dp.idle_polls_before_sleep,
+        };
+    }
+    publish(); // static ports, before the workers look
+    for (uint32_t w = 0; w < n_workers; ++w) {
+        if (int ret = rte_eal_remote_launch(worker_main, &worker_ctx_[w], dp.worker_lcores[w]); ret != 0)
+            return make_error("cannot launch worker on lcore " + std::to_string(dp.worker_lcores[w]) +
+                              ": " + rte_strerror(-ret));
+    }
+    workers_running_ = true;
+
+    for (size_t i = 0; i < config_.endpoints.size(); ++i) {
+        if (auto r = endpoint_add(config_.endpoints[i]); !r)
+            return make_error("endpoints[" + std::to_string(i) + "] (" + config_.endpoints[i].id +
+                              "): " + r.error().message);
+    }
+    return {};
+}
+
+void Agent::stop() {
+    if (workers_running_) {
+        stop_workers_.store(true);
+        for (uint32_t lcore : config_.dataplane.worker_lcores)
+            rte_eal_wait_lcore(lcore);
+        workers_running_ = false;
+    }
+    if (ports_) {
+        for (auto& [id, rec] : endpoints_)
+            ports_->detach(rec.port_id);
+        for (auto& sp : static_ports_)
+            ports_->detach(sp.port_id);
+    }
+    endpoints_.clear();
+    static_ports_.clear();
+    tables_.reset(); // workers are gone: no grace period to wait for
+    if (pool_ != nullptr) {
+        rte_mempool_free(pool_);
+        pool_ = nullptr;
+    }
+}
+
+void Agent::publish() {
+    SnapshotInputs in;
+    in.generation = ++generation_;
+    in.pod_cidr = config_.network.pod_cidr;
+    in.gateway_ip = config_.network.gateway_ip;
+    in.gateway_mac = config_.network.gateway_mac;
+    in.workers = static_cast<uint32_t>(config_.dataplane.worker_lcores.size());
+    for (const auto& [id, rec] : endpoints_)
+        in.endpoints.push_back(AttachedEndpoint{rec.spec.ip, rec.spec.mac, rec.port_id});
+    for (const StaticPort& sp : static_ports_)
+        in.plain_ports.push_back(sp.port_id);
+    tables_->publish(build_snapshot(in));
+    tables_->reclaim();
+}
+
+Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
+    if (auto r = validate_endpoint(ep, config_, "endpoint"); !r)
+        return r.error();
+    if (endpoints_.count(ep.id))
+        return make_error("endpoint \"" + ep.id + "\" already exists");
+    for (const auto& [id, rec] : endpoints_)
+        if (rec.spec.ip == ep.ip)
+            return make_error("endpoint ip " + ep.ip.str() + " is already used by \"" + id + "\"");
+    if (endpoints_.size() >= config_.tables.max_endpoints)
+        return make_error("tables.max_endpoints (" + std::to_string(config_.tables.max_endpoints) +
+                          ") reached");
+    auto netns = resolve_netns_path(ep.netns);
+    if (!netns)
+        return netns.error();
+
+    EndpointRecord rec{ep, *netns, "", 0};
+    const uint32_t seq = tap_seq_++;
+    char ifname[16];
+    std::snprintf(ifname, sizeof ifname, "pl%04x%05u", static_cast<unsigned>(getpid() & 0xffff), seq % 100000);
+    rec.tap_ifname = ifname;
+    const std::string devargs = "net_tap_pl" + std::to_string(seq) + ",iface=" + rec.tap_ifname;
+    auto port = ports_->attach(devargs);
+    if (!port)
+        return port.error();
+    rec.port_id = *port;
+
+    PodInterfaceSpec pod{
+        .host_ifname = rec.tap_ifname,
+        .netns_path = rec.netns_path,
+        .pod_ifname = ep.ifname,
+        .mac = ep.mac,
+        .ip = ep.ip,
+        .gateway = config_.network.gateway_ip,
+        .mtu = config_.network.pod_mtu,
+    };
+    if (auto r = attach_pod_interface(pod); !r) {
+        ports_->detach(rec.port_id);
+        return make_error("endpoint \"" + ep.id + "\": " + r.error().message);
+    }
+    auto [it, inserted] = endpoints_.emplace(ep.id, std::move(rec));
+    publish();
+    return endpoint_json(it->second);
+}
+
+Result<void> Agent::endpoint_delete(const std::string& id) {
+    auto it = endpoints_.find(id);
+    if (it == endpoints_.end())
+        return make_error("endpoint \"" + id + "\" does not exist");
+    const uint16_t port = it->second.port_id;
+    endpoints_.erase(it);
+    publish();
+    // Workers may still hold the old table, which polls and names the port:
+    // unplug it only after the grace period.
+    tables_->synchronize();
+    ports_->detach(port);
+    return {};
+}
+
+Json Agent::endpoint_json(const EndpointRecord& rec) const {
+    Json labels = Json::object();
+    for (const auto& [k, v] : rec.spec.labels)
+        labels[k] = v;
+    return Json{{"id", rec.spec.id},       {"ip", rec.spec.ip.str()},   {"mac", rec.spec.mac.str()},
+                {"port_id", rec.port_id},  {"netns", rec.spec.netns},   {"ifname", rec.spec.ifname},
+                {"tap", rec.tap_ifname},   {"labels", labels}};
+}
+
+Json Agent::endpoint_list() {
+    Json list = Json::array();
+    for (const auto& [id, rec] : endpoints_)
+        list.push_back(endpoint_json(rec));
+    return list;
+}
+
+Json Agent::status() {
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+    Json workers = Json::array();
+    const Snapshot* snap = tables_ ? tables_->load() : nullptr;
+    for (uint32_t w = 0; w < worker_ctx_.size(); ++w) {
+        uint16_t rxq = snap && w < snap->workers.size() ? snap->workers[w].n_rx : 0;
+        workers.push_back({{"id", w}, {"lcore", config_.dataplane.worker_lcores[w]}, {"rx_queues", rxq}});
+    }
+    return Json{
+        {"node", config_.node_name},
+        {"version", kVersion},
+        {"uptime_s", uptime.count()},
+        {"dataplane", workers_running_ ? "running" : "stopped"},
+        {"pod_cidr", config_.network.pod_cidr.str()},
+        {"gateway_ip", config_.network.gateway_ip.str()},
+        {"gateway_mac", config_.network.gateway_mac.str()},
+        {"pod_mtu", config_.network.pod_mtu},
+        {"hugepages", config_.dataplane.hugepages},
+        {"idle_sleep_us", config_.dataplane.idle_sleep_us},
+        {"snapshot_generation", snap ? snap->generation : 0},
+        {"snapshots_pending_reclaim", tables_ ? tables_->pending() : 0},
+        {"endpoints", endpoints_.size()},
+        {"ports", endpoints_.size() + static_ports_.size()},
+        {"mbufs_free", pool_ ? rte_mempool_avail_count(pool_) : 0},
+        {"mbufs_total", config_.dataplane.mbufs},
+        {"workers", workers},
+    };
+}
+
+Json Agent::stats() {
+    Json workers = Json::array();
+    Json totals = Json::object();
+    for (uint32_t w = 0; w < worker_ctx_.size(); ++w) {
+        Json c = counters_json(counters_[w]);
+        add_counters(totals, c);
+        c["id"] = w;
+        c["lcore"] = config_.dataplane.worker_lcores[w];
+        workers.push_back(std::move(c));
+    }
+    Json ports = Json::array();
+    auto port_json = [](uint16_t port, const std::string& name) {
+        PortStats s = PortManager::stats(port);
+        return Json{{"port_id", port},         {"name", name},
+                    {"rx_packets", s.rx_packets}, {"tx_packets", s.tx_packets},
+                    {"rx_bytes", s.rx_bytes},   {"tx_bytes", s.tx_bytes},
+                    {"rx_errors", s.rx_errors}, {"tx_errors", s.tx_errors},
+                    {"rx_missed", s.rx_missed}, {"rx_nombuf", s.rx_nombuf}};
+    };
+    for (const auto& [id, rec] : endpoints_)
+        ports.push_back(port_json(rec.port_id, id));
+    for (const StaticPort& sp : static_ports_)
+        ports.push_back(port_json(sp.port_id, sp.spec.name));
+    return Json{{"workers", workers}, {"totals", totals}, {"ports", ports}};
+}
+
+} // namespace podlane

@@ -1,0 +1,27 @@
+#include "control/eal_args.h"
+
+namespace podlane {
+
+std::vector<std::string> build_eal_args(const Config& config, const std::string& argv0) {
+    const DataplaneConfig& dp = config.dataplane;
+    std::vector<std::string> args{argv0};
+    if (!dp.lcore_map.empty()) {
+        args.insert(args.end(), {"--lcores", dp.lcore_map});
+    } else {
+        std::string list = std::to_string(dp.main_lcore);
+        for (uint32_t l : dp.worker_lcores)
+            list += "," + std::to_string(l);
+        args.insert(args.end(), {"-l", list});
+    }
+    args.insert(args.end(), {"--main-lcore", std::to_string(dp.main_lcore)});
+    args.insert(args.end(), {"--file-prefix", dp.file_prefix, "--no-pci"});
+    if (dp.hugepages)
+        args.push_back("--in-memory"); // hugepages via memfd, no hugetlbfs mount, no files left
+    else
+        args.push_back("--no-huge");
+    args.insert(args.end(), {"-m", std::to_string(dp.memory_mb)});
+    args.insert(args.end(), dp.eal_args.begin(), dp.eal_args.end());
+    return args;
+}
+
+} // namespace podlane

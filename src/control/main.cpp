@@ -1,0 +1,141 @@
+// podlaned: the podlane node agent.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "control/agent.h"
+#include "control/api_server.h"
+#include "control/config.h"
+#include "control/eal_args.h"
+#include "control/final_report.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: podlaned [--config FILE] [--check-config FILE] [--print-default-config] [--help]
+
+podlane node agent: runs the DPDK dataplane workers and the control thread.
+
+  --config FILE           load FILE instead of the embedded default (configs/podlane.yaml)
+  --check-config FILE     validate FILE and exit (0: valid, 1: invalid)
+  --print-default-config  print the embedded default config and exit
+  -h, --help              this text
+
+podlaned stops cleanly on SIGINT or SIGTERM and prints its final counters.
+Operate it with the `podlane` CLI over the API socket (api.socket in the config).
+)";
+
+struct Options {
+    std::string config_file;
+    std::string check_file;
+    bool print_default = false;
+};
+
+int usage_error(const std::string& msg) {
+    std::fprintf(stderr, "podlaned: %s\n%s", msg.c_str(), kUsage);
+    return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace podlane;
+    Options opt;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "-h" || a == "--help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if ((a == "--config" || a == "--check-config") && i + 1 < args.size()) {
+            (a == "--config" ? opt.config_file : opt.check_file) = args[++i];
+        } else if (a == "--print-default-config") {
+            opt.print_default = true;
+        } else {
+            return usage_error("unknown or incomplete argument \"" + a + "\"");
+        }
+    }
+    if (opt.print_default) {
+        std::fputs(kEmbeddedDefaultConfig, stdout);
+        return 0;
+    }
+    if (!opt.check_file.empty()) {
+        auto cfg = load_config_file(opt.check_file);
+        if (!cfg) {
+            std::fprintf(stderr, "podlaned: %s\n", cfg.error().message.c_str());
+            return 1;
+        }
+        std::printf("%s: valid (node %s, %zu endpoints, %zu workers)\n", opt.check_file.c_str(),
+                    cfg->node_name.c_str(), cfg->endpoints.size(), cfg->dataplane.worker_lcores.size());
+        return 0;
+    }
+
+    auto cfg = opt.config_file.empty() ? parse_config(kEmbeddedDefaultConfig, "embedded default config")
+                                       : load_config_file(opt.config_file);
+    if (!cfg) {
+        std::fprintf(stderr, "podlaned: %s\n", cfg.error().message.c_str());
+        return 1;
+    }
+    Config config = std::move(*cfg);
+
+    std::vector<std::string> eal = build_eal_args(config, argv[0]);
+    std::vector<char*> eal_argv;
+    for (auto& s : eal)
+        eal_argv.push_back(s.data());
+    if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+        std::string joined;
+        for (auto& s : eal)
+            joined += " " + s;
+        std::fprintf(stderr, "podlaned: cannot start DPDK EAL: %s\n  EAL arguments:%s\n",
+                     rte_strerror(rte_errno), joined.c_str());
+        return 1;
+    }
+
+    int exit_code = 0;
+    {
+        boost::asio::io_context io;
+        Agent agent(config);
+        ApiServer api(io, agent, config.api.socket);
+        if (auto r = agent.start(); !r) {
+            std::fprintf(stderr, "podlaned: %s\n", r.error().message.c_str());
+            exit_code = 1;
+        } else if (auto r2 = api.start(); !r2) {
+            std::fprintf(stderr, "podlaned: %s\n", r2.error().message.c_str());
+            exit_code = 1;
+        } else {
+            std::printf("podlaned: node %s up: %zu workers, %zu endpoints, API on %s\n",
+                        config.node_name.c_str(), config.dataplane.worker_lcores.size(),
+                        config.endpoints.size(), config.api.socket.c_str());
+            std::fflush(stdout);
+
+            boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+            signals.async_wait([&](const boost::system::error_code&, int sig) {
+                std::printf("podlaned: %s received, stopping\n", strsignal(sig));
+                io.stop();
+            });
+            // Old tables are freed once their grace period is over.
+            boost::asio::steady_timer reclaim_timer(io);
+            std::function<void()> arm = [&] {
+                reclaim_timer.expires_after(std::chrono::milliseconds(100));
+                reclaim_timer.async_wait([&](const boost::system::error_code& ec) {
+                    if (ec)
+                        return;
+                    agent.reclaim();
+                    arm();
+                });
+            };
+            arm();
+            io.run();
+        }
+        api.stop();
+        Json final_stats = agent.stats();
+        agent.stop();
+        print_final_report(final_stats, stdout);
+    }
+    rte_eal_cleanup();
+    return exit_code;
+}

@@ -1,0 +1,92 @@
+#include "control/ports.h"
+
+#include <cstring>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+namespace podlane {
+
+namespace {
+
+std::string device_name_of(const std::string& devargs) {
+    return devargs.substr(0, devargs.find(','));
+}
+
+Error port_error(uint16_t port, const char* what, int ret) {
+    return make_error("port " + std::to_string(port) + " (" + PortManager::name(port) + "): " + what +
+                      " failed: " + rte_strerror(ret < 0 ? -ret : ret));
+}
+
+} // namespace
+
+std::string PortManager::name(uint16_t port_id) {
+    char buf[RTE_ETH_NAME_MAX_LEN];
+    if (rte_eth_dev_get_name_by_port(port_id, buf) != 0)
+        return "?";
+    return buf;
+}
+
+PortStats PortManager::stats(uint16_t port_id) {
+    rte_eth_stats s{};
+    if (rte_eth_stats_get(port_id, &s) != 0)
+        return {};
+    return PortStats{s.ipackets, s.opackets, s.ibytes, s.obytes, s.ierrors, s.oerrors, s.imissed, s.rx_nombuf};
+}
+
+Result<uint16_t> PortManager::attach(const std::string& devargs) {
+    const std::string dev = device_name_of(devargs);
+    // Every rx descriptor holds an mbuf: refuse before the pool runs dry.
+    const unsigned needed = setup_.rx_ring_size + 64;
+    if (rte_mempool_avail_count(setup_.pool) < needed)
+        return make_error("cannot attach " + dev + ": only " +
+                          std::to_string(rte_mempool_avail_count(setup_.pool)) +
+                          " free mbufs, a port needs " + std::to_string(needed) +
+                          " (raise dataplane.mbufs or lower dataplane.rx_ring_size)");
+    if (rte_eth_dev_count_avail() >= RTE_MAX_ETHPORTS)
+        return make_error("cannot attach " + dev + ": all " + std::to_string(RTE_MAX_ETHPORTS) +
+                          " DPDK ports are in use (RTE_MAX_ETHPORTS of this DPDK build)");
+    if (int ret = rte_dev_probe(devargs.c_str()); ret != 0)
+        return make_error("cannot attach device \"" + devargs + "\": " + rte_strerror(-ret));
+    uint16_t port = 0;
+    if (rte_eth_dev_get_port_by_name(dev.c_str(), &port) != 0) {
+        rte_eal_hotplug_remove("vdev", dev.c_str());
+        return make_error("device \"" + devargs + "\" was probed but created no ethdev port named " + dev);
+    }
+    if (auto r = configure_and_start(port); !r) {
+        detach(port);
+        return r.error();
+    }
+    return port;
+}
+
+Result<void> PortManager::configure_and_start(uint16_t port) {
+    rte_eth_conf conf{};
+    if (int ret = rte_eth_dev_configure(port, 1, setup_.tx_queues, &conf); ret != 0)
+        return port_error(port, "configure", ret);
+    uint16_t rxd = setup_.rx_ring_size, txd = setup_.tx_ring_size;
+    if (int ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd); ret != 0)
+        return port_error(port, "ring size adjustment", ret);
+    const int socket = rte_eth_dev_socket_id(port);
+    const unsigned sock = socket < 0 ? 0u : static_cast<unsigned>(socket);
+    if (int ret = rte_eth_rx_queue_setup(port, 0, rxd, sock, nullptr, setup_.pool); ret != 0)
+        return port_error(port, "rx queue setup", ret);
+    for (uint16_t q = 0; q < setup_.tx_queues; ++q)
+        if (int ret = rte_eth_tx_queue_setup(port, q, txd, sock, nullptr); ret != 0)
+            return port_error(port, "tx queue setup", ret);
+    if (int ret = rte_eth_dev_start(port); ret != 0)
+        return port_error(port, "start", ret);
+    rte_eth_promiscuous_enable(port); // pods address the gateway MAC, not the port's
+    return {};
+}
+
+void PortManager::detach(uint16_t port) {
+    const std::string dev = name(port);
+    rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);
+    rte_eal_hotplug_remove("vdev", dev.c_str());
+}
+
+} // namespace podlane

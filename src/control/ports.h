@@ -1,0 +1,49 @@
+// DPDK ports on the control side: hot-plugging devices from devargs,
+// configuring their queues (one rx queue, one tx queue per worker), starting,
+// stopping and unplugging them, and reading their statistics.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <rte_mempool.h>
+
+#include "common/result.h"
+
+namespace podlane {
+
+/// Port-level counters, as rte_eth_stats reports them.
+struct PortStats {
+    uint64_t rx_packets = 0, tx_packets = 0, rx_bytes = 0, tx_bytes = 0;
+    uint64_t rx_errors = 0, tx_errors = 0, rx_missed = 0, rx_nombuf = 0;
+};
+
+struct PortSetup {
+    rte_mempool* pool = nullptr;
+    uint16_t tx_queues = 1;    ///< one per worker
+    uint16_t rx_ring_size = 1024;
+    uint16_t tx_ring_size = 1024;
+};
+
+class PortManager {
+public:
+    explicit PortManager(PortSetup setup) : setup_(setup) {}
+
+    /// Probes a device from devargs ("net_tap3,iface=pl0003"), configures and
+    /// starts its port; returns the port id. On failure nothing is left plugged.
+    Result<uint16_t> attach(const std::string& devargs);
+
+    /// Stops, closes and unplugs a port. Callers make sure no worker can still
+    /// use it (RCU grace period) first.
+    void detach(uint16_t port_id);
+
+    /// The port's device name, e.g. "net_tap3".
+    static std::string name(uint16_t port_id);
+    static PortStats stats(uint16_t port_id);
+
+private:
+    Result<void> configure_and_start(uint16_t port_id);
+    PortSetup setup_;
+};
+
+} // namespace podlane
