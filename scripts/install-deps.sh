@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything podlane needs to build, run its demo and run its tests,
+# from Debian 12's packages. Idempotent: installs only what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential meson ninja-build pkg-config
+  dpdk dpdk-dev libdpdk-dev libyaml-cpp-dev prometheus-cpp-dev libmnl-dev
+  libboost-dev nlohmann-json3-dev catch2
+  # labs and tests: namespaces, real clients, captures
+  iproute2 iputils-ping iperf3 curl python3 jq tcpdump tshark ethtool procps
+  # benchmarks
+  valgrind
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (podlane needs root for DPDK and network namespaces)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
