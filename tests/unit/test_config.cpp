@@ -1,0 +1,423 @@
+// Tests for the YAML config loader (src/control/config.cpp).
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "control/config.h"
+
+#ifndef PODLANE_SOURCE_DIR
+#error "PODLANE_SOURCE_DIR must be defined as the source tree's path, as a string literal"
+#endif
+
+using namespace podlane;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+// The smallest valid network section; most cases below start from it.
+const std::string kNet = "network:\n"
+                         "  pod_cidr: 10.200.0.0/24\n"
+                         "  gateway_ip: 10.200.0.1\n";
+
+// kNet plus one endpoint with the given extra lines (indented under the item).
+std::string with_endpoint(const std::string& fields) {
+    return kNet + "endpoints:\n  - id: default/a\n" + fields;
+}
+
+std::string error_of(const std::string& yaml) {
+    auto r = parse_config(yaml, "config.yaml");
+    if (r.ok())
+        return "(parsed without error)";
+    return r.error().message;
+}
+
+} // namespace
+
+TEST_CASE("configs/podlane.yaml loads with its values and defaults", "[config]") {
+    auto r = load_config_file(PODLANE_SOURCE_DIR "/configs/podlane.yaml");
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    const Config& c = *r;
+
+    CHECK(c.node_name == "node1");
+    CHECK(c.dataplane.main_lcore == 0);
+    CHECK(c.dataplane.worker_lcores == std::vector<uint32_t>{1});
+    CHECK(c.dataplane.lcore_map.empty());
+    CHECK_FALSE(c.dataplane.hugepages);
+    CHECK(c.dataplane.memory_mb == 256);
+    CHECK(c.dataplane.file_prefix == "podlane-node1");
+    CHECK(c.dataplane.eal_args.empty());
+    CHECK(c.dataplane.mbufs == 8191);
+    CHECK(c.dataplane.burst_size == 32);
+    CHECK(c.dataplane.rx_ring_size == 1024);
+    CHECK(c.dataplane.tx_ring_size == 1024);
+    CHECK(c.dataplane.idle_sleep_us == 100);
+    CHECK(c.dataplane.idle_polls_before_sleep == 256);
+
+    CHECK(c.network.pod_cidr.str() == "10.200.0.0/24");
+    CHECK(c.network.gateway_ip.str() == "10.200.0.1");
+    CHECK(c.network.gateway_mac.str() == "0a:58:0a:c8:00:01");
+    CHECK(c.network.pod_mtu == 1500);
+    CHECK(c.tables.max_endpoints == 1024);
+    CHECK(c.api.socket == "/run/podlane/podlane.sock");
+    CHECK(c.ports.empty());
+
+    REQUIRE(c.endpoints.size() == 3);
+    const EndpointConfig& a = c.endpoints[0];
+    CHECK(a.id == "default/pod-a");
+    CHECK(a.ip.str() == "10.200.0.11");
+    CHECK(a.mac.str() == "0a:58:0a:c8:00:0b");
+    CHECK(a.netns == "pl-pod-a");
+    CHECK(a.ifname == "eth0");
+    CHECK(a.labels == std::map<std::string, std::string>{{"app", "client"}});
+    CHECK(c.endpoints[1].id == "default/pod-b");
+    CHECK(c.endpoints[2].ip.str() == "10.200.0.13");
+    CHECK(c.endpoints[2].labels.at("app") == "web");
+}
+
+TEST_CASE("a config with only the required keys gets the documented defaults", "[config]") {
+    auto r = parse_config(kNet, "min.yaml");
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    const Config defaults;
+    const Config& c = *r;
+    CHECK(c.node_name == "node1");
+    CHECK(c.dataplane.main_lcore == defaults.dataplane.main_lcore);
+    CHECK(c.dataplane.worker_lcores == defaults.dataplane.worker_lcores);
+    CHECK(c.dataplane.hugepages == defaults.dataplane.hugepages);
+    CHECK(c.dataplane.memory_mb == defaults.dataplane.memory_mb);
+    CHECK(c.dataplane.file_prefix == "podlane-node1");
+    CHECK(c.dataplane.mbufs == defaults.dataplane.mbufs);
+    CHECK(c.dataplane.burst_size == defaults.dataplane.burst_size);
+    CHECK(c.dataplane.idle_sleep_us == 0);
+    CHECK(c.dataplane.idle_polls_before_sleep == defaults.dataplane.idle_polls_before_sleep);
+    CHECK(c.network.gateway_mac.str() == "0a:58:0a:c8:00:01");
+    CHECK(c.network.pod_mtu == 1500);
+    CHECK(c.tables.max_endpoints == 1024);
+    CHECK(c.api.socket == defaults.api.socket);
+    CHECK(c.ports.empty());
+    CHECK(c.endpoints.empty());
+}
+
+TEST_CASE("every key can be set explicitly", "[config]") {
+    const std::string yaml = R"(
+node: {name: worker-7.example}
+dataplane:
+  main_lcore: 2
+  worker_lcores: [3, 4, 5]
+  lcore_map: "(0-1)@0"
+  hugepages: true
+  memory_mb: 1024
+  file_prefix: custom
+  eal_args: ["--log-level=7", "-a", "0000:00:00.0"]
+  mbufs: 16383
+  burst_size: 64
+  rx_ring_size: 512
+  tx_ring_size: 4096
+  idle_sleep_us: 4294967295
+  idle_polls_before_sleep: 0
+network:
+  pod_cidr: 10.244.8.0/22
+  gateway_ip: 10.244.11.254
+  gateway_mac: "02:00:00:00:00:01"
+  pod_mtu: 9000
+ports:
+  - {name: uplink, devargs: "net_af_packet0,iface=veth0"}
+  - {name: gen, devargs: net_null0}
+endpoints:
+  - id: ns/x
+    ip: 10.244.8.1
+    mac: 02:aa:bb:cc:dd:ee
+    netns: /var/run/netns/x
+    ifname: net1
+    labels: {app: web, tier: "", "example.com/role": db}
+  - {id: ns/y, ip: 10.244.9.0, netns: y, labels: }
+tables: {max_endpoints: 2}
+api: {socket: /tmp/p.sock}
+)";
+    auto r = parse_config(yaml, "full.yaml");
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    const Config& c = *r;
+    CHECK(c.node_name == "worker-7.example");
+    CHECK(c.dataplane.main_lcore == 2);
+    CHECK(c.dataplane.worker_lcores == std::vector<uint32_t>{3, 4, 5});
+    CHECK(c.dataplane.lcore_map == "(0-1)@0");
+    CHECK(c.dataplane.hugepages);
+    CHECK(c.dataplane.memory_mb == 1024);
+    CHECK(c.dataplane.file_prefix == "custom");
+    CHECK(c.dataplane.eal_args == std::vector<std::string>{"--log-level=7", "-a", "0000:00:00.0"});
+    CHECK(c.dataplane.mbufs == 16383);
+    CHECK(c.dataplane.burst_size == 64);
+    CHECK(c.dataplane.rx_ring_size == 512);
+    CHECK(c.dataplane.tx_ring_size == 4096);
+    CHECK(c.dataplane.idle_sleep_us == 4294967295u);
+    CHECK(c.dataplane.idle_polls_before_sleep == 0);
+    CHECK(c.network.pod_cidr.str() == "10.244.8.0/22");
+    CHECK(c.network.gateway_ip.str() == "10.244.11.254");
+    CHECK(c.network.gateway_mac.str() == "02:00:00:00:00:01");
+    CHECK(c.network.pod_mtu == 9000);
+    REQUIRE(c.ports.size() == 2);
+    CHECK(c.ports[0].name == "uplink");
+    CHECK(c.ports[0].devargs == "net_af_packet0,iface=veth0");
+    REQUIRE(c.endpoints.size() == 2);
+    CHECK(c.endpoints[0].mac.str() == "02:aa:bb:cc:dd:ee");
+    CHECK(c.endpoints[0].netns == "/var/run/netns/x");
+    CHECK(c.endpoints[0].ifname == "net1");
+    CHECK(c.endpoints[0].labels.size() == 3);
+    CHECK(c.endpoints[0].labels.at("tier").empty());
+    CHECK(c.endpoints[1].mac.str() == "0a:58:0a:f4:09:00");
+    CHECK(c.endpoints[1].labels.empty());
+    CHECK(c.tables.max_endpoints == 2);
+    CHECK(c.api.socket == "/tmp/p.sock");
+}
+
+TEST_CASE("empty sections read as defaults", "[config]") {
+    auto r = parse_config("node:\ndataplane:\n" + kNet + "ports:\nendpoints: []\ntables: {}\napi:\n", "x.yaml");
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    CHECK(r->dataplane.worker_lcores == std::vector<uint32_t>{1});
+    CHECK(r->endpoints.empty());
+}
+
+TEST_CASE("bad configs are refused with the key path and the value", "[config]") {
+    struct Case {
+        std::string yaml;
+        std::vector<std::string> expect; // substrings of the error message
+    };
+    const std::vector<Case> cases = {
+        // node
+        {"node: {name: Node_1}\n" + kNet, {"config.yaml:1: node.name: \"Node_1\" is not valid", "a-z"}},
+        {"node: {name: \"\"}\n" + kNet, {"node.name: \"\" is not valid"}},
+        {"node: {name: " + std::string(33, 'a') + "}\n" + kNet, {"node.name: \"" + std::string(33, 'a') + "\"", "1..32"}},
+        {"node: {name: [a, b]}\n" + kNet, {"node.name: a list is not valid: expected a string"}},
+        {"node: web\n" + kNet, {"node: \"web\" is not valid: expected a mapping with keys name"}},
+        // dataplane numbers
+        {"dataplane: {burst_size: 100}\n" + kNet, {"dataplane.burst_size: 100 is out of range: expected 1..64"}},
+        {"dataplane: {burst_size: 0}\n" + kNet, {"dataplane.burst_size: 0 is out of range"}},
+        {"dataplane: {burst_size: abc}\n" + kNet, {"dataplane.burst_size: \"abc\" is not valid: expected an integer in 1..64"}},
+        {"dataplane: {mbufs: -1}\n" + kNet, {"dataplane.mbufs: -1 is out of range: expected 1023..1048575"}},
+        {"dataplane: {mbufs: 1022}\n" + kNet, {"dataplane.mbufs: 1022 is out of range"}},
+        {"dataplane: {mbufs: 99999999999999999999999}\n" + kNet, {"dataplane.mbufs: 99999999999999999999999 is out of range"}},
+        {"dataplane: {mbufs: [1]}\n" + kNet, {"dataplane.mbufs: a list is not valid: expected an integer"}},
+        {"dataplane: {memory_mb: 63}\n" + kNet, {"dataplane.memory_mb: 63 is out of range: expected 64.."}},
+        {"dataplane: {rx_ring_size: 1000}\n" + kNet, {"dataplane.rx_ring_size: 1000 is not valid: expected a power of two"}},
+        {"dataplane: {tx_ring_size: 8192}\n" + kNet, {"dataplane.tx_ring_size: 8192 is out of range: expected 64..4096"}},
+        {"dataplane: {idle_sleep_us: 4294967296}\n" + kNet, {"dataplane.idle_sleep_us: 4294967296 is out of range"}},
+        {"dataplane: {idle_polls_before_sleep: 1.5}\n" + kNet, {"dataplane.idle_polls_before_sleep: \"1.5\" is not valid"}},
+        {"dataplane: {hugepages: maybe}\n" + kNet, {"dataplane.hugepages: \"maybe\" is not valid: expected true or false"}},
+        {"dataplane: {file_prefix: a/b}\n" + kNet, {"dataplane.file_prefix: \"a/b\" is not valid"}},
+        {"dataplane: {eal_args: --no-pci}\n" + kNet, {"dataplane.eal_args: \"--no-pci\" is not valid: expected a list"}},
+        // lcores
+        {"dataplane: {worker_lcores: []}\n" + kNet, {"dataplane.worker_lcores: 0 lcores is out of range: expected 1..16"}},
+        {"dataplane: {worker_lcores: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}\n" + kNet,
+         {"dataplane.worker_lcores: 17 lcores is out of range"}},
+        {"dataplane: {worker_lcores: [1, 2, 1]}\n" + kNet, {"dataplane.worker_lcores[2]: 1 is not valid", "twice"}},
+        {"dataplane: {main_lcore: 2, worker_lcores: [1, 2]}\n" + kNet,
+         {"dataplane.worker_lcores[1]: 2 is not valid", "main_lcore"}},
+        {"dataplane: {main_lcore: 1}\n" + kNet, {"dataplane.main_lcore: 1 is not valid", "worker lcore"}},
+        {"dataplane: {worker_lcores: [128]}\n" + kNet, {"dataplane.worker_lcores[0]: 128 is out of range: expected 0..127"}},
+        {"dataplane: {worker_lcores: 1}\n" + kNet, {"dataplane.worker_lcores: 1 is not valid: expected a list"}},
+        // network
+        {"network: {gateway_ip: 10.200.0.1}\n", {"network.pod_cidr: required key is missing"}},
+        {"network: {pod_cidr: 10.200.0.0/24}\n", {"network.gateway_ip: required key is missing"}},
+        {"node: {name: n}\n", {"network.pod_cidr: required key is missing"}},
+        {"network: {pod_cidr: 10.200.0.1/24, gateway_ip: 10.200.0.1}\n",
+         {"network.pod_cidr: \"10.200.0.1/24\" is not valid: expected a prefix with no host bits set, like 10.200.0.0/24"}},
+        {"network: {pod_cidr: 10.200.0.0, gateway_ip: 10.200.0.1}\n",
+         {"network.pod_cidr: \"10.200.0.0\" is not valid: expected an IPv4 prefix"}},
+        {"network: {pod_cidr: 10.200.0.0/31, gateway_ip: 10.200.0.1}\n",
+         {"network.pod_cidr: \"10.200.0.0/31\" is out of range", "8..30"}},
+        {"network: {pod_cidr: 10.0.0.0/7, gateway_ip: 10.0.0.1}\n", {"network.pod_cidr: \"10.0.0.0/7\" is out of range"}},
+        {"network: {pod_cidr: 10.200.0.0/24, gateway_ip: 10.201.0.1}\n",
+         {"network.gateway_ip: \"10.201.0.1\" is not valid: expected an address inside network.pod_cidr 10.200.0.0/24"}},
+        {"network: {pod_cidr: 10.200.0.0/24, gateway_ip: 10.200.0.0}\n",
+         {"network.gateway_ip: \"10.200.0.0\" is not valid", "network address"}},
+        {"network: {pod_cidr: 10.200.0.0/24, gateway_ip: 10.200.0.255}\n",
+         {"network.gateway_ip: \"10.200.0.255\" is not valid", "broadcast address"}},
+        {"network: {pod_cidr: 10.200.0.0/24, gateway_ip: 10.200.0.300}\n",
+         {"network.gateway_ip: \"10.200.0.300\" is not valid: expected an IPv4 address like 10.200.0.11"}},
+        {"network: {pod_cidr: 10.200.0.0/24, gateway_ip: 10.200.0.1, gateway_mac: 01:00:5e:00:00:01}\n",
+         {"network.gateway_mac: \"01:00:5e:00:00:01\" is not valid", "unicast"}},
+        {"network: {pod_cidr: 10.200.0.0/24, gateway_ip: 10.200.0.1, gateway_mac: 0a-58-0a-c8-00-01}\n",
+         {"network.gateway_mac: \"0a-58-0a-c8-00-01\" is not valid: expected a MAC address"}},
+        {"network: {pod_cidr: 10.200.0.0/24, gateway_ip: 10.200.0.1, pod_mtu: 9001}\n",
+         {"network.pod_mtu: 9001 is out of range: expected 576..9000"}},
+        // tables, api
+        {"tables: {max_endpoints: 0}\n" + kNet, {"tables.max_endpoints: 0 is out of range: expected 1..65536"}},
+        {"tables: {max_endpoints: 65537}\n" + kNet, {"tables.max_endpoints: 65537 is out of range"}},
+        {"api: {socket: run/podlane.sock}\n" + kNet, {"api.socket: \"run/podlane.sock\" is not valid: expected an absolute path"}},
+        // ports
+        {kNet + "ports: {name: a}\n", {"ports: a mapping is not valid: expected a list"}},
+        {kNet + "ports:\n  - {devargs: net_null0}\n", {"ports[0].name: required key is missing"}},
+        {kNet + "ports:\n  - {name: a, devargs: \"\"}\n", {"ports[0].devargs: \"\" is not valid: expected a non-empty string"}},
+        {kNet + "ports:\n  - {name: a, devargs: net_null0}\n  - {name: a, devargs: net_null1}\n",
+         {"ports[1].name: \"a\" is not valid: expected a unique name, but ports[0] already uses it"}},
+        {kNet + "ports:\n  - {name: a, devargs: x, iface: y}\n", {"ports[0].iface: unknown key"}},
+        // endpoints
+        {with_endpoint("    ip: 10.0.0.300\n    netns: a\n"),
+         {"endpoints[0].ip: \"10.0.0.300\" is not valid: expected an IPv4 address like 10.200.0.11"}},
+        {with_endpoint("    netns: a\n"), {"endpoints[0].ip: required key is missing"}},
+        {with_endpoint("    ip: 10.200.0.2\n"), {"endpoints[0].netns: required key is missing"}},
+        {with_endpoint("    ip: 10.200.0.1\n    netns: a\n"),
+         {"endpoints[0].ip: \"10.200.0.1\" is not valid: expected an address other than network.gateway_ip"}},
+        {with_endpoint("    ip: 10.200.0.255\n    netns: a\n"), {"endpoints[0].ip: \"10.200.0.255\"", "broadcast"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    mac: 00:00:00:00:00:00\n"),
+         {"endpoints[0].mac: \"00:00:00:00:00:00\" is not valid"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    mac: 0a:58:0a:c8:00\n"),
+         {"endpoints[0].mac: \"0a:58:0a:c8:00\" is not valid: expected a MAC address"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: \"\"\n"), {"endpoints[0].netns: \"\" is not valid"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a/b\n"), {"endpoints[0].netns: \"a/b\" is not valid"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    ifname: eth0123456789abc\n"),
+         {"endpoints[0].ifname: \"eth0123456789abc\" is not valid", "1..15"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    ifname: \"eth 0\"\n"), {"endpoints[0].ifname: \"eth 0\""}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    ifname: a/b\n"), {"endpoints[0].ifname: \"a/b\""}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    labels: [app]\n"),
+         {"endpoints[0].labels: a list is not valid: expected a mapping"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    labels: {\"\": web}\n"),
+         {"endpoints[0].labels: \"\" is not valid: expected non-empty label keys"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    labels: {app: [web]}\n"),
+         {"endpoints[0].labels.app: a list is not valid: expected a string"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n    nets: b\n"), {"endpoints[0].nets: unknown key"}},
+        {with_endpoint("    ip: 10.200.0.2\n    netns: a\n  - id: default/a\n    ip: 10.200.0.3\n    netns: b\n"),
+         {"endpoints[1].id: \"default/a\" is not valid: expected a unique id, but endpoints[0] already uses it"}},
+        {"tables: {max_endpoints: 1}\n" +
+             with_endpoint("    ip: 10.200.0.2\n    netns: a\n  - id: default/b\n    ip: 10.200.0.3\n    netns: b\n"),
+         {"endpoints: 2 entries is out of range: expected at most 1 (tables.max_endpoints)"}},
+        // structure
+        {"just text", {"config.yaml:1: top level: \"just text\" is not valid: expected a mapping"}},
+        {"- a\n- b\n", {"top level: a list is not valid: expected a mapping"}},
+        {kNet + "  pod_mtu: 1500\n  pod_mtu: 1400\n", {"config.yaml:5: network.pod_mtu: duplicate key"}},
+        {kNet + "Network: {}\n", {"config.yaml:4: Network: unknown key (known keys: node, dataplane, network"}},
+    };
+    REQUIRE(cases.size() >= 15);
+    for (const Case& c : cases) {
+        INFO("yaml:\n" << c.yaml);
+        const std::string message = error_of(c.yaml);
+        CHECK_THAT(message, StartsWith("config.yaml"));
+        for (const std::string& part : c.expect)
+            CHECK_THAT(message, Contains(part));
+        CHECK(message.find('\n') == std::string::npos); // one line
+    }
+}
+
+TEST_CASE("errors carry the line of the offending value", "[config]") {
+    const std::string yaml = "# comment\n" + kNet + "dataplane:\n  mbufs: 8191\n  burst_size: 100\n";
+    CHECK(error_of(yaml) == "config.yaml:7: dataplane.burst_size: 100 is out of range: expected 1..64");
+
+    const std::string bad_ip = R"(network:
+  pod_cidr: 10.200.0.0/24
+  gateway_ip: 10.200.0.1
+endpoints:
+  - id: default/a
+    ip: 10.200.0.11
+    netns: a
+  - id: default/b
+    ip: 10.0.0.300
+    netns: b
+)";
+    CHECK(error_of(bad_ip) ==
+          "config.yaml:9: endpoints[1].ip: \"10.0.0.300\" is not valid: expected an IPv4 address like 10.200.0.11");
+}
+
+TEST_CASE("YAML syntax errors report the line", "[config]") {
+    const std::string unclosed = kNet + "dataplane:\n  worker_lcores: [1, 2\n  mbufs: 8191\n";
+    const std::string message = error_of(unclosed);
+    CHECK_THAT(message, StartsWith("config.yaml:"));
+    CHECK_THAT(message, Contains("invalid YAML"));
+    CHECK_THAT(message, Contains("column"));
+
+    const std::string tab = kNet + "dataplane:\n\tmbufs: 8191\n";
+    CHECK_THAT(error_of(tab), StartsWith("config.yaml:5: invalid YAML"));
+
+    const std::string bad_indent = "network:\n  pod_cidr: 10.200.0.0/24\n    gateway_ip: 10.200.0.1\n";
+    CHECK_THAT(error_of(bad_indent), StartsWith("config.yaml:3: invalid YAML"));
+}
+
+TEST_CASE("unknown keys are refused with the known ones listed", "[config]") {
+    const std::string message = error_of(kNet + "dataplane:\n  idle_sleep: 100\n");
+    CHECK_THAT(message, StartsWith("config.yaml:5: dataplane.idle_sleep: unknown key (known keys: main_lcore, "));
+    CHECK_THAT(message, Contains("idle_sleep_us"));
+    CHECK_THAT(message, Contains("idle_polls_before_sleep)"));
+}
+
+TEST_CASE("duplicate endpoint addresses are refused", "[config]") {
+    const std::string yaml = with_endpoint("    ip: 10.200.0.11\n    netns: a\n"
+                                           "  - id: default/b\n    ip: 10.200.0.11\n    netns: b\n");
+    CHECK(error_of(yaml) == "config.yaml:9: endpoints[1].ip: \"10.200.0.11\" is not valid: "
+                            "expected a unique address, but endpoints[0] already uses it");
+}
+
+TEST_CASE("endpoints outside the pod CIDR are refused", "[config]") {
+    const std::string yaml = with_endpoint("    ip: 10.201.0.11\n    netns: a\n");
+    CHECK(error_of(yaml) == "config.yaml:6: endpoints[0].ip: \"10.201.0.11\" is not valid: "
+                            "expected an address inside network.pod_cidr 10.200.0.0/24");
+}
+
+TEST_CASE("no exception escapes on odd input", "[config]") {
+    for (const std::string& text : {std::string(""), std::string("\0\1\2", 3), std::string("{{{{"), std::string("*x"),
+                                   std::string("a: &x [*x]"), std::string("? [a]\n: b\n"), std::string("---\n...\n")}) {
+        INFO(text);
+        Result<Config> r = Config{};
+        REQUIRE_NOTHROW(r = parse_config(text, "odd.yaml"));
+        CHECK_FALSE(r.ok());
+    }
+}
+
+TEST_CASE("load_config_file reports files it cannot read", "[config]") {
+    auto missing = load_config_file("/nonexistent/podlane.yaml");
+    REQUIRE_FALSE(missing.ok());
+    CHECK_THAT(missing.error().message, StartsWith("/nonexistent/podlane.yaml: cannot open"));
+
+    auto dir = load_config_file(PODLANE_SOURCE_DIR "/configs");
+    REQUIRE_FALSE(dir.ok());
+    CHECK_THAT(dir.error().message, Contains("cannot read"));
+}
+
+TEST_CASE("validate_endpoint checks one endpoint on its own", "[config]") {
+    auto parsed = parse_config(kNet, "x.yaml");
+    REQUIRE(parsed.ok());
+    const Config& config = *parsed;
+
+    EndpointConfig good;
+    good.id = "default/web-1";
+    good.ip = *Ipv4Addr::parse("10.200.0.20");
+    good.mac = MacAddr::from_ipv4(good.ip);
+    good.netns = "pl-web-1";
+    good.labels = {{"app", "web"}};
+    CHECK(validate_endpoint(good, config, "endpoint").ok());
+
+    auto message = [&](void (*change)(EndpointConfig&)) {
+        EndpointConfig ep = good;
+        change(ep);
+        auto r = validate_endpoint(ep, config, "endpoint");
+        return r.ok() ? std::string("(valid)") : r.error().message;
+    };
+    CHECK(message([](EndpointConfig& ep) { ep.id.clear(); }) == "endpoint.id: \"\" is not valid: expected a non-empty id, like default/web-1");
+    CHECK(message([](EndpointConfig& ep) { ep.ip = *Ipv4Addr::parse("10.0.0.5"); }) ==
+          "endpoint.ip: \"10.0.0.5\" is not valid: expected an address inside network.pod_cidr 10.200.0.0/24");
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.ip = *Ipv4Addr::parse("10.200.0.0"); }),
+               StartsWith("endpoint.ip: \"10.200.0.0\" is not valid: expected a host address, not the network address"));
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.ip = *Ipv4Addr::parse("10.200.0.255"); }),
+               Contains("broadcast address"));
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.ip = *Ipv4Addr::parse("10.200.0.1"); }),
+               StartsWith("endpoint.ip: \"10.200.0.1\" is not valid: expected an address other than network.gateway_ip"));
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.mac = *MacAddr::parse("01:00:5e:00:00:01"); }),
+               StartsWith("endpoint.mac: \"01:00:5e:00:00:01\" is not valid"));
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.mac = MacAddr{}; }), StartsWith("endpoint.mac: \"00:00:00:00:00:00\""));
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.netns.clear(); }), StartsWith("endpoint.netns: \"\" is not valid"));
+    CHECK(message([](EndpointConfig& ep) { ep.netns = "/run/netns/x"; }) == "(valid)");
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.ifname.clear(); }), StartsWith("endpoint.ifname: \"\" is not valid"));
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.ifname = "0123456789abcdef"; }),
+               StartsWith("endpoint.ifname: \"0123456789abcdef\" is not valid"));
+    CHECK(message([](EndpointConfig& ep) { ep.ifname = "0123456789abcde"; }) == "(valid)");
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.ifname = "eth\t0"; }), StartsWith("endpoint.ifname: \"eth\\x090\""));
+    CHECK_THAT(message([](EndpointConfig& ep) { ep.labels[""] = "x"; }), StartsWith("endpoint.labels: \"\" is not valid"));
+
+    // The prefix names where the endpoint came from.
+    EndpointConfig bad = good;
+    bad.id.clear();
+    CHECK_THAT(validate_endpoint(bad, config, "endpoints[2]").error().message, StartsWith("endpoints[2].id: "));
+}
