@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
 #include <vector>
 
 #include <boost/asio.hpp>

@@ -114,6 +114,7 @@ TEST_CASE("parse_packet names the reason for bad frames", "[parse]") {
         ip_of(f)->hdr_checksum = rte_ipv4_cksum(ip_of(f));
     };
 
+    const auto arp = arp_request(udp_spec().src_mac, udp_spec().src, udp_spec().dst);
     struct Case {
         const char* name;
         std::vector<uint8_t> frame;
@@ -128,8 +129,7 @@ TEST_CASE("parse_packet names the reason for bad frames", "[parse]") {
         {"total length beyond the frame", with([&](auto& f) { ip_of(f)->total_length = rte_cpu_to_be_16(1400); refresh_ck(f); }), DropReason::Malformed},
         {"total length below the header", with([&](auto& f) { ip_of(f)->total_length = rte_cpu_to_be_16(10); refresh_ck(f); }), DropReason::Malformed},
         {"bad header checksum", with([&](auto& f) { ip_of(f)->hdr_checksum ^= 0x5555; }), DropReason::BadIpChecksum},
-        {"ARP cut short", std::vector<uint8_t>(arp_request(udp_spec().src_mac, udp_spec().src, udp_spec().dst).begin(),
-                                               arp_request(udp_spec().src_mac, udp_spec().src, udp_spec().dst).begin() + 30), DropReason::Malformed},
+        {"ARP cut short", std::vector<uint8_t>(arp.begin(), arp.begin() + 30), DropReason::Malformed},
         {"IPv6", with([&](auto& f) { reinterpret_cast<rte_ether_hdr*>(f.data())->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6); }), DropReason::UnsupportedEthertype},
         {"VLAN tag", with([&](auto& f) { reinterpret_cast<rte_ether_hdr*>(f.data())->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN); }), DropReason::UnsupportedEthertype},
     };
