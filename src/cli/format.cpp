@@ -1,0 +1,207 @@
+#include "cli/format.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+namespace podlane {
+
+namespace {
+
+// Display width of UTF-8 text, counted in code points.
+std::size_t width(const std::string& s) {
+    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+const Json& field(const Json& obj, const char* key) {
+    static const Json null;
+    if (!obj.is_object())
+        return null;
+    auto it = obj.find(key);
+    return it == obj.end() ? null : *it;
+}
+
+// A counter's value; anything but a non-negative integer counts as 0.
+uint64_t number(const Json& v) {
+    if (v.is_number_unsigned())
+        return v.get<uint64_t>();
+    return v.is_number_integer() ? static_cast<uint64_t>(std::max<int64_t>(0, v.get<int64_t>())) : 0;
+}
+
+// Sum of a drops-by-reason object.
+uint64_t drop_sum(const Json& drops) {
+    uint64_t sum = 0;
+    if (drops.is_object())
+        for (const auto& [reason, n] : drops.items())
+            sum += number(n);
+    return sum;
+}
+
+const Json& array_or_empty(const Json& v) {
+    static const Json empty = Json::array();
+    return v.is_array() ? v : empty;
+}
+
+// A count given either as a number or as an array of items.
+std::string count(const Json& obj, const char* key) {
+    const Json& v = field(obj, key);
+    return v.is_array() ? std::to_string(v.size()) : cell(obj, key);
+}
+
+std::string duration(const Json& seconds) {
+    if (!seconds.is_number())
+        return "-";
+    uint64_t s = number(seconds);
+    std::pair<uint64_t, const char*> units[] = {{s / 86400, "d"}, {s / 3600 % 24, "h"}, {s / 60 % 60, "m"}, {s % 60, "s"}};
+    std::string out;
+    for (auto [n, unit] : units)
+        if (n != 0 || !out.empty() || *unit == 's')
+            out += (out.empty() ? "" : " ") + std::to_string(n) + unit;
+    return out;
+}
+
+std::string labels(const Json& v) {
+    if (!v.is_object() || v.empty())
+        return "-";
+    std::string out;
+    for (const auto& [key, value] : v.items())
+        out += (out.empty() ? "" : ",") + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    return out;
+}
+
+} // namespace
+
+Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+
+Table& Table::align_right(std::size_t column) {
+    if (right_.size() <= column)
+        right_.resize(column + 1, false);
+    right_[column] = true;
+    return *this;
+}
+
+Table& Table::add_row(std::vector<std::string> cells) {
+    rows_.push_back(std::move(cells));
+    return *this;
+}
+
+std::string Table::render() const {
+    std::vector<const std::vector<std::string>*> lines;
+    if (!headers_.empty())
+        lines.push_back(&headers_);
+    for (const auto& row : rows_)
+        lines.push_back(&row);
+    std::vector<std::size_t> widths;
+    for (const auto* line : lines) {
+        widths.resize(std::max(widths.size(), line->size()), 0);
+        for (std::size_t c = 0; c < line->size(); ++c)
+            widths[c] = std::max(widths[c], width((*line)[c]));
+    }
+    static const std::string blank;
+    std::string out;
+    for (const auto* line : lines) {
+        std::string text;
+        for (std::size_t c = 0; c < widths.size(); ++c) {
+            const std::string& value = c < line->size() ? (*line)[c] : blank;
+            std::string pad(widths[c] - width(value), ' ');
+            bool right = c < right_.size() && right_[c];
+            text += (c ? "  " : "") + (right ? pad + value : value + pad);
+        }
+        text.erase(text.find_last_not_of(' ') + 1);
+        out += text + '\n';
+    }
+    return out;
+}
+
+std::string cell(const Json& obj, const char* key) {
+    const Json& v = field(obj, key);
+    if (v.is_null())
+        return "-";
+    if (v.is_string())
+        return v.get<std::string>();
+    if (v.is_boolean())
+        return v.get<bool>() ? "yes" : "no";
+    return v.dump();
+}
+
+std::string format_status(const Json& data) {
+    std::string workers = count(data, "workers");
+    std::string lcores;
+    for (const auto& w : array_or_empty(field(data, "workers")))
+        lcores += (lcores.empty() ? "" : ", ") + cell(w, "lcore");
+    if (!lcores.empty())
+        workers += " (lcores " + lcores + ")";
+    const Json& idle = field(data, "idle_sleep_us");
+    std::string idle_text = !idle.is_number() ? "-" : number(idle) == 0 ? "busy poll" : cell(data, "idle_sleep_us") + " us";
+
+    Table t;
+    t.add_row({"Node:", cell(data, "node")})
+        .add_row({"Version:", cell(data, "version")})
+        .add_row({"Uptime:", duration(field(data, "uptime_s"))})
+        .add_row({"Pod CIDR:", cell(data, "pod_cidr")})
+        .add_row({"Gateway IP:", cell(data, "gateway_ip")})
+        .add_row({"Gateway MAC:", cell(data, "gateway_mac")})
+        .add_row({"Workers:", workers})
+        .add_row({"Endpoints:", count(data, "endpoints")})
+        .add_row({"Ports:", count(data, "ports")})
+        .add_row({"Hugepages:", cell(data, "hugepages")})
+        .add_row({"Idle sleep:", idle_text})
+        .add_row({"Snapshot generation:", cell(data, "snapshot_generation")});
+    return t.render();
+}
+
+std::string format_endpoints(const Json& data) {
+    const Json list = data.is_object() ? Json::array({data}) : array_or_empty(data);
+    if (list.empty())
+        return "no endpoints\n";
+    Table t({"ID", "IP", "MAC", "PORT", "NETNS", "LABELS"});
+    for (const auto& ep : list)
+        t.add_row({cell(ep, "id"), cell(ep, "ip"), cell(ep, "mac"), cell(ep, "port_id"), cell(ep, "netns"),
+                   labels(field(ep, "labels"))});
+    return t.render();
+}
+
+std::string format_stats(const Json& data) {
+    const Json& workers = array_or_empty(field(data, "workers"));
+    const Json& totals = field(data, "totals");
+
+    Table counters({"WORKER", "LCORE", "RX", "TX", "FWD", "ARP", "DROPS"});
+    for (std::size_t c = 1; c < 7; ++c)
+        counters.align_right(c);
+    auto add_counters = [&](std::string name, std::string lcore, const Json& w) {
+        counters.add_row({std::move(name), std::move(lcore), cell(w, "rx_packets"), cell(w, "tx_packets"),
+                          cell(w, "forwarded"), cell(w, "arp_replies"), std::to_string(drop_sum(field(w, "drops")))});
+    };
+    for (const auto& w : workers)
+        add_counters(cell(w, "id"), cell(w, "lcore"), w);
+    if (totals.is_object())
+        add_counters("TOTAL", "", totals);
+
+    Table drops({"WORKER", "REASON", "PACKETS"});
+    drops.align_right(2);
+    auto add_drops = [&](const std::string& name, const Json& w) {
+        const Json& d = field(w, "drops");
+        if (d.is_object())
+            for (const auto& [reason, n] : d.items())
+                if (number(n) != 0)
+                    drops.add_row({name, reason, std::to_string(number(n))});
+    };
+    for (const auto& w : workers)
+        add_drops(cell(w, "id"), w);
+    add_drops("TOTAL", totals);
+
+    Table ports({"PORT", "NAME", "RX", "TX", "RX-BYTES", "TX-BYTES", "RX-ERR", "TX-ERR", "MISSED"});
+    for (std::size_t c : {0, 2, 3, 4, 5, 6, 7, 8})
+        ports.align_right(c);
+    for (const auto& p : array_or_empty(field(data, "ports")))
+        ports.add_row({cell(p, "port_id"), cell(p, "name"), cell(p, "rx_packets"), cell(p, "tx_packets"),
+                       cell(p, "rx_bytes"), cell(p, "tx_bytes"), cell(p, "rx_errors"), cell(p, "tx_errors"),
+                       cell(p, "rx_missed")});
+
+    std::string out = counters.render();
+    out += drops.rows() ? "\nDrops by reason:\n" + drops.render() : "\nDrops by reason: no drops\n";
+    out += ports.rows() ? "\nPorts:\n" + ports.render() : "\nPorts: none\n";
+    return out;
+}
+
+} // namespace podlane

@@ -1,0 +1,44 @@
+// Human-readable rendering of API responses for the `podlane` CLI: a small
+// column-aligned table helper and one formatter per command's `data`.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace podlane {
+
+using Json = nlohmann::json;
+
+/// A text table: columns are padded to their widest cell and separated by two spaces.
+class Table {
+public:
+    /// A table with these column headers; with none, no header line is printed.
+    explicit Table(std::vector<std::string> headers = {});
+    /// Right-aligns column `column` (for numbers).
+    Table& align_right(std::size_t column);
+    /// Appends one row; missing trailing cells are left blank.
+    Table& add_row(std::vector<std::string> cells);
+    /// Number of rows added (the header not counted).
+    std::size_t rows() const { return rows_.size(); }
+    /// The rendered table, each line ending in '\n' and without trailing spaces.
+    std::string render() const;
+
+private:
+    std::vector<std::string> headers_;
+    std::vector<std::vector<std::string>> rows_;
+    std::vector<bool> right_;
+};
+
+/// `obj[key]` as a table cell: strings as they are, numbers in decimal, bools yes/no, missing or null "-".
+std::string cell(const Json& obj, const char* key);
+
+/// `status` data as aligned "Key: value" lines.
+std::string format_status(const Json& data);
+/// `endpoint.list` data (or one endpoint object) as a table: ID IP MAC PORT NETNS LABELS.
+std::string format_endpoints(const Json& data);
+/// `stats` data: per-worker counters with a TOTAL row, nonzero drops by reason, then per-port counters.
+std::string format_stats(const Json& data);
+
+} // namespace podlane

@@ -1,0 +1,204 @@
+// podlane: the operator CLI over podlaned's local API (docs/api.md).
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/client.h"
+#include "cli/format.h"
+
+namespace {
+
+using podlane::Json;
+
+constexpr const char* kHelp = R"(podlane: inspect and control the podlaned dataplane on this node
+
+Usage:
+  podlane [--socket PATH] [-o table|json] <command>
+
+Commands:
+  status                          node, pod CIDR, gateway, workers and counts
+  endpoint list                   the attached pod endpoints
+  endpoint add --id ID --ip IP --netns NS [--mac MAC] [--ifname IF] [--label k=v]...
+                                  attach a pod (MAC defaults to 0a:58:<ip>, IF to eth0)
+  endpoint delete ID              detach a pod
+  stats                           per-worker and per-port counters, drops by reason
+  help                            this text
+
+Options (before or after the command):
+  --socket PATH     API socket (default: $PODLANE_SOCKET, else /run/podlane/podlane.sock)
+  -o, --output FMT  table (default) or json (the response's data, pretty-printed)
+  -h, --help        this text
+
+The API serves root only. Examples:
+  podlane status
+  podlane endpoint add --id default/web-1 --ip 10.200.0.5 --netns pod-web-1 --label app=web
+  podlane stats -o json
+)";
+
+/// A command line that cannot be run as typed (exit code 2).
+struct UsageError {
+    std::string message;
+};
+
+struct CommandLine {
+    std::vector<std::string> words;          ///< command words and positional arguments
+    std::map<std::string, std::string> opts; ///< value options by canonical name, e.g. "--ip"
+    std::vector<std::string> labels;         ///< --label values, in order
+    bool help = false;
+};
+
+const std::vector<std::string> kEndpointAddOptions = {"--id", "--ip", "--netns", "--mac", "--ifname", "--label"};
+
+CommandLine parse_args(int argc, char** argv) {
+    CommandLine cl;
+    bool only_words = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (only_words || arg.size() < 2 || arg[0] != '-') {
+            cl.words.push_back(arg);
+            continue;
+        }
+        if (arg == "--") {
+            only_words = true;
+            continue;
+        }
+        if (arg == "-h" || arg == "--help") {
+            cl.help = true;
+            continue;
+        }
+        std::string name = arg, value;
+        bool has_value = false;
+        if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+            has_value = true;
+        }
+        if (name == "-o")
+            name = "--output";
+        bool known = name == "--socket" || name == "--output";
+        for (const auto& o : kEndpointAddOptions)
+            known = known || name == o;
+        if (!known)
+            throw UsageError{"unknown option " + arg};
+        if (!has_value) {
+            if (i + 1 >= argc)
+                throw UsageError{"option " + arg + " needs a value"};
+            value = argv[++i];
+        }
+        if (name == "--label")
+            cl.labels.push_back(value);
+        else if (!cl.opts.emplace(name, value).second)
+            throw UsageError{"option " + name + " given twice"};
+    }
+    return cl;
+}
+
+// Builds endpoint.add's args from --id/--ip/--netns/--mac/--ifname/--label.
+Json endpoint_add_args(const CommandLine& cl) {
+    Json args = Json::object();
+    for (const char* required : {"--id", "--ip", "--netns"})
+        if (!cl.opts.count(required))
+            throw UsageError{std::string("endpoint add needs ") + required};
+    for (const auto& [name, value] : cl.opts)
+        if (name != "--socket" && name != "--output")
+            args[name.substr(2)] = value;
+    Json labels = Json::object();
+    for (const auto& label : cl.labels) {
+        auto eq = label.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw UsageError{"--label \"" + label + "\": expected key=value"};
+        std::string key = label.substr(0, eq);
+        if (labels.contains(key))
+            throw UsageError{"--label " + key + " given twice"};
+        labels[key] = label.substr(eq + 1);
+    }
+    if (!labels.empty())
+        args["labels"] = labels;
+    return args;
+}
+
+void expect_words(const CommandLine& cl, std::size_t n, const std::string& usage) {
+    if (cl.words.size() != n)
+        throw UsageError{"usage: podlane " + usage};
+}
+
+int run(int argc, char** argv) {
+    CommandLine cl = parse_args(argc, argv);
+    if (cl.help || (!cl.words.empty() && cl.words[0] == "help")) {
+        std::cout << kHelp;
+        return 0;
+    }
+    if (cl.words.empty())
+        throw UsageError{"no command given"};
+
+    std::string output = cl.opts.count("--output") ? cl.opts.at("--output") : "table";
+    if (output != "table" && output != "json")
+        throw UsageError{"-o must be table or json, not \"" + output + "\""};
+    std::string socket = cl.opts.count("--socket") ? cl.opts.at("--socket") : "";
+    if (socket.empty()) {
+        const char* env = std::getenv("PODLANE_SOCKET");
+        socket = env && *env ? env : podlane::kDefaultApiSocket;
+    }
+
+    const std::string& first = cl.words[0];
+    std::string sub = first == "endpoint" && cl.words.size() > 1 ? cl.words[1] : "";
+    std::string cmd;
+    Json args = Json::object();
+    std::string (*render)(const Json&) = nullptr;
+    if (first == "status" || first == "stats") {
+        expect_words(cl, 1, first);
+        cmd = first;
+        render = first == "status" ? podlane::format_status : podlane::format_stats;
+    } else if (first == "endpoint" && sub == "list") {
+        expect_words(cl, 2, "endpoint list");
+        cmd = "endpoint.list";
+        render = podlane::format_endpoints;
+    } else if (first == "endpoint" && sub == "add") {
+        expect_words(cl, 2, "endpoint add --id ID --ip IP --netns NS [--mac MAC] [--ifname IF] [--label k=v]...");
+        cmd = "endpoint.add";
+        args = endpoint_add_args(cl);
+        render = podlane::format_endpoints;
+    } else if (first == "endpoint" && sub == "delete") {
+        expect_words(cl, 3, "endpoint delete ID");
+        cmd = "endpoint.delete";
+        args["id"] = cl.words[2];
+    } else if (first == "endpoint") {
+        throw UsageError{sub.empty() ? "endpoint needs a subcommand: list, add or delete"
+                                     : "unknown endpoint subcommand \"" + sub + "\" (list, add or delete)"};
+    } else {
+        throw UsageError{"unknown command \"" + first + "\""};
+    }
+    if (cmd != "endpoint.add")
+        for (const auto& o : kEndpointAddOptions)
+            if (cl.opts.count(o) || (o == "--label" && !cl.labels.empty()))
+                throw UsageError{o + " is only valid with 'endpoint add'"};
+
+    auto data = podlane::call_api(socket, cmd, args);
+    if (!data) {
+        std::cerr << "podlane: " << data.error().message << "\n";
+        return 1;
+    }
+    if (output == "json")
+        std::cout << data->dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    else if (render)
+        std::cout << render(*data);
+    else
+        std::cout << "endpoint \"" << cl.words[2] << "\" deleted\n";
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const UsageError& e) {
+        std::cerr << "podlane: " << e.message << "\nRun 'podlane help' for usage.\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "podlane: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,354 @@
+#include "control/api_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <initializer_list>
+#include <optional>
+#include <system_error>
+
+namespace podlane {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using stream = asio::local::stream_protocol;
+
+namespace {
+
+constexpr const char* kRefused = "permission denied: the podlane API serves root only";
+
+/// A request the server answers with an error (bad arguments or a failed command).
+struct RequestError {
+    std::string message;
+};
+
+std::string errno_text(int e) { return std::generic_category().message(e); }
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// A JSON value as shown in an error message, shortened when long.
+std::string show(const Json& v) {
+    std::string s = dump(v);
+    return s.size() > 64 ? s.substr(0, 61) + "..." : s;
+}
+
+std::string reply_ok(Json data) { return dump(Json{{"ok", true}, {"data", std::move(data)}}); }
+std::string reply_error(const std::string& message) { return dump(Json{{"ok", false}, {"error", message}}); }
+
+// Refuses argument names outside `known`, so that a typo is not silently ignored.
+void check_known(const std::string& cmd, const Json& args, std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : args.items()) {
+        bool found = false;
+        for (auto k : known)
+            found = found || k == key;
+        if (!found)
+            throw RequestError{cmd + ": unknown argument \"" + key + "\""};
+    }
+}
+
+std::optional<std::string> optional_string(const std::string& cmd, const Json& args, const char* key) {
+    auto it = args.find(key);
+    if (it == args.end() || it->is_null())
+        return std::nullopt;
+    if (!it->is_string())
+        throw RequestError{cmd + ": " + key + ": " + show(*it) + " is not a string"};
+    if (it->get_ref<const std::string&>().empty())
+        throw RequestError{cmd + ": " + key + ": must not be empty"};
+    return it->get<std::string>();
+}
+
+std::string required_string(const std::string& cmd, const Json& args, const char* key) {
+    auto value = optional_string(cmd, args, key);
+    if (!value)
+        throw RequestError{cmd + ": missing argument \"" + key + "\""};
+    return *value;
+}
+
+// endpoint.add's args → EndpointConfig, with mac and ifname defaults filled in.
+EndpointConfig parse_endpoint(const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"id", "ip", "mac", "netns", "ifname", "labels"});
+    EndpointConfig ep;
+    ep.id = required_string(cmd, args, "id");
+    std::string ip = required_string(cmd, args, "ip");
+    auto parsed_ip = Ipv4Addr::parse(ip);
+    if (!parsed_ip)
+        throw RequestError{cmd + ": ip: " + show(ip) + " is not an IPv4 address"};
+    ep.ip = *parsed_ip;
+    ep.mac = MacAddr::from_ipv4(ep.ip);
+    if (auto mac = optional_string(cmd, args, "mac")) {
+        auto parsed_mac = MacAddr::parse(*mac);
+        if (!parsed_mac)
+            throw RequestError{cmd + ": mac: " + show(*mac) + " is not a MAC address (expected aa:bb:cc:dd:ee:ff)"};
+        ep.mac = *parsed_mac;
+    }
+    ep.netns = required_string(cmd, args, "netns");
+    if (auto ifname = optional_string(cmd, args, "ifname"))
+        ep.ifname = *ifname;
+    if (auto it = args.find("labels"); it != args.end() && !it->is_null()) {
+        if (!it->is_object())
+            throw RequestError{cmd + ": labels: " + show(*it) + " is not an object"};
+        for (const auto& [key, value] : it->items()) {
+            if (key.empty())
+                throw RequestError{cmd + ": labels: a label key must not be empty"};
+            if (!value.is_string())
+                throw RequestError{cmd + ": labels." + key + ": " + show(value) + " is not a string"};
+            ep.labels[key] = value.get<std::string>();
+        }
+    }
+    return ep;
+}
+
+Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
+    if (cmd == "status") {
+        check_known(cmd, args, {});
+        return api.status();
+    }
+    if (cmd == "endpoint.list") {
+        check_known(cmd, args, {});
+        return api.endpoint_list();
+    }
+    if (cmd == "endpoint.add") {
+        auto added = api.endpoint_add(parse_endpoint(cmd, args));
+        if (!added)
+            throw RequestError{added.error().message};
+        return std::move(added).value();
+    }
+    if (cmd == "endpoint.delete") {
+        check_known(cmd, args, {"id"});
+        auto deleted = api.endpoint_delete(required_string(cmd, args, "id"));
+        if (!deleted)
+            throw RequestError{deleted.error().message};
+        return nullptr;
+    }
+    if (cmd == "stats") {
+        check_known(cmd, args, {});
+        return api.stats();
+    }
+    throw RequestError{"unknown command " + show(cmd) +
+                       " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats)"};
+}
+
+bool peer_is_root(stream::socket& socket) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    return ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+}
+
+// Creates `dir` with mode 0700 if it does not exist; an existing directory is left as it is.
+Result<void> ensure_directory(const std::string& dir) {
+    if (::mkdir(dir.c_str(), 0700) == 0)
+        return ::chmod(dir.c_str(), 0700) == 0 ? Result<void>{}
+                                                : make_error("cannot chmod 0700 " + dir + ": " + errno_text(errno));
+    int e = errno;
+    struct stat st {};
+    if (e == EEXIST && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        return {};
+    if (e == EEXIST)
+        return make_error("cannot create API socket directory " + dir + ": it exists and is not a directory");
+    return make_error("cannot create API socket directory " + dir + ": " + errno_text(e));
+}
+
+// Removes a socket file nobody listens on; refuses to touch a live socket or a non-socket.
+Result<void> remove_stale_socket(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0)
+        return errno == ENOENT ? Result<void>{} : make_error("cannot stat " + path + ": " + errno_text(errno));
+    if (!S_ISSOCK(st.st_mode))
+        return make_error(path + " exists and is not a socket; refusing to replace it");
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return make_error("cannot create a socket: " + errno_text(errno));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    int e = errno;
+    ::close(fd);
+    if (rc == 0 || e == EAGAIN)
+        return make_error(path + " is already being served (is another podlaned running?)");
+    if (e != ECONNREFUSED && e != ENOENT)
+        return make_error("cannot check whether " + path + " is in use: " + errno_text(e));
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return make_error("cannot remove stale socket " + path + ": " + errno_text(errno));
+    return {};
+}
+
+} // namespace
+
+std::string handle_request_line(ControlApi& api, std::string_view line) {
+    try {
+        Json request;
+        try {
+            request = Json::parse(line);
+        } catch (const Json::parse_error& e) {
+            std::string what = e.what(); // "[json.exception.parse_error.101] parse error at ..."
+            auto pos = what.find("] ");
+            return reply_error("invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+        }
+        if (!request.is_object())
+            return reply_error(R"(bad request: expected a JSON object like {"cmd": "status", "args": {}})");
+        auto cmd = request.find("cmd");
+        if (cmd == request.end() || !cmd->is_string())
+            return reply_error(R"(bad request: missing "cmd" (a string such as "status"))");
+        Json args = Json::object();
+        if (auto it = request.find("args"); it != request.end() && !it->is_null()) {
+            if (!it->is_object())
+                return reply_error(R"(bad request: "args" must be a JSON object)");
+            args = *it;
+        }
+        return reply_ok(dispatch(api, cmd->get<std::string>(), args));
+    } catch (const RequestError& e) {
+        return reply_error(e.message);
+    } catch (const std::exception& e) {
+        return reply_error(std::string("internal error: ") + e.what());
+    } catch (...) {
+        return reply_error("internal error");
+    }
+}
+
+/// One accepted connection: reads request lines and writes one response line each, in order.
+class ApiServer::Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(stream::socket socket, ControlApi& api) : socket_(std::move(socket)), api_(api) {}
+
+    /// Starts serving, or answers a refusal and closes when the peer is not allowed.
+    void start(bool allowed) {
+        if (allowed)
+            read_next();
+        else
+            send(reply_error(kRefused), true);
+    }
+
+    /// Closes the connection; pending handlers complete with operation_aborted.
+    void close() {
+        error_code ec;
+        socket_.close(ec);
+    }
+
+private:
+    void read_next() {
+        asio::async_read_until(socket_, asio::dynamic_buffer(in_, kMaxRequestLine), '\n',
+                               [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
+    }
+
+    void on_read(error_code ec, std::size_t n) {
+        if (ec == asio::error::not_found) // the buffer filled up without a newline
+            return send(reply_error("request line too long (the limit is 64 KiB)"), true);
+        bool last = ec == asio::error::eof && !in_.empty(); // a final line without newline
+        if (ec && !last)
+            return; // peer closed, connection reset, or stop()
+        std::string_view line(in_.data(), last ? in_.size() : n - 1);
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        std::string reply = line.empty() ? reply_error("empty request line") : handle_request_line(api_, line);
+        in_.erase(0, last ? in_.size() : n);
+        send(std::move(reply), last);
+    }
+
+    void send(std::string reply, bool close_after) {
+        out_ = std::move(reply);
+        out_ += '\n';
+        asio::async_write(socket_, asio::buffer(out_),
+                          [self = shared_from_this(), close_after](error_code ec, std::size_t) {
+                              if (ec || close_after)
+                                  self->close();
+                              else
+                                  self->read_next();
+                          });
+    }
+
+    stream::socket socket_;
+    ControlApi& api_;
+    std::string in_;
+    std::string out_;
+};
+
+ApiServer::ApiServer(asio::io_context& io, ControlApi& api, std::string socket_path)
+    : api_(api), path_(std::move(socket_path)), acceptor_(io), retry_timer_(io) {}
+
+ApiServer::~ApiServer() {
+    *alive_ = false;
+    stop();
+}
+
+Result<void> ApiServer::start() {
+    if (acceptor_.is_open())
+        return make_error("the API server is already listening on " + path_);
+    if (path_.empty())
+        return make_error("the API socket path is empty");
+    if (path_.size() >= sizeof(sockaddr_un{}.sun_path))
+        return make_error("API socket path " + path_ + " is too long (at most 107 bytes)");
+    if (auto dir = std::filesystem::path(path_).parent_path(); !dir.empty())
+        if (auto made = ensure_directory(dir.string()); !made)
+            return made;
+    if (auto removed = remove_stale_socket(path_); !removed)
+        return removed;
+
+    error_code ec;
+    stream::endpoint endpoint(path_);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec)
+        acceptor_.bind(endpoint, ec);
+    if (ec) {
+        acceptor_.close(ec);
+        return make_error("cannot bind API socket " + path_ + ": " + ec.message());
+    }
+    bound_ = true;
+    // Before listen(), nobody can connect yet: no window with a wider mode.
+    if (::chmod(path_.c_str(), 0600) != 0) {
+        int e = errno;
+        stop();
+        return make_error("cannot chmod 0600 " + path_ + ": " + errno_text(e));
+    }
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        stop();
+        return make_error("cannot listen on API socket " + path_ + ": " + ec.message());
+    }
+    accept_next();
+    return {};
+}
+
+void ApiServer::stop() {
+    error_code ec;
+    retry_timer_.cancel();
+    acceptor_.close(ec);
+    for (auto& weak : sessions_)
+        if (auto session = weak.lock())
+            session->close();
+    sessions_.clear();
+    if (bound_) {
+        ::unlink(path_.c_str());
+        bound_ = false;
+    }
+}
+
+void ApiServer::accept_next() {
+    acceptor_.async_accept([this, alive = alive_](error_code ec, stream::socket socket) {
+        if (!*alive || !acceptor_.is_open())
+            return; // destroyed or stopped
+        if (ec) { // e.g. EMFILE: retry shortly rather than spin
+            retry_timer_.expires_after(std::chrono::milliseconds(100));
+            retry_timer_.async_wait([this, alive](error_code timer_ec) {
+                if (*alive && !timer_ec && acceptor_.is_open())
+                    accept_next();
+            });
+            return;
+        }
+        sessions_.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+        bool allowed = peer_is_root(socket);
+        auto session = std::make_shared<Session>(std::move(socket), api_);
+        sessions_.push_back(session);
+        session->start(allowed);
+        accept_next();
+    });
+}
+
+} // namespace podlane

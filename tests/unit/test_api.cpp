@@ -1,0 +1,360 @@
+// The local API server, end to end over a real unix socket with the CLI's
+// client, against a fake ControlApi; and the CLI's table formatting.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "cli/client.h"
+#include "cli/format.h"
+#include "control/api_server.h"
+
+using namespace podlane;
+
+namespace {
+
+/// Records the calls it gets; answers canned data or a configured error.
+class FakeControlApi : public ControlApi {
+public:
+    Json status() override { return record("status"), Json{{"node", "node1"}, {"endpoints", 2}}; }
+    Json endpoint_list() override { return record("endpoint.list"), Json::array(); }
+    Result<Json> endpoint_add(const EndpointConfig& ep) override {
+        record("endpoint.add");
+        std::lock_guard lock(mu_);
+        added_.push_back(ep);
+        if (fail_with_)
+            return make_error(*fail_with_);
+        return Json{{"id", ep.id}, {"ip", ep.ip.str()}};
+    }
+    Result<void> endpoint_delete(const std::string& id) override {
+        record("endpoint.delete " + id);
+        std::lock_guard lock(mu_);
+        if (fail_with_)
+            return make_error(*fail_with_);
+        return {};
+    }
+    Json stats() override { return record("stats"), Json{{"workers", Json::array()}}; }
+
+    void fail_with(std::string message) {
+        std::lock_guard lock(mu_);
+        fail_with_ = std::move(message);
+    }
+    std::vector<std::string> calls() {
+        std::lock_guard lock(mu_);
+        return calls_;
+    }
+    std::vector<EndpointConfig> added() {
+        std::lock_guard lock(mu_);
+        return added_;
+    }
+
+private:
+    void record(std::string call) {
+        std::lock_guard lock(mu_);
+        calls_.push_back(std::move(call));
+    }
+
+    std::mutex mu_; // the server calls from its io thread, the test reads from its own
+    std::vector<std::string> calls_;
+    std::vector<EndpointConfig> added_;
+    std::optional<std::string> fail_with_;
+};
+
+/// A unique socket path under /tmp, in a directory the server creates.
+std::string temp_socket_path() {
+    static std::atomic<int> counter{0};
+    return "/tmp/podlane-api-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "/api.sock";
+}
+
+/// An ApiServer on a temp socket, its io_context running in a thread.
+struct ServerFixture {
+    FakeControlApi api;
+    boost::asio::io_context io;
+    std::string path = temp_socket_path();
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    ApiServer server{io, api, path};
+    std::thread thread;
+
+    ServerFixture() {
+        auto started = server.start();
+        INFO((started ? std::string() : started.error().message));
+        REQUIRE(started.ok());
+        thread = std::thread([this] { io.run(); });
+    }
+    ~ServerFixture() {
+        shutdown();
+        std::filesystem::remove_all(dir);
+    }
+    /// Stops the server on its own thread and waits for the io thread to finish.
+    void shutdown() {
+        if (!thread.joinable())
+            return;
+        boost::asio::post(io, [this] { server.stop(); });
+        thread.join();
+    }
+    Result<Json> call(const std::string& cmd, const Json& args = Json::object()) { return call_api(path, cmd, args); }
+};
+
+std::string error_of(const Result<Json>& r) { return r ? "(no error)" : r.error().message; }
+
+} // namespace
+
+TEST_CASE("api: status round-trips through socket, server and client", "[api]") {
+    ServerFixture f;
+    auto data = f.call("status");
+    REQUIRE(data.ok());
+    CHECK(*data == Json{{"node", "node1"}, {"endpoints", 2}});
+    CHECK(f.api.calls() == std::vector<std::string>{"status"});
+}
+
+TEST_CASE("api: endpoint.add passes an EndpointConfig with defaults filled in", "[api]") {
+    ServerFixture f;
+    auto data = f.call("endpoint.add", {{"id", "default/web-1"}, {"ip", "10.200.0.5"}, {"netns", "pod-web-1"},
+                                        {"labels", {{"app", "web"}, {"tier", "front"}}}});
+    REQUIRE(data.ok());
+    CHECK((*data)["id"] == "default/web-1");
+    auto added = f.api.added();
+    REQUIRE(added.size() == 1);
+    CHECK(added[0].id == "default/web-1");
+    CHECK(added[0].ip.str() == "10.200.0.5");
+    CHECK(added[0].mac.str() == "0a:58:0a:c8:00:05");
+    CHECK(added[0].netns == "pod-web-1");
+    CHECK(added[0].ifname == "eth0");
+    CHECK(added[0].labels == std::map<std::string, std::string>{{"app", "web"}, {"tier", "front"}});
+
+    SECTION("explicit mac and ifname are kept") {
+        REQUIRE(f.call("endpoint.add", {{"id", "b"}, {"ip", "10.200.0.6"}, {"netns", "/run/netns/b"},
+                                        {"mac", "02:00:00:00:00:01"}, {"ifname", "net1"}})
+                    .ok());
+        added = f.api.added();
+        REQUIRE(added.size() == 2);
+        CHECK(added[1].mac.str() == "02:00:00:00:00:01");
+        CHECK(added[1].ifname == "net1");
+        CHECK(added[1].labels.empty());
+    }
+}
+
+TEST_CASE("api: bad endpoint.add arguments are refused, naming the field", "[api]") {
+    ServerFixture f;
+    Json args = {{"id", "a"}, {"ip", "10.200.0.5"}, {"netns", "pod-a"}};
+
+    auto bad_ip = args;
+    bad_ip["ip"] = "10.0.0.300";
+    std::string err = error_of(f.call("endpoint.add", bad_ip));
+    CHECK_THAT(err, Catch::Contains("ip") && Catch::Contains("\"10.0.0.300\"") && Catch::Contains("IPv4"));
+
+    auto bad_mac = args;
+    bad_mac["mac"] = "zz:00";
+    CHECK_THAT(error_of(f.call("endpoint.add", bad_mac)), Catch::Contains("mac") && Catch::Contains("zz:00"));
+
+    auto no_netns = args;
+    no_netns.erase("netns");
+    CHECK_THAT(error_of(f.call("endpoint.add", no_netns)), Catch::Contains("missing argument \"netns\""));
+
+    auto bad_label = args;
+    bad_label["labels"] = {{"app", 5}};
+    CHECK_THAT(error_of(f.call("endpoint.add", bad_label)), Catch::Contains("labels.app"));
+
+    auto typo = args;
+    typo["ipaddr"] = "1.2.3.4";
+    CHECK_THAT(error_of(f.call("endpoint.add", typo)), Catch::Contains("unknown argument \"ipaddr\""));
+
+    CHECK_THAT(error_of(f.call("endpoint.delete")), Catch::Contains("missing argument \"id\""));
+    CHECK(f.api.added().empty());
+}
+
+TEST_CASE("api: unknown command is an error", "[api]") {
+    ServerFixture f;
+    CHECK_THAT(error_of(f.call("endpoint.frobnicate")),
+               Catch::Contains("unknown command \"endpoint.frobnicate\"") && Catch::Contains("status"));
+    CHECK(f.api.calls().empty());
+}
+
+TEST_CASE("api: bad requests get an error and the connection keeps serving", "[api]") {
+    ServerFixture f;
+    auto client = ApiClient::connect(f.path);
+    REQUIRE(client.ok());
+
+    auto bad = client->exchange("{not json");
+    REQUIRE(bad.ok());
+    CHECK((*bad)["ok"] == false);
+    CHECK_THAT((*bad)["error"].get<std::string>(), Catch::StartsWith("invalid JSON"));
+
+    auto not_object = client->exchange("[1,2]");
+    REQUIRE(not_object.ok());
+    CHECK_THAT((*not_object)["error"].get<std::string>(), Catch::Contains("expected a JSON object"));
+
+    auto no_cmd = client->exchange(R"({"args": {}})");
+    REQUIRE(no_cmd.ok());
+    CHECK_THAT((*no_cmd)["error"].get<std::string>(), Catch::Contains("missing \"cmd\""));
+
+    auto good = client->request("status");
+    REQUIRE(good.ok());
+    CHECK((*good)["ok"] == true);
+    CHECK((*good)["data"]["node"] == "node1");
+
+    SECTION("an over-long line is refused and the server still serves new connections") {
+        auto huge = client->exchange(std::string(kMaxRequestLine + 100, 'x'));
+        REQUIRE(huge.ok());
+        CHECK_THAT((*huge)["error"].get<std::string>(), Catch::Contains("64 KiB"));
+        CHECK(f.call("status").ok());
+    }
+}
+
+TEST_CASE("api: an error from ControlApi comes back as ok:false with its message", "[api]") {
+    ServerFixture f;
+    f.api.fail_with("endpoint \"pod-x\" does not exist");
+    CHECK(error_of(f.call("endpoint.delete", {{"id", "pod-x"}})) == "endpoint \"pod-x\" does not exist");
+    CHECK(f.api.calls() == std::vector<std::string>{"endpoint.delete pod-x"});
+
+    auto client = ApiClient::connect(f.path);
+    REQUIRE(client.ok());
+    auto raw = client->request("endpoint.delete", {{"id", "pod-x"}});
+    REQUIRE(raw.ok());
+    CHECK(*raw == Json{{"ok", false}, {"error", "endpoint \"pod-x\" does not exist"}});
+}
+
+TEST_CASE("api: socket file is 0600 in a 0700 directory and removed on stop", "[api]") {
+    ServerFixture f;
+    struct stat st {};
+    REQUIRE(::stat(f.path.c_str(), &st) == 0);
+    CHECK(S_ISSOCK(st.st_mode));
+    CHECK((st.st_mode & 07777) == 0600);
+    REQUIRE(::stat(f.dir.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+
+    f.shutdown();
+    CHECK_FALSE(std::filesystem::exists(f.path));
+    CHECK_THAT(error_of(call_api(f.path, "status")),
+               Catch::Contains("cannot reach podlaned at " + f.path + ": No such file or directory (is podlaned running?)"));
+}
+
+TEST_CASE("api: a stale socket file is replaced, a live one is not", "[api]") {
+    std::string path = temp_socket_path();
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    { // a socket file nobody listens on, as left by a crashed daemon
+        int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        ::close(fd);
+    }
+    FakeControlApi api;
+    boost::asio::io_context io;
+    ApiServer first(io, api, path);
+    auto started = first.start();
+    INFO((started ? std::string() : started.error().message));
+    CHECK(started.ok());
+
+    ApiServer second(io, api, path);
+    auto refused = second.start();
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("already being served"));
+    CHECK(std::filesystem::exists(path)); // the live server's socket is left alone
+
+    first.stop();
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("api: a non-root peer is refused", "[api]") {
+    if (::getuid() != 0) {
+        WARN("not root: cannot run a peer as another uid; skipped");
+        return;
+    }
+    ServerFixture f;
+    REQUIRE(::chmod(f.dir.c_str(), 0755) == 0); // let uid 65534 reach the socket, so SO_PEERCRED decides
+    REQUIRE(::chmod(f.path.c_str(), 0666) == 0);
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string msg = "setuid failed";
+        if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
+            auto r = call_api(f.path, "status");
+            msg = r ? "served" : r.error().message;
+        }
+        if (::write(fds[1], msg.data(), msg.size()) < 0)
+            ::_exit(1);
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string msg;
+    char buf[512];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        msg.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    ::waitpid(pid, nullptr, 0);
+    CHECK(msg == "permission denied: the podlane API serves root only");
+    CHECK(f.api.calls().empty());
+}
+
+TEST_CASE("format: table aligns columns and right-aligns numbers", "[api]") {
+    Table t({"NAME", "PACKETS", "NOTE"});
+    t.align_right(1);
+    t.add_row({"a", "100", "x"}).add_row({"longer", "7"});
+    CHECK(t.render() == "NAME    PACKETS  NOTE\n"
+                        "a           100  x\n"
+                        "longer        7\n");
+    CHECK(Table().add_row({"Key:", "v"}).add_row({"Longer key:", "w"}).render() == "Key:         v\nLonger key:  w\n");
+}
+
+TEST_CASE("format: stats lists only nonzero drop reasons, per worker and in total", "[api]") {
+    Json w0 = {{"id", 0}, {"lcore", 1}, {"rx_packets", 10}, {"tx_packets", 7}, {"forwarded", 5}, {"arp_replies", 2},
+               {"drops", {{"no_route", 3}, {"bad_checksum", 0}}}};
+    Json w1 = {{"id", 1}, {"lcore", 2}, {"rx_packets", 4}, {"tx_packets", 4}, {"forwarded", 4}, {"arp_replies", 0},
+               {"drops", {{"no_route", 0}, {"bad_checksum", 0}, {"ttl_exceeded", 1}}}};
+    Json totals = {{"rx_packets", 14}, {"tx_packets", 11}, {"forwarded", 9}, {"arp_replies", 2},
+                   {"drops", {{"no_route", 3}, {"bad_checksum", 0}, {"ttl_exceeded", 1}}}};
+    Json stats = {{"workers", {w0, w1}}, {"totals", totals},
+                  {"ports", {{{"port_id", 0}, {"name", "uplink"}, {"rx_packets", 14}}}}};
+
+    std::string out = format_stats(stats);
+    INFO(out);
+    CHECK_THAT(out, Catch::StartsWith("WORKER  LCORE  RX  TX  FWD  ARP  DROPS\n"
+                                      "0           1  10   7    5    2      3\n"
+                                      "1           2   4   4    4    0      1\n"
+                                      "TOTAL          14  11    9    2      4\n"));
+    CHECK_THAT(out, Catch::Contains("Drops by reason:\n"
+                                    "WORKER  REASON        PACKETS\n"
+                                    "0       no_route            3\n"
+                                    "1       ttl_exceeded        1\n"
+                                    "TOTAL   no_route            3\n"
+                                    "TOTAL   ttl_exceeded        1\n"));
+    CHECK_THAT(out, !Catch::Contains("bad_checksum"));
+    CHECK_THAT(out, Catch::Contains("uplink"));
+
+    for (auto* d : {&stats["workers"][0]["drops"], &stats["workers"][1]["drops"], &stats["totals"]["drops"]})
+        for (auto& [reason, n] : d->items())
+            n = 0;
+    CHECK_THAT(format_stats(stats), Catch::Contains("Drops by reason: no drops"));
+}
+
+TEST_CASE("format: endpoint list and status", "[api]") {
+    Json eps = {{{"id", "default/web-1"}, {"ip", "10.200.0.5"}, {"mac", "0a:58:0a:c8:00:05"}, {"port_id", 3},
+                 {"netns", "pod-web-1"}, {"ifname", "eth0"}, {"labels", {{"app", "web"}, {"tier", "front"}}}}};
+    CHECK(format_endpoints(eps) == "ID             IP          MAC                PORT  NETNS      LABELS\n"
+                                   "default/web-1  10.200.0.5  0a:58:0a:c8:00:05  3     pod-web-1  app=web,tier=front\n");
+    CHECK(format_endpoints(Json::array()) == "no endpoints\n");
+
+    std::string status = format_status({{"node", "node1"}, {"uptime_s", 3725}, {"idle_sleep_us", 0},
+                                        {"workers", {{{"id", 0}, {"lcore", 1}}, {{"id", 1}, {"lcore", 2}}}}});
+    CHECK_THAT(status, Catch::StartsWith("Node:                 node1\n"));
+    CHECK_THAT(status, Catch::Contains("Uptime:               1h 2m 5s\n"));
+    CHECK_THAT(status, Catch::Contains("Workers:              2 (lcores 1, 2)\n"));
+    CHECK_THAT(status, Catch::Contains("Idle sleep:           busy poll\n"));
+    CHECK_THAT(status, Catch::Contains("Pod CIDR:             -\n"));
+}
