@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     in.gateway_ip = *Ipv4Addr::parse("10.200.0.1");
     in.gateway_mac = MacAddr::from_ipv4(in.gateway_ip);
     for (uint32_t i = 0; i < o.endpoints; ++i)
-        in.endpoints.push_back(AttachedEndpoint{pod_ip(i), MacAddr::from_ipv4(pod_ip(i)), static_cast<uint16_t>(i)});
+        in.endpoints.push_back(AttachedEndpoint{pod_ip(i), MacAddr::from_ipv4(pod_ip(i)), {static_cast<uint16_t>(i), 1}});
     auto snap = build_snapshot(in);
 
     std::vector<uint8_t> arena((sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM + 256) * o.burst + 64);

@@ -69,7 +69,7 @@ run ip netns exec pl-pod-c ping -c 3 -i 0.2 10.200.0.11
 
 echo; echo "demo: HTTP from pod-a to a server in pod-b"
 mkdir -p "$RUN_DIR/www" && head -c 1000000 /dev/urandom > "$RUN_DIR/www/blob"
-ip netns exec pl-pod-b /usr/bin/python3 -m http.server 8080 --bind 10.200.0.12 --directory "$RUN_DIR/www" \
+ip netns exec pl-pod-b /usr/bin/python3 tests/integration/http_server.py 10.200.0.12 8080 "$RUN_DIR/www" \
   > /dev/null 2>&1 &
 HTTP_PID=$!
 for _ in $(seq 50); do ip netns exec pl-pod-a curl -sf -o /dev/null http://10.200.0.12:8080/ && break; sleep 0.1; done

@@ -137,6 +137,7 @@ std::string format_status(const Json& data) {
     Table t;
     t.add_row({"Node:", cell(data, "node")})
         .add_row({"Version:", cell(data, "version")})
+        .add_row({"Dataplane:", cell(data, "dataplane")})
         .add_row({"Uptime:", duration(field(data, "uptime_s"))})
         .add_row({"Pod CIDR:", cell(data, "pod_cidr")})
         .add_row({"Gateway IP:", cell(data, "gateway_ip")})
@@ -145,8 +146,10 @@ std::string format_status(const Json& data) {
         .add_row({"Endpoints:", count(data, "endpoints")})
         .add_row({"Ports:", count(data, "ports")})
         .add_row({"Hugepages:", cell(data, "hugepages")})
+        .add_row({"Mbufs free:", cell(data, "mbufs_free") + " of " + cell(data, "mbufs_total")})
         .add_row({"Idle sleep:", idle_text})
-        .add_row({"Snapshot generation:", cell(data, "snapshot_generation")});
+        .add_row({"Snapshot generation:", cell(data, "snapshot_generation") + " (" +
+                                              cell(data, "snapshots_pending_reclaim") + " awaiting reclaim)"});
     return t.render();
 }
 

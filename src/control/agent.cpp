@@ -126,9 +126,9 @@ void Agent::stop() {
     }
     if (ports_) {
         for (auto& [id, rec] : endpoints_)
-            ports_->detach(rec.port_id);
+            ports_->detach(rec.port.port_id);
         for (auto& sp : static_ports_)
-            ports_->detach(sp.port_id);
+            ports_->detach(sp.port.port_id);
     }
     endpoints_.clear();
     static_ports_.clear();
@@ -147,9 +147,9 @@ void Agent::publish() {
     in.gateway_mac = config_.network.gateway_mac;
     in.workers = static_cast<uint32_t>(config_.dataplane.worker_lcores.size());
     for (const auto& [id, rec] : endpoints_)
-        in.endpoints.push_back(AttachedEndpoint{rec.spec.ip, rec.spec.mac, rec.port_id});
+        in.endpoints.push_back(AttachedEndpoint{rec.spec.ip, rec.spec.mac, rec.port});
     for (const StaticPort& sp : static_ports_)
-        in.plain_ports.push_back(sp.port_id);
+        in.plain_ports.push_back(sp.port);
     tables_->publish(build_snapshot(in));
     tables_->reclaim();
 }
@@ -169,7 +169,7 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
     if (!netns)
         return netns.error();
 
-    EndpointRecord rec{ep, *netns, "", 0};
+    EndpointRecord rec{ep, *netns, "", {}};
     const uint32_t seq = tap_seq_++;
     char ifname[16];
     std::snprintf(ifname, sizeof ifname, "pl%04x%05u", static_cast<unsigned>(getpid() & 0xffff), seq % 100000);
@@ -178,7 +178,7 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
     auto port = ports_->attach(devargs);
     if (!port)
         return port.error();
-    rec.port_id = *port;
+    rec.port = *port;
 
     PodInterfaceSpec pod{
         .host_ifname = rec.tap_ifname,
@@ -190,7 +190,7 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
         .mtu = config_.network.pod_mtu,
     };
     if (auto r = attach_pod_interface(pod); !r) {
-        ports_->detach(rec.port_id);
+        ports_->detach(rec.port.port_id);
         return make_error("endpoint \"" + ep.id + "\": " + r.error().message);
     }
     auto [it, inserted] = endpoints_.emplace(ep.id, std::move(rec));
@@ -202,7 +202,7 @@ Result<void> Agent::endpoint_delete(const std::string& id) {
     auto it = endpoints_.find(id);
     if (it == endpoints_.end())
         return make_error("endpoint \"" + id + "\" does not exist");
-    const uint16_t port = it->second.port_id;
+    const uint16_t port = it->second.port.port_id;
     endpoints_.erase(it);
     publish();
     // Workers may still hold the old table, which polls and names the port:
@@ -217,7 +217,7 @@ Json Agent::endpoint_json(const EndpointRecord& rec) const {
     for (const auto& [k, v] : rec.spec.labels)
         labels[k] = v;
     return Json{{"id", rec.spec.id},       {"ip", rec.spec.ip.str()},   {"mac", rec.spec.mac.str()},
-                {"port_id", rec.port_id},  {"netns", rec.spec.netns},   {"ifname", rec.spec.ifname},
+                {"port_id", rec.port.port_id},  {"netns", rec.spec.netns},   {"ifname", rec.spec.ifname},
                 {"tap", rec.tap_ifname},   {"labels", labels}};
 }
 
@@ -233,7 +233,7 @@ Json Agent::status() {
     Json workers = Json::array();
     const Snapshot* snap = tables_ ? tables_->load() : nullptr;
     for (uint32_t w = 0; w < worker_ctx_.size(); ++w) {
-        uint16_t rxq = snap && w < snap->workers.size() ? snap->workers[w].n_rx : 0;
+        size_t rxq = snap && w < snap->workers.size() ? snap->workers[w].rx.size() : 0;
         workers.push_back({{"id", w}, {"lcore", config_.dataplane.worker_lcores[w]}, {"rx_queues", rxq}});
     }
     return Json{
@@ -277,9 +277,9 @@ Json Agent::stats() {
                     {"rx_missed", s.rx_missed}, {"rx_nombuf", s.rx_nombuf}};
     };
     for (const auto& [id, rec] : endpoints_)
-        ports.push_back(port_json(rec.port_id, id));
+        ports.push_back(port_json(rec.port.port_id, id));
     for (const StaticPort& sp : static_ports_)
-        ports.push_back(port_json(sp.port_id, sp.spec.name));
+        ports.push_back(port_json(sp.port.port_id, sp.spec.name));
     return Json{{"workers", workers}, {"totals", totals}, {"ports", ports}};
 }
 

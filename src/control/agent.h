@@ -27,13 +27,13 @@ struct EndpointRecord {
     EndpointConfig spec;
     std::string netns_path;
     std::string tap_ifname; ///< name in the agent's netns before the move
-    uint16_t port_id = 0;
+    PortQueues port;
 };
 
 /// A static port from the config.
 struct StaticPort {
     PortConfig spec;
-    uint16_t port_id = 0;
+    PortQueues port;
 };
 
 class Agent : public ControlApi {

@@ -20,6 +20,11 @@ std::vector<std::string> build_eal_args(const Config& config, const std::string&
     else
         args.push_back("--no-huge");
     args.insert(args.end(), {"-m", std::to_string(dp.memory_mb)});
+    // net_tap logs at error level that it cannot create the multiq qdisc this
+    // kernel lacks (it only disables rte_flow, which podlane does not use),
+    // once per pod. A real attach failure still reaches the operator as the
+    // attach error. dataplane.eal_args come later and can override this.
+    args.push_back("--log-level=pmd.net.tap:critical");
     args.insert(args.end(), dp.eal_args.begin(), dp.eal_args.end());
     return args;
 }

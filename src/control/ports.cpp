@@ -1,5 +1,6 @@
 #include "control/ports.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_bus.h>
@@ -36,10 +37,10 @@ PortStats PortManager::stats(uint16_t port_id) {
     return PortStats{s.ipackets, s.opackets, s.ibytes, s.obytes, s.ierrors, s.oerrors, s.imissed, s.rx_nombuf};
 }
 
-Result<uint16_t> PortManager::attach(const std::string& devargs) {
+Result<PortQueues> PortManager::attach(const std::string& devargs) {
     const std::string dev = device_name_of(devargs);
     // Every rx descriptor holds an mbuf: refuse before the pool runs dry.
-    const unsigned needed = setup_.rx_ring_size + 64;
+    const unsigned needed = unsigned{setup_.rx_ring_size} * setup_.workers + 64;
     if (rte_mempool_avail_count(setup_.pool) < needed)
         return make_error("cannot attach " + dev + ": only " +
                           std::to_string(rte_mempool_avail_count(setup_.pool)) +
@@ -55,31 +56,41 @@ Result<uint16_t> PortManager::attach(const std::string& devargs) {
         rte_eal_hotplug_remove("vdev", dev.c_str());
         return make_error("device \"" + devargs + "\" was probed but created no ethdev port named " + dev);
     }
-    if (auto r = configure_and_start(port); !r) {
+    auto rx_queues = configure_and_start(port);
+    if (!rx_queues) {
         detach(port);
-        return r.error();
+        return rx_queues.error();
     }
-    return port;
+    return PortQueues{port, *rx_queues};
 }
 
-Result<void> PortManager::configure_and_start(uint16_t port) {
+Result<uint16_t> PortManager::configure_and_start(uint16_t port) {
+    rte_eth_dev_info info{};
+    if (int ret = rte_eth_dev_info_get(port, &info); ret != 0)
+        return port_error(port, "reading device info", ret);
+    if (info.max_tx_queues < setup_.workers)
+        return make_error("port " + std::to_string(port) + " (" + name(port) + ") has " +
+                          std::to_string(info.max_tx_queues) + " tx queues; podlane needs one per worker (" +
+                          std::to_string(setup_.workers) + ")");
+    const uint16_t rx_queues = std::min<uint16_t>(setup_.workers, info.max_rx_queues);
     rte_eth_conf conf{};
-    if (int ret = rte_eth_dev_configure(port, 1, setup_.tx_queues, &conf); ret != 0)
+    if (int ret = rte_eth_dev_configure(port, rx_queues, setup_.workers, &conf); ret != 0)
         return port_error(port, "configure", ret);
     uint16_t rxd = setup_.rx_ring_size, txd = setup_.tx_ring_size;
     if (int ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd); ret != 0)
         return port_error(port, "ring size adjustment", ret);
     const int socket = rte_eth_dev_socket_id(port);
     const unsigned sock = socket < 0 ? 0u : static_cast<unsigned>(socket);
-    if (int ret = rte_eth_rx_queue_setup(port, 0, rxd, sock, nullptr, setup_.pool); ret != 0)
-        return port_error(port, "rx queue setup", ret);
-    for (uint16_t q = 0; q < setup_.tx_queues; ++q)
+    for (uint16_t q = 0; q < rx_queues; ++q)
+        if (int ret = rte_eth_rx_queue_setup(port, q, rxd, sock, nullptr, setup_.pool); ret != 0)
+            return port_error(port, "rx queue setup", ret);
+    for (uint16_t q = 0; q < setup_.workers; ++q)
         if (int ret = rte_eth_tx_queue_setup(port, q, txd, sock, nullptr); ret != 0)
             return port_error(port, "tx queue setup", ret);
     if (int ret = rte_eth_dev_start(port); ret != 0)
         return port_error(port, "start", ret);
     rte_eth_promiscuous_enable(port); // pods address the gateway MAC, not the port's
-    return {};
+    return rx_queues;
 }
 
 void PortManager::detach(uint16_t port) {

@@ -1,6 +1,7 @@
 // DPDK ports on the control side: hot-plugging devices from devargs,
-// configuring their queues (one rx queue, one tx queue per worker), starting,
-// stopping and unplugging them, and reading their statistics.
+// configuring their queues (one tx queue per worker, and as many rx queues as
+// workers where the device has them), starting, stopping and unplugging them,
+// and reading their statistics.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <rte_mempool.h>
 
 #include "common/result.h"
+#include "control/snapshot_builder.h"
 
 namespace podlane {
 
@@ -20,7 +22,7 @@ struct PortStats {
 
 struct PortSetup {
     rte_mempool* pool = nullptr;
-    uint16_t tx_queues = 1;    ///< one per worker
+    uint16_t workers = 1;      ///< tx queues per port; also the most rx queues
     uint16_t rx_ring_size = 1024;
     uint16_t tx_ring_size = 1024;
 };
@@ -30,8 +32,9 @@ public:
     explicit PortManager(PortSetup setup) : setup_(setup) {}
 
     /// Probes a device from devargs ("net_tap3,iface=pl0003"), configures and
-    /// starts its port; returns the port id. On failure nothing is left plugged.
-    Result<uint16_t> attach(const std::string& devargs);
+    /// starts its port; returns the port id and its rx queue count. On
+    /// failure nothing is left plugged.
+    Result<PortQueues> attach(const std::string& devargs);
 
     /// Stops, closes and unplugs a port. Callers make sure no worker can still
     /// use it (RCU grace period) first.
@@ -42,7 +45,7 @@ public:
     static PortStats stats(uint16_t port_id);
 
 private:
-    Result<void> configure_and_start(uint16_t port_id);
+    Result<uint16_t> configure_and_start(uint16_t port_id);
     PortSetup setup_;
 };
 

@@ -12,23 +12,24 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
     s->gateway_mac = in.gateway_mac;
 
     std::vector<Ipv4Addr> ips;
-    std::vector<uint16_t> ports = in.plain_ports;
+    std::vector<PortQueues> ports = in.plain_ports;
     for (const AttachedEndpoint& ep : in.endpoints) {
-        s->ports[ep.port_id] = PortEntry{true, static_cast<uint32_t>(s->endpoints.size())};
-        s->endpoints.push_back(EndpointEntry{ep.ip, ep.mac, ep.port_id});
+        s->ports[ep.port.port_id] = PortEntry{true, static_cast<uint32_t>(s->endpoints.size())};
+        s->endpoints.push_back(EndpointEntry{ep.ip, ep.mac, ep.port.port_id});
         ips.push_back(ep.ip);
-        ports.push_back(ep.port_id);
+        ports.push_back(ep.port);
     }
     s->endpoint_by_ip = EndpointTable(ips);
-    for (uint16_t p : in.plain_ports)
-        s->ports[p] = PortEntry{true, kNoEndpoint};
+    for (const PortQueues& p : in.plain_ports)
+        s->ports[p.port_id] = PortEntry{true, kNoEndpoint};
 
-    std::sort(ports.begin(), ports.end());
+    std::sort(ports.begin(), ports.end(),
+              [](const PortQueues& a, const PortQueues& b) { return a.port_id < b.port_id; });
     s->workers.resize(std::max<uint32_t>(in.workers, 1));
-    for (size_t i = 0; i < ports.size(); ++i) {
-        WorkerPlan& plan = s->workers[i % s->workers.size()];
-        plan.rx[plan.n_rx++] = RxQueueRef{ports[i], 0};
-    }
+    size_t next = 0;
+    for (const PortQueues& p : ports)
+        for (uint16_t q = 0; q < p.rx_queues; ++q)
+            s->workers[next++ % s->workers.size()].rx.push_back(RxQueueRef{p.port_id, q});
     return s;
 }
 

@@ -10,11 +10,17 @@
 
 namespace podlane {
 
+/// A port and how many rx queues it has.
+struct PortQueues {
+    uint16_t port_id = 0;
+    uint16_t rx_queues = 1;
+};
+
 /// An endpoint with the port it is attached on.
 struct AttachedEndpoint {
     Ipv4Addr ip;
     MacAddr mac;
-    uint16_t port_id = 0;
+    PortQueues port;
 };
 
 /// Everything a snapshot is built from.
@@ -24,12 +30,12 @@ struct SnapshotInputs {
     Ipv4Addr gateway_ip;
     MacAddr gateway_mac;
     std::vector<AttachedEndpoint> endpoints;
-    std::vector<uint16_t> plain_ports; ///< ports with no endpoint (static devargs ports)
+    std::vector<PortQueues> plain_ports; ///< ports with no endpoint (static devargs ports)
     uint32_t workers = 1;
 };
 
-/// Builds the snapshot. Each port's single rx queue goes to one worker,
-/// round-robin in port order, so every port is polled by exactly one worker.
+/// Builds the snapshot. Every rx queue of every port goes to exactly one
+/// worker, round-robin in (port, queue) order.
 std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in);
 
 } // namespace podlane

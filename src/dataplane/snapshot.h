@@ -37,8 +37,7 @@ struct RxQueueRef {
 
 /// The rx queues one worker polls.
 struct WorkerPlan {
-    uint16_t n_rx = 0;
-    std::array<RxQueueRef, kMaxPorts> rx{};
+    std::vector<RxQueueRef> rx;
 };
 
 /// One whole, immutable view of the node's forwarding state.

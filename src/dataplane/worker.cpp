@@ -17,8 +17,7 @@ uint32_t poll_once(const WorkerContext& w, const Snapshot& snap) noexcept {
         return 0;
     const WorkerPlan& plan = snap.workers[w.worker_id];
     rte_mbuf* pkts[kMaxBurst];
-    for (uint16_t q = 0; q < plan.n_rx; ++q) {
-        const RxQueueRef& rx = plan.rx[q];
+    for (const RxQueueRef& rx : plan.rx) {
         const uint16_t n = rte_eth_rx_burst(rx.port_id, rx.queue_id, pkts, w.burst_size);
         if (n == 0)
             continue;

@@ -21,7 +21,8 @@ cat > "$PL_TMP/node.yaml" <<YAML
 node: {name: it-node}
 dataplane:
   main_lcore: 0
-  worker_lcores: [1]
+  worker_lcores: [1, 2]      # two workers on this 2-CPU machine: pods land on different workers
+  lcore_map: "0@0,1@1,2@0"
   file_prefix: podlane-it-$id
   mbufs: 8191
   rx_ring_size: 256
@@ -60,15 +61,26 @@ ip -n "$POD_B" -j link show dev eth0 | jq -e '.[0].address == "0a:58:0a:c9:00:0c
   || pl_fail "pod-b eth0 has the wrong MAC"
 ip -n "$POD_A" route show default | grep -q "via $GW" || pl_fail "pod-a has no default route via $GW"
 
-pl_log "ping: gateway, A->B, B->A"
+pl_log "ping: gateway, A->B (captured in pod-b), B->A"
 ip netns exec "$POD_A" ping -c 3 -i 0.2 -W 2 "$GW"
+ip netns exec "$POD_B" tcpdump -i eth0 -nn -e -v -c 5 -w "$PL_TMP/b.pcap" icmp and src host "$A_IP" \
+  > "$PL_TMP/tcpdump.log" 2>&1 &
+TCPDUMP_PID=$!
+PL_PIDS+=("$TCPDUMP_PID")
+pl_wait_for "tcpdump in pod-b" 10 grep -q "listening on" "$PL_TMP/tcpdump.log"
 ip netns exec "$POD_A" ping -c 5 -i 0.2 -W 2 "$B_IP"
+wait "$TCPDUMP_PID" || pl_fail "tcpdump in pod-b did not see 5 echo requests"
+# On the wire in pod-b: from the gateway MAC to pod-b's MAC, TTL decremented once.
+tcpdump -r "$PL_TMP/b.pcap" -nn -e -v 2>/dev/null > "$PL_TMP/b.txt"
+cat "$PL_TMP/b.txt" | head -n 4
+[ "$(grep -c "0a:58:0a:c9:00:01 > 0a:58:0a:c9:00:0c" "$PL_TMP/b.txt")" = 5 ] || pl_fail "frames in pod-b do not come from the gateway MAC"
+[ "$(grep -c "ttl 63" "$PL_TMP/b.txt")" = 5 ] || pl_fail "TTL was not decremented exactly once"
 ip netns exec "$POD_B" ping -c 5 -i 0.2 -W 2 "$A_IP"
 
 pl_log "TCP: HTTP download B->A, checked byte for byte"
 mkdir -p "$PL_TMP/www"
 head -c 2000000 /dev/urandom > "$PL_TMP/www/blob"
-ip netns exec "$POD_B" /usr/bin/python3 -m http.server 8080 --bind "$B_IP" --directory "$PL_TMP/www" \
+ip netns exec "$POD_B" /usr/bin/python3 "$(dirname "$0")/http_server.py" "$B_IP" 8080 "$PL_TMP/www" \
   > "$PL_TMP/http.log" 2>&1 &
 PL_PIDS+=("$!")
 pl_wait_for "the HTTP server in pod-b" 10 ip netns exec "$POD_A" curl -sf -o /dev/null "http://$B_IP:8080/"
@@ -93,8 +105,9 @@ arp=$(pl_json '.totals.arp_replies' <<<"$stats")
 [ "$arp" -ge 2 ] || pl_fail "expected ARP replies from the gateway, got $arp"
 "$PODLANE" stats
 
-pl_log "deleting pod-b: its port is unplugged and its traffic is dropped"
 before=$(pl_json '.totals.drops.unknown_destination' <<<"$stats")
+[ "$before" = 0 ] || pl_fail "$before packets went to unknown destinations before any delete"
+pl_log "deleting pod-b: its port is unplugged and its traffic is dropped"
 "$PODLANE" endpoint delete test/pod-b
 if ip -n "$POD_B" link show eth0 >/dev/null 2>&1; then pl_fail "pod-b eth0 still exists after delete"; fi
 [ "$("$PODLANE" endpoint list -o json | pl_json 'length')" = 1 ] || pl_fail "expected 1 endpoint"

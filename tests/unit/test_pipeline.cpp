@@ -36,7 +36,7 @@ std::unique_ptr<Snapshot> two_pod_snapshot(uint16_t port_a, uint16_t port_b) {
     in.pod_cidr = *Ipv4Prefix::parse("10.200.0.0/24");
     in.gateway_ip = kGw;
     in.gateway_mac = kGwMac;
-    in.endpoints = {{kA, kAMac, port_a}, {kB, kBMac, port_b}};
+    in.endpoints = {{kA, kAMac, {port_a, 1}}, {kB, kBMac, {port_b, 1}}};
     return build_snapshot(in);
 }
 

@@ -126,11 +126,11 @@ TEST_CASE("snapshot builder assigns every port to exactly one worker", "[rcu]") 
     SnapshotInputs in;
     in.workers = 2;
     in.gateway_ip = *Ipv4Addr::parse("10.200.0.1");
-    in.endpoints = {{*Ipv4Addr::parse("10.200.0.11"), {}, 3}, {*Ipv4Addr::parse("10.200.0.12"), {}, 1}};
-    in.plain_ports = {7};
+    in.endpoints = {{*Ipv4Addr::parse("10.200.0.11"), {}, {3, 1}}, {*Ipv4Addr::parse("10.200.0.12"), {}, {1, 1}}};
+    in.plain_ports = {{7, 1}};
     auto s = build_snapshot(in);
     REQUIRE(s->workers.size() == 2);
-    CHECK(s->workers[0].n_rx + s->workers[1].n_rx == 3);
+    CHECK(s->workers[0].rx.size() + s->workers[1].rx.size() == 3);
     CHECK(s->workers[0].rx[0].port_id == 1);
     CHECK(s->workers[1].rx[0].port_id == 3);
     CHECK(s->workers[0].rx[1].port_id == 7);
@@ -141,4 +141,30 @@ TEST_CASE("snapshot builder assigns every port to exactly one worker", "[rcu]") 
     CHECK_FALSE(s->ports[2].in_use);
     CHECK(s->endpoint_by_ip.lookup(*Ipv4Addr::parse("10.200.0.12")) == s->ports[1].endpoint);
     CHECK(s->endpoint_by_ip.lookup(*Ipv4Addr::parse("10.200.0.13")) == kNoEndpoint);
+}
+
+TEST_CASE("with one rx queue per worker, every worker polls every port", "[rcu]") {
+    SnapshotInputs in;
+    in.workers = 2;
+    in.endpoints = {{*Ipv4Addr::parse("10.200.0.11"), {}, {0, 2}}, {*Ipv4Addr::parse("10.200.0.12"), {}, {1, 2}}};
+    auto s = build_snapshot(in);
+    for (const WorkerPlan& w : s->workers) {
+        REQUIRE(w.rx.size() == 2);
+        CHECK(w.rx[0].port_id == 0);
+        CHECK(w.rx[1].port_id == 1);
+        CHECK(w.rx[0].queue_id == w.rx[1].queue_id);
+    }
+    CHECK(s->workers[0].rx[0].queue_id != s->workers[1].rx[0].queue_id);
+}
+
+TEST_CASE("endpoint table finds every IP among many and nothing else", "[rcu]") {
+    std::vector<Ipv4Addr> ips;
+    for (uint32_t i = 0; i < 5000; ++i)
+        ips.push_back(Ipv4Addr::from_host(0x0a000000u + i * 7919u)); // spread over 10.0.0.0-12.93.x.x
+    EndpointTable t(ips);
+    for (uint32_t i = 0; i < ips.size(); ++i)
+        REQUIRE(t.lookup(ips[i]) == i);
+    for (uint32_t i = 0; i < 5000; ++i)
+        REQUIRE(t.lookup(Ipv4Addr::from_host(0xc0a80000u + i)) == kNoEndpoint); // 192.168/16
+    CHECK(EndpointTable{}.lookup(ips[0]) == kNoEndpoint);
 }
