@@ -19,13 +19,16 @@ public:
 
     /// Builds the table; `ips[i]` maps to index i. IPs must be non-zero and unique.
     explicit EndpointTable(std::span<const Ipv4Addr> ips) {
-        uint32_t cap = 16;
-        while (cap < ips.size() * 2)
+        uint32_t cap = 16, bits = 4;
+        while (cap < ips.size() * 2) {
             cap <<= 1;
+            ++bits;
+        }
         slots_.assign(cap, Slot{0, kNoEndpoint});
         mask_ = cap - 1;
+        shift_ = 32 - bits;
         for (uint32_t i = 0; i < ips.size(); ++i) {
-            uint32_t s = hash(ips[i]) & mask_;
+            uint32_t s = home(ips[i]);
             while (slots_[s].ip_be != 0)
                 s = (s + 1) & mask_;
             slots_[s] = Slot{ips[i].be, i};
@@ -36,7 +39,7 @@ public:
     uint32_t lookup(Ipv4Addr ip) const noexcept {
         if (slots_.empty())
             return kNoEndpoint;
-        for (uint32_t s = hash(ip) & mask_;; s = (s + 1) & mask_) {
+        for (uint32_t s = home(ip);; s = (s + 1) & mask_) {
             const Slot& slot = slots_[s];
             if (slot.ip_be == ip.be)
                 return slot.index;
@@ -50,12 +53,13 @@ private:
         uint32_t ip_be;  ///< 0 = empty
         uint32_t index;
     };
-    static uint32_t hash(Ipv4Addr ip) noexcept {
-        uint32_t h = ip.be * 0x9E3779B1u; // Fibonacci hashing; top bits are best mixed
-        return h >> 16 ^ h;
-    }
+    /// Fibonacci hashing: multiply the host-order address by 2^32/phi and
+    /// keep the top bits, so consecutive pod IPs land in different slots.
+    uint32_t home(Ipv4Addr ip) const noexcept { return (ip.host() * 0x9E3779B1u) >> shift_; }
+
     std::vector<Slot> slots_;
     uint32_t mask_ = 0;
+    uint32_t shift_ = 32;
 };
 
 } // namespace podlane
