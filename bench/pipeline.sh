@@ -12,12 +12,13 @@ echo "pipeline microbenchmark: $runs runs of 3 s, pinned to CPU ${BENCH_CPU:-1}"
 results=()
 for i in $(seq "$runs"); do
   r=$(taskset -c "${BENCH_CPU:-1}" "$bin" --seconds 3 --json)
-  echo "  run $i: $(jq -r '"\(.mpps) Mpps, \(.tsc_cycles_per_packet) cycles/packet"' <<<"$r")"
+  echo "  run $i: $(jq -r '"\(.mpps) Mpps, \(.tsc_cycles_per_packet) cycles/packet, \(.cost_vs_macswap)x macswap"' <<<"$r")"
   results+=("$r")
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mpps=$(printf '%s\n' "${results[@]}" | jq -r .mpps | median)
 cpp=$(printf '%s\n' "${results[@]}" | jq -r .tsc_cycles_per_packet | median)
+ratio=$(printf '%s\n' "${results[@]}" | jq -r .cost_vs_macswap | median)
 
 iters=20000
 out=$(mktemp)
@@ -33,3 +34,4 @@ echo "|---|---|"
 echo "| Mpps per core (median of $runs) | $mpps |"
 echo "| TSC cycles/packet (median) | $cpp |"
 echo "| instructions/packet (callgrind, classify_burst) | $ipp |"
+echo "| cost relative to macswap in the same run (median) | ${ratio}x |"
