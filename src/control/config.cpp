@@ -1,41 +1,23 @@
 // Loads podlaned's YAML configuration into Config and validates it (schema:
 // docs/config.md). Every problem becomes one operator-facing message:
 //   <source>:<line>: <key path>: <value> is not valid: expected <what>
-// Inside this file problems are thrown as Failure and caught in parse_config;
-// no exception leaves it.
+// Inside the loader (this file, config_cluster.cpp) problems are thrown as
+// Failure and caught in parse_config; no exception leaves it.
 #include "control/config.h"
 
-#include <yaml-cpp/yaml.h>
-
-#include <algorithm>
 #include <cerrno>
 #include <cctype>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <limits>
-#include <optional>
+
+#include "control/config_reader.h"
 
 namespace podlane {
 
-namespace {
+// ---- the reading helpers shared with config_cluster.cpp (config_reader.h) ----
 
-constexpr uint32_t kMaxLcore = 127;
-constexpr size_t kMaxWorkers = 16;
+namespace config_detail {
 
-/// A problem found while reading; `line` is 1-based, 0 when unknown.
-struct Failure {
-    int line;
-    std::string text;
-};
-
-/// A YAML node together with its key path, e.g. "endpoints[1].ip".
-struct Field {
-    YAML::Node node;
-    std::string path;
-};
-
-/// `s` in double quotes, with quotes, backslashes and control characters escaped.
 std::string quote(std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out = "\"";
@@ -57,90 +39,53 @@ bool looks_like_integer(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-/// How a value appears in messages: integers as written, other scalars quoted.
 std::string shown(const YAML::Node& n) {
     switch (n.Type()) {
     case YAML::NodeType::Scalar:
         return looks_like_integer(n.Scalar()) ? n.Scalar() : quote(n.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Sequence: return n.size() == 0 ? "an empty list" : "a list";
     case YAML::NodeType::Map: return "a mapping";
     default: return "an empty value";
     }
 }
 
+namespace {
 std::string join(std::initializer_list<std::string_view> names) {
     std::string out;
     for (auto n : names)
         out += (out.empty() ? "" : ", ") + std::string(n);
     return out;
 }
+} // namespace
 
-[[noreturn]] void fail_at(const YAML::Node& at, const std::string& path, const std::string& text) {
+void fail_at(const YAML::Node& at, const std::string& path, const std::string& text) {
     YAML::Mark m = at.Mark();
     throw Failure{m.is_null() ? 0 : m.line + 1, (path.empty() ? "top level" : path) + ": " + text};
 }
-[[noreturn]] void invalid(const Field& f, const std::string& expected) {
+void invalid(const Field& f, const std::string& expected) {
     fail_at(f.node, f.path, shown(f.node) + " is not valid: expected " + expected);
 }
-[[noreturn]] void out_of_range(const Field& f, const std::string& expected) {
+void out_of_range(const Field& f, const std::string& expected) {
     fail_at(f.node, f.path, shown(f.node) + " is out of range: expected " + expected);
 }
 
-/// A mapping whose keys were checked against the known ones. A missing or
-/// empty mapping ("dataplane:" with nothing under it) reads as no keys.
-class Mapping {
-public:
-    Mapping(Field self, std::initializer_list<std::string_view> known) : self_(std::move(self)) {
-        if (self_.node.IsNull())
-            return;
-        if (!self_.node.IsMap())
-            invalid(self_, "a mapping with keys " + join(known));
-        for (const auto& kv : self_.node) {
-            if (!kv.first.IsScalar())
-                invalid(Field{kv.first, self_.path}, "plain key names (" + join(known) + ")");
-            const std::string& key = kv.first.Scalar();
-            if (std::find(known.begin(), known.end(), key) == known.end())
-                fail_at(kv.first, path(key), "unknown key (known keys: " + join(known) + ")");
-            if (get(key))
-                fail_at(kv.first, path(key), "duplicate key");
-            values_.emplace_back(key, Field{kv.second, path(key)});
-        }
+Mapping::Mapping(Field self, std::initializer_list<std::string_view> known) : self_(std::move(self)) {
+    if (self_.node.IsNull())
+        return;
+    if (!self_.node.IsMap())
+        invalid(self_, "a mapping with keys " + join(known));
+    for (const auto& kv : self_.node) {
+        if (!kv.first.IsScalar())
+            invalid(Field{kv.first, self_.path}, "plain key names (" + join(known) + ")");
+        const std::string& key = kv.first.Scalar();
+        if (std::find(known.begin(), known.end(), key) == known.end())
+            fail_at(kv.first, path(key), "unknown key (known keys: " + join(known) + ")");
+        if (get(key))
+            fail_at(kv.first, path(key), "duplicate key");
+        values_.emplace_back(key, Field{kv.second, path(key)});
     }
+}
 
-    std::string path(std::string_view key) const {
-        return self_.path.empty() ? std::string(key) : self_.path + "." + std::string(key);
-    }
-    std::optional<Field> get(std::string_view key) const {
-        for (const auto& [name, field] : values_)
-            if (name == key)
-                return field;
-        return std::nullopt;
-    }
-    Field require(std::string_view key, const std::string& expected) const {
-        if (auto f = get(key))
-            return *f;
-        fail_at(self_.node, path(key), "required key is missing: expected " + expected);
-    }
-    /// The sub-mapping at `key`, empty when absent.
-    Mapping section(std::string_view key, std::initializer_list<std::string_view> known) const {
-        auto f = get(key);
-        return Mapping(f ? *f : Field{YAML::Node(), path(key)}, known);
-    }
-    /// Sets `out` from `key` through `parse` when the key is present.
-    template <typename T, typename Parse>
-    bool read(std::string_view key, T& out, Parse parse) const {
-        auto f = get(key);
-        if (f)
-            out = parse(*f);
-        return f.has_value();
-    }
-
-private:
-    Field self_;
-    std::vector<std::pair<std::string, Field>> values_; // in file order
-};
-
-/// The elements of a list; an empty value reads as an empty list.
 std::vector<Field> items(const Field& f, const std::string& expected) {
     std::vector<Field> out;
     if (f.node.IsNull())
@@ -152,29 +97,66 @@ std::vector<Field> items(const Field& f, const std::string& expected) {
     return out;
 }
 
-// ---- scalar parsers: each takes a Field and returns the value or throws ----
-
 std::string as_string(const Field& f) {
     if (!f.node.IsScalar())
         invalid(f, "a string");
     return f.node.Scalar();
 }
 
-/// An unsigned integer of type T in lo..hi.
-template <typename T>
-auto as_uint(uint64_t lo, uint64_t hi = std::numeric_limits<T>::max()) {
-    return [lo, hi](const Field& f) -> T {
-        const std::string range = std::to_string(lo) + ".." + std::to_string(hi);
-        if (!f.node.IsScalar() || !looks_like_integer(f.node.Scalar()))
-            invalid(f, "an integer in " + range);
-        const std::string& s = f.node.Scalar();
-        uint64_t v = 0;
-        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (s[0] == '-' || ec != std::errc{} || end != s.data() + s.size() || v < lo || v > hi)
-            out_of_range(f, range);
-        return static_cast<T>(v);
-    };
+std::string as_nonempty(const Field& f) {
+    std::string s = as_string(f);
+    if (s.empty())
+        invalid(f, "a non-empty string");
+    return s;
 }
+
+std::string as_node_name(const Field& f) {
+    std::string s = as_string(f);
+    bool ok = !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+    });
+    if (!ok)
+        invalid(f, "1..32 characters of a-z, 0-9, '.' and '-', like node1");
+    return s;
+}
+
+Ipv4Addr as_node_ip(const Field& f) {
+    const Ipv4Addr ip = as_parsed<Ipv4Addr>("an IPv4 address like 192.168.50.11")(f);
+    const uint32_t first = ip.host() >> 24;
+    if (first == 0 || first == 127 || first >= 224)
+        invalid(f, "a unicast address, not in 0.0.0.0/8, 127.0.0.0/8 or 224.0.0.0/3, like 192.168.50.11");
+    return ip;
+}
+
+Ipv4Prefix as_prefix(const Field& f, uint8_t lo, uint8_t hi, const std::string& example) {
+    const std::string s = f.node.IsScalar() ? f.node.Scalar() : "";
+    auto prefix = Ipv4Prefix::parse(s);
+    if (!prefix) {
+        // Tell "10.200.0.1/24" (host bits set) apart from text that is no prefix at all.
+        size_t slash = s.find('/');
+        auto addr = Ipv4Addr::parse(std::string_view(s).substr(0, slash));
+        auto len = slash == std::string::npos ? std::nullopt : Ipv4Prefix::parse("0.0.0.0" + s.substr(slash));
+        if (addr && len)
+            invalid(f, "a prefix with no host bits set, like " + example);
+        invalid(f, "an IPv4 prefix like " + example);
+    }
+    if (prefix->len < lo || prefix->len > hi)
+        out_of_range(f, "a prefix length of " + std::to_string(lo) + ".." + std::to_string(hi) + ", like " + example);
+    return *prefix;
+}
+
+Ipv4Prefix as_pod_cidr(const Field& f) {
+    return as_prefix(f, 8, 30, "10.200.0.0/24");
+}
+
+} // namespace config_detail
+
+namespace {
+
+using namespace config_detail;
+
+constexpr uint32_t kMaxLcore = 127;
+constexpr size_t kMaxWorkers = 16;
 
 bool as_bool(const Field& f) {
     const std::string s = f.node.IsScalar() ? f.node.Scalar() : "";
@@ -190,52 +172,8 @@ uint16_t as_ring_size(const Field& f) {
     return v;
 }
 
-/// A value of type T read with T::parse (Ipv4Addr, MacAddr).
-template <typename T>
-auto as_parsed(std::string expected) {
-    return [expected](const Field& f) -> T {
-        auto v = f.node.IsScalar() ? T::parse(f.node.Scalar()) : std::nullopt;
-        if (!v)
-            invalid(f, expected);
-        return *v;
-    };
-}
 const auto as_ip = as_parsed<Ipv4Addr>("an IPv4 address like 10.200.0.11");
 const auto as_mac = as_parsed<MacAddr>("a MAC address like 0a:58:0a:c8:00:0b");
-
-Ipv4Prefix as_pod_cidr(const Field& f) {
-    const std::string s = f.node.IsScalar() ? f.node.Scalar() : "";
-    auto prefix = Ipv4Prefix::parse(s);
-    if (!prefix) {
-        // Tell "10.200.0.1/24" (host bits set) apart from text that is no prefix at all.
-        size_t slash = s.find('/');
-        auto addr = Ipv4Addr::parse(std::string_view(s).substr(0, slash));
-        auto len = slash == std::string::npos ? std::nullopt : Ipv4Prefix::parse("0.0.0.0" + s.substr(slash));
-        if (addr && len)
-            invalid(f, "a prefix with no host bits set, like 10.200.0.0/24");
-        invalid(f, "an IPv4 prefix like 10.200.0.0/24");
-    }
-    if (prefix->len < 8 || prefix->len > 30)
-        out_of_range(f, "a prefix length of 8..30, like 10.200.0.0/24");
-    return *prefix;
-}
-
-std::string as_node_name(const Field& f) {
-    std::string s = as_string(f);
-    bool ok = !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
-    });
-    if (!ok)
-        invalid(f, "1..32 characters of a-z, 0-9, '.' and '-', like node1");
-    return s;
-}
-
-std::string as_nonempty(const Field& f) {
-    std::string s = as_string(f);
-    if (s.empty())
-        invalid(f, "a non-empty string");
-    return s;
-}
 
 // ---- checks shared by config endpoints and API endpoints ----
 
@@ -331,18 +269,36 @@ void read_dataplane(const Mapping& top, Config& c) {
     m.read("idle_polls_before_sleep", d.idle_polls_before_sleep, as_uint<uint32_t>(0));
 }
 
-void read_network(const Mapping& top, NetworkConfig& n) {
+/// The pod network; with ipam cluster-pool, after allocate_pod_cidrs.
+void read_network(const Mapping& top, Config& c, const PeerFields& peers) {
+    NetworkConfig& n = c.network;
+    const bool pool = c.ipam.mode == IpamMode::ClusterPool;
     const Mapping m = top.section("network", {"pod_cidr", "gateway_ip", "gateway_mac", "pod_mtu"});
-    n.pod_cidr = as_pod_cidr(m.require("pod_cidr", "this node's pod CIDR, like 10.200.0.0/24"));
-    const Field gw = m.require("gateway_ip", "an address inside network.pod_cidr, like 10.200.0.1");
-    n.gateway_ip = as_ip(gw);
-    if (auto e = host_address_problem(n.gateway_ip, n.pod_cidr))
-        invalid(gw, *e);
+    if (!pool) {
+        const Field cidr = m.require("pod_cidr", "this node's pod CIDR, like 10.200.0.0/24");
+        n.pod_cidr = as_pod_cidr(cidr);
+        check_pod_cidr(cidr, n.pod_cidr, c.routing, peers.pod_cidrs);
+    } else if (auto f = m.get("pod_cidr"); f && as_pod_cidr(*f) != n.pod_cidr) {
+        invalid(*f, n.pod_cidr.str() + ", the block ipam cluster-pool allocated to " + c.node_name + " (or no pod_cidr)");
+    }
+    auto gw = m.get("gateway_ip");
+    n.gateway_ip = Ipv4Addr::from_host(n.pod_cidr.addr.host() + 1); // cluster-pool default
+    if (!gw && !pool)
+        gw = m.require("gateway_ip", "an address inside network.pod_cidr, like 10.200.0.1");
+    if (gw) {
+        n.gateway_ip = as_ip(*gw);
+        if (auto e = host_address_problem(n.gateway_ip, n.pod_cidr))
+            invalid(*gw, *e);
+    }
     n.gateway_mac = MacAddr::from_ipv4(n.gateway_ip);
     if (m.read("gateway_mac", n.gateway_mac, as_mac))
         if (auto e = mac_problem(n.gateway_mac))
             invalid(*m.get("gateway_mac"), *e);
-    m.read("pod_mtu", n.pod_mtu, as_uint<uint32_t>(576, 9000));
+    const auto limit = uplink_pod_mtu(c);
+    if (!m.read("pod_mtu", n.pod_mtu, as_uint<uint32_t>(kMinPodMtu, kMaxPodMtu)))
+        n.pod_mtu = limit ? limit->first : 1500;
+    else if (limit && n.pod_mtu > limit->first)
+        out_of_range(*m.get("pod_mtu"), "at most " + std::to_string(limit->first) + " (" + limit->second + ")");
 }
 
 void read_ports(const Mapping& top, std::vector<PortConfig>& ports) {
@@ -407,10 +363,23 @@ void read_endpoints(const Mapping& top, Config& c) {
 
 Config read_config(const YAML::Node& root) {
     Config c;
-    const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "ports", "endpoints", "tables", "api"});
-    top.section("node", {"name"}).read("name", c.node_name, as_node_name);
+    const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
+                                        "neighbor", "ports", "endpoints", "tables", "api"});
+    const Mapping node = top.section("node", {"name", "ip"});
+    node.read("name", c.node_name, as_node_name);
+    node.read("ip", c.node_ip, as_node_ip);
     read_dataplane(top, c);
-    read_network(top, c.network);
+    read_routing(top, c.routing);
+    const Mapping ipam = read_ipam(top, c);
+    read_neighbor(top, c.neighbor);
+    read_uplinks(top, c);
+    if (!c.uplinks.empty())
+        node.require("ip", "this node's IP on the uplink, like 192.168.50.11");
+    const PeerFields peers = read_peers(top, c);
+    if (c.ipam.mode == IpamMode::ClusterPool)
+        allocate_pod_cidrs(ipam, c);
+    read_network(top, c, peers);
+    check_node_ips(node.get("ip"), peers, c);
     top.section("tables", {"max_endpoints"}).read("max_endpoints", c.tables.max_endpoints, as_uint<uint32_t>(1, 65536));
     const Mapping api = top.section("api", {"socket"});
     if (api.read("socket", c.api.socket, as_string) && (c.api.socket.empty() || c.api.socket[0] != '/'))

@@ -53,6 +53,46 @@ struct EndpointConfig {
     std::map<std::string, std::string> labels; ///< e.g. app=web
 };
 
+/// An uplink: a DPDK port that carries the node IP to the underlay.
+struct UplinkConfig {
+    std::string name;         ///< operator-facing name, e.g. "eth0"
+    std::string devargs;      ///< e.g. "net_af_packet0,iface=uplink0"
+    uint32_t mtu = 1500;      ///< underlay MTU of this link, 576..9216
+};
+
+enum class RoutingMode { Native, Tunnel };
+enum class TunnelProtocol { Vxlan, Geneve };
+
+/// How pod traffic reaches other nodes.
+struct RoutingConfig {
+    RoutingMode mode = RoutingMode::Tunnel;          ///< "native" or "tunnel"
+    TunnelProtocol protocol = TunnelProtocol::Vxlan; ///< "vxlan" or "geneve" (tunnel mode)
+    uint16_t tunnel_port = 0;                        ///< UDP port; parse_config fills the default, 8472 (VXLAN) or 6081 (Geneve)
+    Ipv4Prefix native_routing_cidr;                  ///< ipv4NativeRoutingCIDR: what is inside the cluster (native mode: required)
+};
+
+/// Another node of the cluster, as this node learns it (from the config for now).
+struct PeerNodeConfig {
+    std::string name;
+    Ipv4Addr ip;                         ///< its node IP on the underlay
+    std::vector<Ipv4Prefix> pod_cidrs;   ///< its PodCIDRs: as given (ipam kubernetes), or {its allocated block} (cluster-pool)
+};
+
+enum class IpamMode { Kubernetes, ClusterPool };
+
+/// Where PodCIDRs come from.
+struct IpamConfig {
+    IpamMode mode = IpamMode::Kubernetes; ///< "kubernetes": per node in the config; "cluster-pool": allocated
+    Ipv4Prefix cluster_pool_cidr;         ///< cluster-pool: the pool, e.g. 10.0.0.0/8
+    uint8_t mask_size = 24;               ///< cluster-pool: block size per node
+};
+
+/// Neighbour (ARP) cache timers for next hops on the uplink.
+struct NeighborConfig {
+    uint32_t refresh_ms = 10000;   ///< re-ARP a next hop this often
+    uint32_t timeout_ms = 30000;   ///< forget an entry not confirmed for this long
+};
+
 /// Limits on table sizes.
 struct TablesConfig {
     uint32_t max_endpoints = 1024;
@@ -66,8 +106,14 @@ struct ApiConfig {
 /// The whole configuration.
 struct Config {
     std::string node_name = "node1";
+    Ipv4Addr node_ip;                       ///< node.ip: this node's IP on the uplink (required with uplinks)
     DataplaneConfig dataplane;
     NetworkConfig network;
+    std::vector<UplinkConfig> uplinks;      ///< empty: a single-node dataplane
+    RoutingConfig routing;
+    IpamConfig ipam;
+    std::vector<PeerNodeConfig> nodes;      ///< the other nodes of the cluster
+    NeighborConfig neighbor;
     std::vector<PortConfig> ports;
     std::vector<EndpointConfig> endpoints;
     TablesConfig tables;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "control/config.h"
+#include "control/ipam.h"
 
 #ifndef PODLANE_SOURCE_DIR
 #error "PODLANE_SOURCE_DIR must be defined as the source tree's path, as a string literal"
@@ -25,6 +26,23 @@ const std::string kNet = "network:\n"
 std::string with_endpoint(const std::string& fields) {
     return kNet + "endpoints:\n  - id: default/a\n" + fields;
 }
+
+// This node with one uplink (routing tunnel and ipam kubernetes by default);
+// cases add network, nodes and the rest.
+const std::string kUplinked = "node: {name: node1, ip: 192.168.50.11}\n"
+                              "uplinks:\n  - {name: eth0, devargs: net_null0}\n";
+
+// One item of `nodes`.
+std::string peer(const std::string& name, const std::string& ip, const std::string& pod_cidrs = "") {
+    return "  - {name: " + name + ", ip: " + ip + (pod_cidrs.empty() ? "" : ", pod_cidrs: " + pod_cidrs) + "}\n";
+}
+
+// A valid two-node config in ipam kubernetes mode: this node (10.200.0.0/24) and node2 (10.200.1.0/24).
+const std::string kTwoNodes = kUplinked + kNet + "nodes:\n" + peer("node2", "192.168.50.12", "[10.200.1.0/24]");
+
+// A valid two-node config in ipam cluster-pool mode: node1 gets 10.0.116.0/24, node2 10.0.45.0/24.
+const std::string kPool = kUplinked + "ipam: {mode: cluster-pool, cluster_pool_cidr: 10.0.0.0/16}\n"
+                          "nodes:\n" + peer("node2", "192.168.50.12");
 
 std::string error_of(const std::string& yaml) {
     auto r = parse_config(yaml, "config.yaml");
@@ -182,6 +200,211 @@ TEST_CASE("empty sections read as defaults", "[config]") {
     CHECK(r->endpoints.empty());
 }
 
+TEST_CASE("a config without the multi-node sections is a single node", "[config]") {
+    auto r = parse_config(kNet, "x.yaml");
+    REQUIRE(r.ok());
+    const Config& c = *r;
+    CHECK(c.node_ip.is_zero());
+    CHECK(c.uplinks.empty());
+    CHECK(c.nodes.empty());
+    CHECK(c.routing.mode == RoutingMode::Tunnel);
+    CHECK(c.routing.protocol == TunnelProtocol::Vxlan);
+    CHECK(c.routing.tunnel_port == 8472);
+    CHECK(c.routing.native_routing_cidr.str() == "0.0.0.0/0");
+    CHECK(c.ipam.mode == IpamMode::Kubernetes);
+    CHECK(c.ipam.mask_size == 24);
+    CHECK(c.neighbor.refresh_ms == 10000);
+    CHECK(c.neighbor.timeout_ms == 30000);
+    CHECK(c.network.pod_mtu == 1500);
+}
+
+TEST_CASE("a three-node cluster with ipam kubernetes and Geneve tunnels", "[config]") {
+    const std::string yaml = R"(
+node:
+  name: node1
+  ip: 192.168.50.11
+uplinks:
+  - name: eth0
+    devargs: net_af_packet0,iface=uplink0
+    mtu: 9000
+routing:
+  mode: tunnel
+  tunnel_protocol: geneve
+  tunnel_port: 6082
+ipam:
+  mode: kubernetes
+network:
+  pod_cidr: 10.200.0.0/24
+  gateway_ip: 10.200.0.1
+nodes:
+  - name: node2
+    ip: 192.168.50.12
+    pod_cidrs: [10.200.1.0/24]
+  - name: node3
+    ip: 192.168.50.13
+    pod_cidrs: [10.200.2.0/24, 10.201.0.0/16]
+neighbor:
+  refresh_ms: 5000
+  timeout_ms: 20000
+endpoints:
+  - {id: default/a, ip: 10.200.0.11, netns: pl-a}
+)";
+    auto r = parse_config(yaml, "k8s.yaml");
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    const Config& c = *r;
+    CHECK(c.node_name == "node1");
+    CHECK(c.node_ip.str() == "192.168.50.11");
+    REQUIRE(c.uplinks.size() == 1);
+    CHECK(c.uplinks[0].name == "eth0");
+    CHECK(c.uplinks[0].devargs == "net_af_packet0,iface=uplink0");
+    CHECK(c.uplinks[0].mtu == 9000);
+    CHECK(c.routing.mode == RoutingMode::Tunnel);
+    CHECK(c.routing.protocol == TunnelProtocol::Geneve);
+    CHECK(c.routing.tunnel_port == 6082);
+    CHECK(c.ipam.mode == IpamMode::Kubernetes);
+    CHECK(c.network.pod_cidr.str() == "10.200.0.0/24");
+    CHECK(c.network.gateway_ip.str() == "10.200.0.1");
+    CHECK(c.network.pod_mtu == 8950); // 9000 - 50
+    REQUIRE(c.nodes.size() == 2);
+    CHECK(c.nodes[0].name == "node2");
+    CHECK(c.nodes[0].ip.str() == "192.168.50.12");
+    REQUIRE(c.nodes[0].pod_cidrs.size() == 1);
+    CHECK(c.nodes[0].pod_cidrs[0].str() == "10.200.1.0/24");
+    CHECK(c.nodes[1].name == "node3");
+    REQUIRE(c.nodes[1].pod_cidrs.size() == 2);
+    CHECK(c.nodes[1].pod_cidrs[1].str() == "10.201.0.0/16");
+    CHECK(c.neighbor.refresh_ms == 5000);
+    CHECK(c.neighbor.timeout_ms == 20000);
+    CHECK(c.endpoints.size() == 1);
+}
+
+TEST_CASE("a three-node cluster with ipam cluster-pool and native routing", "[config]") {
+    const std::string yaml = R"(
+node: {name: node1, ip: 192.168.50.11}
+uplinks:
+  - {name: eth0, devargs: "net_af_packet0,iface=uplink0"}
+  - {name: eth1, devargs: "net_af_packet1,iface=uplink1", mtu: 9000}
+routing:
+  mode: native
+  native_routing_cidr: 10.0.0.0/8
+ipam:
+  mode: cluster-pool
+  cluster_pool_cidr: 10.0.0.0/16
+  mask_size: 24
+nodes:
+  - {name: node3, ip: 192.168.50.13}
+  - {name: node2, ip: 192.168.50.12}
+endpoints:
+  - {id: default/a, ip: 10.0.116.11, netns: pl-a}
+)";
+    auto r = parse_config(yaml, "pool.yaml");
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    const Config& c = *r;
+    CHECK(c.routing.mode == RoutingMode::Native);
+    CHECK(c.routing.native_routing_cidr.str() == "10.0.0.0/8");
+    CHECK(c.ipam.mode == IpamMode::ClusterPool);
+    CHECK(c.ipam.cluster_pool_cidr.str() == "10.0.0.0/16");
+    CHECK(c.ipam.mask_size == 24);
+    REQUIRE(c.uplinks.size() == 2);
+    CHECK(c.uplinks[0].mtu == 1500);
+
+    // Blocks from the allocator: FNV-1a of the name mod 256.
+    auto blocks = allocate_cluster_pool(c.ipam.cluster_pool_cidr, 24, {"node1", "node2", "node3"});
+    REQUIRE(blocks.ok());
+    CHECK(c.network.pod_cidr == blocks->at("node1"));
+    CHECK(c.network.pod_cidr.str() == "10.0.116.0/24");
+    CHECK(c.network.gateway_ip.str() == "10.0.116.1");      // the block's first host
+    CHECK(c.network.gateway_mac.str() == "0a:58:0a:00:74:01");
+    CHECK(c.network.pod_mtu == 1500);                      // native: the smallest uplink MTU
+    REQUIRE(c.nodes.size() == 2);
+    CHECK(c.nodes[0].name == "node3");
+    CHECK(c.nodes[0].pod_cidrs == std::vector<Ipv4Prefix>{*Ipv4Prefix::parse("10.0.154.0/24")});
+    CHECK(c.nodes[1].pod_cidrs == std::vector<Ipv4Prefix>{*Ipv4Prefix::parse("10.0.45.0/24")});
+
+    // Endpoints, from the config or over the API, must be inside the allocated block.
+    EndpointConfig ep = c.endpoints.at(0);
+    CHECK(validate_endpoint(ep, c, "endpoint").ok());
+    ep.ip = *Ipv4Addr::parse("10.0.45.11");
+    CHECK(validate_endpoint(ep, c, "endpoint").error().message ==
+          "endpoint.ip: \"10.0.45.11\" is not valid: expected an address inside network.pod_cidr 10.0.116.0/24");
+    CHECK(error_of(kPool + "endpoints:\n  - {id: default/a, ip: 10.0.45.11, netns: a}\n") ==
+          "config.yaml:8: endpoints[0].ip: \"10.0.45.11\" is not valid: expected an address inside network.pod_cidr 10.0.116.0/24");
+}
+
+TEST_CASE("cluster-pool accepts the allocated pod_cidr and any gateway inside it", "[config]") {
+    auto r = parse_config(kPool + "network:\n  pod_cidr: 10.0.116.0/24\n  gateway_ip: 10.0.116.254\n  pod_mtu: 1400\n", "x.yaml");
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    CHECK(r->network.pod_cidr.str() == "10.0.116.0/24");
+    CHECK(r->network.gateway_ip.str() == "10.0.116.254");
+    CHECK(r->network.gateway_mac.str() == "0a:58:0a:00:74:fe");
+    CHECK(r->network.pod_mtu == 1400);
+    CHECK(r->nodes.at(0).pod_cidrs == std::vector<Ipv4Prefix>{*Ipv4Prefix::parse("10.0.45.0/24")});
+
+    // A single node needs neither uplinks nor a network section.
+    auto single = parse_config("ipam: {mode: cluster-pool, cluster_pool_cidr: 10.0.0.0/8}\n", "x.yaml");
+    INFO((single.ok() ? "" : single.error().message));
+    REQUIRE(single.ok());
+    CHECK(single->network.pod_cidr == allocate_cluster_pool(*Ipv4Prefix::parse("10.0.0.0/8"), 24, {"node1"})->at("node1"));
+    CHECK(single->network.pod_mtu == 1500);
+}
+
+TEST_CASE("multi-node defaults: tunnel port and pod MTU", "[config]") {
+    auto parse = [](const std::string& yaml) {
+        auto r = parse_config(yaml, "x.yaml");
+        INFO(yaml << (r.ok() ? "" : r.error().message));
+        REQUIRE(r.ok());
+        return *r;
+    };
+    CHECK(parse(kTwoNodes).routing.tunnel_port == 8472);
+    CHECK(parse(kTwoNodes).network.pod_mtu == 1450);
+    CHECK(parse(kTwoNodes).uplinks.at(0).mtu == 1500);
+    const Config geneve = parse("routing: {tunnel_protocol: geneve}\n" + kTwoNodes);
+    CHECK(geneve.routing.tunnel_port == 6081);
+    CHECK(geneve.network.pod_mtu == 1450);
+    CHECK(parse("routing: {tunnel_protocol: geneve, tunnel_port: 7000}\n" + kNet).routing.tunnel_port == 7000);
+    CHECK(parse("routing: {tunnel_port: 4789}\n" + kNet).routing.tunnel_port == 4789);
+
+    const std::string native = "routing: {mode: native, native_routing_cidr: 10.200.0.0/16}\n";
+    CHECK(parse(native + kTwoNodes).network.pod_mtu == 1500);
+    CHECK(parse(native + kTwoNodes).routing.tunnel_port == 8472); // resolved, though unused
+    // The smallest uplink decides; the pod MTU stays within 576..9000.
+    const std::string jumbo = "  - {name: eth1, devargs: net_null1, mtu: 9216}\n";
+    CHECK(parse(kUplinked + jumbo + kNet).network.pod_mtu == 1450);
+    CHECK(parse("node: {ip: 192.168.50.11}\nuplinks:\n" + jumbo + kNet).network.pod_mtu == 9000);
+    CHECK(parse(native + "node: {ip: 192.168.50.11}\nuplinks:\n  - {name: u, devargs: x, mtu: 576}\n" + kNet).network.pod_mtu == 576);
+    CHECK(parse("node: {ip: 192.168.50.11}\nuplinks:\n  - {name: u, devargs: x, mtu: 626}\n" + kNet).network.pod_mtu == 576);
+    // Explicit values up to the limit are kept; without uplinks the limit is 9000 as before.
+    CHECK(parse(kUplinked + kNet + "  pod_mtu: 1450\n").network.pod_mtu == 1450);
+    CHECK(parse(kNet + "  pod_mtu: 9000\n").network.pod_mtu == 9000);
+}
+
+TEST_CASE("multi-node errors carry the line of the offending value", "[config]") {
+    const std::string yaml = R"(node:
+  name: node1
+  ip: 192.168.50.11
+uplinks:
+  - name: eth0
+    devargs: net_null0
+network:
+  pod_cidr: 10.200.0.0/24
+  gateway_ip: 10.200.0.1
+nodes:
+  - name: node2
+    ip: 192.168.50.12
+    pod_cidrs: [10.200.1.0/24]
+  - name: node3
+    ip: 192.168.50.13
+    pod_cidrs:
+      - 10.200.2.0/24
+      - 10.200.1.128/25
+)";
+    CHECK(error_of(yaml) == "config.yaml:18: nodes[1].pod_cidrs[1]: \"10.200.1.128/25\" is not valid: "
+                            "expected a CIDR that does not overlap nodes[0].pod_cidrs[0] 10.200.1.0/24 (node2)");
+}
+
 TEST_CASE("bad configs are refused with the key path and the value", "[config]") {
     struct Case {
         std::string yaml;
@@ -291,6 +514,119 @@ TEST_CASE("bad configs are refused with the key path and the value", "[config]")
         {"- a\n- b\n", {"top level: a list is not valid: expected a mapping"}},
         {kNet + "  pod_mtu: 1500\n  pod_mtu: 1400\n", {"config.yaml:5: network.pod_mtu: duplicate key"}},
         {kNet + "Network: {}\n", {"config.yaml:4: Network: unknown key (known keys: node, dataplane, network"}},
+        // node.ip
+        {"uplinks:\n  - {name: eth0, devargs: net_null0}\n" + kNet,
+         {"config.yaml: node.ip: required key is missing: expected this node's IP on the uplink, like 192.168.50.11"}},
+        {"node: {name: node1}\nuplinks:\n  - {name: eth0, devargs: net_null0}\n" + kNet,
+         {"config.yaml:1: node.ip: required key is missing"}},
+        {"node: {ip: 192.168.50.300}\n" + kNet, {"node.ip: \"192.168.50.300\" is not valid: expected an IPv4 address like 192.168.50.11"}},
+        {"node: {ip: 127.0.0.1}\n" + kNet, {"node.ip: \"127.0.0.1\" is not valid: expected a unicast address"}},
+        {"node: {ip: 10.200.0.5}\n" + kNet,
+         {"node.ip: \"10.200.0.5\" is not valid: expected an address outside the pod CIDRs, "
+          "but network.pod_cidr 10.200.0.0/24 (node1) holds it"}},
+        {kTwoNodes + peer("node3", "10.200.1.7", "[10.200.2.0/24]"),
+         {"nodes[1].ip: \"10.200.1.7\" is not valid: expected an address outside the pod CIDRs, "
+          "but nodes[0].pod_cidrs[0] 10.200.1.0/24 (node2) holds it"}},
+        {"node: {name: node1, ip: 10.0.9.9}\nuplinks:\n  - {name: eth0, devargs: net_null0}\n"
+         "ipam: {mode: cluster-pool, cluster_pool_cidr: 10.0.0.0/16}\n",
+         {"node.ip: \"10.0.9.9\" is not valid: expected an address outside the pod CIDRs, but ipam.cluster_pool_cidr 10.0.0.0/16 holds it"}},
+        // uplinks
+        {kUplinked + "  - {name: eth0, devargs: net_null1}\n" + kNet,
+         {"uplinks[1].name: \"eth0\" is not valid: expected a unique name, but uplinks[0] already uses it"}},
+        {kUplinked + "  - {name: eth1}\n" + kNet, {"uplinks[1].devargs: required key is missing"}},
+        {kUplinked + "  - {name: eth1, devargs: \"\"}\n" + kNet, {"uplinks[1].devargs: \"\" is not valid: expected a non-empty string"}},
+        {kUplinked + "  - {name: eth1, devargs: net_null1, mtu: 9217}\n" + kNet,
+         {"uplinks[1].mtu: 9217 is out of range: expected 576..9216"}},
+        {kUplinked + "  - {name: eth1, devargs: net_null1, mtu: 600}\n" + kNet,
+         {"uplinks[1].mtu: 600 is out of range: expected 626..9216 in tunnel mode (pod MTU 576 plus 50 bytes of VXLAN encapsulation)"}},
+        {kUplinked + "  - {name: eth1, devargs: net_null1, mtu: 1500, speed: 10}\n" + kNet, {"uplinks[1].speed: unknown key"}},
+        {"uplinks: eth0\n" + kNet, {"uplinks: \"eth0\" is not valid: expected a list of uplinks"}},
+        // routing
+        {"routing: {mode: tunel}\n" + kNet, {"config.yaml:1: routing.mode: \"tunel\" is not valid: expected native or tunnel"}},
+        {"routing: {tunnel_protocol: gre}\n" + kNet,
+         {"routing.tunnel_protocol: \"gre\" is not valid: expected vxlan or geneve"}},
+        {"routing: {tunnel_port: 0}\n" + kNet, {"routing.tunnel_port: 0 is out of range: expected 1..65535"}},
+        {"routing: {tunnel_port: 65536}\n" + kNet, {"routing.tunnel_port: 65536 is out of range: expected 1..65535"}},
+        {"routing: {mode: native}\n" + kNet,
+         {"routing.native_routing_cidr: required key is missing: expected the CIDR that holds every pod CIDR"}},
+        {"routing: {mode: native, native_routing_cidr: 10.0.0.1/8}\n" + kNet,
+         {"routing.native_routing_cidr: \"10.0.0.1/8\" is not valid: expected a prefix with no host bits set, like 10.0.0.0/8"}},
+        {"routing: {mode: native, native_routing_cidr: 10.200.0.0/16}\n" + kTwoNodes + peer("node3", "192.168.50.13", "[10.201.0.0/24]"),
+         {"nodes[1].pod_cidrs[0]: \"10.201.0.0/24\" is not valid: expected a CIDR inside routing.native_routing_cidr 10.200.0.0/16"}},
+        {"routing: {mode: native, native_routing_cidr: 10.200.1.0/24}\n" + kTwoNodes,
+         {"network.pod_cidr: \"10.200.0.0/24\" is not valid: expected a CIDR inside routing.native_routing_cidr 10.200.1.0/24"}},
+        {"routing: {tunnel: vxlan}\n" + kNet,
+         {"routing.tunnel: unknown key (known keys: mode, tunnel_protocol, tunnel_port, native_routing_cidr)"}},
+        // pod CIDRs of the cluster
+        {kUplinked + kNet + "nodes:\n" + peer("node2", "192.168.50.12", "[10.200.0.128/25]"),
+         {"network.pod_cidr: \"10.200.0.0/24\" is not valid: expected a CIDR that does not overlap "
+          "nodes[0].pod_cidrs[0] 10.200.0.128/25 (node2)"}},
+        {kTwoNodes + peer("node3", "192.168.50.13", "[10.200.2.0/24, 10.200.0.0/16]"),
+         {"nodes[1].pod_cidrs[1]: \"10.200.0.0/16\" is not valid: expected a CIDR that does not overlap "
+          "nodes[0].pod_cidrs[0] 10.200.1.0/24 (node2)"}},
+        {kTwoNodes + peer("node3", "192.168.50.13", "[10.200.2.0/24, 10.200.2.0/24]"),
+         {"nodes[1].pod_cidrs[1]: \"10.200.2.0/24\"", "does not overlap nodes[1].pod_cidrs[0] 10.200.2.0/24 (node3)"}},
+        {kTwoNodes + peer("node3", "192.168.50.13", "[10.200.2.0/31]"), {"nodes[1].pod_cidrs[0]: \"10.200.2.0/31\" is out of range"}},
+        {kTwoNodes + peer("node3", "192.168.50.13"),
+         {"nodes[1].pod_cidrs: required key is missing: expected the node's pod CIDRs, like [10.200.1.0/24]"}},
+        {kTwoNodes + peer("node3", "192.168.50.13", "[]"),
+         {"nodes[1].pod_cidrs: an empty list is not valid: expected at least one pod CIDR"}},
+        // nodes
+        {kNet + "nodes:\n" + peer("node2", "192.168.50.12", "[10.200.1.0/24]"),
+         {"nodes: other nodes are reached over an uplink: expected uplinks, or no nodes"}},
+        {kUplinked + kNet + "nodes: node2\n", {"nodes: \"node2\" is not valid: expected a list of nodes"}},
+        {kTwoNodes + peer("node1", "192.168.50.13", "[10.200.2.0/24]"),
+         {"nodes[1].name: \"node1\" is not valid: expected a name other than node.name (this node)"}},
+        {kTwoNodes + peer("node2", "192.168.50.13", "[10.200.2.0/24]"),
+         {"nodes[1].name: \"node2\" is not valid: expected a unique name, but nodes[0] already uses it"}},
+        {kTwoNodes + peer("Node3", "192.168.50.13", "[10.200.2.0/24]"), {"nodes[1].name: \"Node3\" is not valid", "a-z"}},
+        {kTwoNodes + peer("node3", "192.168.50.12", "[10.200.2.0/24]"),
+         {"nodes[1].ip: \"192.168.50.12\" is not valid: expected a unique address, but nodes[0] already uses it"}},
+        {kTwoNodes + peer("node3", "192.168.50.11", "[10.200.2.0/24]"),
+         {"nodes[1].ip: \"192.168.50.11\" is not valid: expected an address other than node.ip (this node)"}},
+        {kTwoNodes + "  - {name: node3, pod_cidrs: [10.200.2.0/24]}\n", {"nodes[1].ip: required key is missing"}},
+        {kTwoNodes + "  - {name: node3, ip: 192.168.50.13, podcidrs: [10.200.2.0/24]}\n", {"nodes[1].podcidrs: unknown key"}},
+        // ipam
+        {"ipam: {mode: pool}\n" + kNet, {"ipam.mode: \"pool\" is not valid: expected kubernetes or cluster-pool"}},
+        {"ipam: {mode: cluster-pool}\n",
+         {"ipam.cluster_pool_cidr: required key is missing: expected the pool that pod CIDRs are allocated from"}},
+        {"ipam: {mode: cluster-pool, cluster_pool_cidr: 10.0.0.0/30}\n",
+         {"ipam.cluster_pool_cidr: \"10.0.0.0/30\" is out of range: expected a prefix length of 8..29"}},
+        {"ipam: {mode: cluster-pool, cluster_pool_cidr: 10.0.0.0/24}\n",
+         {"ipam.cluster_pool_cidr: \"10.0.0.0/24\" is not valid: expected a prefix shorter than /24, the default ipam.mask_size"}},
+        {"ipam: {mode: cluster-pool, cluster_pool_cidr: 10.0.0.0/16, mask_size: 16}\n",
+         {"ipam.mask_size: 16 is out of range: expected 17..30 (longer than ipam.cluster_pool_cidr)"}},
+        {"ipam: {mask_size: 31}\n" + kNet, {"ipam.mask_size: 31 is out of range: expected 9..30"}},
+        {"routing: {mode: native, native_routing_cidr: 10.0.0.0/16}\nipam: {mode: cluster-pool, cluster_pool_cidr: 10.0.0.0/8}\n",
+         {"ipam.cluster_pool_cidr: \"10.0.0.0/8\" is not valid: expected a pool inside routing.native_routing_cidr 10.0.0.0/16"}},
+        {kUplinked + "ipam: {mode: cluster-pool, cluster_pool_cidr: 10.0.0.0/29, mask_size: 30}\nnodes:\n" +
+             peer("node2", "192.168.50.12") + peer("node3", "192.168.50.13"),
+         {"ipam.cluster_pool_cidr: cluster pool 10.0.0.0/29 has 2 blocks of /30 for 3 nodes: "
+          "expected a larger pool or a larger ipam.mask_size"}},
+        {kPool + "network: {pod_cidr: 10.0.45.0/24}\n",
+         {"network.pod_cidr: \"10.0.45.0/24\" is not valid: expected 10.0.116.0/24, the block ipam cluster-pool allocated to node1"}},
+        {kPool + "network: {gateway_ip: 10.0.45.1}\n",
+         {"network.gateway_ip: \"10.0.45.1\" is not valid: expected an address inside network.pod_cidr 10.0.116.0/24"}},
+        {kPool + peer("node3", "192.168.50.13", "[10.0.3.0/24]"),
+         {"nodes[1].pod_cidrs: a list is not valid: expected no pod_cidrs with ipam.mode cluster-pool"}},
+        {"ipam: {cluster-pool-cidr: 10.0.0.0/8}\n" + kNet, {"ipam.cluster-pool-cidr: unknown key"}},
+        // pod MTU
+        {kUplinked + kNet + "  pod_mtu: 1500\n",
+         {"network.pod_mtu: 1500 is out of range: expected at most 1450 (uplink MTU 1500 minus 50 bytes of VXLAN encapsulation)"}},
+        {"routing: {tunnel_protocol: geneve}\n" + kUplinked + kNet + "  pod_mtu: 1451\n",
+         {"network.pod_mtu: 1451 is out of range: expected at most 1450 (uplink MTU 1500 minus 50 bytes of Geneve encapsulation)"}},
+        {"routing: {mode: native, native_routing_cidr: 10.0.0.0/8}\n" + kUplinked + "  - {name: eth1, devargs: x, mtu: 1400}\n" +
+             kNet + "  pod_mtu: 1500\n",
+         {"network.pod_mtu: 1500 is out of range: expected at most 1400 (uplink MTU 1400)"}},
+        // neighbor
+        {"neighbor: {refresh_ms: 10000, timeout_ms: 10000}\n" + kNet,
+         {"neighbor.timeout_ms: 10000 is out of range: expected 10001..3600000 (more than neighbor.refresh_ms)"}},
+        {"neighbor: {timeout_ms: 5000}\n" + kNet, {"neighbor.timeout_ms: 5000 is out of range: expected 10001..3600000"}},
+        {"neighbor: {refresh_ms: 30000}\n" + kNet,
+         {"neighbor.refresh_ms: 30000 is out of range: expected 100..29999 (less than neighbor.timeout_ms, 30000 by default)"}},
+        {"neighbor: {refresh_ms: 99}\n" + kNet, {"neighbor.refresh_ms: 99 is out of range: expected 100..3600000"}},
+        {"neighbor: {timeout_ms: 3600001}\n" + kNet, {"neighbor.timeout_ms: 3600001 is out of range"}},
+        {"neighbor: {ttl_ms: 5}\n" + kNet, {"neighbor.ttl_ms: unknown key (known keys: refresh_ms, timeout_ms)"}},
     };
     REQUIRE(cases.size() >= 15);
     for (const Case& c : cases) {
