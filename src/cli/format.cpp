@@ -69,6 +69,18 @@ std::string labels(const Json& v) {
     return out;
 }
 
+// An age in milliseconds: "850ms", "12.3s", then as duration() from a minute on.
+std::string age(const Json& ms) {
+    if (!ms.is_number())
+        return "-";
+    uint64_t n = number(ms);
+    if (n < 1000)
+        return std::to_string(n) + "ms";
+    if (n < 60000)
+        return std::to_string(n / 1000) + "." + std::to_string(n / 100 % 10) + "s";
+    return duration(Json(n / 1000));
+}
+
 } // namespace
 
 Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
@@ -205,6 +217,51 @@ std::string format_stats(const Json& data) {
     out += drops.rows() ? "\nDrops by reason:\n" + drops.render() : "\nDrops by reason: no drops\n";
     out += ports.rows() ? "\nPorts:\n" + ports.render() : "\nPorts: none\n";
     return out;
+}
+
+std::string format_ipcache(const Json& data) {
+    const Json& list = array_or_empty(data);
+    if (list.empty())
+        return "no ipcache entries\n";
+    Table t({"PREFIX", "IDENTITY", "TUNNELENDPOINT", "SOURCE"});
+    for (const auto& e : list) {
+        std::string identity = cell(e, "identity");
+        const Json& name = field(e, "identity_name");
+        if (name.is_string() && !name.get_ref<const std::string&>().empty())
+            identity += " (" + name.get<std::string>() + ")";
+        t.add_row({cell(e, "prefix"), identity, cell(e, "tunnel_endpoint"), cell(e, "source")});
+    }
+    return t.render();
+}
+
+std::string format_identities(const Json& data) {
+    const Json& list = array_or_empty(data);
+    if (list.empty())
+        return "no identities\n";
+    Table t({"ID", "LABELS", "ENDPOINTS"});
+    t.align_right(0).align_right(2);
+    for (const auto& id : list) {
+        std::string text;
+        for (const auto& label : array_or_empty(field(id, "labels")))
+            text += (text.empty() ? "" : ",") + (label.is_string() ? label.get<std::string>() : label.dump());
+        t.add_row({cell(id, "id"), text.empty() ? "-" : text, cell(id, "endpoints")});
+    }
+    return t.render();
+}
+
+std::string format_neighbors(const Json& data) {
+    const Json& list = array_or_empty(data);
+    if (list.empty())
+        return "no neighbors\n";
+    Table t({"IP", "MAC", "STATE", "PORT", "AGE"});
+    t.align_right(4);
+    for (const auto& n : list) {
+        const Json& mac = field(n, "mac");
+        bool no_mac = !mac.is_string() || mac.get_ref<const std::string&>().empty();
+        t.add_row({cell(n, "ip"), no_mac ? "-" : cell(n, "mac"), cell(n, "state"), cell(n, "port"),
+                   age(field(n, "age_ms"))});
+    }
+    return t.render();
 }
 
 } // namespace podlane

@@ -40,5 +40,12 @@ std::string format_status(const Json& data);
 std::string format_endpoints(const Json& data);
 /// `stats` data: per-worker counters with a TOTAL row, nonzero drops by reason, then per-port counters.
 std::string format_stats(const Json& data);
+/// `ipcache.list` data as a table: PREFIX IDENTITY TUNNELENDPOINT SOURCE, the identity
+/// with its reserved name, e.g. "2 (reserved:world)", and 0.0.0.0 for a local entry.
+std::string format_ipcache(const Json& data);
+/// `identity.list` data as a table: ID LABELS ENDPOINTS.
+std::string format_identities(const Json& data);
+/// `neighbor.list` data as a table: IP MAC STATE PORT AGE.
+std::string format_neighbors(const Json& data);
 
 } // namespace podlane

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/client.h"
@@ -24,6 +25,9 @@ Commands:
                                   attach a pod (MAC defaults to 0a:58:<ip>, IF to eth0)
   endpoint delete ID              detach a pod
   stats                           per-worker and per-port counters, drops by reason
+  ipcache list                    IP prefix -> security identity and tunnel endpoint
+  identity list                   reserved identities and those of the local pods' label sets
+  neighbor list                   the uplink neighbour (ARP) cache ('neighbour' works too)
   help                            this text
 
 Options (before or after the command):
@@ -35,6 +39,7 @@ The API serves root only. Examples:
   podlane status
   podlane endpoint add --id default/web-1 --ip 10.200.0.5 --netns pod-web-1 --label app=web
   podlane stats -o json
+  podlane ipcache list
 )";
 
 /// A command line that cannot be run as typed (exit code 2).
@@ -143,7 +148,14 @@ int run(int argc, char** argv) {
     }
 
     const std::string& first = cl.words[0];
-    std::string sub = first == "endpoint" && cl.words.size() > 1 ? cl.words[1] : "";
+    std::string sub = cl.words.size() > 1 ? cl.words[1] : "";
+    // Commands whose only subcommand is "list": word -> (API command, renderer).
+    const std::map<std::string, std::pair<std::string, std::string (*)(const Json&)>> list_only = {
+        {"ipcache", {"ipcache.list", podlane::format_ipcache}},
+        {"identity", {"identity.list", podlane::format_identities}},
+        {"neighbor", {"neighbor.list", podlane::format_neighbors}},
+        {"neighbour", {"neighbor.list", podlane::format_neighbors}},
+    };
     std::string cmd;
     Json args = Json::object();
     std::string (*render)(const Json&) = nullptr;
@@ -167,6 +179,13 @@ int run(int argc, char** argv) {
     } else if (first == "endpoint") {
         throw UsageError{sub.empty() ? "endpoint needs a subcommand: list, add or delete"
                                      : "unknown endpoint subcommand \"" + sub + "\" (list, add or delete)"};
+    } else if (auto it = list_only.find(first); it != list_only.end()) {
+        if (sub != "list")
+            throw UsageError{sub.empty() ? first + " needs a subcommand: list"
+                                         : "unknown " + first + " subcommand \"" + sub + "\" (list)"};
+        expect_words(cl, 2, first + " list");
+        cmd = it->second.first;
+        render = it->second.second;
     } else {
         throw UsageError{"unknown command \"" + first + "\""};
     }

@@ -131,8 +131,21 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
         check_known(cmd, args, {});
         return api.stats();
     }
+    if (cmd == "ipcache.list") {
+        check_known(cmd, args, {});
+        return api.ipcache_list();
+    }
+    if (cmd == "identity.list") {
+        check_known(cmd, args, {});
+        return api.identity_list();
+    }
+    if (cmd == "neighbor.list") {
+        check_known(cmd, args, {});
+        return api.neighbor_list();
+    }
     throw RequestError{"unknown command " + show(cmd) +
-                       " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats)"};
+                       " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list,"
+                       " identity.list, neighbor.list)"};
 }
 
 bool peer_is_root(stream::socket& socket) {

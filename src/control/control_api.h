@@ -32,6 +32,12 @@ public:
     virtual Result<void> endpoint_delete(const std::string& id) = 0;
     /// "stats": per-worker counters with drops by reason, totals, per-port stats.
     virtual Json stats() = 0;
+    /// "ipcache.list": prefix -> identity and tunnel endpoint (control/ipcache.h).
+    virtual Json ipcache_list() = 0;
+    /// "identity.list": reserved identities and those of the local endpoints' label sets.
+    virtual Json identity_list() = 0;
+    /// "neighbor.list": the uplink neighbour (ARP) cache.
+    virtual Json neighbor_list() = 0;
 };
 
 } // namespace podlane

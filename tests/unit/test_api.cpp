@@ -44,6 +44,21 @@ public:
         return {};
     }
     Json stats() override { return record("stats"), Json{{"workers", Json::array()}}; }
+    Json ipcache_list() override {
+        return record("ipcache.list"), Json::array({{{"prefix", "10.200.1.0/24"}, {"identity", 2},
+                                                     {"identity_name", "reserved:world"},
+                                                     {"tunnel_endpoint", "192.168.50.12"},
+                                                     {"source", "remote-pod-cidr"}}});
+    }
+    Json identity_list() override {
+        return record("identity.list"), Json::array({{{"id", 1}, {"labels", Json::array({"reserved:host"})},
+                                                      {"reserved", true}, {"endpoints", 0}}});
+    }
+    Json neighbor_list() override {
+        return record("neighbor.list"), Json::array({{{"ip", "192.168.50.12"}, {"mac", "02:00:00:00:00:0c"},
+                                                      {"state", "reachable"}, {"port", "eth0"},
+                                                      {"age_ms", 1234}, {"probes", 0}}});
+    }
 
     void fail_with(std::string message) {
         std::lock_guard lock(mu_);
@@ -178,6 +193,34 @@ TEST_CASE("api: unknown command is an error", "[api]") {
     CHECK_THAT(error_of(f.call("endpoint.frobnicate")),
                Catch::Contains("unknown command \"endpoint.frobnicate\"") && Catch::Contains("status"));
     CHECK(f.api.calls().empty());
+}
+
+TEST_CASE("api: ipcache.list, identity.list and neighbor.list reach ControlApi", "[api]") {
+    ServerFixture f;
+    auto ipcache = f.call("ipcache.list");
+    REQUIRE(ipcache.ok());
+    REQUIRE(ipcache->is_array());
+    CHECK((*ipcache)[0]["prefix"] == "10.200.1.0/24");
+    CHECK((*ipcache)[0]["tunnel_endpoint"] == "192.168.50.12");
+
+    auto identities = f.call("identity.list");
+    REQUIRE(identities.ok());
+    CHECK((*identities)[0]["labels"] == Json::array({"reserved:host"}));
+
+    auto neighbors = f.call("neighbor.list");
+    REQUIRE(neighbors.ok());
+    CHECK((*neighbors)[0]["state"] == "reachable");
+    CHECK((*neighbors)[0]["age_ms"] == 1234);
+
+    CHECK(f.api.calls() == std::vector<std::string>{"ipcache.list", "identity.list", "neighbor.list"});
+
+    for (const char* cmd : {"ipcache.list", "identity.list", "neighbor.list"})
+        CHECK_THAT(error_of(f.call(cmd, {{"prefix", "10.0.0.0/8"}})),
+                   Catch::Contains(std::string(cmd) + ": unknown argument \"prefix\""));
+    CHECK(f.api.calls().size() == 3);
+    CHECK_THAT(error_of(f.call("neighbour.list")),
+               Catch::Contains("unknown command") && Catch::Contains("neighbor.list") &&
+                   Catch::Contains("ipcache.list") && Catch::Contains("identity.list"));
 }
 
 TEST_CASE("api: bad requests get an error and the connection keeps serving", "[api]") {
@@ -357,4 +400,48 @@ TEST_CASE("format: endpoint list and status", "[api]") {
     CHECK_THAT(status, Catch::Contains("Workers:              2 (lcores 1, 2)\n"));
     CHECK_THAT(status, Catch::Contains("Idle sleep:           busy poll\n"));
     CHECK_THAT(status, Catch::Contains("Pod CIDR:             -\n"));
+}
+
+TEST_CASE("format: ipcache list shows reserved names and 0.0.0.0 for local entries", "[api]") {
+    Json ipcache = {{{"prefix", "10.200.0.1/32"}, {"identity", 1}, {"identity_name", "reserved:host"},
+                     {"tunnel_endpoint", "0.0.0.0"}, {"source", "node"}},
+                    {{"prefix", "10.200.0.5/32"}, {"identity", 48213}, {"identity_name", ""},
+                     {"tunnel_endpoint", "0.0.0.0"}, {"source", "local-endpoint"}},
+                    {{"prefix", "10.200.1.0/24"}, {"identity", 2}, {"identity_name", "reserved:world"},
+                     {"tunnel_endpoint", "192.168.50.12"}, {"source", "remote-pod-cidr"}}};
+    CHECK(format_ipcache(ipcache) ==
+          "PREFIX         IDENTITY            TUNNELENDPOINT  SOURCE\n"
+          "10.200.0.1/32  1 (reserved:host)   0.0.0.0         node\n"
+          "10.200.0.5/32  48213               0.0.0.0         local-endpoint\n"
+          "10.200.1.0/24  2 (reserved:world)  192.168.50.12   remote-pod-cidr\n");
+    CHECK(format_ipcache(Json::array()) == "no ipcache entries\n");
+}
+
+TEST_CASE("format: identity list", "[api]") {
+    Json ids = {{{"id", 1}, {"labels", {"reserved:host"}}, {"reserved", true}, {"endpoints", 0}},
+                {{"id", 2}, {"labels", {"reserved:world"}}, {"reserved", true}, {"endpoints", 0}},
+                {{"id", 30612}, {"labels", Json::array()}, {"reserved", false}, {"endpoints", 1}},
+                {{"id", 48213}, {"labels", {"app=web", "tier=front"}}, {"reserved", false}, {"endpoints", 12}}};
+    CHECK(format_identities(ids) == "   ID  LABELS              ENDPOINTS\n"
+                                    "    1  reserved:host               0\n"
+                                    "    2  reserved:world              0\n"
+                                    "30612  -                           1\n"
+                                    "48213  app=web,tier=front         12\n");
+    CHECK(format_identities(Json::array()) == "no identities\n");
+}
+
+TEST_CASE("format: neighbor list shows ages and '-' for a missing MAC", "[api]") {
+    Json neighbors = {
+        {{"ip", "192.168.50.1"}, {"mac", "02:00:00:00:00:01"}, {"state", "reachable"}, {"port", "eth0"},
+         {"age_ms", 850}, {"probes", 0}},
+        {{"ip", "192.168.50.12"}, {"mac", "02:00:00:00:00:0c"}, {"state", "stale"}, {"port", "eth0"},
+         {"age_ms", 12345}, {"probes", 1}},
+        {{"ip", "192.168.50.13"}, {"mac", ""}, {"state", "incomplete"}, {"port", "eth1"}, {"age_ms", 3725000},
+         {"probes", 3}},
+    };
+    CHECK(format_neighbors(neighbors) == "IP             MAC                STATE       PORT       AGE\n"
+                                         "192.168.50.1   02:00:00:00:00:01  reachable   eth0     850ms\n"
+                                         "192.168.50.12  02:00:00:00:00:0c  stale       eth0     12.3s\n"
+                                         "192.168.50.13  -                  incomplete  eth1  1h 2m 5s\n");
+    CHECK(format_neighbors(Json::array()) == "no neighbors\n");
 }
