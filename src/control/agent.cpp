@@ -1,6 +1,7 @@
 #include "control/agent.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include <unistd.h>
 
@@ -8,8 +9,13 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_arp.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
+#include "control/identity.h"
+#include "control/ipcache.h"
 #include "control/netlink.h"
 #include "control/snapshot_builder.h"
 #include "dataplane/drop_reason.h"
@@ -27,6 +33,9 @@ Json counters_json(const WorkerCounters& c) {
     return Json{{"rx_packets", c.rx_packets.get()},   {"tx_packets", c.tx_packets.get()},
                 {"forwarded", c.forwarded.get()},     {"arp_replies", c.arp_replies.get()},
                 {"icmp_replies", c.icmp_replies.get()}, {"idle_sleeps", c.idle_sleeps.get()},
+                {"encapsulated", c.encapsulated.get()}, {"decapsulated", c.decapsulated.get()},
+                {"icmp_errors", c.icmp_errors.get()},   {"arp_learned", c.arp_learned.get()},
+                {"neighbor_facts_lost", c.neighbor_facts_lost.get()},
                 {"drops", drops}};
 }
 
@@ -44,7 +53,7 @@ void add_counters(Json& into, const Json& from) {
 
 } // namespace
 
-Agent::Agent(Config config) : config_(std::move(config)) {}
+Agent::Agent(Config config) : config_(std::move(config)), neighbors_(config_.neighbor) {}
 
 Agent::~Agent() { stop(); }
 
@@ -80,6 +89,8 @@ Result<void> Agent::start() {
     tables_ = std::make_unique<RcuPublisher<Snapshot>>(qsbr_->get(), std::make_unique<Snapshot>());
     publish();
 
+    if (auto r = start_uplink(); !r)
+        return r;
     for (const PortConfig& pc : config_.ports) {
         auto port = ports_->attach(pc.devargs);
         if (!port)
@@ -129,10 +140,24 @@ void Agent::stop() {
             ports_->detach(rec.port.port_id);
         for (auto& sp : static_ports_)
             ports_->detach(sp.port.port_id);
+        if (uplink_)
+            ports_->detach(uplink_->port.port_id);
     }
     endpoints_.clear();
     static_ports_.clear();
+    uplink_.reset();
     tables_.reset(); // workers are gone: no grace period to wait for
+    for (rte_ring** ring : {&neighbor_ring_, &control_tx_}) {
+        if (*ring == nullptr)
+            continue;
+        if (ring == &control_tx_) {
+            rte_mbuf* m;
+            while (rte_ring_sc_dequeue(control_tx_, reinterpret_cast<void**>(&m)) == 0)
+                rte_pktmbuf_free(m);
+        }
+        rte_ring_free(*ring);
+        *ring = nullptr;
+    }
     if (pool_ != nullptr) {
         rte_mempool_free(pool_);
         pool_ = nullptr;
@@ -147,11 +172,114 @@ void Agent::publish() {
     in.gateway_mac = config_.network.gateway_mac;
     in.workers = static_cast<uint32_t>(config_.dataplane.worker_lcores.size());
     for (const auto& [id, rec] : endpoints_)
-        in.endpoints.push_back(AttachedEndpoint{rec.spec.ip, rec.spec.mac, rec.port});
+        in.endpoints.push_back(AttachedEndpoint{rec.spec.ip, rec.spec.mac, rec.port, identity_for_labels(rec.spec.labels)});
     for (const StaticPort& sp : static_ports_)
         in.plain_ports.push_back(sp.port);
+    if (uplink_) {
+        UplinkInput u;
+        u.port = uplink_->port;
+        u.node_ip = config_.node_ip;
+        u.node_mac = node_mac_;
+        u.mtu = static_cast<uint16_t>(config_.uplinks[0].mtu);
+        u.routing = config_.routing.mode == RoutingMode::Native ? Routing::Native
+                    : config_.routing.protocol == TunnelProtocol::Geneve ? Routing::Geneve
+                                                                          : Routing::Vxlan;
+        u.tunnel_port = config_.routing.tunnel_port;
+        u.neighbor_ring = neighbor_ring_;
+        u.control_tx = control_tx_;
+        for (const PeerNodeConfig& peer : config_.nodes) {
+            auto mac = neighbors_.lookup(peer.ip);
+            u.nodes.push_back(RemoteNodeInput{peer.ip, peer.pod_cidrs, mac.value_or(MacAddr{}), mac.has_value()});
+        }
+        in.uplink = std::move(u);
+    }
     tables_->publish(build_snapshot(in));
     tables_->reclaim();
+}
+
+Result<void> Agent::start_uplink() {
+    if (config_.uplinks.empty())
+        return {};
+    const UplinkConfig& uc = config_.uplinks.front();
+    auto port = ports_->attach(uc.devargs);
+    if (!port)
+        return make_error("uplinks[0] (" + uc.name + "): " + port.error().message);
+    uplink_ = StaticPort{PortConfig{uc.name, uc.devargs}, *port};
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(port->port_id, &mac);
+    std::memcpy(node_mac_.bytes.data(), mac.addr_bytes, 6);
+
+    const int socket = static_cast<int>(rte_socket_id());
+    neighbor_ring_ = rte_ring_create_elem("podlane_neigh", sizeof(NeighborFact), 1024, socket, RING_F_SC_DEQ);
+    control_tx_ = rte_ring_create("podlane_ctl_tx", 256, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (neighbor_ring_ == nullptr || control_tx_ == nullptr)
+        return make_error(std::string("cannot create the control rings: ") + rte_strerror(rte_errno));
+    std::vector<Ipv4Addr> peers;
+    for (const PeerNodeConfig& peer : config_.nodes)
+        peers.push_back(peer.ip);
+    neighbors_.set_wanted(peers, port->port_id);
+    return {};
+}
+
+void Agent::send_arp_probe(Ipv4Addr target) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr)
+        return; // the next tick probes again
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)));
+    if (eth == nullptr) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    std::memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
+    std::memcpy(eth->src_addr.addr_bytes, node_mac_.bytes.data(), RTE_ETHER_ADDR_LEN);
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+    auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+    arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+    arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+    arp->arp_plen = 4;
+    arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+    std::memcpy(arp->arp_data.arp_sha.addr_bytes, node_mac_.bytes.data(), RTE_ETHER_ADDR_LEN);
+    arp->arp_data.arp_sip = config_.node_ip.be;
+    std::memset(arp->arp_data.arp_tha.addr_bytes, 0, RTE_ETHER_ADDR_LEN);
+    arp->arp_data.arp_tip = target.be;
+    if (rte_ring_sp_enqueue(control_tx_, m) != 0)
+        rte_pktmbuf_free(m);
+}
+
+void Agent::tick() {
+    if (uplink_) {
+        const auto now = NeighborCache::Clock::now();
+        bool changed = false;
+        NeighborFact facts[64];
+        unsigned n;
+        while ((n = rte_ring_sc_dequeue_burst_elem(neighbor_ring_, facts, sizeof(NeighborFact), 64, nullptr)) > 0)
+            for (unsigned i = 0; i < n; ++i)
+                changed |= neighbors_.learn(facts[i].ip, facts[i].mac, facts[i].port_id, now);
+        NeighborCache::Tick t = neighbors_.tick(now);
+        for (Ipv4Addr ip : t.probe)
+            send_arp_probe(ip);
+        if (changed || t.changed)
+            publish();
+    }
+    tables_->reclaim();
+}
+
+std::vector<EndpointConfig> Agent::endpoint_specs() const {
+    std::vector<EndpointConfig> specs;
+    for (const auto& [id, rec] : endpoints_)
+        specs.push_back(rec.spec);
+    return specs;
+}
+
+Json Agent::ipcache_list() { return ipcache_json(config_, endpoint_specs()); }
+
+Json Agent::identity_list() { return identity_list_json(config_, endpoint_specs()); }
+
+Json Agent::neighbor_list() {
+    return neighbors_.json(NeighborCache::Clock::now(), [this](uint16_t port) {
+        return uplink_ && uplink_->port.port_id == port ? uplink_->spec.name : PortManager::name(port);
+    });
 }
 
 Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
@@ -242,6 +370,13 @@ Json Agent::status() {
         {"uptime_s", uptime.count()},
         {"dataplane", workers_running_ ? "running" : "stopped"},
         {"pod_cidr", config_.network.pod_cidr.str()},
+        {"node_ip", config_.node_ip.is_zero() ? "" : config_.node_ip.str()},
+        {"node_mac", uplink_ ? node_mac_.str() : ""},
+        {"uplink", uplink_ ? uplink_->spec.name : ""},
+        {"routing", !uplink_ ? "none (single node)"
+                    : config_.routing.mode == RoutingMode::Native ? "native"
+                    : config_.routing.protocol == TunnelProtocol::Geneve ? "tunnel (geneve)" : "tunnel (vxlan)"},
+        {"remote_nodes", config_.nodes.size()},
         {"gateway_ip", config_.network.gateway_ip.str()},
         {"gateway_mac", config_.network.gateway_mac.str()},
         {"pod_mtu", config_.network.pod_mtu},
@@ -250,7 +385,7 @@ Json Agent::status() {
         {"snapshot_generation", snap ? snap->generation : 0},
         {"snapshots_pending_reclaim", tables_ ? tables_->pending() : 0},
         {"endpoints", endpoints_.size()},
-        {"ports", endpoints_.size() + static_ports_.size()},
+        {"ports", endpoints_.size() + static_ports_.size() + (uplink_ ? 1 : 0)},
         {"mbufs_free", pool_ ? rte_mempool_avail_count(pool_) : 0},
         {"mbufs_total", config_.dataplane.mbufs},
         {"workers", workers},
@@ -280,6 +415,8 @@ Json Agent::stats() {
         ports.push_back(port_json(rec.port.port_id, id));
     for (const StaticPort& sp : static_ports_)
         ports.push_back(port_json(sp.port.port_id, sp.spec.name));
+    if (uplink_)
+        ports.push_back(port_json(uplink_->port.port_id, "uplink:" + uplink_->spec.name));
     return Json{{"workers", workers}, {"totals", totals}, {"ports", ports}};
 }
 

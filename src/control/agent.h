@@ -7,11 +7,13 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "control/config.h"
 #include "control/control_api.h"
+#include "control/neighbor_cache.h"
 #include "control/ports.h"
 #include "dataplane/counters.h"
 #include "dataplane/rcu_publisher.h"
@@ -19,6 +21,7 @@
 #include "dataplane/worker.h"
 
 struct rte_mempool;
+struct rte_ring;
 
 namespace podlane {
 
@@ -46,16 +49,24 @@ public:
     Result<void> start();
     /// Stops the workers and unplugs every port. Idempotent.
     void stop();
-    /// Frees tables whose grace period is over; called periodically.
-    void reclaim() { tables_->reclaim(); }
+    /// Periodic control work (every ~100 ms): learns what workers saw in ARP,
+    /// ages and probes neighbours, republishes when next hops change, and
+    /// frees tables whose grace period is over.
+    void tick();
 
     Json status() override;
     Json endpoint_list() override;
     Result<Json> endpoint_add(const EndpointConfig& ep) override;
     Result<void> endpoint_delete(const std::string& id) override;
     Json stats() override;
+    Json ipcache_list() override;
+    Json identity_list() override;
+    Json neighbor_list() override;
 
 private:
+    Result<void> start_uplink();
+    void send_arp_probe(Ipv4Addr target);
+    std::vector<EndpointConfig> endpoint_specs() const;
     Result<void> check_workers_available() const;
     void publish();
     Json endpoint_json(const EndpointRecord& rec) const;
@@ -72,6 +83,11 @@ private:
 
     std::map<std::string, EndpointRecord> endpoints_; ///< by id
     std::vector<StaticPort> static_ports_;
+    std::optional<StaticPort> uplink_;  ///< config.uplinks[0], when present
+    MacAddr node_mac_;
+    rte_ring* neighbor_ring_ = nullptr; ///< workers -> control: NeighborFact
+    rte_ring* control_tx_ = nullptr;    ///< control -> worker 0: packets for the uplink
+    NeighborCache neighbors_;
     uint64_t generation_ = 0;
     uint32_t tap_seq_ = 0;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
                 reclaim_timer.async_wait([&](const boost::system::error_code& ec) {
                     if (ec)
                         return;
-                    agent.reclaim();
+                    agent.tick();
                     arm();
                 });
             };

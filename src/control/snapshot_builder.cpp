@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <rte_byteorder.h>
+
 namespace podlane {
 
 std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
@@ -14,14 +16,41 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
     std::vector<Ipv4Addr> ips;
     std::vector<PortQueues> ports = in.plain_ports;
     for (const AttachedEndpoint& ep : in.endpoints) {
-        s->ports[ep.port.port_id] = PortEntry{true, static_cast<uint32_t>(s->endpoints.size())};
-        s->endpoints.push_back(EndpointEntry{ep.ip, ep.mac, ep.port.port_id});
+        s->ports[ep.port.port_id] = PortEntry{true, static_cast<uint32_t>(s->endpoints.size()), PortRole::Endpoint};
+        s->endpoints.push_back(EndpointEntry{ep.ip, ep.mac, ep.port.port_id, ep.identity});
         ips.push_back(ep.ip);
         ports.push_back(ep.port);
     }
-    s->endpoint_by_ip = EndpointTable(ips);
+    s->endpoint_by_ip = Ipv4Map(ips);
     for (const PortQueues& p : in.plain_ports)
-        s->ports[p.port_id] = PortEntry{true, kNoEndpoint};
+        s->ports[p.port_id] = PortEntry{true, kNoEndpoint, PortRole::Plain};
+    if (in.uplink) {
+        const UplinkInput& u = *in.uplink;
+        UplinkView& up = s->uplink;
+        up.has_uplink = true;
+        up.port_id = u.port.port_id;
+        up.node_ip = u.node_ip;
+        up.node_mac = u.node_mac;
+        up.mtu = u.mtu;
+        up.routing = u.routing;
+        up.tunnel_port_be = rte_cpu_to_be_16(u.tunnel_port);
+        up.neighbor_ring = u.neighbor_ring;
+        up.control_tx = u.control_tx;
+        std::vector<Ipv4Prefix> cidrs;
+        std::vector<uint32_t> owner;
+        for (const RemoteNodeInput& n : u.nodes) {
+            for (const Ipv4Prefix& c : n.pod_cidrs) {
+                cidrs.push_back(c);
+                owner.push_back(static_cast<uint32_t>(up.nodes.size()));
+            }
+            up.nodes.push_back(RemoteNode{n.ip, n.mac, n.mac_valid});
+        }
+        // PrefixTable maps prefix i to i; keep the owners in the same order.
+        up.remote_cidrs = PrefixTable(cidrs);
+        up.cidr_owner = std::move(owner);
+        s->ports[u.port.port_id] = PortEntry{true, kNoEndpoint, PortRole::Uplink};
+        ports.push_back(u.port);
+    }
 
     std::sort(ports.begin(), ports.end(),
               [](const PortQueues& a, const PortQueues& b) { return a.port_id < b.port_id; });

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "dataplane/snapshot.h"
@@ -21,6 +22,28 @@ struct AttachedEndpoint {
     Ipv4Addr ip;
     MacAddr mac;
     PortQueues port;
+    uint32_t identity = 0;
+};
+
+/// A remote node with its PodCIDRs and what ARP knows of it.
+struct RemoteNodeInput {
+    Ipv4Addr ip;
+    std::vector<Ipv4Prefix> pod_cidrs;
+    MacAddr mac;
+    bool mac_valid = false;
+};
+
+/// The uplink, when the node has one.
+struct UplinkInput {
+    PortQueues port;
+    Ipv4Addr node_ip;
+    MacAddr node_mac;
+    uint16_t mtu = 1500;
+    Routing routing = Routing::Vxlan;
+    uint16_t tunnel_port = 8472; ///< host order
+    std::vector<RemoteNodeInput> nodes;
+    rte_ring* neighbor_ring = nullptr;
+    rte_ring* control_tx = nullptr;
 };
 
 /// Everything a snapshot is built from.
@@ -31,6 +54,7 @@ struct SnapshotInputs {
     MacAddr gateway_mac;
     std::vector<AttachedEndpoint> endpoints;
     std::vector<PortQueues> plain_ports; ///< ports with no endpoint (static devargs ports)
+    std::optional<UplinkInput> uplink;
     uint32_t workers = 1;
 };
 

@@ -33,11 +33,8 @@ inline void ipv4_decrement_ttl(rte_ipv4_hdr* ip) noexcept {
     ip->hdr_checksum = csum_replace16(ip->hdr_checksum, before, ttl_proto_word(ip));
 }
 
-/// True if the IPv4 header (of `hdr_len` bytes) carries a valid checksum.
-/// The common 20-byte header is summed as five 32-bit words.
-inline bool ipv4_checksum_ok(const rte_ipv4_hdr* ip, uint32_t hdr_len) noexcept {
-    if (hdr_len != sizeof(rte_ipv4_hdr))
-        return rte_raw_cksum(ip, hdr_len) == 0xffff;
+/// The one's complement sum of a 20-byte IPv4 header, folded to 16 bits.
+inline uint16_t ipv4_sum20(const rte_ipv4_hdr* ip) noexcept {
     uint32_t w[5];
     __builtin_memcpy(w, ip, sizeof w);
     uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
@@ -45,7 +42,20 @@ inline bool ipv4_checksum_ok(const rte_ipv4_hdr* ip, uint32_t hdr_len) noexcept 
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
-    return sum == 0xffff;
+    return static_cast<uint16_t>(sum);
+}
+
+/// The checksum for a 20-byte IPv4 header whose checksum field is zero.
+inline rte_be16_t ipv4_header_checksum(const rte_ipv4_hdr* ip) noexcept {
+    return static_cast<rte_be16_t>(~ipv4_sum20(ip));
+}
+
+/// True if the IPv4 header (of `hdr_len` bytes) carries a valid checksum.
+/// The common 20-byte header is summed as five 32-bit words.
+inline bool ipv4_checksum_ok(const rte_ipv4_hdr* ip, uint32_t hdr_len) noexcept {
+    if (hdr_len != sizeof(rte_ipv4_hdr))
+        return rte_raw_cksum(ip, hdr_len) == 0xffff;
+    return ipv4_sum20(ip) == 0xffff;
 }
 
 } // namespace podlane

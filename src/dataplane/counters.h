@@ -26,6 +26,11 @@ struct alignas(64) WorkerCounters {
     Counter arp_replies;   ///< ARP replies sent for the gateway
     Counter icmp_replies;  ///< ICMP echo replies sent for the gateway
     Counter idle_sleeps;   ///< back-off sleeps after idle polls
+    Counter encapsulated;  ///< packets sent into a VXLAN/Geneve tunnel
+    Counter decapsulated;  ///< packets received from a tunnel
+    Counter icmp_errors;   ///< ICMP errors sent (fragmentation needed)
+    Counter arp_learned;   ///< ARP packets consumed after passing their facts to control
+    Counter neighbor_facts_lost; ///< ARP facts not passed on: the control ring was full
     std::array<Counter, kDropReasonCount> drops; ///< by DropReason
 
     Counter& drop(DropReason r) noexcept { return drops[static_cast<size_t>(r)]; }

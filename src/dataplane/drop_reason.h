@@ -21,7 +21,10 @@ namespace podlane {
     X(ArpUnsupported, "arp_unsupported", "ARP other than an Ethernet/IPv4 request")          \
     X(HostUnsupported, "host_unsupported", "to the gateway IP, but not an ICMP echo request") \
     X(UnknownPort, "unknown_port", "received on a port the current table does not know")    \
-    X(FragmentToHost, "fragment_to_host", "fragmented packet addressed to the gateway")
+    X(FragmentToHost, "fragment_to_host", "fragmented packet addressed to the gateway")        \
+    X(BadTunnel, "bad_tunnel", "malformed or unsupported VXLAN/Geneve encapsulation")         \
+    X(TooBig, "too_big", "larger than the path MTU and DF not set (podlane does not fragment)") \
+    X(NoHeadroom, "no_headroom", "no mbuf headroom for the tunnel headers")
 
 /// A drop reason. Count is the number of reasons, not a reason.
 enum class DropReason : uint8_t {

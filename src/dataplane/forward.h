@@ -1,11 +1,14 @@
-// IPv4 forwarding between local endpoints: source check, TTL, endpoint lookup
-// and the Ethernet rewrite to the destination pod.
+// IPv4 forwarding: from a pod port to a local pod (MAC rewrite) or to a
+// remote node (natively over the uplink, or in a VXLAN/Geneve tunnel), with
+// the source check, TTL, path MTU and next-hop resolution on the way.
 #pragma once
 
 #include "dataplane/checksum.h"
 #include "dataplane/icmp_echo.h"
+#include "dataplane/icmp_error.h"
 #include "dataplane/parse.h"
 #include "dataplane/snapshot.h"
+#include "dataplane/tunnel.h"
 #include "dataplane/verdict.h"
 
 namespace podlane {
@@ -15,17 +18,59 @@ struct Ingress {
     uint16_t port = 0;
     bool from_endpoint = false; ///< the port belongs to a pod
     Ipv4Addr endpoint_ip;       ///< that pod's IP, the only source it may use
+    uint32_t identity = 0;      ///< that pod's identity (the VNI of its tunnelled packets)
 
     static Ingress of(const Snapshot& snap, uint16_t port) noexcept {
         const uint32_t ep = snap.ports[port].endpoint;
-        return ep == kNoEndpoint ? Ingress{port, false, {}} : Ingress{port, true, snap.endpoints[ep].ip};
+        if (ep == kNoEndpoint)
+            return Ingress{port, false, {}, 0};
+        return Ingress{port, true, snap.endpoints[ep].ip, snap.endpoints[ep].identity};
     }
 };
 
-/// Routes a parsed IPv4 packet that arrived on `in`.
-inline Verdict forward_ipv4(const Snapshot& snap, const ParsedPacket& p, const Ingress& in) noexcept {
+/// Delivers a packet to local endpoint `ep`: TTL and MACs as a router would.
+inline Verdict deliver_local(const Snapshot& snap, const ParsedPacket& p, uint32_t ep, Outcome what) noexcept {
+    const EndpointEntry& to = snap.endpoints[ep];
+    ipv4_decrement_ttl(p.ip);
+    __builtin_memcpy(p.eth->dst_addr.addr_bytes, to.mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    __builtin_memcpy(p.eth->src_addr.addr_bytes, snap.gateway_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    return Verdict::tx(to.port_id, what);
+}
+
+/// Sends a pod's packet to the remote node owning its destination.
+inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+                              uint32_t node_index) noexcept {
+    const UplinkView& up = snap.uplink;
+    const RemoteNode& node = up.nodes[node_index];
+    const bool tunnel = up.routing != Routing::Native;
+    const uint16_t ip_len = rte_be_to_cpu_16(p.ip->total_length);
+    const uint16_t path_mtu = static_cast<uint16_t>(tunnel ? up.mtu - kTunnelOverhead : up.mtu);
+    if (ip_len > path_mtu) {
+        if (p.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+            return icmp_frag_needed(m, p, snap.gateway_ip, snap.gateway_mac, path_mtu, in.port);
+        return Verdict::drop(DropReason::TooBig);
+    }
+    if (!node.mac_valid)
+        return Verdict::drop(DropReason::NoNeighbour);
+
+    ipv4_decrement_ttl(p.ip);
+    if (!tunnel) {
+        __builtin_memcpy(p.eth->dst_addr.addr_bytes, node.mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+        __builtin_memcpy(p.eth->src_addr.addr_bytes, up.node_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+        return Verdict::tx(up.port_id, Outcome::Forwarded);
+    }
+    // The inner frame goes from this node's gateway; the receiving node
+    // rewrites it for its pod.
+    __builtin_memcpy(p.eth->src_addr.addr_bytes, snap.gateway_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    const rte_be16_t sport = tunnel_source_port(inner_flow_hash(p.ip, p.ip_hdr_len));
+    if (!tunnel_encap(m, up, node, in.identity, sport))
+        return Verdict::drop(DropReason::NoHeadroom);
+    return Verdict::tx(up.port_id, Outcome::Encapsulated);
+}
+
+/// Routes a parsed IPv4 packet that arrived on a pod (or plain) port.
+inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in) noexcept {
     rte_ipv4_hdr* ip = p.ip;
-    const uint16_t in_port = in.port;
     // A pod may only send from its own IP (anti-spoofing, like Cilium's
     // DROP_INVALID_SIP).
     if (in.from_endpoint && in.endpoint_ip.be != ip->src_addr)
@@ -33,19 +78,19 @@ inline Verdict forward_ipv4(const Snapshot& snap, const ParsedPacket& p, const I
 
     const Ipv4Addr dst{ip->dst_addr};
     if (dst == snap.gateway_ip)
-        return handle_to_gateway(snap, p, in_port);
+        return handle_to_us(p, snap.gateway_mac, in.port);
     if (ip->time_to_live <= 1)
         return Verdict::drop(DropReason::TtlExceeded);
 
     const uint32_t ep = snap.endpoint_by_ip.lookup(dst);
-    if (ep == kNoEndpoint)
-        return Verdict::drop(DropReason::UnknownDestination);
-    const EndpointEntry& to = snap.endpoints[ep];
-
-    ipv4_decrement_ttl(ip);
-    __builtin_memcpy(p.eth->dst_addr.addr_bytes, to.mac.bytes.data(), RTE_ETHER_ADDR_LEN);
-    __builtin_memcpy(p.eth->src_addr.addr_bytes, snap.gateway_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
-    return Verdict::tx(to.port_id);
+    if (ep != kNoEndpoint)
+        return deliver_local(snap, p, ep, Outcome::Forwarded);
+    if (snap.uplink.has_uplink) {
+        const uint32_t cidr = snap.uplink.remote_cidrs.lookup(dst);
+        if (cidr != kNotFound)
+            return forward_remote(snap, m, p, in, snap.uplink.cidr_owner[cidr]);
+    }
+    return Verdict::drop(DropReason::UnknownDestination);
 }
 
 } // namespace podlane

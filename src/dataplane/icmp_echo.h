@@ -1,5 +1,6 @@
-// The gateway answers ICMP echo requests (ping), so pods can check their
-// first hop. Replies are built in place and leave by the ingress port.
+// Answering ICMP echo requests (ping) addressed to podlane itself: the pod
+// gateway IP on pod ports and the node IP on the uplink. Replies are built in
+// place and leave by the ingress port.
 #pragma once
 
 #include <rte_icmp.h>
@@ -12,8 +13,9 @@
 
 namespace podlane {
 
-/// Handles an IPv4 packet addressed to the gateway IP.
-inline Verdict handle_to_gateway(const Snapshot& snap, const ParsedPacket& p, uint16_t in_port) noexcept {
+/// Turns an ICMP echo request to one of our addresses into the reply, sent
+/// from `our_mac` out of `in_port`; anything else to us is dropped.
+inline Verdict handle_to_us(const ParsedPacket& p, const MacAddr& our_mac, uint16_t in_port) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     if (ip->next_proto_id != IPPROTO_ICMP)
         return Verdict::drop(DropReason::HostUnsupported);
@@ -42,8 +44,8 @@ inline Verdict handle_to_gateway(const Snapshot& snap, const ParsedPacket& p, ui
 
     rte_ether_hdr* eth = p.eth;
     eth->dst_addr = eth->src_addr;
-    __builtin_memcpy(eth->src_addr.addr_bytes, snap.gateway_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
-    return Verdict::tx(in_port);
+    __builtin_memcpy(eth->src_addr.addr_bytes, our_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    return Verdict::tx(in_port, Outcome::EchoReply);
 }
 
 } // namespace podlane

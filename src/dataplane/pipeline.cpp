@@ -1,65 +1,98 @@
 #include "dataplane/pipeline.h"
 
+#include <array>
+
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
 #include "dataplane/arp.h"
 #include "dataplane/forward.h"
 #include "dataplane/parse.h"
+#include "dataplane/uplink.h"
 
 namespace podlane {
 
 namespace {
+
 /// How many packets ahead the header prefetch runs (l3fwd uses 3).
 constexpr size_t kPrefetchOffset = 3;
+
+/// One packet from a pod (or plain) port.
+inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in) noexcept {
+    const ParsedPacket p = parse_packet(m);
+    switch (p.kind) {
+    case L3Kind::Ipv4:
+        return forward_ipv4(snap, m, p, in);
+    case L3Kind::Arp:
+        return handle_arp(snap, p.eth, p.arp, in.port);
+    case L3Kind::Drop:
+        break;
+    }
+    return Verdict::drop(p.drop);
+}
+
+/// One packet from the uplink.
+inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, WorkerCounters& c) noexcept {
+    const ParsedPacket p = parse_packet(m);
+    switch (p.kind) {
+    case L3Kind::Ipv4:
+        return uplink_ipv4(snap, m, p, in_port);
+    case L3Kind::Arp:
+        return handle_uplink_arp(snap, p.eth, p.arp, in_port, c);
+    case L3Kind::Drop:
+        break;
+    }
+    return Verdict::drop(p.drop);
+}
+
+/// Runs `handle` on every packet with prefetch ahead, frees what is not
+/// transmitted (counting drops by reason) and counts outcomes.
+template <typename Handle>
+inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCounters& c, Handle handle) noexcept {
+    const size_t n = pkts.size();
+    for (size_t i = 0; i < n && i < kPrefetchOffset; ++i)
+        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    std::array<uint32_t, static_cast<size_t>(Outcome::Count)> outcomes{};
+    for (size_t i = 0; i < n; ++i) {
+        if (i + kPrefetchOffset < n)
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
+        const Verdict v = handle(pkts[i]);
+        ++outcomes[static_cast<size_t>(v.outcome)];
+        if (v.outcome == Outcome::Dropped)
+            drop_packet(pkts[i], v.reason, c);
+        else if (v.outcome == Outcome::Consumed)
+            rte_pktmbuf_free(pkts[i]);
+        out_ports[i] = v.port;
+    }
+    auto count = [&](Outcome o) { return outcomes[static_cast<size_t>(o)]; };
+    c.forwarded.add(count(Outcome::Forwarded) + count(Outcome::Encapsulated) + count(Outcome::Decapsulated));
+    c.encapsulated.add(count(Outcome::Encapsulated));
+    c.decapsulated.add(count(Outcome::Decapsulated));
+    c.arp_replies.add(count(Outcome::ArpReply));
+    c.icmp_replies.add(count(Outcome::EchoReply));
+    c.icmp_errors.add(count(Outcome::IcmpError));
+    c.arp_learned.add(count(Outcome::Consumed));
+}
+
 } // namespace
 
 void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
                     uint16_t* out_ports, WorkerCounters& c) noexcept {
-    const size_t n = pkts.size();
-    for (size_t i = 0; i < n && i < kPrefetchOffset; ++i)
-        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-
-    if (!snap.ports[in_port].in_use) {
-        // The port is being removed: the table no longer knows it.
-        for (size_t i = 0; i < n; ++i) {
-            drop_packet(pkts[i], DropReason::UnknownPort, c);
-            out_ports[i] = kDropPort;
-        }
+    switch (snap.ports[in_port].role) {
+    case PortRole::Endpoint:
+    case PortRole::Plain: {
+        const Ingress ingress = Ingress::of(snap, in_port);
+        run_burst(pkts, out_ports, c, [&](rte_mbuf* m) { return from_pod(snap, m, ingress); });
         return;
     }
-
-    const Ingress ingress = Ingress::of(snap, in_port);
-    uint64_t forwarded = 0, arp_replies = 0, icmp_replies = 0;
-    for (size_t i = 0; i < n; ++i) {
-        if (i + kPrefetchOffset < n)
-            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
-        rte_mbuf* m = pkts[i];
-        const ParsedPacket p = parse_packet(m);
-        Verdict v;
-        switch (p.kind) {
-        case L3Kind::Ipv4: {
-            const bool to_gateway = p.ip->dst_addr == snap.gateway_ip.be;
-            v = forward_ipv4(snap, p, ingress);
-            if (!v.dropped())
-                ++(to_gateway ? icmp_replies : forwarded);
-            break;
-        }
-        case L3Kind::Arp:
-            v = handle_arp(snap, p.eth, p.arp, in_port);
-            arp_replies += !v.dropped();
-            break;
-        case L3Kind::Drop:
-            v = Verdict::drop(p.drop);
-            break;
-        }
-        if (v.dropped())
-            drop_packet(m, v.reason, c);
-        out_ports[i] = v.port;
+    case PortRole::Uplink:
+        run_burst(pkts, out_ports, c, [&](rte_mbuf* m) { return from_uplink(snap, m, in_port, c); });
+        return;
+    case PortRole::Unused:
+        break;
     }
-    c.forwarded.add(forwarded);
-    c.arp_replies.add(arp_replies);
-    c.icmp_replies.add(icmp_replies);
+    // The port is being removed: the table no longer knows it.
+    run_burst(pkts, out_ports, c, [](rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
 }
 
 void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16_t tx_queue,

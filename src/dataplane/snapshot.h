@@ -9,8 +9,10 @@
 
 #include <rte_build_config.h>
 
+struct rte_ring;
+
 #include "common/net_types.h"
-#include "dataplane/endpoint_table.h"
+#include "dataplane/ipv4_map.h"
 
 namespace podlane {
 
@@ -20,14 +22,58 @@ inline constexpr uint16_t kMaxPorts = RTE_MAX_ETHPORTS;
 struct EndpointEntry {
     Ipv4Addr ip;
     MacAddr mac;
-    uint16_t port_id = 0; ///< the DPDK port its TAP is attached to
+    uint16_t port_id = 0;  ///< the DPDK port its TAP is attached to
+    uint32_t identity = 0; ///< security identity; the VNI of its tunnelled packets
 };
 
 /// What a DPDK port is, by port id.
+enum class PortRole : uint8_t { Unused, Endpoint, Uplink, Plain };
+
 struct PortEntry {
     bool in_use = false;
     uint32_t endpoint = kNoEndpoint; ///< endpoint attached on this port, if any
+    PortRole role = PortRole::Unused;
 };
+
+/// How remote PodCIDRs are reached.
+enum class Routing : uint8_t { Native, Vxlan, Geneve };
+
+/// Bytes a tunnel adds: outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN or
+/// option-less Geneve 8.
+inline constexpr uint16_t kTunnelOverhead = 50;
+
+/// A remote node that owns one or more PodCIDRs.
+struct RemoteNode {
+    Ipv4Addr ip;            ///< its node IP: next hop (native) or tunnel endpoint
+    MacAddr mac;            ///< resolved next-hop MAC on the uplink
+    bool mac_valid = false; ///< false until ARP resolved it
+};
+
+/// The node's uplink and where remote pods live. Absent on a single-node
+/// dataplane (has_uplink false).
+struct UplinkView {
+    bool has_uplink = false;
+    uint16_t port_id = 0;
+    Ipv4Addr node_ip;
+    MacAddr node_mac;            ///< the uplink port's MAC
+    uint16_t mtu = 1500;
+    Routing routing = Routing::Vxlan;
+    uint16_t tunnel_port_be = 0; ///< UDP destination port, network order
+    std::vector<RemoteNode> nodes;
+    PrefixTable remote_cidrs;    ///< remote PodCIDR -> index into cidr_owner
+    std::vector<uint32_t> cidr_owner; ///< PodCIDR index -> index into `nodes`
+    rte_ring* neighbor_ring = nullptr; ///< workers push ARP facts here (NeighborFact)
+    rte_ring* control_tx = nullptr;    ///< packets the control thread sends (ARP probes); worker 0 transmits them
+};
+
+/// What a worker learnt from an ARP packet on the uplink, for the control
+/// thread's neighbour cache.
+struct NeighborFact {
+    Ipv4Addr ip;
+    MacAddr mac;
+    uint16_t port_id;
+};
+static_assert(sizeof(NeighborFact) == 12, "ring elements are a multiple of 4 bytes");
 
 /// One rx queue a worker polls.
 struct RxQueueRef {
@@ -46,9 +92,10 @@ struct Snapshot {
     Ipv4Prefix pod_cidr;
     Ipv4Addr gateway_ip;
     MacAddr gateway_mac;
-    std::vector<EndpointEntry> endpoints; ///< indexed by EndpointTable values
-    EndpointTable endpoint_by_ip;
+    std::vector<EndpointEntry> endpoints; ///< indexed by Ipv4Map values
+    Ipv4Map endpoint_by_ip;
     std::array<PortEntry, kMaxPorts> ports{};
+    UplinkView uplink;
     std::vector<WorkerPlan> workers;      ///< indexed by worker id
 };
 

@@ -1,4 +1,5 @@
-// A packet's fate after the pipeline: transmit on a port, or drop for a reason.
+// A packet's fate after the pipeline: transmit on a port (and what was done
+// to it), consumed by podlane, or dropped for a reason.
 #pragma once
 
 #include <cstdint>
@@ -9,12 +10,31 @@ namespace podlane {
 
 inline constexpr uint16_t kDropPort = UINT16_MAX;
 
+/// What the pipeline did with a packet it transmits, for the counters.
+enum class Outcome : uint8_t {
+    Forwarded,    ///< routed to a local endpoint or natively to a remote node
+    Encapsulated, ///< sent into a tunnel to a remote node
+    Decapsulated, ///< received from a tunnel and delivered to a local endpoint
+    ArpReply,     ///< ARP reply for an address podlane owns
+    EchoReply,    ///< ICMP echo reply from an address podlane owns
+    IcmpError,    ///< turned into an ICMP error to its sender
+    Consumed,     ///< not transmitted: its facts went to the control thread
+    Dropped,
+    Count
+};
+
 struct Verdict {
     uint16_t port = kDropPort;                 ///< output port, or kDropPort
     DropReason reason = DropReason::Malformed; ///< meaningful when dropped
+    Outcome outcome = Outcome::Dropped;
 
-    static constexpr Verdict tx(uint16_t port) noexcept { return {port, DropReason::Count}; }
-    static constexpr Verdict drop(DropReason r) noexcept { return {kDropPort, r}; }
+    static constexpr Verdict tx(uint16_t port, Outcome what = Outcome::Forwarded) noexcept {
+        return {port, DropReason::Count, what};
+    }
+    static constexpr Verdict drop(DropReason r) noexcept { return {kDropPort, r, Outcome::Dropped}; }
+    /// Handled and finished here (an ARP reply learnt by the control plane): freed, not a drop.
+    static constexpr Verdict consumed() noexcept { return {kDropPort, DropReason::Count, Outcome::Consumed}; }
+    /// Not transmitted: dropped or consumed.
     constexpr bool dropped() const noexcept { return port == kDropPort; }
 };
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_ring.h>
 
 #include "dataplane/pipeline.h"
 
@@ -10,11 +11,28 @@ namespace podlane {
 
 namespace {
 
+/// Worker 0 transmits what the control thread queued for the uplink (ARP
+/// probes), on its own tx queue: the control thread owns no queue.
+uint32_t send_control_packets(const WorkerContext& w, const Snapshot& snap) noexcept {
+    const UplinkView& up = snap.uplink;
+    if (w.worker_id != 0 || up.control_tx == nullptr)
+        return 0;
+    rte_mbuf* pkts[kMaxBurst];
+    const unsigned n = rte_ring_sc_dequeue_burst(up.control_tx, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
+    if (n == 0)
+        return 0;
+    const uint16_t sent = rte_eth_tx_burst(up.port_id, 0, pkts, static_cast<uint16_t>(n));
+    w.counters->tx_packets.add(sent);
+    for (unsigned i = sent; i < n; ++i)
+        drop_packet(pkts[i], DropReason::TxFull, *w.counters);
+    return n;
+}
+
 /// One round over this worker's rx queues; returns the packets received.
 uint32_t poll_once(const WorkerContext& w, const Snapshot& snap) noexcept {
-    uint32_t total = 0;
+    uint32_t total = send_control_packets(w, snap);
     if (w.worker_id >= snap.workers.size())
-        return 0;
+        return total;
     const WorkerPlan& plan = snap.workers[w.worker_id];
     rte_mbuf* pkts[kMaxBurst];
     for (const RxQueueRef& rx : plan.rx) {

@@ -161,10 +161,10 @@ TEST_CASE("endpoint table finds every IP among many and nothing else", "[rcu]") 
     std::vector<Ipv4Addr> ips;
     for (uint32_t i = 0; i < 5000; ++i)
         ips.push_back(Ipv4Addr::from_host(0x0a000000u + i * 7919u)); // spread over 10.0.0.0-12.93.x.x
-    EndpointTable t(ips);
+    Ipv4Map t(ips);
     for (uint32_t i = 0; i < ips.size(); ++i)
         REQUIRE(t.lookup(ips[i]) == i);
     for (uint32_t i = 0; i < 5000; ++i)
         REQUIRE(t.lookup(Ipv4Addr::from_host(0xc0a80000u + i)) == kNoEndpoint); // 192.168/16
-    CHECK(EndpointTable{}.lookup(ips[0]) == kNoEndpoint);
+    CHECK(Ipv4Map{}.lookup(ips[0]) == kNoEndpoint);
 }

@@ -1,0 +1,68 @@
+// The control thread's ARP neighbour cache for next hops on the uplink.
+// Workers never write it: they pass what ARP teaches them through a ring
+// (NeighborFact), and resolved MACs reach them in the next published snapshot.
+//
+// States, as Linux names them: incomplete (probing, no MAC yet), reachable
+// (confirmed within refresh_ms), stale (older: still used, re-probed every
+// second), failed (no answer to 3 probes, or unconfirmed for timeout_ms: not
+// used; packets to it are dropped as no_neighbour, and probing goes on).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "common/net_types.h"
+#include "control/config.h"
+#include "control/control_api.h"
+
+namespace podlane {
+
+enum class NeighborState { Incomplete, Reachable, Stale, Failed };
+
+struct NeighborEntry {
+    Ipv4Addr ip;
+    MacAddr mac;
+    bool mac_valid = false;
+    NeighborState state = NeighborState::Incomplete;
+    uint16_t port_id = 0;
+    bool wanted = false; ///< a next hop podlane needs (probed); else only learnt
+    std::chrono::steady_clock::time_point confirmed{};
+    std::chrono::steady_clock::time_point last_probe{};
+    uint32_t probes = 0; ///< unanswered probes since the last confirmation
+};
+
+class NeighborCache {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit NeighborCache(NeighborConfig timers) : timers_(timers) {}
+
+    /// Next hops to keep resolved (the other nodes' IPs), reached over `port_id`.
+    void set_wanted(const std::vector<Ipv4Addr>& ips, uint16_t port_id);
+    /// Applies what a worker saw in an ARP packet. True if a usable MAC changed.
+    bool learn(Ipv4Addr ip, const MacAddr& mac, uint16_t port_id, Clock::time_point now);
+    /// Ages entries and says which addresses to probe now. `changed` is true
+    /// if a usable MAC appeared or went away.
+    struct Tick {
+        std::vector<Ipv4Addr> probe;
+        bool changed = false;
+    };
+    Tick tick(Clock::time_point now);
+
+    /// The MAC to use for `ip`, if any.
+    std::optional<MacAddr> lookup(Ipv4Addr ip) const;
+    const std::map<Ipv4Addr, NeighborEntry>& entries() const { return entries_; }
+    /// For `podlane neighbor list`: ip, mac, state, port, age_ms, probes.
+    Json json(Clock::time_point now, const std::function<std::string(uint16_t)>& port_name) const;
+
+    static const char* state_name(NeighborState s);
+
+private:
+    NeighborConfig timers_;
+    std::map<Ipv4Addr, NeighborEntry> entries_;
+};
+
+} // namespace podlane

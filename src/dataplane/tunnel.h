@@ -1,0 +1,138 @@
+// VXLAN (RFC 7348) and Geneve (RFC 8926) encapsulation over IPv4/UDP, the way
+// Cilium's tunnel mode uses them: the 24-bit VNI carries the source security
+// identity, and the outer UDP source port comes from a hash of the inner flow
+// so that ECMP and RSS on the underlay spread flows.
+#pragma once
+
+#include <cstdint>
+
+#include <rte_ether.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "dataplane/checksum.h"
+#include "dataplane/snapshot.h"
+
+namespace podlane {
+
+/// The 8-byte header both protocols share in podlane's use: VXLAN flags
+/// (I bit) or Geneve version/option length, protocol, and the VNI.
+struct TunnelHdr {
+    uint8_t b0;        ///< VXLAN: flags (0x08 = VNI valid); Geneve: version (2 bits) | option length in 4-byte words (6)
+    uint8_t b1;        ///< Geneve: O and C bits; VXLAN: reserved
+    rte_be16_t proto;  ///< Geneve: inner protocol (0x6558, Ethernet); VXLAN: reserved
+    uint8_t vni[3];
+    uint8_t reserved;
+};
+static_assert(sizeof(TunnelHdr) == 8);
+
+inline constexpr uint8_t kVxlanFlagVni = 0x08;
+inline constexpr uint16_t kGenevePtypeEthernet = 0x6558;
+inline constexpr uint8_t kGeneveCriticalBit = 0x40;
+
+/// The headers an encapsulated packet starts with.
+struct OuterHdrs {
+    rte_ether_hdr eth;
+    rte_ipv4_hdr ip;
+    rte_udp_hdr udp;
+    TunnelHdr tun;
+} __attribute__((packed, aligned(2)));
+static_assert(sizeof(OuterHdrs) == kTunnelOverhead);
+
+/// A hash of the inner flow: addresses and protocol, plus the ports of
+/// unfragmented TCP and UDP, so every packet of a flow (fragments included)
+/// hashes the same.
+inline uint32_t inner_flow_hash(const rte_ipv4_hdr* ip, uint16_t hdr_len) noexcept {
+    uint32_t h = rte_hash_crc_4byte(ip->src_addr, 0x9e3779b9);
+    h = rte_hash_crc_4byte(ip->dst_addr, h);
+    const bool whole = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) == 0;
+    uint32_t ports = 0;
+    if (whole && (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP))
+        __builtin_memcpy(&ports, reinterpret_cast<const uint8_t*>(ip) + hdr_len, 4);
+    return rte_hash_crc_4byte(ports ^ ip->next_proto_id, h);
+}
+
+/// The outer UDP source port for a flow hash: 49152..65535 (RFC 6335's
+/// dynamic range), as RFC 7348 recommends.
+inline rte_be16_t tunnel_source_port(uint32_t flow_hash) noexcept {
+    return rte_cpu_to_be_16(static_cast<uint16_t>(0xC000 | (flow_hash & 0x3FFF)));
+}
+
+/// Prepends the outer headers to the inner Ethernet frame in `m`. The caller
+/// has checked the MTU; returns false if the mbuf has no headroom.
+inline bool tunnel_encap(rte_mbuf* m, const UplinkView& up, const RemoteNode& to, uint32_t vni,
+                         rte_be16_t src_port) noexcept {
+    const uint16_t inner_len = static_cast<uint16_t>(rte_pktmbuf_pkt_len(m));
+    auto* o = reinterpret_cast<OuterHdrs*>(rte_pktmbuf_prepend(m, sizeof(OuterHdrs)));
+    if (o == nullptr)
+        return false;
+    __builtin_memcpy(o->eth.dst_addr.addr_bytes, to.mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    __builtin_memcpy(o->eth.src_addr.addr_bytes, up.node_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    o->eth.ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+
+    const uint16_t udp_len = static_cast<uint16_t>(inner_len + sizeof(rte_udp_hdr) + sizeof(TunnelHdr));
+    o->ip.version_ihl = RTE_IPV4_VHL_DEF;
+    o->ip.type_of_service = 0;
+    o->ip.total_length = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len + sizeof(rte_ipv4_hdr)));
+    o->ip.packet_id = 0;                               // atomic datagram (RFC 6864): DF set, never fragmented
+    o->ip.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    o->ip.time_to_live = 64;
+    o->ip.next_proto_id = IPPROTO_UDP;
+    o->ip.hdr_checksum = 0;
+    o->ip.src_addr = up.node_ip.be;
+    o->ip.dst_addr = to.ip.be;
+    o->ip.hdr_checksum = ipv4_header_checksum(&o->ip);
+
+    o->udp.src_port = src_port;
+    o->udp.dst_port = up.tunnel_port_be;
+    o->udp.dgram_len = rte_cpu_to_be_16(udp_len);
+    o->udp.dgram_cksum = 0; // allowed for both over IPv4 (RFC 7348 5, RFC 8926 3.3)
+
+    const bool geneve = up.routing == Routing::Geneve;
+    o->tun.b0 = geneve ? 0 : kVxlanFlagVni;
+    o->tun.b1 = 0;
+    o->tun.proto = geneve ? RTE_BE16(kGenevePtypeEthernet) : 0;
+    o->tun.vni[0] = static_cast<uint8_t>(vni >> 16);
+    o->tun.vni[1] = static_cast<uint8_t>(vni >> 8);
+    o->tun.vni[2] = static_cast<uint8_t>(vni);
+    o->tun.reserved = 0;
+    return true;
+}
+
+/// Result of looking at a UDP packet sent to the tunnel port.
+struct Decap {
+    bool ok = false;
+    uint32_t vni = 0;       ///< the sender's source identity
+};
+
+/// Validates the tunnel header after the outer UDP header at `udp` and strips
+/// every outer header, leaving the inner Ethernet frame in `m`.
+inline Decap tunnel_decap(rte_mbuf* m, const rte_ipv4_hdr* ip, uint16_t ip_hdr_len, Routing routing) noexcept {
+    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ip_hdr_len);
+    const uint32_t l4_len = rte_be_to_cpu_16(ip->total_length) - ip_hdr_len;
+    if (l4_len < sizeof(rte_udp_hdr) + sizeof(TunnelHdr) || rte_be_to_cpu_16(udp->dgram_len) > l4_len)
+        return {};
+    const auto* t = reinterpret_cast<const TunnelHdr*>(udp + 1);
+    uint32_t opt_len = 0;
+    if (routing == Routing::Geneve) {
+        opt_len = uint32_t{t->b0 & 0x3fu} * 4;
+        if ((t->b0 >> 6) != 0 || (t->b1 & kGeneveCriticalBit) || t->proto != RTE_BE16(kGenevePtypeEthernet))
+            return {};
+    } else if (!(t->b0 & kVxlanFlagVni)) {
+        return {};
+    }
+    const uint32_t outer = sizeof(rte_ether_hdr) + ip_hdr_len + sizeof(rte_udp_hdr) + sizeof(TunnelHdr) + opt_len;
+    if (outer + sizeof(rte_ether_hdr) > rte_pktmbuf_data_len(m))
+        return {};
+    const uint32_t vni = uint32_t{t->vni[0]} << 16 | uint32_t{t->vni[1]} << 8 | t->vni[2];
+    // Drop any Ethernet padding after the outer datagram, then the outer headers.
+    const uint32_t frame_end = sizeof(rte_ether_hdr) + rte_be_to_cpu_16(ip->total_length);
+    if (rte_pktmbuf_pkt_len(m) > frame_end)
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_end));
+    rte_pktmbuf_adj(m, static_cast<uint16_t>(outer));
+    return Decap{true, vni};
+}
+
+} // namespace podlane

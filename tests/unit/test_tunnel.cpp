@@ -1,0 +1,272 @@
+// Multi-node forwarding on packet fixtures: pod -> remote pod natively and in
+// VXLAN/Geneve tunnels, decapsulation on the receiving node, path MTU, and
+// ARP/ping for the node IP on the uplink.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "control/snapshot_builder.h"
+#include "dataplane/checksum.h"
+#include "dataplane/pipeline.h"
+#include "dataplane/tunnel.h"
+#include "packet_builder.h"
+
+using namespace podlane;
+using namespace podlane::test;
+
+namespace {
+
+constexpr uint16_t kPodPort = 5, kUplinkPort = 7;
+const Ipv4Addr kNode1 = *Ipv4Addr::parse("192.168.50.11");
+const Ipv4Addr kNode2 = *Ipv4Addr::parse("192.168.50.12");
+const MacAddr kNode1Mac = *MacAddr::parse("02:00:00:00:00:11");
+const MacAddr kNode2Mac = *MacAddr::parse("02:00:00:00:00:12");
+const Ipv4Addr kPodA = *Ipv4Addr::parse("10.200.0.11");  // on node1
+const Ipv4Addr kPodR = *Ipv4Addr::parse("10.200.1.21");  // on node2
+constexpr uint32_t kIdentityA = 4242;
+
+rte_mempool* tunnel_pool() {
+    static rte_mempool* pool = rte_pktmbuf_pool_create("test_tun_pool", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    return pool;
+}
+
+/// The snapshot of node `self` (1 or 2) in a two-node cluster.
+std::unique_ptr<Snapshot> node_snapshot(int self, Routing routing, bool peer_resolved = true,
+                                        rte_ring* neighbor_ring = nullptr) {
+    const bool one = self == 1;
+    SnapshotInputs in;
+    in.pod_cidr = *Ipv4Prefix::parse(one ? "10.200.0.0/24" : "10.200.1.0/24");
+    in.gateway_ip = *Ipv4Addr::parse(one ? "10.200.0.1" : "10.200.1.1");
+    in.gateway_mac = MacAddr::from_ipv4(in.gateway_ip);
+    const Ipv4Addr pod = one ? kPodA : kPodR;
+    in.endpoints = {{pod, MacAddr::from_ipv4(pod), {kPodPort, 1}, one ? kIdentityA : 777}};
+    UplinkInput u;
+    u.port = {kUplinkPort, 1};
+    u.node_ip = one ? kNode1 : kNode2;
+    u.node_mac = one ? kNode1Mac : kNode2Mac;
+    u.routing = routing;
+    u.tunnel_port = routing == Routing::Geneve ? 6081 : 8472;
+    u.neighbor_ring = neighbor_ring;
+    u.nodes = {{one ? kNode2 : kNode1, {*Ipv4Prefix::parse(one ? "10.200.1.0/24" : "10.200.0.0/24")},
+                one ? kNode2Mac : kNode1Mac, peer_resolved}};
+    in.uplink = u;
+    return build_snapshot(in);
+}
+
+struct Out {
+    uint16_t port;
+    std::vector<uint8_t> bytes;
+};
+
+Out run_one(const Snapshot& snap, uint16_t in_port, const std::vector<uint8_t>& frame, WorkerCounters& c) {
+    rte_mbuf* m = to_mbuf(tunnel_pool(), frame);
+    REQUIRE(m != nullptr);
+    rte_mbuf* burst[1] = {m};
+    uint16_t out[1];
+    classify_burst(snap, in_port, std::span(burst, 1), out, c);
+    Out r{out[0], {}};
+    if (out[0] != kDropPort) {
+        r.bytes = bytes_of(m);
+        rte_pktmbuf_free(m);
+    }
+    return r;
+}
+
+Ipv4Spec a_to_remote(uint16_t payload = 18) {
+    Ipv4Spec s;
+    s.src_mac = MacAddr::from_ipv4(kPodA);
+    s.dst_mac = MacAddr::from_ipv4(*Ipv4Addr::parse("10.200.0.1"));
+    s.src = kPodA;
+    s.dst = kPodR;
+    s.payload = payload;
+    return s;
+}
+
+const OuterHdrs& outer_of(const std::vector<uint8_t>& f) { return *reinterpret_cast<const OuterHdrs*>(f.data()); }
+
+uint32_t vni_of(const OuterHdrs& o) { return uint32_t{o.tun.vni[0]} << 16 | uint32_t{o.tun.vni[1]} << 8 | o.tun.vni[2]; }
+
+} // namespace
+
+TEST_CASE("pod to remote pod is encapsulated in VXLAN or Geneve with the source identity as VNI", "[tunnel]") {
+    for (Routing routing : {Routing::Vxlan, Routing::Geneve}) {
+        const bool geneve = routing == Routing::Geneve;
+        INFO((geneve ? "geneve" : "vxlan"));
+        auto snap = node_snapshot(1, routing);
+        WorkerCounters c;
+        const auto inner = ipv4_frame(a_to_remote());
+        Out r = run_one(*snap, kPodPort, inner, c);
+        REQUIRE(r.port == kUplinkPort);
+        REQUIRE(r.bytes.size() == inner.size() + kTunnelOverhead);
+        const OuterHdrs& o = outer_of(r.bytes);
+        CHECK(std::memcmp(o.eth.dst_addr.addr_bytes, kNode2Mac.bytes.data(), 6) == 0);
+        CHECK(std::memcmp(o.eth.src_addr.addr_bytes, kNode1Mac.bytes.data(), 6) == 0);
+        CHECK(o.ip.src_addr == kNode1.be);
+        CHECK(o.ip.dst_addr == kNode2.be);
+        CHECK(o.ip.next_proto_id == IPPROTO_UDP);
+        CHECK(rte_be_to_cpu_16(o.ip.total_length) == inner.size() + kTunnelOverhead - 14);
+        CHECK(ipv4_checksum_ok(&o.ip, 20));
+        CHECK(rte_be_to_cpu_16(o.udp.dst_port) == (geneve ? 6081 : 8472));
+        CHECK(rte_be_to_cpu_16(o.udp.src_port) >= 49152);
+        CHECK(rte_be_to_cpu_16(o.udp.dgram_len) == inner.size() + 16);
+        CHECK(vni_of(o) == kIdentityA);
+        if (geneve) {
+            CHECK(o.tun.b0 == 0);
+            CHECK(rte_be_to_cpu_16(o.tun.proto) == 0x6558);
+        } else {
+            CHECK(o.tun.b0 == 0x08);
+        }
+        // The inner packet: TTL decremented once, checksum still right, payload intact.
+        const auto* inner_ip = reinterpret_cast<const rte_ipv4_hdr*>(r.bytes.data() + kTunnelOverhead + 14);
+        CHECK(inner_ip->time_to_live == 63);
+        CHECK(ipv4_checksum_ok(inner_ip, 20));
+        CHECK(std::equal(inner.begin() + 34, inner.end(), r.bytes.begin() + kTunnelOverhead + 34));
+        CHECK(c.encapsulated.get() == 1);
+    }
+}
+
+TEST_CASE("the outer source port follows the inner flow", "[tunnel]") {
+    auto snap = node_snapshot(1, Routing::Vxlan);
+    WorkerCounters c;
+    auto sport = [&](uint16_t udp_src) {
+        auto f = ipv4_frame(a_to_remote());
+        auto* udp = reinterpret_cast<rte_udp_hdr*>(f.data() + 34);
+        udp->src_port = rte_cpu_to_be_16(udp_src);
+        Out r = run_one(*snap, kPodPort, f, c);
+        REQUIRE(r.port == kUplinkPort);
+        return rte_be_to_cpu_16(outer_of(r.bytes).udp.src_port);
+    };
+    CHECK(sport(40000) == sport(40000));
+    std::set<uint16_t> seen;
+    for (uint16_t p = 40000; p < 40064; ++p)
+        seen.insert(sport(p));
+    CHECK(seen.size() > 48); // 64 flows spread over the 16k-port range
+}
+
+TEST_CASE("a tunnelled packet comes out on the other node as the original, delivered to its pod", "[tunnel]") {
+    for (Routing routing : {Routing::Vxlan, Routing::Geneve}) {
+        INFO((routing == Routing::Geneve ? "geneve" : "vxlan"));
+        auto node1 = node_snapshot(1, routing);
+        auto node2 = node_snapshot(2, routing);
+        WorkerCounters c1, c2;
+        const auto inner = ipv4_frame(a_to_remote(100));
+        Out wire = run_one(*node1, kPodPort, inner, c1);
+        REQUIRE(wire.port == kUplinkPort);
+        Out delivered = run_one(*node2, kUplinkPort, wire.bytes, c2);
+        REQUIRE(delivered.port == kPodPort);
+        REQUIRE(delivered.bytes.size() == inner.size());
+        CHECK(std::memcmp(delivered.bytes.data(), MacAddr::from_ipv4(kPodR).bytes.data(), 6) == 0);
+        const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(delivered.bytes.data() + 14);
+        CHECK(ip->time_to_live == 62); // a router hop on each node
+        CHECK(ip->src_addr == kPodA.be);
+        CHECK(ipv4_checksum_ok(ip, 20));
+        CHECK(std::equal(inner.begin() + 34, inner.end(), delivered.bytes.begin() + 34));
+        CHECK(c2.decapsulated.get() == 1);
+    }
+}
+
+TEST_CASE("native routing sends the packet unencapsulated to the owning node's MAC", "[tunnel]") {
+    auto node1 = node_snapshot(1, Routing::Native);
+    auto node2 = node_snapshot(2, Routing::Native);
+    WorkerCounters c;
+    const auto inner = ipv4_frame(a_to_remote());
+    Out r = run_one(*node1, kPodPort, inner, c);
+    REQUIRE(r.port == kUplinkPort);
+    REQUIRE(r.bytes.size() == inner.size());
+    CHECK(std::memcmp(r.bytes.data(), kNode2Mac.bytes.data(), 6) == 0);
+    CHECK(std::memcmp(r.bytes.data() + 6, kNode1Mac.bytes.data(), 6) == 0);
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(r.bytes.data() + 14);
+    CHECK(ip->src_addr == kPodA.be); // the pod's own IP, no SNAT
+    CHECK(ip->time_to_live == 63);
+    Out delivered = run_one(*node2, kUplinkPort, r.bytes, c);
+    CHECK(delivered.port == kPodPort);
+}
+
+TEST_CASE("remote forwarding drops and errors are counted", "[tunnel]") {
+    WorkerCounters c;
+    SECTION("next hop not resolved") {
+        auto snap = node_snapshot(1, Routing::Vxlan, false);
+        CHECK(run_one(*snap, kPodPort, ipv4_frame(a_to_remote()), c).port == kDropPort);
+        CHECK(c.drop(DropReason::NoNeighbour).get() == 1);
+    }
+    SECTION("too big for the tunnel, DF set: ICMP fragmentation needed back to the pod") {
+        auto snap = node_snapshot(1, Routing::Vxlan);
+        auto f = ipv4_frame(a_to_remote(1500 - 20 - 8)); // a full 1500-byte IP packet
+        reinterpret_cast<rte_ipv4_hdr*>(f.data() + 14)->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(f.data() + 14);
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        Out r = run_one(*snap, kPodPort, f, c);
+        REQUIRE(r.port == kPodPort);
+        const auto* eip = reinterpret_cast<const rte_ipv4_hdr*>(r.bytes.data() + 14);
+        CHECK(eip->dst_addr == kPodA.be);
+        CHECK(eip->src_addr == Ipv4Addr::parse("10.200.0.1")->be);
+        CHECK(ipv4_checksum_ok(eip, 20));
+        const auto* icmp = reinterpret_cast<const rte_icmp_hdr*>(eip + 1);
+        CHECK(icmp->icmp_type == 3);
+        CHECK(icmp->icmp_code == 4);
+        CHECK(rte_be_to_cpu_16(icmp->icmp_seq_nb) == 1450);
+        CHECK(rte_raw_cksum(icmp, r.bytes.size() - 34) == 0xffff);
+        // The quoted header is the original one.
+        const auto* quoted = reinterpret_cast<const rte_ipv4_hdr*>(icmp + 1);
+        CHECK(quoted->dst_addr == kPodR.be);
+        CHECK(r.bytes.size() == 14 + 20 + 8 + 20 + 8);
+        CHECK(c.icmp_errors.get() == 1);
+    }
+    SECTION("too big without DF: dropped, podlane does not fragment") {
+        auto snap = node_snapshot(1, Routing::Vxlan);
+        CHECK(run_one(*snap, kPodPort, ipv4_frame(a_to_remote(1472)), c).port == kDropPort);
+        CHECK(c.drop(DropReason::TooBig).get() == 1);
+    }
+    SECTION("a bad tunnel header") {
+        auto node1 = node_snapshot(1, Routing::Vxlan);
+        auto node2 = node_snapshot(2, Routing::Vxlan);
+        Out wire = run_one(*node1, kPodPort, ipv4_frame(a_to_remote()), c);
+        REQUIRE(wire.port == kUplinkPort);
+        wire.bytes[offsetof(OuterHdrs, tun)] = 0; // VNI flag cleared
+        CHECK(run_one(*node2, kUplinkPort, wire.bytes, c).port == kDropPort);
+        CHECK(c.drop(DropReason::BadTunnel).get() == 1);
+    }
+}
+
+TEST_CASE("the uplink answers ARP and ping for the node IP and passes ARP facts to control", "[tunnel]") {
+    rte_ring* ring = rte_ring_create_elem("test_neigh", sizeof(NeighborFact), 64, 0, RING_F_SC_DEQ);
+    REQUIRE(ring != nullptr);
+    auto snap = node_snapshot(1, Routing::Vxlan, true, ring);
+    WorkerCounters c;
+
+    Out r = run_one(*snap, kUplinkPort, arp_request(kNode2Mac, kNode2, kNode1), c);
+    REQUIRE(r.port == kUplinkPort);
+    const auto* arp = reinterpret_cast<const rte_arp_hdr*>(r.bytes.data() + 14);
+    CHECK(arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY));
+    CHECK(std::memcmp(arp->arp_data.arp_sha.addr_bytes, kNode1Mac.bytes.data(), 6) == 0);
+    NeighborFact fact{};
+    REQUIRE(rte_ring_sc_dequeue_elem(ring, &fact, sizeof fact) == 0);
+    CHECK(fact.ip == kNode2);
+    CHECK(fact.mac == kNode2Mac);
+
+    // An ARP reply to us is consumed: its facts go to control, nothing is sent.
+    auto reply = arp_request(kNode2Mac, kNode2, kNode1);
+    reinterpret_cast<rte_arp_hdr*>(reply.data() + 14)->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+    CHECK(run_one(*snap, kUplinkPort, reply, c).port == kDropPort);
+    CHECK(c.arp_learned.get() == 1);
+    CHECK(rte_ring_count(ring) == 1);
+
+    CHECK(run_one(*snap, kUplinkPort, arp_request(kNode2Mac, kNode2, *Ipv4Addr::parse("192.168.50.99")), c).port == kDropPort);
+    CHECK(c.drop(DropReason::ArpNotForUs).get() == 1);
+
+    Ipv4Spec ping;
+    ping.src_mac = kNode2Mac;
+    ping.dst_mac = kNode1Mac;
+    ping.src = kNode2;
+    ping.dst = kNode1;
+    ping.proto = IPPROTO_ICMP;
+    Out echo = run_one(*snap, kUplinkPort, ipv4_frame(ping), c);
+    REQUIRE(echo.port == kUplinkPort);
+    CHECK(reinterpret_cast<const rte_ipv4_hdr*>(echo.bytes.data() + 14)->src_addr == kNode1.be);
+    CHECK(c.icmp_replies.get() == 1);
+    rte_ring_free(ring);
+}
