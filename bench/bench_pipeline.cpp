@@ -1,9 +1,16 @@
-// In-process microbenchmark of the worker pipeline (classify_burst: parse,
-// source check, endpoint lookup, TTL/checksum and MAC rewrite) on synthetic
-// pod-to-pod bursts. No I/O and no EAL: mbufs live in plain memory, so the
-// same binary also runs under callgrind for a stable instructions/packet.
+// In-process microbenchmark of the worker pipeline (classify_burst) on
+// synthetic bursts, in three scenarios:
+//   local  pod -> pod on the same node: parse, source check, endpoint lookup,
+//          TTL/checksum, MAC rewrite;
+//   encap  pod -> pod on a remote node in VXLAN: the same plus the remote
+//          PodCIDR lookup, MTU check, flow hash and the 50-byte encapsulation;
+//   decap  VXLAN from a remote node -> local pod: outer parse, tunnel checks,
+//          decapsulation, inner parse and delivery.
+// No I/O and no EAL: mbufs live in plain memory, so the same binary also runs
+// under callgrind for a stable instructions/packet.
 //
-//   bench_pipeline [--seconds S] [--iterations N] [--endpoints E] [--burst B] [--json]
+//   bench_pipeline [--scenario local|encap|decap] [--seconds S] [--iterations N]
+//                  [--endpoints E] [--burst B] [--json]
 //
 // With --iterations the run is a fixed amount of work (for callgrind:
 //   valgrind --tool=callgrind --toggle-collect='*classify_burst*' bench_pipeline --iterations 20000
@@ -28,7 +35,16 @@ using namespace podlane;
 
 namespace {
 
+enum class Scenario { Local, Encap, Decap };
+
+constexpr uint16_t kUplinkPort = kMaxPorts - 1;
+
+const char* scenario_name(Scenario s) {
+    return s == Scenario::Local ? "local" : s == Scenario::Encap ? "encap" : "decap";
+}
+
 struct Options {
+    Scenario scenario = Scenario::Local;
     double seconds = 3.0;
     uint64_t iterations = 0; ///< 0: run for `seconds`
     uint32_t endpoints = 16;
@@ -47,28 +63,68 @@ Options parse_options(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--seconds") o.seconds = std::atof(next());
+        if (a == "--scenario") {
+            std::string v = next();
+            if (v == "local") o.scenario = Scenario::Local;
+            else if (v == "encap") o.scenario = Scenario::Encap;
+            else if (v == "decap") o.scenario = Scenario::Decap;
+            else {
+                std::fprintf(stderr, "bench_pipeline: --scenario takes local, encap or decap, not \"%s\"\n", v.c_str());
+                std::exit(2);
+            }
+        } else if (a == "--seconds") o.seconds = std::atof(next());
         else if (a == "--iterations") o.iterations = std::strtoull(next(), nullptr, 10);
         else if (a == "--endpoints") o.endpoints = static_cast<uint32_t>(std::atoi(next()));
         else if (a == "--burst") o.burst = static_cast<uint16_t>(std::atoi(next()));
         else if (a == "--json") o.json = true;
         else {
-            std::fprintf(stderr, "usage: bench_pipeline [--seconds S] [--iterations N] [--endpoints E] [--burst B] [--json]\n");
+            std::fprintf(stderr, "usage: bench_pipeline [--scenario local|encap|decap] [--seconds S] [--iterations N] [--endpoints E] [--burst B] [--json]\n");
             std::exit(a == "-h" || a == "--help" ? 0 : 2);
         }
     }
-    if (o.burst == 0 || o.burst > kMaxBurst || o.endpoints < 2 || o.endpoints >= kMaxPorts) {
-        std::fprintf(stderr, "bench_pipeline: need 1 <= burst <= %u and 2 <= endpoints < %u\n", kMaxBurst, kMaxPorts);
+    if (o.burst == 0 || o.burst > kMaxBurst || o.endpoints < 2 || o.endpoints >= kUplinkPort) {
+        std::fprintf(stderr, "bench_pipeline: need 1 <= burst <= %u and 2 <= endpoints < %u\n", kMaxBurst, kUplinkPort);
         std::exit(2);
     }
     return o;
 }
 
-Ipv4Addr pod_ip(uint32_t i) { return Ipv4Addr::from_host(0x0ac80000u + 10 + i); } // 10.200.0.(10+i)
+constexpr uint32_t kRemoteNodes = 8;
 
-/// A 64-byte UDP frame from endpoint 0 to endpoint `to`, in an mbuf carved
-/// from plain memory.
-rte_mbuf* make_packet(std::vector<uint8_t>& arena, size_t slot, uint32_t to, const MacAddr& gw_mac) {
+Ipv4Addr pod_ip(uint32_t i) { return Ipv4Addr::from_host(0x0ac80000u + 10 + i); }            // 10.200.0.(10+i)
+Ipv4Addr remote_pod_ip(uint32_t node, uint32_t i) { return Ipv4Addr::from_host(0x0ac90000u + (node << 8) + 10 + i); } // 10.201.<node>.(10+i)
+Ipv4Addr node_ip(uint32_t n) { return Ipv4Addr::from_host(0xc0a83214u + n); }             // 192.168.50.(20+n)
+
+/// Node A: local pods 10.200.0.(10+i) on ports 0..E-1 and an uplink in VXLAN
+/// mode to 8 remote nodes owning 10.201.<n>.0/24, all next hops resolved.
+/// As node 0 of the remote ones (`as_remote`), its pods are 10.201.0.(10+i).
+std::unique_ptr<Snapshot> node_snapshot(uint32_t endpoints, bool as_remote) {
+    SnapshotInputs in;
+    in.generation = 1;
+    in.pod_cidr = *Ipv4Prefix::parse(as_remote ? "10.201.0.0/24" : "10.200.0.0/24");
+    in.gateway_ip = *Ipv4Addr::parse(as_remote ? "10.201.0.1" : "10.200.0.1");
+    in.gateway_mac = MacAddr::from_ipv4(in.gateway_ip);
+    for (uint32_t i = 0; i < endpoints; ++i) {
+        const Ipv4Addr ip = as_remote ? remote_pod_ip(0, i) : pod_ip(i);
+        in.endpoints.push_back(AttachedEndpoint{ip, MacAddr::from_ipv4(ip), {static_cast<uint16_t>(i), 1}, 1000 + i});
+    }
+    UplinkInput u;
+    u.port = {kUplinkPort, 1};
+    u.node_ip = as_remote ? node_ip(0) : *Ipv4Addr::parse("192.168.50.11");
+    u.node_mac = MacAddr::from_ipv4(u.node_ip);
+    u.routing = Routing::Vxlan;
+    for (uint32_t n = 0; n < kRemoteNodes; ++n) {
+        const Ipv4Prefix cidr{remote_pod_ip(n, 0), 24};
+        Ipv4Prefix masked{Ipv4Addr::from_host(cidr.addr.host() & cidr.mask_host()), 24};
+        u.nodes.push_back(RemoteNodeInput{node_ip(n), {masked}, MacAddr::from_ipv4(node_ip(n)), true});
+    }
+    in.uplink = u;
+    return build_snapshot(in);
+}
+
+/// A 64-byte UDP frame from endpoint 0 to `dst`, in an mbuf carved from
+/// plain memory.
+rte_mbuf* make_packet(std::vector<uint8_t>& arena, size_t slot, Ipv4Addr dst, const MacAddr& gw_mac) {
     constexpr size_t kSlot = sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM + 256;
     auto* m = reinterpret_cast<rte_mbuf*>(arena.data() + slot * kSlot);
     std::memset(m, 0, sizeof *m);
@@ -89,7 +145,7 @@ rte_mbuf* make_packet(std::vector<uint8_t>& arena, size_t slot, uint32_t to, con
     ip->time_to_live = 64;
     ip->next_proto_id = IPPROTO_UDP;
     ip->src_addr = pod_ip(0).be;
-    ip->dst_addr = pod_ip(to).be;
+    ip->dst_addr = dst.be;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
     udp->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(10000 + slot));
@@ -132,37 +188,56 @@ double tsc_hz() {
 
 int main(int argc, char** argv) {
     const Options o = parse_options(argc, argv);
-
-    SnapshotInputs in;
-    in.generation = 1;
-    in.pod_cidr = *Ipv4Prefix::parse("10.200.0.0/24");
-    in.gateway_ip = *Ipv4Addr::parse("10.200.0.1");
-    in.gateway_mac = MacAddr::from_ipv4(in.gateway_ip);
-    for (uint32_t i = 0; i < o.endpoints; ++i)
-        in.endpoints.push_back(AttachedEndpoint{pod_ip(i), MacAddr::from_ipv4(pod_ip(i)), {static_cast<uint16_t>(i), 1}});
-    auto snap = build_snapshot(in);
+    auto node_a = node_snapshot(o.endpoints, false);
+    auto node_b = node_snapshot(o.endpoints, true); // remote node 0, for decap
+    const Snapshot& snap = o.scenario == Scenario::Decap ? *node_b : *node_a;
+    const uint16_t in_port = o.scenario == Scenario::Decap ? kUplinkPort : 0;
 
     std::vector<uint8_t> arena((sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM + 256) * o.burst + 64);
     std::vector<rte_mbuf*> burst(o.burst);
-    std::vector<rte_be16_t> checksum(o.burst);
     for (uint16_t i = 0; i < o.burst; ++i) {
-        burst[i] = make_packet(arena, i, 1 + i % (o.endpoints - 1), in.gateway_mac);
-        checksum[i] = rte_pktmbuf_mtod_offset(burst[i], rte_ipv4_hdr*, sizeof(rte_ether_hdr))->hdr_checksum;
+        Ipv4Addr dst = o.scenario == Scenario::Local ? pod_ip(1 + i % (o.endpoints - 1))
+                       : o.scenario == Scenario::Encap ? remote_pod_ip(i % kRemoteNodes, i % 7)
+                                                       : remote_pod_ip(0, i % o.endpoints);
+        burst[i] = make_packet(arena, i, dst, node_a->gateway_mac);
     }
-
     WorkerCounters counters;
     uint16_t out[kMaxBurst];
+    if (o.scenario == Scenario::Decap) {
+        // The input is what node A really sends: encapsulate once with it.
+        WorkerCounters setup;
+        classify_burst(*node_a, 0, std::span(burst.data(), o.burst), out, setup);
+        if (setup.encapsulated.get() != o.burst) {
+            std::fprintf(stderr, "bench_pipeline: could not build the VXLAN input\n");
+            return 1;
+        }
+    }
+    // The inner IPv4 header's offset, TTL and checksum, to restore each round.
+    const uint16_t outer = o.scenario == Scenario::Decap ? kTunnelOverhead : 0;
+    std::vector<rte_be16_t> checksum(o.burst);
+    std::vector<uint8_t> ttl(o.burst);
+    for (uint16_t i = 0; i < o.burst; ++i) {
+        auto* ip = rte_pktmbuf_mtod_offset(burst[i], rte_ipv4_hdr*, outer + sizeof(rte_ether_hdr));
+        checksum[i] = ip->hdr_checksum;
+        ttl[i] = ip->time_to_live;
+    }
+
     const double hz = o.iterations ? 0.0 : tsc_hz();
     const uint64_t deadline_cycles = o.iterations ? 0 : static_cast<uint64_t>(o.seconds * hz);
     uint64_t iterations = 0;
     const uint64_t start = rte_rdtsc();
     for (;;) {
-        classify_burst(*snap, 0, std::span(burst.data(), o.burst), out, counters);
-        // Undo the TTL decrement so the same packets can go round again
-        // (two stores per packet, counted in the figure).
+        classify_burst(snap, in_port, std::span(burst.data(), o.burst), out, counters);
+        // Undo what the pipeline did so the same packets can go round again:
+        // strip (encap) or restore (decap) the outer headers, reset TTL and
+        // checksum. A few instructions per packet, counted in the figure.
         for (uint16_t i = 0; i < o.burst; ++i) {
-            auto* ip = rte_pktmbuf_mtod_offset(burst[i], rte_ipv4_hdr*, sizeof(rte_ether_hdr));
-            ip->time_to_live = 64;
+            if (o.scenario == Scenario::Encap)
+                rte_pktmbuf_adj(burst[i], kTunnelOverhead);
+            else if (o.scenario == Scenario::Decap)
+                rte_pktmbuf_prepend(burst[i], kTunnelOverhead);
+            auto* ip = rte_pktmbuf_mtod_offset(burst[i], rte_ipv4_hdr*, outer + sizeof(rte_ether_hdr));
+            ip->time_to_live = ttl[i];
             ip->hdr_checksum = checksum[i];
         }
         ++iterations;
@@ -192,16 +267,16 @@ int main(int argc, char** argv) {
     const double cpp = static_cast<double>(cycles) / static_cast<double>(packets);
     const double peer_cpp = macswap_cycles_per_packet(burst, static_cast<uint64_t>(hz)); // 1 s
     if (o.json)
-        std::printf("{\"benchmark\":\"pipeline_pod_to_pod\",\"burst\":%u,\"endpoints\":%u,\"packets\":%llu,"
+        std::printf("{\"benchmark\":\"pipeline\",\"scenario\":\"%s\",\"burst\":%u,\"endpoints\":%u,\"packets\":%llu,"
                     "\"seconds\":%.3f,\"mpps\":%.2f,\"tsc_cycles_per_packet\":%.1f,\"tsc_ghz\":%.3f,"
                     "\"macswap_cycles_per_packet\":%.1f,\"cost_vs_macswap\":%.2f}\n",
-                    o.burst, o.endpoints, static_cast<unsigned long long>(packets), secs, mpps, cpp, hz / 1e9,
-                    peer_cpp, cpp / peer_cpp);
+                    scenario_name(o.scenario), o.burst, o.endpoints, static_cast<unsigned long long>(packets), secs,
+                    mpps, cpp, hz / 1e9, peer_cpp, cpp / peer_cpp);
     else
-        std::printf("pipeline pod->pod: %.2f Mpps on one core, %.1f TSC cycles/packet "
+        std::printf("pipeline %s: %.2f Mpps on one core, %.1f TSC cycles/packet "
                     "(%llu packets in %.2f s, burst %u, %u endpoints, TSC %.2f GHz)\n"
                     "peer, same run: testpmd-style macswap %.1f cycles/packet; podlane costs %.2fx macswap\n",
-                    mpps, cpp, static_cast<unsigned long long>(packets), secs, o.burst, o.endpoints, hz / 1e9,
-                    peer_cpp, cpp / peer_cpp);
+                    scenario_name(o.scenario), mpps, cpp, static_cast<unsigned long long>(packets), secs, o.burst,
+                    o.endpoints, hz / 1e9, peer_cpp, cpp / peer_cpp);
     return 0;
 }

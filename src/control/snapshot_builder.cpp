@@ -1,5 +1,7 @@
 #include "control/snapshot_builder.h"
 
+#include "dataplane/tunnel.h"
+
 #include <algorithm>
 
 #include <rte_byteorder.h>
@@ -10,6 +12,8 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
     auto s = std::make_unique<Snapshot>();
     s->generation = in.generation;
     s->pod_cidr = in.pod_cidr;
+    s->pod_net_be = in.pod_cidr.addr.be;
+    s->pod_mask_be = rte_cpu_to_be_32(in.pod_cidr.mask_host());
     s->gateway_ip = in.gateway_ip;
     s->gateway_mac = in.gateway_mac;
 
@@ -43,7 +47,7 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
                 cidrs.push_back(c);
                 owner.push_back(static_cast<uint32_t>(up.nodes.size()));
             }
-            up.nodes.push_back(RemoteNode{n.ip, n.mac, n.mac_valid});
+            up.nodes.push_back(RemoteNode{n.ip, n.mac, n.mac_valid, tunnel_template(up, n.ip, n.mac)});
         }
         // PrefixTable maps prefix i to i; keep the owners in the same order.
         up.remote_cidrs = PrefixTable(cidrs);

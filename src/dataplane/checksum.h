@@ -34,7 +34,7 @@ inline void ipv4_decrement_ttl(rte_ipv4_hdr* ip) noexcept {
 }
 
 /// The one's complement sum of a 20-byte IPv4 header, folded to 16 bits.
-inline uint16_t ipv4_sum20(const rte_ipv4_hdr* ip) noexcept {
+__attribute__((always_inline)) inline uint16_t ipv4_sum20(const rte_ipv4_hdr* ip) noexcept {
     uint32_t w[5];
     __builtin_memcpy(w, ip, sizeof w);
     uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];

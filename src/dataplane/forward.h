@@ -63,7 +63,7 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     // rewrites it for its pod.
     __builtin_memcpy(p.eth->src_addr.addr_bytes, snap.gateway_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
     const rte_be16_t sport = tunnel_source_port(inner_flow_hash(p.ip, p.ip_hdr_len));
-    if (!tunnel_encap(m, up, node, in.identity, sport))
+    if (!tunnel_encap(m, node, in.identity, sport))
         return Verdict::drop(DropReason::NoHeadroom);
     return Verdict::tx(up.port_id, Outcome::Encapsulated);
 }
@@ -82,9 +82,14 @@ inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
     if (ip->time_to_live <= 1)
         return Verdict::drop(DropReason::TtlExceeded);
 
-    const uint32_t ep = snap.endpoint_by_ip.lookup(dst);
-    if (ep != kNoEndpoint)
-        return deliver_local(snap, p, ep, Outcome::Forwarded);
+    // Local pods all live in the node's PodCIDR: one mask test spares
+    // remote-bound packets the endpoint lookup.
+    if ((dst.be & snap.pod_mask_be) == snap.pod_net_be) {
+        const uint32_t ep = snap.endpoint_by_ip.lookup(dst);
+        if (ep != kNoEndpoint)
+            return deliver_local(snap, p, ep, Outcome::Forwarded);
+        return Verdict::drop(DropReason::UnknownDestination);
+    }
     if (snap.uplink.has_uplink) {
         const uint32_t cidr = snap.uplink.remote_cidrs.lookup(dst);
         if (cidr != kNotFound)

@@ -13,6 +13,7 @@ struct rte_ring;
 
 #include "common/net_types.h"
 #include "dataplane/ipv4_map.h"
+#include "dataplane/tunnel_hdr.h"
 
 namespace podlane {
 
@@ -38,15 +39,13 @@ struct PortEntry {
 /// How remote PodCIDRs are reached.
 enum class Routing : uint8_t { Native, Vxlan, Geneve };
 
-/// Bytes a tunnel adds: outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN or
-/// option-less Geneve 8.
-inline constexpr uint16_t kTunnelOverhead = 50;
 
 /// A remote node that owns one or more PodCIDRs.
 struct RemoteNode {
     Ipv4Addr ip;            ///< its node IP: next hop (native) or tunnel endpoint
     MacAddr mac;            ///< resolved next-hop MAC on the uplink
     bool mac_valid = false; ///< false until ARP resolved it
+    OuterHdrs outer{};      ///< tunnel modes: the outer headers to it, per-packet fields zero
 };
 
 /// The node's uplink and where remote pods live. Absent on a single-node
@@ -90,6 +89,8 @@ struct WorkerPlan {
 struct Snapshot {
     uint64_t generation = 0;
     Ipv4Prefix pod_cidr;
+    uint32_t pod_net_be = 0;  ///< pod_cidr's address, network order
+    uint32_t pod_mask_be = 0; ///< pod_cidr's mask, network order: (ip & mask) == net is "local"
     Ipv4Addr gateway_ip;
     MacAddr gateway_mac;
     std::vector<EndpointEntry> endpoints; ///< indexed by Ipv4Map values

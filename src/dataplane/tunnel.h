@@ -14,32 +14,9 @@
 
 #include "dataplane/checksum.h"
 #include "dataplane/snapshot.h"
+#include "dataplane/tunnel_hdr.h"
 
 namespace podlane {
-
-/// The 8-byte header both protocols share in podlane's use: VXLAN flags
-/// (I bit) or Geneve version/option length, protocol, and the VNI.
-struct TunnelHdr {
-    uint8_t b0;        ///< VXLAN: flags (0x08 = VNI valid); Geneve: version (2 bits) | option length in 4-byte words (6)
-    uint8_t b1;        ///< Geneve: O and C bits; VXLAN: reserved
-    rte_be16_t proto;  ///< Geneve: inner protocol (0x6558, Ethernet); VXLAN: reserved
-    uint8_t vni[3];
-    uint8_t reserved;
-};
-static_assert(sizeof(TunnelHdr) == 8);
-
-inline constexpr uint8_t kVxlanFlagVni = 0x08;
-inline constexpr uint16_t kGenevePtypeEthernet = 0x6558;
-inline constexpr uint8_t kGeneveCriticalBit = 0x40;
-
-/// The headers an encapsulated packet starts with.
-struct OuterHdrs {
-    rte_ether_hdr eth;
-    rte_ipv4_hdr ip;
-    rte_udp_hdr udp;
-    TunnelHdr tun;
-} __attribute__((packed, aligned(2)));
-static_assert(sizeof(OuterHdrs) == kTunnelOverhead);
 
 /// A hash of the inner flow: addresses and protocol, plus the ports of
 /// unfragmented TCP and UDP, so every packet of a flow (fragments included)
@@ -60,45 +37,50 @@ inline rte_be16_t tunnel_source_port(uint32_t flow_hash) noexcept {
     return rte_cpu_to_be_16(static_cast<uint16_t>(0xC000 | (flow_hash & 0x3FFF)));
 }
 
-/// Prepends the outer headers to the inner Ethernet frame in `m`. The caller
-/// has checked the MTU; returns false if the mbuf has no headroom.
-inline bool tunnel_encap(rte_mbuf* m, const UplinkView& up, const RemoteNode& to, uint32_t vni,
-                         rte_be16_t src_port) noexcept {
+/// Prepends the outer headers to the inner Ethernet frame in `m`: the remote
+/// node's prebuilt template, then the per-packet fields (lengths, the IPv4
+/// checksum patched for the length, source port, VNI). The caller has checked
+/// the MTU; returns false if the mbuf has no headroom.
+inline bool tunnel_encap(rte_mbuf* m, const RemoteNode& to, uint32_t vni, rte_be16_t src_port) noexcept {
     const uint16_t inner_len = static_cast<uint16_t>(rte_pktmbuf_pkt_len(m));
     auto* o = reinterpret_cast<OuterHdrs*>(rte_pktmbuf_prepend(m, sizeof(OuterHdrs)));
     if (o == nullptr)
         return false;
-    __builtin_memcpy(o->eth.dst_addr.addr_bytes, to.mac.bytes.data(), RTE_ETHER_ADDR_LEN);
-    __builtin_memcpy(o->eth.src_addr.addr_bytes, up.node_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
-    o->eth.ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-
+    *o = to.outer;
     const uint16_t udp_len = static_cast<uint16_t>(inner_len + sizeof(rte_udp_hdr) + sizeof(TunnelHdr));
-    o->ip.version_ihl = RTE_IPV4_VHL_DEF;
-    o->ip.type_of_service = 0;
-    o->ip.total_length = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len + sizeof(rte_ipv4_hdr)));
-    o->ip.packet_id = 0;                               // atomic datagram (RFC 6864): DF set, never fragmented
-    o->ip.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-    o->ip.time_to_live = 64;
-    o->ip.next_proto_id = IPPROTO_UDP;
-    o->ip.hdr_checksum = 0;
-    o->ip.src_addr = up.node_ip.be;
-    o->ip.dst_addr = to.ip.be;
-    o->ip.hdr_checksum = ipv4_header_checksum(&o->ip);
-
+    const rte_be16_t ip_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len + sizeof(rte_ipv4_hdr)));
+    o->ip.total_length = ip_len;
+    o->ip.hdr_checksum = csum_replace16(to.outer.ip.hdr_checksum, 0, ip_len); // template has length 0
     o->udp.src_port = src_port;
-    o->udp.dst_port = up.tunnel_port_be;
     o->udp.dgram_len = rte_cpu_to_be_16(udp_len);
-    o->udp.dgram_cksum = 0; // allowed for both over IPv4 (RFC 7348 5, RFC 8926 3.3)
-
-    const bool geneve = up.routing == Routing::Geneve;
-    o->tun.b0 = geneve ? 0 : kVxlanFlagVni;
-    o->tun.b1 = 0;
-    o->tun.proto = geneve ? RTE_BE16(kGenevePtypeEthernet) : 0;
     o->tun.vni[0] = static_cast<uint8_t>(vni >> 16);
     o->tun.vni[1] = static_cast<uint8_t>(vni >> 8);
     o->tun.vni[2] = static_cast<uint8_t>(vni);
-    o->tun.reserved = 0;
     return true;
+}
+
+/// The outer headers to `remote` with everything that does not vary per
+/// packet filled in (total length 0, its checksum over that); built by the
+/// control side when it publishes a snapshot.
+inline OuterHdrs tunnel_template(const UplinkView& up, Ipv4Addr remote, const MacAddr& remote_mac) noexcept {
+    OuterHdrs o{};
+    __builtin_memcpy(o.eth.dst_addr.addr_bytes, remote_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    __builtin_memcpy(o.eth.src_addr.addr_bytes, up.node_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    o.eth.ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    o.ip.version_ihl = RTE_IPV4_VHL_DEF;
+    o.ip.packet_id = 0; // atomic datagram (RFC 6864): DF set, never fragmented
+    o.ip.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    o.ip.time_to_live = 64;
+    o.ip.next_proto_id = IPPROTO_UDP;
+    o.ip.src_addr = up.node_ip.be;
+    o.ip.dst_addr = remote.be;
+    o.ip.hdr_checksum = ipv4_header_checksum(&o.ip);
+    o.udp.dst_port = up.tunnel_port_be;
+    o.udp.dgram_cksum = 0; // allowed for both over IPv4 (RFC 7348 5, RFC 8926 3.3)
+    const bool geneve = up.routing == Routing::Geneve;
+    o.tun.b0 = geneve ? 0 : kVxlanFlagVni;
+    o.tun.proto = geneve ? RTE_BE16(kGenevePtypeEthernet) : 0;
+    return o;
 }
 
 /// Result of looking at a UDP packet sent to the tunnel port.

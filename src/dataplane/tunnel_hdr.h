@@ -1,0 +1,41 @@
+// On-the-wire layout of the tunnel headers podlane writes: outer Ethernet,
+// IPv4, UDP, and the 8-byte VXLAN (RFC 7348) or option-less Geneve (RFC 8926)
+// header.
+#pragma once
+
+#include <cstdint>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+namespace podlane {
+
+/// The 8-byte header both protocols share in podlane's use: VXLAN flags
+/// (I bit) or Geneve version/option length, protocol, and the VNI.
+struct TunnelHdr {
+    uint8_t b0;        ///< VXLAN: flags (0x08 = VNI valid); Geneve: version (2 bits) | option length in 4-byte words (6)
+    uint8_t b1;        ///< Geneve: O and C bits; VXLAN: reserved
+    rte_be16_t proto;  ///< Geneve: inner protocol (0x6558, Ethernet); VXLAN: reserved
+    uint8_t vni[3];
+    uint8_t reserved;
+};
+static_assert(sizeof(TunnelHdr) == 8);
+
+inline constexpr uint8_t kVxlanFlagVni = 0x08;
+inline constexpr uint16_t kGenevePtypeEthernet = 0x6558;
+inline constexpr uint8_t kGeneveCriticalBit = 0x40;
+
+/// The headers an encapsulated packet starts with.
+struct OuterHdrs {
+    rte_ether_hdr eth;
+    rte_ipv4_hdr ip;
+    rte_udp_hdr udp;
+    TunnelHdr tun;
+} __attribute__((packed, aligned(2)));
+static_assert(sizeof(OuterHdrs) == 50);
+
+/// Bytes a tunnel adds.
+inline constexpr uint16_t kTunnelOverhead = sizeof(OuterHdrs);
+
+} // namespace podlane
