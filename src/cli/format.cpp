@@ -136,6 +136,14 @@ std::string cell(const Json& obj, const char* key) {
     return v.dump();
 }
 
+namespace {
+/// A string field, or `fallback` when it is missing or empty.
+std::string text_or(const Json& data, const char* key, const std::string& fallback) {
+    const Json& v = field(data, key);
+    return v.is_string() && !v.get<std::string>().empty() ? v.get<std::string>() : fallback;
+}
+} // namespace
+
 std::string format_status(const Json& data) {
     std::string workers = count(data, "workers");
     std::string lcores;
@@ -154,6 +162,11 @@ std::string format_status(const Json& data) {
         .add_row({"Pod CIDR:", cell(data, "pod_cidr")})
         .add_row({"Gateway IP:", cell(data, "gateway_ip")})
         .add_row({"Gateway MAC:", cell(data, "gateway_mac")})
+        .add_row({"Routing:", cell(data, "routing")})
+        .add_row({"Node IP:", text_or(data, "node_ip", "- (no uplink)")})
+        .add_row({"Uplink:", text_or(data, "uplink", "-") + (text_or(data, "node_mac", "").empty() ? "" : " (" + cell(data, "node_mac") + ")")})
+        .add_row({"Host path:", text_or(data, "host_path", "off")})
+        .add_row({"Remote nodes:", cell(data, "remote_nodes")})
         .add_row({"Workers:", workers})
         .add_row({"Endpoints:", count(data, "endpoints")})
         .add_row({"Ports:", count(data, "ports")})

@@ -1,5 +1,6 @@
 #include "control/agent.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -142,7 +143,10 @@ void Agent::stop() {
             ports_->detach(sp.port.port_id);
         if (uplink_)
             ports_->detach(uplink_->port.port_id);
+        if (host_port_)
+            ports_->detach(host_port_->port_id);
     }
+    host_port_.reset();
     endpoints_.clear();
     static_ports_.clear();
     uplink_.reset();
@@ -191,11 +195,46 @@ void Agent::publish() {
             auto mac = neighbors_.lookup(peer.ip);
             u.nodes.push_back(RemoteNodeInput{peer.ip, peer.pod_cidrs, mac.value_or(MacAddr{}), mac.has_value()});
         }
+        u.subnet = config_.uplinks[0].subnet;
+        u.gateway = config_.uplinks[0].gateway;
+        for (const auto& [ip, e] : neighbors_.entries())
+            if (e.mac_valid)
+                u.neighbors.emplace_back(ip, e.mac);
+        u.host_port = host_port_;
+        u.host_mac = host_mac();
         in.uplink = std::move(u);
     }
     tables_->publish(build_snapshot(in));
     tables_->reclaim();
 }
+
+namespace {
+
+/// With an af_packet uplink the kernel still sees the interface: keep it
+/// from answering ARP for the node IP (podlane does) and from accepting IP
+/// packets that arrive there (its routes point at the host path, so strict
+/// reverse-path filtering drops them). A DPDK-owned NIC needs none of this.
+void protect_af_packet_uplink(const std::string& devargs) {
+    if (devargs.rfind("net_af_packet", 0) != 0)
+        return;
+    const size_t at = devargs.find("iface=");
+    if (at == std::string::npos)
+        return;
+    const std::string iface = devargs.substr(at + 6, devargs.find(',', at) - at - 6);
+    for (const auto& [key, value] : {std::pair{"arp_ignore", "8"}, std::pair{"rp_filter", "1"}}) {
+        const std::string path = "/proc/sys/net/ipv4/conf/" + iface + "/" + key;
+        if (std::FILE* f = std::fopen(path.c_str(), "w")) {
+            std::fputs(value, f);
+            std::fclose(f);
+        } else {
+            std::fprintf(stderr, "podlaned: warning: cannot set %s: %s\n", path.c_str(), std::strerror(errno));
+        }
+    }
+}
+
+} // namespace
+
+MacAddr Agent::host_mac() const { return MacAddr::from_ipv4(config_.node_ip); }
 
 Result<void> Agent::start_uplink() {
     if (config_.uplinks.empty())
@@ -218,6 +257,29 @@ Result<void> Agent::start_uplink() {
     for (const PeerNodeConfig& peer : config_.nodes)
         peers.push_back(peer.ip);
     neighbors_.set_wanted(peers, port->port_id);
+    protect_af_packet_uplink(uc.devargs);
+    return start_host_path();
+}
+
+Result<void> Agent::start_host_path() {
+    if (!config_.host.enabled)
+        return {};
+    const std::string& ifname = config_.host.ifname;
+    auto port = ports_->attach("net_tap_plhost,iface=" + ifname);
+    if (!port)
+        return make_error("host path (" + ifname + "): " + port.error().message);
+    host_port_ = *port;
+    PodInterfaceSpec host{
+        .host_ifname = ifname,
+        .netns_path = "",
+        .pod_ifname = ifname,
+        .mac = host_mac(),
+        .ip = config_.node_ip,
+        .gateway = config_.network.gateway_ip,
+        .mtu = config_.network.pod_mtu,
+    };
+    if (auto r = configure_local_interface(host); !r)
+        return make_error("host path (" + ifname + "): " + r.error().message);
     return {};
 }
 
@@ -254,8 +316,12 @@ void Agent::tick() {
         NeighborFact facts[64];
         unsigned n;
         while ((n = rte_ring_sc_dequeue_burst_elem(neighbor_ring_, facts, sizeof(NeighborFact), 64, nullptr)) > 0)
-            for (unsigned i = 0; i < n; ++i)
-                changed |= neighbors_.learn(facts[i].ip, facts[i].mac, facts[i].port_id, now);
+            for (unsigned i = 0; i < n; ++i) {
+                if (facts[i].port_id == kResolveRequest)
+                    neighbors_.request(facts[i].ip, uplink_->port.port_id, now);
+                else
+                    changed |= neighbors_.learn(facts[i].ip, facts[i].mac, facts[i].port_id, now);
+            }
         NeighborCache::Tick t = neighbors_.tick(now);
         for (Ipv4Addr ip : t.probe)
             send_arp_probe(ip);
@@ -373,6 +439,7 @@ Json Agent::status() {
         {"node_ip", config_.node_ip.is_zero() ? "" : config_.node_ip.str()},
         {"node_mac", uplink_ ? node_mac_.str() : ""},
         {"uplink", uplink_ ? uplink_->spec.name : ""},
+        {"host_path", host_port_ ? config_.host.ifname : ""},
         {"routing", !uplink_ ? "none (single node)"
                     : config_.routing.mode == RoutingMode::Native ? "native"
                     : config_.routing.protocol == TunnelProtocol::Geneve ? "tunnel (geneve)" : "tunnel (vxlan)"},
@@ -385,7 +452,7 @@ Json Agent::status() {
         {"snapshot_generation", snap ? snap->generation : 0},
         {"snapshots_pending_reclaim", tables_ ? tables_->pending() : 0},
         {"endpoints", endpoints_.size()},
-        {"ports", endpoints_.size() + static_ports_.size() + (uplink_ ? 1 : 0)},
+        {"ports", endpoints_.size() + static_ports_.size() + (uplink_ ? 1 : 0) + (host_port_ ? 1 : 0)},
         {"mbufs_free", pool_ ? rte_mempool_avail_count(pool_) : 0},
         {"mbufs_total", config_.dataplane.mbufs},
         {"workers", workers},
@@ -417,6 +484,8 @@ Json Agent::stats() {
         ports.push_back(port_json(sp.port.port_id, sp.spec.name));
     if (uplink_)
         ports.push_back(port_json(uplink_->port.port_id, "uplink:" + uplink_->spec.name));
+    if (host_port_)
+        ports.push_back(port_json(host_port_->port_id, "host:" + config_.host.ifname));
     return Json{{"workers", workers}, {"totals", totals}, {"ports", ports}};
 }
 

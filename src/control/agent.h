@@ -67,6 +67,7 @@ private:
     Result<void> start_uplink();
     void send_arp_probe(Ipv4Addr target);
     std::vector<EndpointConfig> endpoint_specs() const;
+    MacAddr host_mac() const;
     Result<void> check_workers_available() const;
     void publish();
     Json endpoint_json(const EndpointRecord& rec) const;
@@ -84,6 +85,8 @@ private:
     std::map<std::string, EndpointRecord> endpoints_; ///< by id
     std::vector<StaticPort> static_ports_;
     std::optional<StaticPort> uplink_;  ///< config.uplinks[0], when present
+    std::optional<PortQueues> host_port_; ///< the host path's TAP, when on
+    Result<void> start_host_path();
     MacAddr node_mac_;
     rte_ring* neighbor_ring_ = nullptr; ///< workers -> control: NeighborFact
     rte_ring* control_tx_ = nullptr;    ///< control -> worker 0: packets for the uplink

@@ -364,7 +364,7 @@ void read_endpoints(const Mapping& top, Config& c) {
 Config read_config(const YAML::Node& root) {
     Config c;
     const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
-                                        "neighbor", "ports", "endpoints", "tables", "api"});
+                                        "neighbor", "host", "ports", "endpoints", "tables", "api"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -373,6 +373,10 @@ Config read_config(const YAML::Node& root) {
     const Mapping ipam = read_ipam(top, c);
     read_neighbor(top, c.neighbor);
     read_uplinks(top, c);
+    const Mapping host = top.section("host", {"enabled", "ifname"});
+    host.read("enabled", c.host.enabled, as_bool);
+    if (host.read("ifname", c.host.ifname, as_string) && !valid_ifname(c.host.ifname))
+        invalid(*host.get("ifname"), "an interface name of 1..15 characters without '/' or whitespace");
     if (!c.uplinks.empty())
         node.require("ip", "this node's IP on the uplink, like 192.168.50.11");
     const PeerFields peers = read_peers(top, c);

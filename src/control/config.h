@@ -58,6 +58,16 @@ struct UplinkConfig {
     std::string name;         ///< operator-facing name, e.g. "eth0"
     std::string devargs;      ///< e.g. "net_af_packet0,iface=uplink0"
     uint32_t mtu = 1500;      ///< underlay MTU of this link, 576..9216
+    Ipv4Prefix subnet;        ///< the on-link subnet; default: node.ip's /24
+    Ipv4Addr gateway;         ///< router for destinations off the subnet; zero: none
+};
+
+/// The host path: a TAP interface in podlaned's own namespace that carries
+/// the node IP for the node's kernel (Cilium's cilium_host), so the node
+/// stays reachable while podlane owns the uplink.
+struct HostConfig {
+    bool enabled = true;              ///< with uplinks; false: podlane only answers ping for the node IP
+    std::string ifname = "pl_host";   ///< kernel interface name, 1..15 characters
 };
 
 enum class RoutingMode { Native, Tunnel };
@@ -114,6 +124,7 @@ struct Config {
     IpamConfig ipam;
     std::vector<PeerNodeConfig> nodes;      ///< the other nodes of the cluster
     NeighborConfig neighbor;
+    HostConfig host;
     std::vector<PortConfig> ports;
     std::vector<EndpointConfig> endpoints;
     TablesConfig tables;

@@ -89,7 +89,7 @@ void read_uplinks(const Mapping& top, Config& c) {
     const bool tunnel = c.routing.mode == RoutingMode::Tunnel;
     const uint32_t min_mtu = kMinPodMtu + (tunnel ? kEncapBytes : 0);
     for (const Field& item : items(*list, "a list of uplinks, like [{name: eth0, devargs: \"net_af_packet0,iface=eth0\"}]")) {
-        const Mapping m(item, {"name", "devargs", "mtu"});
+        const Mapping m(item, {"name", "devargs", "mtu", "subnet", "gateway"});
         const Field name = m.require("name", "an uplink name, like eth0");
         UplinkConfig u;
         u.name = as_nonempty(name);
@@ -100,6 +100,21 @@ void read_uplinks(const Mapping& top, Config& c) {
         if (m.read("mtu", u.mtu, as_uint<uint32_t>(kMinPodMtu, kMaxUplinkMtu)) && u.mtu < min_mtu)
             out_of_range(*m.get("mtu"), std::to_string(min_mtu) + ".." + std::to_string(kMaxUplinkMtu) + " in tunnel mode (pod MTU " +
                          std::to_string(kMinPodMtu) + " plus " + encapsulation(c.routing.protocol) + ")");
+        u.subnet = Ipv4Prefix{Ipv4Addr::from_host(c.node_ip.host() & 0xffffff00u), 24};
+        if (auto f = m.get("subnet")) {
+            auto p = f->node.IsScalar() ? Ipv4Prefix::parse(f->node.Scalar()) : std::nullopt;
+            if (!p || p->len < 8 || p->len > 30)
+                invalid(*f, "the uplink's subnet with no host bits set, /8../30, like 192.168.50.0/24");
+            u.subnet = *p;
+        }
+        if (!c.node_ip.is_zero() && !u.subnet.contains(c.node_ip))
+            invalid(m.get("subnet") ? *m.get("subnet") : item, "a subnet containing node.ip " + c.node_ip.str());
+        if (auto f = m.get("gateway")) {
+            auto ip = f->node.IsScalar() ? Ipv4Addr::parse(f->node.Scalar()) : std::nullopt;
+            if (!ip || !u.subnet.contains(*ip) || *ip == c.node_ip)
+                invalid(*f, "a router address inside the uplink subnet " + u.subnet.str() + ", not node.ip");
+            u.gateway = *ip;
+        }
         c.uplinks.push_back(std::move(u));
     }
 }

@@ -31,6 +31,16 @@ void NeighborCache::set_wanted(const std::vector<Ipv4Addr>& ips, uint16_t port_i
     }
 }
 
+void NeighborCache::request(Ipv4Addr ip, uint16_t port_id, Clock::time_point now) {
+    auto [it, inserted] = entries_.try_emplace(ip);
+    NeighborEntry& e = it->second;
+    if (inserted) {
+        e.ip = ip;
+        e.port_id = port_id;
+    }
+    e.requested_until = now + std::chrono::milliseconds(timers_.timeout_ms);
+}
+
 bool NeighborCache::learn(Ipv4Addr ip, const MacAddr& mac, uint16_t port_id, Clock::time_point now) {
     auto [it, inserted] = entries_.try_emplace(ip);
     NeighborEntry& e = it->second;
@@ -58,13 +68,17 @@ NeighborCache::Tick NeighborCache::tick(Clock::time_point now) {
             e.state = NeighborState::Failed;
             t.changed = true;
         }
-        if (!e.wanted && !e.mac_valid) {
+        const bool requested = now < e.requested_until;
+        if (!e.wanted && !requested && !e.mac_valid) {
             it = entries_.erase(it); // a learnt neighbour we no longer need
             continue;
         }
         if (e.state == NeighborState::Reachable && age > refresh)
             e.state = NeighborState::Stale;
-        const bool needs_probe = e.wanted && e.state != NeighborState::Reachable;
+        // Everything that still has a MAC is kept fresh while it answers
+        // (podlane cannot see which neighbours packets use); wanted and
+        // requested addresses are probed until they answer.
+        const bool needs_probe = (e.wanted || requested || e.mac_valid) && e.state != NeighborState::Reachable;
         if (needs_probe && now - e.last_probe >= kProbeInterval) {
             t.probe.push_back(e.ip);
             e.last_probe = now;

@@ -5,7 +5,9 @@
 // States, as Linux names them: incomplete (probing, no MAC yet), reachable
 // (confirmed within refresh_ms), stale (older: still used, re-probed every
 // second), failed (no answer to 3 probes, or unconfirmed for timeout_ms: not
-// used; packets to it are dropped as no_neighbour, and probing goes on).
+// used; packets to it are dropped as no_neighbour). Next hops podlane needs
+// (the other nodes) and addresses a packet asked for are probed until they
+// answer; other entries are forgotten once they fail.
 #pragma once
 
 #include <chrono>
@@ -30,6 +32,7 @@ struct NeighborEntry {
     NeighborState state = NeighborState::Incomplete;
     uint16_t port_id = 0;
     bool wanted = false; ///< a next hop podlane needs (probed); else only learnt
+    std::chrono::steady_clock::time_point requested_until{}; ///< probed on request until then
     std::chrono::steady_clock::time_point confirmed{};
     std::chrono::steady_clock::time_point last_probe{};
     uint32_t probes = 0; ///< unanswered probes since the last confirmation
@@ -42,6 +45,9 @@ public:
 
     /// Next hops to keep resolved (the other nodes' IPs), reached over `port_id`.
     void set_wanted(const std::vector<Ipv4Addr>& ips, uint16_t port_id);
+    /// A packet needed `ip` resolved: probe it until it answers or
+    /// timeout_ms passes without use.
+    void request(Ipv4Addr ip, uint16_t port_id, Clock::time_point now);
     /// Applies what a worker saw in an ARP packet. True if a usable MAC changed.
     bool learn(Ipv4Addr ip, const MacAddr& mac, uint16_t port_id, Clock::time_point now);
     /// Ages entries and says which addresses to probe now. `changed` is true

@@ -331,6 +331,15 @@ Result<void> run_in_netns(const std::string& netns_path, const std::function<Res
     return run_on_netns_thread(ns->get(), netns_path, fn);
 }
 
+Result<void> configure_local_interface(const PodInterfaceSpec& spec) {
+    if (!valid_ifname(spec.host_ifname))
+        return make_error("invalid interface name " + quoted(spec.host_ifname));
+    PodInterfaceSpec here = spec;
+    here.pod_ifname = spec.host_ifname;
+    here.netns_path = "podlaned's network namespace";
+    return configure_in_pod(here);
+}
+
 Result<void> attach_pod_interface(const PodInterfaceSpec& spec) {
     for (const auto* name : {&spec.host_ifname, &spec.pod_ifname})
         if (!valid_ifname(*name)) return make_error("invalid interface name " + quoted(*name));

@@ -32,6 +32,11 @@ Result<std::string> resolve_netns_path(const std::string& name_or_path);
 /// caller's netns (the interface may remain in the pod netns, down).
 Result<void> attach_pod_interface(const PodInterfaceSpec& spec);
 
+/// Configures `spec.host_ifname` in the calling thread's own netns the way
+/// attach_pod_interface configures a pod (MAC, MTU, up, ip/32, routes via
+/// the gateway), without moving or renaming it: the node's host interface.
+Result<void> configure_local_interface(const PodInterfaceSpec& spec);
+
 /// Runs `fn` on a short-lived thread that has entered `netns_path`; the
 /// calling thread's namespace is never changed.
 Result<void> run_in_netns(const std::string& netns_path, const std::function<Result<void>()>& fn);

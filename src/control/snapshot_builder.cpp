@@ -40,6 +40,24 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
         up.tunnel_port_be = rte_cpu_to_be_16(u.tunnel_port);
         up.neighbor_ring = u.neighbor_ring;
         up.control_tx = u.control_tx;
+        up.subnet = u.subnet;
+        up.gateway = u.gateway;
+        std::vector<Ipv4Addr> node_ips, neighbor_ips;
+        for (const RemoteNodeInput& n : u.nodes)
+            node_ips.push_back(n.ip);
+        up.node_by_ip = Ipv4Map(node_ips);
+        for (const auto& [ip, mac] : u.neighbors) {
+            neighbor_ips.push_back(ip);
+            up.neighbor_macs.push_back(mac);
+        }
+        up.neighbor_by_ip = Ipv4Map(neighbor_ips);
+        if (u.host_port) {
+            up.has_host = true;
+            up.host_port = u.host_port->port_id;
+            up.host_mac = u.host_mac;
+            s->ports[u.host_port->port_id] = PortEntry{true, kNoEndpoint, PortRole::Host};
+            ports.push_back(*u.host_port);
+        }
         std::vector<Ipv4Prefix> cidrs;
         std::vector<uint32_t> owner;
         for (const RemoteNodeInput& n : u.nodes) {

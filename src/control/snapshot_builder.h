@@ -44,6 +44,11 @@ struct UplinkInput {
     std::vector<RemoteNodeInput> nodes;
     rte_ring* neighbor_ring = nullptr;
     rte_ring* control_tx = nullptr;
+    Ipv4Prefix subnet;
+    Ipv4Addr gateway;
+    std::vector<std::pair<Ipv4Addr, MacAddr>> neighbors; ///< every resolved neighbour
+    std::optional<PortQueues> host_port;                 ///< the host path's TAP
+    MacAddr host_mac;
 };
 
 /// Everything a snapshot is built from.

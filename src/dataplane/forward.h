@@ -3,7 +3,10 @@
 // the source check, TTL, path MTU and next-hop resolution on the way.
 #pragma once
 
+#include <rte_ring_elem.h>
+
 #include "dataplane/checksum.h"
+#include "dataplane/counters.h"
 #include "dataplane/icmp_echo.h"
 #include "dataplane/icmp_error.h"
 #include "dataplane/parse.h"
@@ -14,19 +17,63 @@
 namespace podlane {
 
 /// What the pipeline knows about the port a burst came in on.
+/// Cilium's reserved identity for the node itself (host traffic's VNI).
+inline constexpr uint32_t kHostIdentity = 1;
+
 struct Ingress {
     uint16_t port = 0;
     bool from_endpoint = false; ///< the port belongs to a pod
+    bool from_host = false;     ///< the port is the host path (the node's kernel)
     Ipv4Addr endpoint_ip;       ///< that pod's IP, the only source it may use
-    uint32_t identity = 0;      ///< that pod's identity (the VNI of its tunnelled packets)
+    uint32_t identity = 0;      ///< the sender's identity (the VNI of its tunnelled packets)
 
     static Ingress of(const Snapshot& snap, uint16_t port) noexcept {
+        if (snap.ports[port].role == PortRole::Host)
+            return Ingress{port, false, true, {}, kHostIdentity};
         const uint32_t ep = snap.ports[port].endpoint;
         if (ep == kNoEndpoint)
-            return Ingress{port, false, {}, 0};
-        return Ingress{port, true, snap.endpoints[ep].ip, snap.endpoints[ep].identity};
+            return Ingress{port, false, false, {}, 0};
+        return Ingress{port, true, false, snap.endpoints[ep].ip, snap.endpoints[ep].identity};
     }
 };
+
+/// Delivers a packet to the node's own kernel over the host path. Local
+/// delivery, as for any host: TTL is left alone.
+inline Verdict deliver_host(const Snapshot& snap, const ParsedPacket& p) noexcept {
+    const UplinkView& up = snap.uplink;
+    __builtin_memcpy(p.eth->dst_addr.addr_bytes, up.host_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    __builtin_memcpy(p.eth->src_addr.addr_bytes, snap.gateway_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    return Verdict::tx(up.host_port, Outcome::Forwarded);
+}
+
+/// Sends a packet out of the uplink, unencapsulated, to `dst` on the uplink
+/// subnet or else via the uplink's gateway. An unresolved next hop is asked
+/// of the control thread and the packet dropped as no_neighbour.
+inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+                              WorkerCounters& c) noexcept {
+    const UplinkView& up = snap.uplink;
+    const Ipv4Addr dst{p.ip->dst_addr};
+    const Ipv4Addr hop = up.subnet.contains(dst) ? dst : up.gateway;
+    if (hop.is_zero())
+        return Verdict::drop(DropReason::UnknownDestination);
+    const uint16_t ip_len = rte_be_to_cpu_16(p.ip->total_length);
+    if (ip_len > up.mtu) {
+        if (p.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+            return icmp_frag_needed(m, p, snap.gateway_ip, snap.gateway_mac, up.mtu, in.port);
+        return Verdict::drop(DropReason::TooBig);
+    }
+    const uint32_t n = up.neighbor_by_ip.lookup(hop);
+    if (n == kNotFound) {
+        NeighborFact ask{hop, {}, kResolveRequest};
+        if (up.neighbor_ring == nullptr || rte_ring_mp_enqueue_elem(up.neighbor_ring, &ask, sizeof ask) != 0)
+            c.neighbor_facts_lost.add(1);
+        return Verdict::drop(DropReason::NoNeighbour);
+    }
+    ipv4_decrement_ttl(p.ip);
+    __builtin_memcpy(p.eth->dst_addr.addr_bytes, up.neighbor_macs[n].bytes.data(), RTE_ETHER_ADDR_LEN);
+    __builtin_memcpy(p.eth->src_addr.addr_bytes, up.node_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
+    return Verdict::tx(up.port_id, Outcome::Forwarded);
+}
 
 /// Delivers a packet to local endpoint `ep`: TTL and MACs as a router would.
 inline Verdict deliver_local(const Snapshot& snap, const ParsedPacket& p, uint32_t ep, Outcome what) noexcept {
@@ -68,8 +115,9 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     return Verdict::tx(up.port_id, Outcome::Encapsulated);
 }
 
-/// Routes a parsed IPv4 packet that arrived on a pod (or plain) port.
-inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in) noexcept {
+/// Routes a parsed IPv4 packet that arrived on a pod, host or plain port.
+inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+                            WorkerCounters& c) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     // A pod may only send from its own IP (anti-spoofing, like Cilium's
     // DROP_INVALID_SIP).
@@ -90,10 +138,17 @@ inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
             return deliver_local(snap, p, ep, Outcome::Forwarded);
         return Verdict::drop(DropReason::UnknownDestination);
     }
-    if (snap.uplink.has_uplink) {
-        const uint32_t cidr = snap.uplink.remote_cidrs.lookup(dst);
+    const UplinkView& up = snap.uplink;
+    if (up.has_uplink) {
+        if (dst == up.node_ip)
+            return up.has_host && !in.from_host ? deliver_host(snap, p) : handle_to_us(p, snap.gateway_mac, in.port);
+        const uint32_t cidr = up.remote_cidrs.lookup(dst);
         if (cidr != kNotFound)
-            return forward_remote(snap, m, p, in, snap.uplink.cidr_owner[cidr]);
+            return forward_remote(snap, m, p, in, up.cidr_owner[cidr]);
+        // The node's kernel goes anywhere the uplink leads; pods reach the
+        // other nodes' IPs (their kernels), with their own source IP.
+        if (in.from_host || up.node_by_ip.lookup(dst) != kNotFound)
+            return forward_uplink(snap, m, p, in, c);
     }
     return Verdict::drop(DropReason::UnknownDestination);
 }

@@ -17,12 +17,12 @@ namespace {
 /// How many packets ahead the header prefetch runs (l3fwd uses 3).
 constexpr size_t kPrefetchOffset = 3;
 
-/// One packet from a pod (or plain) port.
-inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in) noexcept {
+/// One packet from a pod, host or plain port.
+inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in, WorkerCounters& c) noexcept {
     const ParsedPacket p = parse_packet(m);
     switch (p.kind) {
     case L3Kind::Ipv4:
-        return forward_ipv4(snap, m, p, in);
+        return forward_ipv4(snap, m, p, in, c);
     case L3Kind::Arp:
         return handle_arp(snap, p.eth, p.arp, in.port);
     case L3Kind::Drop:
@@ -80,9 +80,10 @@ void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*>
                     uint16_t* out_ports, WorkerCounters& c) noexcept {
     switch (snap.ports[in_port].role) {
     case PortRole::Endpoint:
+    case PortRole::Host:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst(pkts, out_ports, c, [&](rte_mbuf* m) { return from_pod(snap, m, ingress); });
+        run_burst(pkts, out_ports, c, [&](rte_mbuf* m) { return from_pod(snap, m, ingress, c); });
         return;
     }
     case PortRole::Uplink:

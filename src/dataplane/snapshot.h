@@ -28,7 +28,7 @@ struct EndpointEntry {
 };
 
 /// What a DPDK port is, by port id.
-enum class PortRole : uint8_t { Unused, Endpoint, Uplink, Plain };
+enum class PortRole : uint8_t { Unused, Endpoint, Uplink, Host, Plain };
 
 struct PortEntry {
     bool in_use = false;
@@ -63,10 +63,20 @@ struct UplinkView {
     std::vector<uint32_t> cidr_owner; ///< PodCIDR index -> index into `nodes`
     rte_ring* neighbor_ring = nullptr; ///< workers push ARP facts here (NeighborFact)
     rte_ring* control_tx = nullptr;    ///< packets the control thread sends (ARP probes); worker 0 transmits them
+    Ipv4Prefix subnet;                 ///< on-link on the uplink
+    Ipv4Addr gateway;                  ///< router for the rest; zero: none
+    Ipv4Map node_by_ip;                ///< remote node IP -> index into `nodes`
+    Ipv4Map neighbor_by_ip;            ///< every resolved uplink neighbour -> index into neighbor_macs
+    std::vector<MacAddr> neighbor_macs;
+    bool has_host = false;             ///< the host path is on
+    uint16_t host_port = 0;            ///< the TAP to the node's kernel (pl_host)
+    MacAddr host_mac;                  ///< the kernel side's MAC
 };
 
 /// What a worker learnt from an ARP packet on the uplink, for the control
-/// thread's neighbour cache.
+/// thread's neighbour cache; with port_id kResolveRequest (and no MAC), a
+/// request to resolve `ip`, which a packet needed.
+inline constexpr uint16_t kResolveRequest = UINT16_MAX;
 struct NeighborFact {
     Ipv4Addr ip;
     MacAddr mac;

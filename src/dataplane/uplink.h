@@ -40,7 +40,7 @@ inline Verdict uplink_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket
                 return deliver_decapsulated(snap, m);
             }
         }
-        return handle_to_us(p, up.node_mac, in_port);
+        return up.has_host ? deliver_host(snap, p) : handle_to_us(p, up.node_mac, in_port);
     }
     // Native routing: another node sent a packet for one of our pods.
     const uint32_t ep = snap.endpoint_by_ip.lookup(dst);

@@ -34,8 +34,13 @@ rte_mempool* tunnel_pool() {
 }
 
 /// The snapshot of node `self` (1 or 2) in a two-node cluster.
+constexpr uint16_t kHostPort = 9;
+const MacAddr kHostMac = *MacAddr::parse("0a:58:c0:a8:32:0b");
+const Ipv4Addr kRouter = *Ipv4Addr::parse("192.168.50.1");
+const MacAddr kRouterMac = *MacAddr::parse("02:00:00:00:00:01");
+
 std::unique_ptr<Snapshot> node_snapshot(int self, Routing routing, bool peer_resolved = true,
-                                        rte_ring* neighbor_ring = nullptr) {
+                                        rte_ring* neighbor_ring = nullptr, bool host_path = false) {
     const bool one = self == 1;
     SnapshotInputs in;
     in.pod_cidr = *Ipv4Prefix::parse(one ? "10.200.0.0/24" : "10.200.1.0/24");
@@ -52,6 +57,15 @@ std::unique_ptr<Snapshot> node_snapshot(int self, Routing routing, bool peer_res
     u.neighbor_ring = neighbor_ring;
     u.nodes = {{one ? kNode2 : kNode1, {*Ipv4Prefix::parse(one ? "10.200.1.0/24" : "10.200.0.0/24")},
                 one ? kNode2Mac : kNode1Mac, peer_resolved}};
+    u.subnet = *Ipv4Prefix::parse("192.168.50.0/24");
+    u.gateway = kRouter;
+    u.neighbors = {{kRouter, kRouterMac}};
+    if (peer_resolved)
+        u.neighbors.emplace_back(one ? kNode2 : kNode1, one ? kNode2Mac : kNode1Mac);
+    if (host_path) {
+        u.host_port = PortQueues{kHostPort, 1};
+        u.host_mac = kHostMac;
+    }
     in.uplink = u;
     return build_snapshot(in);
 }
@@ -268,5 +282,78 @@ TEST_CASE("the uplink answers ARP and ping for the node IP and passes ARP facts 
     REQUIRE(echo.port == kUplinkPort);
     CHECK(reinterpret_cast<const rte_ipv4_hdr*>(echo.bytes.data() + 14)->src_addr == kNode1.be);
     CHECK(c.icmp_replies.get() == 1);
+    rte_ring_free(ring);
+}
+
+namespace {
+Ipv4Spec from_to(MacAddr src_mac, Ipv4Addr src, Ipv4Addr dst, uint8_t proto = IPPROTO_UDP) {
+    Ipv4Spec s;
+    s.src_mac = src_mac;
+    s.dst_mac = MacAddr::from_ipv4(*Ipv4Addr::parse("10.200.0.1"));
+    s.src = src;
+    s.dst = dst;
+    s.proto = proto;
+    return s;
+}
+MacAddr dst_mac_of(const std::vector<uint8_t>& f) {
+    MacAddr m;
+    std::memcpy(m.bytes.data(), f.data(), 6);
+    return m;
+}
+} // namespace
+
+TEST_CASE("host path: the node's kernel is reached through its TAP and reaches everything", "[tunnel]") {
+    rte_ring* ring = rte_ring_create_elem("test_neigh_host", sizeof(NeighborFact), 64, 0, RING_F_SC_DEQ);
+    REQUIRE(ring != nullptr);
+    auto snap = node_snapshot(1, Routing::Vxlan, true, ring, true);
+    WorkerCounters c;
+
+    SECTION("traffic for the node IP from the uplink goes to the kernel, not answered by podlane") {
+        Out r = run_one(*snap, kUplinkPort, ipv4_frame(from_to(kRouterMac, kRouter, kNode1, IPPROTO_ICMP)), c);
+        REQUIRE(r.port == kHostPort);
+        CHECK(dst_mac_of(r.bytes) == kHostMac);
+        CHECK(reinterpret_cast<const rte_ipv4_hdr*>(r.bytes.data() + 14)->time_to_live == 64); // delivered, not routed
+        CHECK(c.icmp_replies.get() == 0);
+    }
+    SECTION("a pod reaches its own node's kernel") {
+        Out r = run_one(*snap, kPodPort, ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, kNode1)), c);
+        CHECK(r.port == kHostPort);
+    }
+    SECTION("the kernel reaches a remote pod through the tunnel, as identity host (1)") {
+        Out r = run_one(*snap, kHostPort, ipv4_frame(from_to(kHostMac, kNode1, kPodR)), c);
+        REQUIRE(r.port == kUplinkPort);
+        CHECK(vni_of(outer_of(r.bytes)) == 1);
+    }
+    SECTION("the kernel reaches a local pod") {
+        Out r = run_one(*snap, kHostPort, ipv4_frame(from_to(kHostMac, kNode1, kPodA)), c);
+        REQUIRE(r.port == kPodPort);
+        CHECK(dst_mac_of(r.bytes) == MacAddr::from_ipv4(kPodA));
+    }
+    SECTION("the kernel reaches the uplink subnet and, via the gateway, beyond it") {
+        Out r = run_one(*snap, kHostPort, ipv4_frame(from_to(kHostMac, kNode1, kRouter)), c);
+        REQUIRE(r.port == kUplinkPort);
+        CHECK(dst_mac_of(r.bytes) == kRouterMac);
+        CHECK(reinterpret_cast<const rte_ipv4_hdr*>(r.bytes.data() + 14)->time_to_live == 63);
+        Out far = run_one(*snap, kHostPort, ipv4_frame(from_to(kHostMac, kNode1, *Ipv4Addr::parse("203.0.113.9"))), c);
+        REQUIRE(far.port == kUplinkPort);
+        CHECK(dst_mac_of(far.bytes) == kRouterMac);
+    }
+    SECTION("an unresolved next hop is dropped as no_neighbour and asked of the control thread") {
+        const Ipv4Addr stranger = *Ipv4Addr::parse("192.168.50.77");
+        CHECK(run_one(*snap, kHostPort, ipv4_frame(from_to(kHostMac, kNode1, stranger)), c).port == kDropPort);
+        CHECK(c.drop(DropReason::NoNeighbour).get() == 1);
+        NeighborFact ask{};
+        REQUIRE(rte_ring_sc_dequeue_elem(ring, &ask, sizeof ask) == 0);
+        CHECK(ask.ip == stranger);
+        CHECK(ask.port_id == kResolveRequest);
+    }
+    SECTION("pods reach other nodes' IPs natively with their own source, but nothing else off-cluster") {
+        Out r = run_one(*snap, kPodPort, ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, kNode2)), c);
+        REQUIRE(r.port == kUplinkPort);
+        CHECK(r.bytes.size() == ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, kNode2)).size()); // not encapsulated
+        CHECK(reinterpret_cast<const rte_ipv4_hdr*>(r.bytes.data() + 14)->src_addr == kPodA.be);
+        CHECK(run_one(*snap, kPodPort, ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, kRouter)), c).port == kDropPort);
+        CHECK(c.drop(DropReason::UnknownDestination).get() == 1);
+    }
     rte_ring_free(ring);
 }
