@@ -116,7 +116,7 @@ std::unique_ptr<Snapshot> node_snapshot(uint32_t endpoints, bool as_remote) {
     for (uint32_t n = 0; n < kRemoteNodes; ++n) {
         const Ipv4Prefix cidr{remote_pod_ip(n, 0), 24};
         Ipv4Prefix masked{Ipv4Addr::from_host(cidr.addr.host() & cidr.mask_host()), 24};
-        u.nodes.push_back(RemoteNodeInput{node_ip(n), {masked}, MacAddr::from_ipv4(node_ip(n)), true});
+        u.nodes.push_back(RemoteNodeInput{node_ip(n), {masked}, MacAddr::from_ipv4(node_ip(n)), true, {}});
     }
     in.uplink = u;
     return build_snapshot(in);

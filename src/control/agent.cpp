@@ -193,7 +193,7 @@ void Agent::publish() {
         u.control_tx = control_tx_;
         for (const PeerNodeConfig& peer : config_.nodes) {
             auto mac = neighbors_.lookup(peer.ip);
-            u.nodes.push_back(RemoteNodeInput{peer.ip, peer.pod_cidrs, mac.value_or(MacAddr{}), mac.has_value()});
+            u.nodes.push_back(RemoteNodeInput{peer.ip, peer.pod_cidrs, mac.value_or(MacAddr{}), mac.has_value(), peer.tunnel_mac});
         }
         u.subnet = config_.uplinks[0].subnet;
         u.gateway = config_.uplinks[0].gateway;

@@ -86,6 +86,8 @@ struct PeerNodeConfig {
     std::string name;
     Ipv4Addr ip;                         ///< its node IP on the underlay
     std::vector<Ipv4Prefix> pod_cidrs;   ///< its PodCIDRs: as given (ipam kubernetes), or {its allocated block} (cluster-pool)
+    MacAddr tunnel_mac;                  ///< inner destination MAC of tunnelled packets to it; zero: its node MAC.
+                                         ///< A node without podlane sets its kernel VXLAN device's MAC here.
 };
 
 enum class IpamMode { Kubernetes, ClusterPool };

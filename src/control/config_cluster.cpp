@@ -130,7 +130,7 @@ PeerFields read_peers(const Mapping& top, Config& c) {
     if (!peers.empty() && c.uplinks.empty())
         fail_at(list->node, list->path, "other nodes are reached over an uplink: expected uplinks, or no nodes");
     for (const Field& item : peers) {
-        const Mapping m(item, {"name", "ip", "pod_cidrs"});
+        const Mapping m(item, {"name", "ip", "pod_cidrs", "tunnel_mac"});
         PeerNodeConfig p;
         const Field name = m.require("name", "the node's name, like node2");
         p.name = as_node_name(name);
@@ -140,6 +140,12 @@ PeerFields read_peers(const Mapping& top, Config& c) {
         p.ip = as_node_ip(ip);
         if (p.ip == c.node_ip)
             invalid(ip, "an address other than node.ip (this node)");
+        if (auto f = m.get("tunnel_mac")) {
+            auto mac = f->node.IsScalar() ? MacAddr::parse(f->node.Scalar()) : std::nullopt;
+            if (!mac || mac->is_zero() || mac->is_multicast())
+                invalid(*f, "a unicast MAC address like 02:00:00:00:20:01 (the node's kernel VXLAN device)");
+            p.tunnel_mac = *mac;
+        }
         for (size_t i = 0; i < c.nodes.size(); ++i) {
             const std::string other = "nodes[" + std::to_string(i) + "]";
             if (c.nodes[i].name == p.name)

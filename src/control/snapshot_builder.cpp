@@ -65,7 +65,8 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
                 cidrs.push_back(c);
                 owner.push_back(static_cast<uint32_t>(up.nodes.size()));
             }
-            up.nodes.push_back(RemoteNode{n.ip, n.mac, n.mac_valid, tunnel_template(up, n.ip, n.mac)});
+            up.nodes.push_back(RemoteNode{n.ip, n.mac, n.mac_valid, tunnel_template(up, n.ip, n.mac),
+                                          n.tunnel_mac.is_zero() ? n.mac : n.tunnel_mac});
         }
         // PrefixTable maps prefix i to i; keep the owners in the same order.
         up.remote_cidrs = PrefixTable(cidrs);

@@ -31,6 +31,7 @@ struct RemoteNodeInput {
     std::vector<Ipv4Prefix> pod_cidrs;
     MacAddr mac;
     bool mac_valid = false;
+    MacAddr tunnel_mac; ///< zero: the node's own MAC
 };
 
 /// The uplink, when the node has one.

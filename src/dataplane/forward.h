@@ -106,8 +106,10 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
         __builtin_memcpy(p.eth->src_addr.addr_bytes, up.node_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
         return Verdict::tx(up.port_id, Outcome::Forwarded);
     }
-    // The inner frame goes from this node's gateway; the receiving node
-    // rewrites it for its pod.
+    // The inner frame goes from this node's gateway to the remote end of the
+    // tunnel (a podlane node rewrites it for its pod anyway; a kernel VXLAN
+    // device accepts only its own MAC).
+    __builtin_memcpy(p.eth->dst_addr.addr_bytes, node.inner_dst_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
     __builtin_memcpy(p.eth->src_addr.addr_bytes, snap.gateway_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
     const rte_be16_t sport = tunnel_source_port(inner_flow_hash(p.ip, p.ip_hdr_len));
     if (!tunnel_encap(m, node, in.identity, sport))

@@ -46,6 +46,7 @@ struct RemoteNode {
     MacAddr mac;            ///< resolved next-hop MAC on the uplink
     bool mac_valid = false; ///< false until ARP resolved it
     OuterHdrs outer{};      ///< tunnel modes: the outer headers to it, per-packet fields zero
+    MacAddr inner_dst_mac;  ///< tunnel modes: the inner frame's destination MAC (its kernel VXLAN device, for a node without podlane)
 };
 
 /// The node's uplink and where remote pods live. Absent on a single-node

@@ -56,7 +56,7 @@ std::unique_ptr<Snapshot> node_snapshot(int self, Routing routing, bool peer_res
     u.tunnel_port = routing == Routing::Geneve ? 6081 : 8472;
     u.neighbor_ring = neighbor_ring;
     u.nodes = {{one ? kNode2 : kNode1, {*Ipv4Prefix::parse(one ? "10.200.1.0/24" : "10.200.0.0/24")},
-                one ? kNode2Mac : kNode1Mac, peer_resolved}};
+                one ? kNode2Mac : kNode1Mac, peer_resolved, {}}};
     u.subnet = *Ipv4Prefix::parse("192.168.50.0/24");
     u.gateway = kRouter;
     u.neighbors = {{kRouter, kRouterMac}};
@@ -140,6 +140,27 @@ TEST_CASE("pod to remote pod is encapsulated in VXLAN or Geneve with the source 
         CHECK(std::equal(inner.begin() + 34, inner.end(), r.bytes.begin() + kTunnelOverhead + 34));
         CHECK(c.encapsulated.get() == 1);
     }
+}
+
+TEST_CASE("the inner frame is addressed to the peer's kernel VXLAN device when configured", "[tunnel]") {
+    SnapshotInputs in;
+    in.pod_cidr = *Ipv4Prefix::parse("10.200.0.0/24");
+    in.gateway_ip = *Ipv4Addr::parse("10.200.0.1");
+    in.gateway_mac = MacAddr::from_ipv4(in.gateway_ip);
+    in.endpoints = {{kPodA, MacAddr::from_ipv4(kPodA), {kPodPort, 1}, kIdentityA}};
+    UplinkInput u;
+    u.port = {kUplinkPort, 1};
+    u.node_ip = kNode1;
+    u.node_mac = kNode1Mac;
+    const MacAddr vxlan_dev = *MacAddr::parse("02:00:00:00:20:01");
+    u.nodes = {{kNode2, {*Ipv4Prefix::parse("10.200.1.0/24")}, kNode2Mac, true, vxlan_dev}};
+    in.uplink = u;
+    auto snap = build_snapshot(in);
+    WorkerCounters c;
+    Out r = run_one(*snap, kPodPort, ipv4_frame(a_to_remote()), c);
+    REQUIRE(r.port == kUplinkPort);
+    CHECK(std::memcmp(r.bytes.data(), kNode2Mac.bytes.data(), 6) == 0);                   // outer: the node
+    CHECK(std::memcmp(r.bytes.data() + kTunnelOverhead, vxlan_dev.bytes.data(), 6) == 0); // inner: its device
 }
 
 TEST_CASE("the outer source port follows the inner flow", "[tunnel]") {
