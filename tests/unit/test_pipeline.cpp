@@ -12,6 +12,7 @@
 #include "dataplane/checksum.h"
 #include "dataplane/pipeline.h"
 #include "packet_builder.h"
+#include "pipeline_fixture.h"
 
 using namespace podlane;
 using namespace podlane::test;
@@ -49,25 +50,9 @@ Ipv4Spec a_to_b() {
     return s;
 }
 
-/// Runs one frame through classify_burst, received on `in_port`.
-struct Classified {
-    uint16_t port;
-    std::vector<uint8_t> out; ///< the rewritten frame, when not dropped
-};
-
 Classified classify_one(const Snapshot& snap, uint16_t in_port, const std::vector<uint8_t>& frame,
                         WorkerCounters& c) {
-    rte_mbuf* m = to_mbuf(pipeline_pool(), frame);
-    REQUIRE(m != nullptr);
-    rte_mbuf* burst[1] = {m};
-    uint16_t out[1];
-    classify_burst(snap, in_port, std::span(burst, 1), out, c);
-    Classified r{out[0], {}};
-    if (out[0] != kDropPort) {
-        r.out = bytes_of(m);
-        rte_pktmbuf_free(m);
-    }
-    return r;
+    return podlane::test::classify_one(snap, in_port, frame, c, pipeline_pool());
 }
 
 uint64_t total_drops(const WorkerCounters& c) {
@@ -99,12 +84,12 @@ TEST_CASE("pod to pod: routed to the destination's port with MACs, TTL and check
     const auto in = ipv4_frame(a_to_b());
     auto r = classify_one(*snap, 5, in, c);
     REQUIRE(r.port == 6);
-    CHECK(eth_dst(r.out) == kBMac);
-    CHECK(eth_src(r.out) == kGwMac);
-    CHECK(ip_of(r.out)->time_to_live == 63);
-    CHECK(ipv4_checksum_ok(ip_of(r.out), 20));
+    CHECK(eth_dst(r.bytes) == kBMac);
+    CHECK(eth_src(r.bytes) == kGwMac);
+    CHECK(ip_of(r.bytes)->time_to_live == 63);
+    CHECK(ipv4_checksum_ok(ip_of(r.bytes), 20));
     // Everything after the IPv4 header is untouched.
-    CHECK(std::equal(in.begin() + 34, in.end(), r.out.begin() + 34));
+    CHECK(std::equal(in.begin() + 34, in.end(), r.bytes.begin() + 34));
     CHECK(c.forwarded.get() == 1);
     CHECK(total_drops(c) == 0);
 
@@ -114,7 +99,7 @@ TEST_CASE("pod to pod: routed to the destination's port with MACs, TTL and check
     back.src_mac = kBMac;
     auto r2 = classify_one(*snap, 6, ipv4_frame(back), c);
     CHECK(r2.port == 5);
-    CHECK(eth_dst(r2.out) == kAMac);
+    CHECK(eth_dst(r2.bytes) == kAMac);
 }
 
 TEST_CASE("the gateway answers ARP and ping", "[pipeline]") {
@@ -124,14 +109,14 @@ TEST_CASE("the gateway answers ARP and ping", "[pipeline]") {
     SECTION("ARP request for the gateway gets a reply out of the same port") {
         auto r = classify_one(*snap, 5, arp_request(kAMac, kA, kGw), c);
         REQUIRE(r.port == 5);
-        const auto* arp = reinterpret_cast<const rte_arp_hdr*>(r.out.data() + 14);
+        const auto* arp = reinterpret_cast<const rte_arp_hdr*>(r.bytes.data() + 14);
         CHECK(arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY));
         CHECK(arp->arp_data.arp_sip == kGw.be);
         CHECK(arp->arp_data.arp_tip == kA.be);
         CHECK(std::memcmp(arp->arp_data.arp_sha.addr_bytes, kGwMac.bytes.data(), 6) == 0);
         CHECK(std::memcmp(arp->arp_data.arp_tha.addr_bytes, kAMac.bytes.data(), 6) == 0);
-        CHECK(eth_dst(r.out) == kAMac);
-        CHECK(eth_src(r.out) == kGwMac);
+        CHECK(eth_dst(r.bytes) == kAMac);
+        CHECK(eth_src(r.bytes) == kGwMac);
         CHECK(c.arp_replies.get() == 1);
     }
     SECTION("ping to the gateway gets an echo reply with valid checksums") {
@@ -141,14 +126,14 @@ TEST_CASE("the gateway answers ARP and ping", "[pipeline]") {
         s.payload = 56;
         auto r = classify_one(*snap, 5, ipv4_frame(s), c);
         REQUIRE(r.port == 5);
-        const auto* ip = ip_of(r.out);
+        const auto* ip = ip_of(r.bytes);
         CHECK(ip->src_addr == kGw.be);
         CHECK(ip->dst_addr == kA.be);
         CHECK(ipv4_checksum_ok(ip, 20));
         const auto* icmp = reinterpret_cast<const rte_icmp_hdr*>(ip + 1);
         CHECK(icmp->icmp_type == RTE_IP_ICMP_ECHO_REPLY);
         CHECK(rte_raw_cksum(icmp, sizeof(rte_icmp_hdr) + 56) == 0xffff);
-        CHECK(eth_dst(r.out) == kAMac);
+        CHECK(eth_dst(r.bytes) == kAMac);
         CHECK(c.icmp_replies.get() == 1);
     }
 }

@@ -13,6 +13,7 @@
 #include "dataplane/pipeline.h"
 #include "dataplane/tunnel.h"
 #include "packet_builder.h"
+#include "pipeline_fixture.h"
 
 using namespace podlane;
 using namespace podlane::test;
@@ -70,23 +71,10 @@ std::unique_ptr<Snapshot> node_snapshot(int self, Routing routing, bool peer_res
     return build_snapshot(in);
 }
 
-struct Out {
-    uint16_t port;
-    std::vector<uint8_t> bytes;
-};
+using Out = Classified;
 
 Out run_one(const Snapshot& snap, uint16_t in_port, const std::vector<uint8_t>& frame, WorkerCounters& c) {
-    rte_mbuf* m = to_mbuf(tunnel_pool(), frame);
-    REQUIRE(m != nullptr);
-    rte_mbuf* burst[1] = {m};
-    uint16_t out[1];
-    classify_burst(snap, in_port, std::span(burst, 1), out, c);
-    Out r{out[0], {}};
-    if (out[0] != kDropPort) {
-        r.bytes = bytes_of(m);
-        rte_pktmbuf_free(m);
-    }
-    return r;
+    return classify_one(snap, in_port, frame, c, tunnel_pool());
 }
 
 Ipv4Spec a_to_remote(uint16_t payload = 18) {
