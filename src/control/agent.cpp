@@ -240,6 +240,9 @@ Result<void> Agent::start_uplink() {
     if (config_.uplinks.empty())
         return {};
     const UplinkConfig& uc = config_.uplinks.front();
+    for (size_t i = 1; i < config_.uplinks.size(); ++i)
+        std::fprintf(stderr, "podlaned: warning: uplinks[%zu] (%s) is not attached: only the first uplink carries traffic so far\n",
+                     i, config_.uplinks[i].name.c_str());
     auto port = ports_->attach(uc.devargs);
     if (!port)
         return make_error("uplinks[0] (" + uc.name + "): " + port.error().message);

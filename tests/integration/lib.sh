@@ -49,3 +49,71 @@ pl_wait_for() {
 
 # pl_json FILTER: runs jq on stdin, failing loudly on a null result.
 pl_json() { jq -er "$1"; }
+
+# pl_on_exit COMMAND: evals COMMAND on exit, pass or fail, before the
+# processes and namespaces above are cleaned up (last registered runs first).
+# In COMMAND, $PL_RC is the test's exit status.
+PL_ON_EXIT=()
+PL_RC=0
+pl_on_exit() {
+  PL_ON_EXIT+=("$1")
+  trap pl_cleanup_with_hooks EXIT INT TERM
+}
+pl_cleanup_with_hooks() {
+  PL_RC=$?
+  set +e
+  trap - EXIT INT TERM
+  local i
+  for ((i = ${#PL_ON_EXIT[@]} - 1; i >= 0; i--)); do
+    eval "${PL_ON_EXIT[i]}"
+  done
+  PL_ON_EXIT=()
+  (exit "$PL_RC")
+  pl_cleanup   # sees $PL_RC as $? and exits with it
+}
+
+# pl_capture_start NAME NETNS IFACE [FILTER...]: starts tcpdump on IFACE in
+# NETNS, writing $PL_TMP/NAME.pcap, and returns once it is listening.
+# pl_capture_stop NAME stops it and waits until the file is complete.
+declare -A PL_CAPTURES=()
+pl_capture_start() {
+  local name=$1 ns=$2 ifc=$3; shift 3
+  ip netns exec "$ns" tcpdump -i "$ifc" -nn -U -w "$PL_TMP/$name.pcap" "$@" > "$PL_TMP/$name.tcpdump.log" 2>&1 &
+  PL_CAPTURES[$name]=$!
+  PL_PIDS+=("$!")
+  pl_wait_for "tcpdump on $ifc in $ns" 10 grep -q "listening on" "$PL_TMP/$name.tcpdump.log"
+}
+pl_capture_stop() {
+  local pid=${PL_CAPTURES[$1]}
+  sleep 0.3   # the last packets' echo
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "PL_CAPTURES[$1]"
+}
+
+# pl_ping_ok NETNS DST [PING ARGS...]: pings DST 3 times from NETNS; true if
+# every echo was answered. The summary line is left in PL_PING_SUMMARY.
+# pl_ping: the same, failing the test otherwise.
+pl_ping_ok() {
+  local ns=$1 dst=$2 out; shift 2
+  out=$(ip netns exec "$ns" ping -n -q -c 3 -i 0.2 -W 2 "$@" "$dst" 2>&1) || true
+  PL_PING_SUMMARY=$(grep -E 'packet loss|rror' <<<"$out" | paste -sd ' ')
+  grep -q " 0% packet loss" <<<"$out"
+}
+pl_ping() {
+  pl_ping_ok "$@" || pl_fail "ping ${*:3}${3:+ }$2 from $1 lost packets: $PL_PING_SUMMARY"
+}
+
+# pl_check_fail MESSAGE: records a failed check and goes on, so one run shows
+# every independent problem; pl_checks_done fails the test if any was recorded.
+PL_FAILED_CHECKS=()
+pl_check_fail() {
+  pl_log "FAIL (continuing): $*"
+  PL_FAILED_CHECKS+=("$*")
+}
+pl_checks_done() {
+  [ ${#PL_FAILED_CHECKS[@]} -eq 0 ] && return 0
+  pl_log "${#PL_FAILED_CHECKS[@]} check(s) failed:"
+  printf '  - %s\n' "${PL_FAILED_CHECKS[@]}"
+  pl_fail "${#PL_FAILED_CHECKS[@]} check(s) failed"
+}
