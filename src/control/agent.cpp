@@ -14,6 +14,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <rte_cycles.h>
 
 #include "control/identity.h"
 #include "control/ipcache.h"
@@ -36,7 +37,7 @@ Json counters_json(const WorkerCounters& c) {
                 {"icmp_replies", c.icmp_replies.get()}, {"idle_sleeps", c.idle_sleeps.get()},
                 {"encapsulated", c.encapsulated.get()}, {"decapsulated", c.decapsulated.get()},
                 {"icmp_errors", c.icmp_errors.get()},   {"arp_learned", c.arp_learned.get()},
-                {"neighbor_facts_lost", c.neighbor_facts_lost.get()},
+                {"neighbor_facts_lost", c.neighbor_facts_lost.get()}, {"held", c.held.get()},
                 {"drops", drops}};
 }
 
@@ -107,6 +108,7 @@ Result<void> Agent::start() {
             .tables = tables_.get(),
             .qsbr = qsbr_->get(),
             .counters = &counters_[w],
+            .hold = hold_queues_.emplace_back(std::make_unique<HoldQueue>(rte_get_tsc_hz())).get(),
             .stop = &stop_workers_,
             .burst_size = dp.burst_size,
             .idle_sleep_us = dp.idle_sleep_us,

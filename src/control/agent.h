@@ -49,7 +49,7 @@ public:
     Result<void> start();
     /// Stops the workers and unplugs every port. Idempotent.
     void stop();
-    /// Periodic control work (every ~100 ms): learns what workers saw in ARP,
+    /// Periodic control work (every ~10 ms): learns what workers saw in ARP,
     /// ages and probes neighbours, republishes when next hops change, and
     /// frees tables whose grace period is over.
     void tick();
@@ -78,6 +78,7 @@ private:
     std::unique_ptr<Qsbr> qsbr_;
     std::unique_ptr<RcuPublisher<Snapshot>> tables_;
     std::unique_ptr<WorkerCounters[]> counters_;
+    std::vector<std::unique_ptr<HoldQueue>> hold_queues_;
     std::vector<WorkerContext> worker_ctx_;
     std::atomic<bool> stop_workers_{false};
     bool workers_running_ = false;

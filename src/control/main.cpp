@@ -118,10 +118,11 @@ int main(int argc, char** argv) {
                 std::printf("podlaned: %s received, stopping\n", strsignal(sig));
                 io.stop();
             });
-            // Old tables are freed once their grace period is over.
+            // Control work every 10 ms: ARP facts from the workers, neighbour
+            // aging and probes, freeing tables whose grace period is over.
             boost::asio::steady_timer reclaim_timer(io);
             std::function<void()> arm = [&] {
-                reclaim_timer.expires_after(std::chrono::milliseconds(100));
+                reclaim_timer.expires_after(std::chrono::milliseconds(10));
                 reclaim_timer.async_wait([&](const boost::system::error_code& ec) {
                     if (ec)
                         return;

@@ -48,7 +48,7 @@ inline Verdict deliver_host(const Snapshot& snap, const ParsedPacket& p) noexcep
 
 /// Sends a packet out of the uplink, unencapsulated, to `dst` on the uplink
 /// subnet or else via the uplink's gateway. An unresolved next hop is asked
-/// of the control thread and the packet dropped as no_neighbour.
+/// of the control thread, and the packet waits for it (HoldQueue).
 inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
                               WorkerCounters& c) noexcept {
     const UplinkView& up = snap.uplink;
@@ -67,7 +67,7 @@ inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPac
         NeighborFact ask{hop, {}, kResolveRequest};
         if (up.neighbor_ring == nullptr || rte_ring_mp_enqueue_elem(up.neighbor_ring, &ask, sizeof ask) != 0)
             c.neighbor_facts_lost.add(1);
-        return Verdict::drop(DropReason::NoNeighbour);
+        return Verdict::unresolved(hop);
     }
     ipv4_decrement_ttl(p.ip);
     __builtin_memcpy(p.eth->dst_addr.addr_bytes, up.neighbor_macs[n].bytes.data(), RTE_ETHER_ADDR_LEN);
@@ -147,10 +147,11 @@ inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
         const uint32_t cidr = up.remote_cidrs.lookup(dst);
         if (cidr != kNotFound)
             return forward_remote(snap, m, p, in, up.cidr_owner[cidr]);
-        // The node's kernel goes anywhere the uplink leads; pods reach the
-        // other nodes' IPs (their kernels), with their own source IP.
-        if (in.from_host || up.node_by_ip.lookup(dst) != kNotFound)
-            return forward_uplink(snap, m, p, in, c);
+        // Everything else leaves by the uplink, unencapsulated: the node's
+        // kernel, and pods with their own source IP (the other nodes'
+        // kernels; the outside world, where a router knows the PodCIDRs or,
+        // later, masquerading hides them).
+        return forward_uplink(snap, m, p, in, c);
     }
     return Verdict::drop(DropReason::UnknownDestination);
 }

@@ -2,11 +2,13 @@
 
 #include <array>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
 
 #include "dataplane/arp.h"
 #include "dataplane/forward.h"
+#include "dataplane/hold_queue.h"
 #include "dataplane/parse.h"
 #include "dataplane/uplink.h"
 
@@ -48,7 +50,8 @@ inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, 
 /// Runs `handle` on every packet with prefetch ahead, frees what is not
 /// transmitted (counting drops by reason) and counts outcomes.
 template <typename Handle>
-inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCounters& c, Handle handle) noexcept {
+inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
+                      Handle handle) noexcept {
     const size_t n = pkts.size();
     for (size_t i = 0; i < n && i < kPrefetchOffset; ++i)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
@@ -62,6 +65,8 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
             drop_packet(pkts[i], v.reason, c);
         else if (v.outcome == Outcome::Consumed)
             rte_pktmbuf_free(pkts[i]);
+        else if (v.outcome == Outcome::Unresolved && (hold == nullptr || !hold->push(pkts[i], v.hop, rte_rdtsc())))
+            drop_packet(pkts[i], DropReason::NoNeighbour, c);
         out_ports[i] = v.port;
     }
     auto count = [&](Outcome o) { return outcomes[static_cast<size_t>(o)]; };
@@ -72,28 +77,29 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     c.icmp_replies.add(count(Outcome::EchoReply));
     c.icmp_errors.add(count(Outcome::IcmpError));
     c.arp_learned.add(count(Outcome::Consumed));
+    c.held.add(count(Outcome::Unresolved));
 }
 
 } // namespace
 
 void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                    uint16_t* out_ports, WorkerCounters& c) noexcept {
+                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold) noexcept {
     switch (snap.ports[in_port].role) {
     case PortRole::Endpoint:
     case PortRole::Host:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst(pkts, out_ports, c, [&](rte_mbuf* m) { return from_pod(snap, m, ingress, c); });
+        run_burst(pkts, out_ports, c, hold, [&](rte_mbuf* m) { return from_pod(snap, m, ingress, c); });
         return;
     }
     case PortRole::Uplink:
-        run_burst(pkts, out_ports, c, [&](rte_mbuf* m) { return from_uplink(snap, m, in_port, c); });
+        run_burst(pkts, out_ports, c, hold, [&](rte_mbuf* m) { return from_uplink(snap, m, in_port, c); });
         return;
     case PortRole::Unused:
         break;
     }
     // The port is being removed: the table no longer knows it.
-    run_burst(pkts, out_ports, c, [](rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+    run_burst(pkts, out_ports, c, hold, [](rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
 }
 
 void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16_t tx_queue,

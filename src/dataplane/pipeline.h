@@ -23,11 +23,14 @@ inline void drop_packet(rte_mbuf* m, DropReason reason, WorkerCounters& c) noexc
     rte_pktmbuf_free(m);
 }
 
+class HoldQueue;
+
 /// Stage 1: parses, handles and rewrites each packet of a burst received on
 /// `in_port`. out_ports[i] is where pkts[i] goes, or kDropPort if it was
-/// dropped (counted and freed already).
+/// dropped (counted and freed already) or handed to `hold` to wait for its
+/// next hop (without a hold queue, such packets are dropped as no_neighbour).
 void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                    uint16_t* out_ports, WorkerCounters& c) noexcept;
+                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold = nullptr) noexcept;
 
 /// Stage 2: transmits the surviving packets grouped by output port on
 /// `tx_queue`; what a port does not take is dropped as tx_full.
@@ -36,9 +39,9 @@ void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16
 
 /// Both stages for one received burst (at most kMaxBurst packets).
 inline void process_burst(const Snapshot& snap, uint16_t in_port, uint16_t tx_queue,
-                          std::span<rte_mbuf*> pkts, WorkerCounters& c) noexcept {
+                          std::span<rte_mbuf*> pkts, WorkerCounters& c, HoldQueue* hold = nullptr) noexcept {
     uint16_t out_ports[kMaxBurst];
-    classify_burst(snap, in_port, pkts, out_ports, c);
+    classify_burst(snap, in_port, pkts, out_ports, c, hold);
     transmit_burst(pkts, out_ports, tx_queue, c);
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "common/net_types.h"
 #include "dataplane/drop_reason.h"
 
 namespace podlane {
@@ -19,6 +20,7 @@ enum class Outcome : uint8_t {
     EchoReply,    ///< ICMP echo reply from an address podlane owns
     IcmpError,    ///< turned into an ICMP error to its sender
     Consumed,     ///< not transmitted: its facts went to the control thread
+    Unresolved,   ///< waits for the MAC of next hop `hop` (HoldQueue), or is dropped as no_neighbour
     Dropped,
     Count
 };
@@ -27,13 +29,17 @@ struct Verdict {
     uint16_t port = kDropPort;                 ///< output port, or kDropPort
     DropReason reason = DropReason::Malformed; ///< meaningful when dropped
     Outcome outcome = Outcome::Dropped;
+    Ipv4Addr hop;                              ///< Unresolved: the next hop to wait for
 
     static constexpr Verdict tx(uint16_t port, Outcome what = Outcome::Forwarded) noexcept {
-        return {port, DropReason::Count, what};
+        return {port, DropReason::Count, what, {}};
     }
-    static constexpr Verdict drop(DropReason r) noexcept { return {kDropPort, r, Outcome::Dropped}; }
+    static constexpr Verdict drop(DropReason r) noexcept { return {kDropPort, r, Outcome::Dropped, {}}; }
+    static constexpr Verdict unresolved(Ipv4Addr hop) noexcept {
+        return {kDropPort, DropReason::NoNeighbour, Outcome::Unresolved, hop};
+    }
     /// Handled and finished here (an ARP reply learnt by the control plane): freed, not a drop.
-    static constexpr Verdict consumed() noexcept { return {kDropPort, DropReason::Count, Outcome::Consumed}; }
+    static constexpr Verdict consumed() noexcept { return {kDropPort, DropReason::Count, Outcome::Consumed, {}}; }
     /// Not transmitted: dropped or consumed.
     constexpr bool dropped() const noexcept { return port == kDropPort; }
 };

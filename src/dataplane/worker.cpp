@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
@@ -31,6 +32,10 @@ uint32_t send_control_packets(const WorkerContext& w, const Snapshot& snap) noex
 /// One round over this worker's rx queues; returns the packets received.
 uint32_t poll_once(const WorkerContext& w, const Snapshot& snap) noexcept {
     uint32_t total = send_control_packets(w, snap);
+    if (w.hold != nullptr && !w.hold->empty()) {
+        w.hold->retry(snap, static_cast<uint16_t>(w.worker_id), rte_rdtsc(), *w.counters);
+        total += w.hold->size(); // waiting packets keep the worker from sleeping
+    }
     if (w.worker_id >= snap.workers.size())
         return total;
     const WorkerPlan& plan = snap.workers[w.worker_id];
@@ -41,7 +46,7 @@ uint32_t poll_once(const WorkerContext& w, const Snapshot& snap) noexcept {
             continue;
         total += n;
         w.counters->rx_packets.add(n);
-        process_burst(snap, rx.port_id, static_cast<uint16_t>(w.worker_id), std::span(pkts, n), *w.counters);
+        process_burst(snap, rx.port_id, static_cast<uint16_t>(w.worker_id), std::span(pkts, n), *w.counters, w.hold);
     }
     return total;
 }
@@ -72,6 +77,8 @@ int worker_main(void* arg) {
         w.counters->idle_sleeps.add(1);
     }
 
+    if (w.hold != nullptr)
+        w.hold->drain(*w.counters);
     rte_rcu_qsbr_thread_offline(w.qsbr, w.worker_id);
     rte_rcu_qsbr_thread_unregister(w.qsbr, w.worker_id);
     return 0;

@@ -7,6 +7,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dataplane/counters.h"
+#include "dataplane/hold_queue.h"
 #include "dataplane/rcu_publisher.h"
 #include "dataplane/snapshot.h"
 
@@ -18,6 +19,7 @@ struct WorkerContext {
     const RcuPublisher<Snapshot>* tables = nullptr;
     rte_rcu_qsbr* qsbr = nullptr;
     WorkerCounters* counters = nullptr;
+    HoldQueue* hold = nullptr;                 ///< this worker's packets waiting for ARP
     const std::atomic<bool>* stop = nullptr;
     uint16_t burst_size = 32;                  ///< <= kMaxBurst
     uint32_t idle_sleep_us = 0;                ///< 0: never sleep

@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# A multi-node podlane cluster in network namespaces, for humans and for
+# tests/integration/cluster.sh:
+#
+#   scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
+#   scripts/lab.sh status [--prefix P]
+#   scripts/lab.sh down [--prefix P]
+#
+# Topology (P = prefix, default "pl-"; i = 1..N; k = 1..K):
+#
+#   ${P}fab      the fabric: bridge br0, one port per node ("node<i>") and one
+#                for the external host ("ext")
+#   ${P}ext      an external host/router, eth0 = 192.168.50.1/24 on the fabric;
+#                in native mode it has a route to every node's PodCIDR via
+#                that node's IP (as if it had learnt them), in tunnel modes none
+#   ${P}node<i>  node i: uplink veth eth0 on the fabric, podlaned with node IP
+#                192.168.50.(10+i) and PodCIDR 10.210.<i>.0/24 (gateway .1)
+#   ${P}n<i>p<k> pod k of node i, 10.210.<i>.(10+k), labels {app: web, node: node<i>}
+#
+# Everything lives in namespaces the lab creates: nothing is configured in the
+# root namespace and no route leads out of the lab. Configs, logs, pid files
+# and API sockets are in /run/podlane/lab-${P}/ (deleted by down).
+# PODLANED and PODLANE (environment) choose the binaries; default build/.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PODLANED=${PODLANED:-$REPO/build/podlaned}
+PODLANE=${PODLANE:-$REPO/build/podlane}
+API_TIMEOUT=${LAB_API_TIMEOUT:-30}          # seconds for every node's API to answer
+NEIGHBOR_TIMEOUT=${LAB_NEIGHBOR_TIMEOUT:-30} # seconds for every node to resolve its peers
+
+FABRIC_NET=192.168.50
+EXT_IP=$FABRIC_NET.1
+MAX_NODES=16   # memory and CPU: each node is a DPDK process with its own worker
+MAX_PODS=30    # Debian's DPDK has RTE_MAX_ETHPORTS=32: pods + the uplink
+
+die() { echo "lab: error: $*" >&2; exit 1; }
+say() { echo "lab: $*"; }
+
+usage() {
+  cat <<EOT
+usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
+       scripts/lab.sh status [--prefix P]
+       scripts/lab.sh down [--prefix P]
+
+  up      create the namespaces, start one podlaned per node, wait until every
+          API answers and every node has resolved all its peers
+          (defaults: --nodes 3 --mode vxlan --prefix pl- --pods 1)
+  status  the lab's namespaces, each node's podlaned, status and neighbours
+  down    stop every podlaned (SIGTERM) and delete the lab's namespaces
+
+Environment: PODLANED, PODLANE (binaries, default build/), LAB_API_TIMEOUT,
+LAB_NEIGHBOR_TIMEOUT (seconds, default 30).
+EOT
+}
+
+node_ip() { echo "$FABRIC_NET.$((10 + $1))"; }
+pod_cidr() { echo "10.210.$1.0/24"; }
+gateway_ip() { echo "10.210.$1.1"; }
+pod_ip() { echo "10.210.$1.$((10 + $2))"; }
+
+# The lab's namespaces that exist now, found by name: ${P}fab, ${P}ext,
+# ${P}node<i>, ${P}n<i>p<k>.
+lab_namespaces() {
+  local re
+  re="^${PREFIX//./\\.}(fab|ext|node[0-9]+|n[0-9]+p[0-9]+)\$"
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "$re" || true
+}
+
+# True if PID is a podlaned that we started (its binary is a podlaned).
+is_podlaned() {
+  local exe
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+  [[ $(basename "$exe") == podlaned* ]]
+}
+
+cmd_down() {
+  local pids=() pidfile pid
+  if [ -d "$RUN_DIR" ]; then
+    for pidfile in "$RUN_DIR"/node*.pid; do
+      [ -f "$pidfile" ] || continue
+      pid=$(cat "$pidfile")
+      if is_podlaned "$pid"; then
+        say "stopping podlaned of $(basename "$pidfile" .pid) (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        pids+=("$pid")
+      fi
+    done
+    for pid in "${pids[@]}"; do
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then
+        say "podlaned (pid $pid) did not stop within 10s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    done
+  fi
+  local ns n=0
+  for ns in $(lab_namespaces); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+    n=$((n + 1))
+  done
+  rm -rf "$RUN_DIR"
+  # DPDK leaves its runtime directory (a few MB in /run) behind.
+  local d
+  for d in /var/run/dpdk/"${PREFIX}"node*; do
+    [[ ${d##*/} =~ ^${PREFIX//./\\.}node[0-9]+$ ]] && rm -rf "$d"
+  done
+  say "lab ${PREFIX} is down ($n namespaces deleted)"
+}
+
+# Creates a namespace with lo up, IPv6 off and no IGMP reports for link-local
+# groups: no IPv6 or multicast noise reaches the uplinks.
+make_ns() {
+  ip netns add "$1"
+  ip -n "$1" link set lo up
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+    net.ipv4.igmp_link_local_mcast_reports=0
+}
+
+write_config() {
+  local i=$1 j k routing
+  case $MODE in
+    vxlan)  routing="{mode: tunnel, tunnel_protocol: vxlan}" ;;
+    geneve) routing="{mode: tunnel, tunnel_protocol: geneve}" ;;
+    native) routing="{mode: native, native_routing_cidr: 10.210.0.0/16}" ;;
+  esac
+  {
+    echo "# scripts/lab.sh: node$i of lab ${PREFIX} ($MODE, $NODES nodes)"
+    echo "node: {name: node$i, ip: $(node_ip "$i")}"
+    echo "dataplane: {worker_lcores: [1], idle_sleep_us: 100, file_prefix: ${PREFIX}node$i, rx_ring_size: 256, tx_ring_size: 256}"
+    echo "network: {pod_cidr: $(pod_cidr "$i"), gateway_ip: $(gateway_ip "$i")}"
+    echo "api: {socket: $RUN_DIR/node$i.sock}"
+    echo "uplinks:"
+    echo "  - {name: eth0, devargs: \"net_af_packet0,iface=eth0\"}"
+    echo "routing: $routing"
+    echo "neighbor: {refresh_ms: 2000, timeout_ms: 6000}"
+    if [ "$NODES" -gt 1 ]; then
+      echo "nodes:"
+      for j in $(seq "$NODES"); do
+        [ "$j" = "$i" ] && continue
+        echo "  - {name: node$j, ip: $(node_ip "$j"), pod_cidrs: [$(pod_cidr "$j")]}"
+      done
+    fi
+    echo "endpoints:"
+    for k in $(seq "$PODS"); do
+      echo "  - {id: lab/n${i}p$k, ip: $(pod_ip "$i" "$k"), netns: ${PREFIX}n${i}p$k, labels: {app: web, node: node$i}}"
+    done
+  } > "$RUN_DIR/node$i.yaml"
+}
+
+log_tail() {
+  echo "---- $1 (last 30 lines) ----" >&2
+  tail -n 30 "$1" >&2 || true
+}
+
+# Fails with the node's log tail if its podlaned has exited.
+check_alive() {
+  local i=$1
+  if ! kill -0 "$(cat "$RUN_DIR/node$i.pid")" 2>/dev/null; then
+    log_tail "$RUN_DIR/node$i.log"
+    die "podlaned of node$i exited (log: $RUN_DIR/node$i.log)"
+  fi
+}
+
+# node I: true when its neighbour list has every peer reachable with a MAC.
+peers_reachable() {
+  local i=$1 want=$(($2 - 1))
+  "$PODLANE" --socket "$RUN_DIR/node$i.sock" neighbor list -o json 2>/dev/null |
+    jq -e --argjson want "$want" \
+      '[.[] | select(.state == "reachable" and .mac != "")] | length == $want' >/dev/null
+}
+
+cmd_up() {
+  command -v jq >/dev/null || die "jq is missing (scripts/install-deps.sh installs it)"
+  command -v ethtool >/dev/null || die "ethtool is missing (scripts/install-deps.sh installs it)"
+  [ -x "$PODLANED" ] || die "no podlaned at $PODLANED (build with scripts/build.sh, or set PODLANED)"
+  [ -x "$PODLANE" ] || die "no podlane CLI at $PODLANE (build with scripts/build.sh, or set PODLANE)"
+  [[ $NODES =~ ^[0-9]+$ ]] && [ "$NODES" -ge 1 ] && [ "$NODES" -le $MAX_NODES ] ||
+    die "--nodes $NODES: expected 1..$MAX_NODES"
+  [[ $PODS =~ ^[0-9]+$ ]] && [ "$PODS" -ge 1 ] && [ "$PODS" -le $MAX_PODS ] ||
+    die "--pods $PODS: expected 1..$MAX_PODS"
+  case $MODE in vxlan|geneve|native) ;; *) die "--mode $MODE: expected vxlan, geneve or native" ;; esac
+
+  if [ -d "$RUN_DIR" ] || [ -n "$(lab_namespaces)" ]; then
+    say "lab ${PREFIX} exists: taking it down first"
+    cmd_down
+  fi
+  mkdir -p "$RUN_DIR"
+  chmod 700 "$RUN_DIR"
+  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\n' "$PREFIX" "$NODES" "$PODS" "$MODE" > "$RUN_DIR/lab.env"
+
+  local fab=${PREFIX}fab ext=${PREFIX}ext i k node out
+  say "creating lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, run dir $RUN_DIR"
+  make_ns "$fab"
+  # No multicast snooping: the bridge would join 224.0.0.106 and send IGMP
+  # reports to every uplink.
+  ip -n "$fab" link add br0 type bridge mcast_snooping 0
+  ip -n "$fab" link set br0 up
+
+  make_ns "$ext"
+  ip link add eth0 netns "$ext" type veth peer name ext netns "$fab"
+  ip -n "$fab" link set ext master br0 up
+  ip -n "$ext" addr add "$EXT_IP/24" dev eth0
+  ip -n "$ext" link set eth0 up
+  # Kernel TCP over a veth leaves partial checksums, which the af_packet
+  # uplinks would forward as they are: have the kernel finish them.
+  ip netns exec "$ext" ethtool -K eth0 tx off >/dev/null
+
+  for i in $(seq "$NODES"); do
+    node=${PREFIX}node$i
+    make_ns "$node"
+    ip link add eth0 netns "$node" type veth peer name "node$i" netns "$fab"
+    ip -n "$fab" link set "node$i" master br0 up
+    ip -n "$node" link set eth0 up
+    for k in $(seq "$PODS"); do
+      make_ns "${PREFIX}n${i}p$k"
+    done
+    if [ "$MODE" = native ]; then
+      ip -n "$ext" route add "$(pod_cidr "$i")" via "$(node_ip "$i")"
+    fi
+    write_config "$i"
+    out=$("$PODLANED" --check-config "$RUN_DIR/node$i.yaml" 2>&1) ||
+      die "podlaned refuses $RUN_DIR/node$i.yaml: $out"
+  done
+
+  for i in $(seq "$NODES"); do
+    node=${PREFIX}node$i
+    # setsid: a terminal's Ctrl-C or hangup does not reach the lab's agents.
+    ip netns exec "$node" setsid "$PODLANED" --config "$RUN_DIR/node$i.yaml" \
+      > "$RUN_DIR/node$i.log" 2>&1 < /dev/null &
+    echo $! > "$RUN_DIR/node$i.pid"
+  done
+  say "started podlaned in ${PREFIX}node1..${PREFIX}node$NODES; waiting for their APIs"
+
+  local deadline=$((SECONDS + API_TIMEOUT)) pending
+  while :; do
+    pending=()
+    for i in $(seq "$NODES"); do
+      check_alive "$i"
+      "$PODLANE" --socket "$RUN_DIR/node$i.sock" status >/dev/null 2>&1 || pending+=("node$i")
+    done
+    [ ${#pending[@]} -eq 0 ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      for node in "${pending[@]}"; do log_tail "$RUN_DIR/$node.log"; done
+      die "the API of ${pending[*]} did not answer within ${API_TIMEOUT}s (run: scripts/lab.sh down --prefix ${PREFIX})"
+    fi
+    sleep 0.2
+  done
+
+  say "every API answers; waiting for every node to resolve its $((NODES - 1)) peer(s)"
+  deadline=$((SECONDS + NEIGHBOR_TIMEOUT))
+  while :; do
+    pending=()
+    for i in $(seq "$NODES"); do
+      check_alive "$i"
+      peers_reachable "$i" "$NODES" || pending+=("node$i")
+    done
+    [ ${#pending[@]} -eq 0 ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      for node in "${pending[@]}"; do
+        echo "---- $node: podlane neighbor list ----" >&2
+        "$PODLANE" --socket "$RUN_DIR/$node.sock" neighbor list >&2 || true
+        log_tail "$RUN_DIR/$node.log"
+      done
+      die "${pending[*]} did not resolve all peers within ${NEIGHBOR_TIMEOUT}s (run: scripts/lab.sh down --prefix ${PREFIX})"
+    fi
+    sleep 0.2
+  done
+
+  echo
+  echo "\$ podlane --socket $RUN_DIR/node1.sock status"
+  "$PODLANE" --socket "$RUN_DIR/node1.sock" status
+  local cli=$PODLANE
+  [[ $cli == "$REPO/"* ]] && cli=${cli#"$REPO/"}
+  cat <<EOT
+
+lab ${PREFIX} is up: $NODES nodes ($MODE), $PODS pod(s) per node, run dir $RUN_DIR
+  nodes:    ${PREFIX}node<i>, node IP $FABRIC_NET.(10+i), PodCIDR 10.210.<i>.0/24, log $RUN_DIR/node<i>.log
+  pods:     ${PREFIX}n<i>p<k>, IP 10.210.<i>.(10+k)
+  external: ${PREFIX}ext, $EXT_IP$( [ "$MODE" = native ] && echo ", routes to every PodCIDR" )
+Try:
+  $cli --socket $RUN_DIR/node1.sock stats            # each node has its own socket
+  $cli --socket $RUN_DIR/node2.sock neighbor list
+  $cli --socket $RUN_DIR/node1.sock ipcache list
+  ip netns exec ${PREFIX}n1p1 ping -c 3 $(pod_ip "$NODES" 1)
+  scripts/lab.sh status --prefix ${PREFIX}
+  scripts/lab.sh down --prefix ${PREFIX}
+EOT
+}
+
+cmd_status() {
+  local nss
+  nss=$(lab_namespaces)
+  if [ -z "$nss" ] && [ ! -d "$RUN_DIR" ]; then
+    say "no lab with prefix ${PREFIX}"
+    return 1
+  fi
+  if [ -f "$RUN_DIR/lab.env" ]; then
+    # shellcheck disable=SC1091
+    (source "$RUN_DIR/lab.env"; say "lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, run dir $RUN_DIR")
+  fi
+  echo "namespaces: $(sort <<<"$nss" | tr "\n" " ")"
+  local pidfile i pid rc=0
+  for pidfile in "$RUN_DIR"/node*.pid; do
+    [ -f "$pidfile" ] || continue
+    i=$(basename "$pidfile" .pid)
+    pid=$(cat "$pidfile")
+    echo
+    if ! is_podlaned "$pid"; then
+      echo "== $i: podlaned (pid $pid) is not running; log: $RUN_DIR/$i.log"
+      rc=1
+      continue
+    fi
+    echo "== $i: podlaned pid $pid, socket $RUN_DIR/$i.sock"
+    "$PODLANE" --socket "$RUN_DIR/$i.sock" status || rc=1
+    echo "-- neighbours"
+    "$PODLANE" --socket "$RUN_DIR/$i.sock" neighbor list || rc=1
+  done
+  return $rc
+}
+
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+CMD=$1; shift
+NODES=3 MODE=vxlan PREFIX=pl- PODS=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --nodes) NODES=${2:?--nodes needs a value}; shift 2 ;;
+    --mode) MODE=${2:?--mode needs a value}; shift 2 ;;
+    --prefix) PREFIX=${2:?--prefix needs a value}; shift 2 ;;
+    --pods) PODS=${2:?--pods needs a value}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+done
+[[ $PREFIX =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$ ]] ||
+  die "--prefix $PREFIX: expected 1..20 characters of A-Z a-z 0-9 _ . -"
+RUN_DIR=/run/podlane/lab-${PREFIX}
+[ "$(id -u)" -eq 0 ] || die "run as root (namespaces and DPDK)"
+
+case $CMD in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  -h|--help|help) usage ;;
+  *) usage >&2; die "unknown command: $CMD" ;;
+esac

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# Integration test: a 3-node podlane cluster (scripts/lab.sh, one pod per
+# node) in MODE vxlan, geneve or native routing. Checks the control plane
+# (neighbours, ipcache), pod-to-pod ping between every pair of nodes, TCP
+# (HTTP download without SNAT, iperf3), the packets on the fabric (VXLAN or
+# Geneve with the sending pod's identity as VNI, or plain IPv4 in native
+# mode), the path MTU (ICMP fragmentation needed from podlane), the external
+# host, and that no packet was dropped for a reason a healthy cluster never
+# has.
+#
+#   tests/integration/cluster.sh MODE PODLANED PODLANE
+set -euo pipefail
+[ $# -eq 3 ] || { echo "usage: $0 vxlan|geneve|native PODLANED PODLANE" >&2; exit 2; }
+MODE=$1
+PODLANED=$(realpath "$2")
+PODLANE=$(realpath "$3")
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+source "$HERE/lib.sh"
+case $MODE in vxlan|geneve|native) ;; *) pl_fail "MODE $MODE: expected vxlan, geneve or native" ;; esac
+export PODLANED PODLANE
+
+N=3
+P=plc$$-
+RUN=/run/podlane/lab-$P
+LAB=$REPO/scripts/lab.sh
+
+node_ns() { echo "${P}node$1"; }
+pod_ns() { echo "${P}n${1}p1"; }
+node_ip() { echo "192.168.50.$((10 + $1))"; }
+pod_ip() { echo "10.210.$1.11"; }
+gw_ip() { echo "10.210.$1.1"; }
+cli() { local i=$1; shift; "$PODLANE" --socket "$RUN/node$i.sock" "$@"; }
+others() { local i; for i in $(seq $N); do [ "$i" = "$1" ] || echo "$i"; done; }
+uplink_mac() { ip -n "$(node_ns "$1")" -j link show eth0 | pl_json '.[0].address'; }
+
+# On failure: what each node saw. Then, always: the lab goes down.
+teardown() {
+  local pid
+  for pid in "${PL_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  if [ "$PL_RC" -ne 0 ] && [ -d "$RUN" ]; then
+    local i
+    for i in $(seq $N); do
+      echo "==== node$i: stats, neighbours, log tail ===="
+      cli "$i" stats 2>&1 || true
+      cli "$i" neighbor list 2>&1 || true
+      tail -n 30 "$RUN/node$i.log" 2>/dev/null || true
+    done
+  fi
+  "$LAB" down --prefix "$P" || true
+}
+pl_on_exit teardown
+# Belt and braces: lib.sh deletes the lab's namespaces too if down failed.
+PL_NETNS+=("${P}fab" "${P}ext")
+for i in $(seq $N); do PL_NETNS+=("$(node_ns "$i")" "$(pod_ns "$i")"); done
+
+T0=$SECONDS
+pl_log "lab up: $N nodes, $MODE, prefix $P"
+"$LAB" up --nodes $N --mode "$MODE" --prefix "$P" --pods 1
+pl_log "lab up took $((SECONDS - T0))s"
+
+# ---------------------------------------------------------------- control plane
+pl_log "neighbours: every node has the other nodes reachable, with their uplink MACs"
+for i in $(seq $N); do
+  neigh=$(cli "$i" neighbor list -o json)
+  for j in $(others "$i"); do
+    want=$(uplink_mac "$j")
+    jq -e --arg ip "$(node_ip "$j")" --arg mac "$want" \
+      'any(.[]; .ip == $ip and .state == "reachable" and .mac == $mac)' <<<"$neigh" >/dev/null ||
+      pl_fail "node$i: neighbour node$j ($(node_ip "$j"), $want) is not reachable: $(jq -c . <<<"$neigh")"
+  done
+  [ "$(pl_json 'length' <<<"$neigh")" = $((N - 1)) ] || pl_fail "node$i: expected $((N - 1)) neighbours: $(jq -c . <<<"$neigh")"
+done
+cli 1 neighbor list
+
+pl_log "ipcache: the other nodes' PodCIDRs behind their node IPs"
+for i in $(seq $N); do
+  ipc=$(cli "$i" ipcache list -o json)
+  for j in $(others "$i"); do
+    jq -e --arg p "10.210.$j.0/24" --arg ep "$(node_ip "$j")" \
+      'any(.[]; .prefix == $p and .tunnel_endpoint == $ep and .source == "remote-pod-cidr")' <<<"$ipc" >/dev/null ||
+      pl_fail "node$i: ipcache lacks 10.210.$j.0/24 -> $(node_ip "$j"): $(jq -c . <<<"$ipc")"
+  done
+  jq -e --arg p "$(pod_ip "$i")/32" 'any(.[]; .prefix == $p and .source == "local-endpoint")' <<<"$ipc" >/dev/null ||
+    pl_fail "node$i: ipcache lacks its pod $(pod_ip "$i")"
+done
+cli 1 ipcache list
+
+# A pod's identity, from its node's identity list, matched by the pod's labels;
+# the ipcache entry of the pod's IP must carry the same one.
+identity_of() {
+  local i=$1 id
+  id=$(cli "$i" identity list -o json |
+    jq -er --arg node "node$i" \
+      '[.[] | select(.reserved | not) | select((.labels | sort) == (["app=web", "node=\($node)"] | sort))] |
+       if length == 1 then .[0].id else error("expected one identity") end') ||
+    pl_fail "node$i: no single identity with labels app=web,node=node$i" >&2
+  cli "$i" ipcache list -o json | jq -e --arg p "$(pod_ip "$i")/32" --argjson id "$id" \
+    'any(.[]; .prefix == $p and .identity == $id)' >/dev/null ||
+    pl_fail "node$i: the ipcache entry of $(pod_ip "$i") does not carry identity $id" >&2
+  echo "$id"
+}
+declare -A ID
+for i in $(seq $N); do ID[$i]=$(identity_of "$i"); done
+pl_log "pod identities: $(for i in $(seq $N); do printf 'n%sp1=%s ' "$i" "${ID[$i]}"; done)"
+
+# Checks that do not hold the others up record their failure and the test
+# goes on (pl_check_fail), so one run shows every problem; it fails at the end.
+drop_count() { cli "$1" stats -o json | pl_json ".totals.drops.$2"; }
+
+pl_log "the external host pings every node IP"
+for i in $(seq $N); do
+  before=$(drop_count "$i" no_neighbour)
+  pl_ping_ok "${P}ext" "$(node_ip "$i")" && continue
+  after=$(drop_count "$i" no_neighbour)
+  why=""
+  [ "$after" -gt "$before" ] && why="; node$i dropped $((after - before)) packets as no_neighbour meanwhile\
+ (the node's replies to 192.168.50.1, sent before podlane had resolved it)"
+  pl_check_fail "ping from the external host to node$i $(node_ip "$i"): $PL_PING_SUMMARY$why"
+done
+
+# ---------------------------------------------------------------------- traffic
+pl_log "ping between the pods of every pair of nodes, both directions"
+for a in $(seq $N); do
+  for b in $(others "$a"); do
+    pl_ping "$(pod_ns "$a")" "$(pod_ip "$b")"
+  done
+done
+
+pl_log "capture on the fabric port of node1 while n1p1 pings n2p1"
+pl_capture_start fab "${P}fab" node1
+ip netns exec "$(pod_ns 1)" ping -n -q -c 5 -i 0.2 -W 2 "$(pod_ip 2)" > /dev/null || pl_fail "ping n1p1 -> n2p1 failed during the capture"
+pl_capture_stop fab
+PCAP=$PL_TMP/fab.pcap
+case $MODE in
+  vxlan)  DECODE=(-d udp.port==8472,vxlan) PROTO=vxlan PORT=8472 ;;
+  geneve) DECODE=() PROTO=geneve PORT=6081 ;;
+  native) DECODE=() PROTO= PORT= ;;
+esac
+ts() { tshark -r "$PCAP" -o ip.check_checksum:TRUE "$@" 2>>"$PL_TMP/tshark.err"; }
+tshark -r "$PCAP" -nn "${DECODE[@]}" 2>/dev/null | grep -v ARP | head -n 4 || true
+mac1=$(uplink_mac 1) mac2=$(uplink_mac 2)
+# Frames of ICMP type T from pod A to pod B: fields joined by '|', one line each.
+icmp_frames() {
+  local type=$1 a=$2 b=$3; shift 3
+  ts "${DECODE[@]}" -Y "icmp.type == $type && ip.src == $(pod_ip "$a") && ip.dst == $(pod_ip "$b")" \
+    -T fields -E separator='|' -E occurrence=a -E aggregator=, "$@"
+}
+# A VNI as tshark prints it ("0x000057a6" for Geneve, "22438" for VXLAN), in decimal.
+dec() { printf '%d' "$1"; }
+malformed=$(ts "${DECODE[@]}" -Y "_ws.malformed || _ws.expert.severity == error" | wc -l)
+[ "$malformed" = 0 ] || { ts "${DECODE[@]}" -Y "_ws.malformed || _ws.expert.severity == error" -V | head -n 60; pl_fail "$malformed malformed or erroneous frames in the capture"; }
+bad_csum=$(ts "${DECODE[@]}" -Y 'ip.checksum.status == "Bad"' | wc -l)
+[ "$bad_csum" = 0 ] || pl_fail "$bad_csum frames with a bad IPv4 header checksum (outer or inner)"
+if [ "$MODE" = native ]; then
+  tunnelled=$(ts -Y "udp.port == 8472 || udp.port == 6081 || udp.port == 4789" | wc -l)
+  [ "$tunnelled" = 0 ] || pl_fail "native mode, yet $tunnelled tunnel (UDP 8472/6081/4789) frames on the fabric"
+  for dir in "8 1 2 $mac1 $mac2" "0 2 1 $mac2 $mac1"; do
+    read -r type a b smac dmac <<<"$dir"
+    frames=$(icmp_frames "$type" "$a" "$b" -e eth.src -e eth.dst -e ip.src -e ip.dst -e udp.port)
+    want="$smac|$dmac|$(pod_ip "$a")|$(pod_ip "$b")|"
+    [ "$(wc -l <<<"$frames")" = 5 ] && [ "$(grep -cxF "$want" <<<"$frames")" = 5 ] ||
+      pl_fail "expected 5 plain IPv4 ICMP type $type frames $want, got: $frames"
+  done
+  pl_log "fabric: 5 echo requests and 5 replies as plain IPv4 between the pod IPs, node MACs, no tunnel traffic"
+else
+  for dir in "8 1 2 $mac1 $mac2" "0 2 1 $mac2 $mac1"; do
+    read -r type a b smac dmac <<<"$dir"
+    frames=$(icmp_frames "$type" "$a" "$b" -e "$PROTO.vni" -e eth.src -e eth.dst -e ip.src -e ip.dst -e udp.dstport)
+    n=0
+    while IFS='|' read -r vni esrc edst isrc idst dport; do
+      [ -n "$vni" ] || continue
+      [ "$(dec "$vni")" = "${ID[$a]}" ] || pl_fail "$PROTO VNI $vni, expected n${a}p1's identity ${ID[$a]}"
+      [ "${esrc%%,*} > ${edst%%,*}" = "$smac > $dmac" ] || pl_fail "outer MACs $esrc > $edst, expected $smac > $dmac"
+      [ "$isrc" = "$(node_ip "$a"),$(pod_ip "$a")" ] && [ "$idst" = "$(node_ip "$b"),$(pod_ip "$b")" ] ||
+        pl_fail "addresses (outer,inner) $isrc > $idst, expected $(node_ip "$a"),$(pod_ip "$a") > $(node_ip "$b"),$(pod_ip "$b")"
+      [ "$dport" = "$PORT" ] || pl_fail "UDP destination port $dport, expected $PORT"
+      n=$((n + 1))
+    done <<<"$frames"
+    [ "$n" = 5 ] || pl_fail "expected 5 $PROTO frames with ICMP type $type from n${a}p1 to n${b}p1, got $n: $frames"
+  done
+  plain=$(ts "${DECODE[@]}" -Y "icmp && !$PROTO" | wc -l)
+  [ "$plain" = 0 ] || pl_fail "$plain ICMP frames on the fabric outside the tunnel"
+  pl_log "fabric: 5 echo requests (VNI ${ID[1]}) and 5 replies (VNI ${ID[2]}) decoded as $PROTO between the pod IPs, 0 malformed"
+fi
+
+pl_log "path MTU"
+if [ "$MODE" = native ]; then
+  pl_ping "$(pod_ns 1)" "$(pod_ip 3)" -M do -s 1472
+  pl_log "native: a 1500-byte packet with DF crosses the fabric"
+else
+  mtu=$(ip -n "$(pod_ns 1)" -j link show eth0 | pl_json '.[0].mtu')
+  [ "$mtu" = 1450 ] || pl_fail "the pod's eth0 has MTU $mtu, expected 1450 (1500 minus 50 bytes of $PROTO)"
+  pl_ping "$(pod_ns 1)" "$(pod_ip 3)" -M do -s 1422
+  out=$(ip netns exec "$(pod_ns 1)" ping -n -c 1 -W 2 -M do -s 1423 "$(pod_ip 3)" 2>&1) && pl_fail "a 1451-byte packet with DF went through: $out"
+  grep -q "mtu=1450" <<<"$out" || pl_fail "expected the pod's kernel to refuse 1451 bytes (mtu=1450): $out"
+  # A pod whose interface MTU is larger than the path: podlane itself answers
+  # "fragmentation needed" with the tunnel's MTU.
+  before=$(cli 1 stats -o json | pl_json '.totals.icmp_errors')
+  ip -n "$(pod_ns 1)" link set eth0 mtu 1500
+  out=$(ip netns exec "$(pod_ns 1)" ping -n -c 2 -i 0.5 -W 2 -M do -s 1423 "$(pod_ip 3)" 2>&1) && pl_fail "a 1451-byte packet with DF went through: $out"
+  ip -n "$(pod_ns 1)" link set eth0 mtu 1450
+  ip -n "$(pod_ns 1)" route flush cache
+  echo "$out" | head -n 3
+  grep -q "From $(gw_ip 1) .*Frag needed and DF set (mtu = 1450)" <<<"$out" ||
+    pl_fail "expected 'Frag needed ... (mtu = 1450)' from the gateway $(gw_ip 1): $out"
+  after=$(cli 1 stats -o json | pl_json '.totals.icmp_errors')
+  [ "$after" -gt "$before" ] || pl_fail "node1's icmp_errors did not increase ($before -> $after)"
+  pl_log "tunnel: 1450 bytes pass, 1451 get 'fragmentation needed, mtu 1450' from podlane (icmp_errors $before -> $after)"
+fi
+
+pl_log "TCP: HTTP download n2p1 -> n1p1, checked byte for byte"
+mkdir -p "$PL_TMP/www"
+head -c 3000000 /dev/urandom > "$PL_TMP/www/blob"
+ip netns exec "$(pod_ns 2)" /usr/bin/python3 "$HERE/http_server.py" "$(pod_ip 2)" 8080 "$PL_TMP/www" \
+  > "$PL_TMP/http.log" 2>&1 &
+HTTP_PID=$!
+PL_PIDS+=("$HTTP_PID")
+pl_wait_for "the HTTP server in n2p1" 10 ip netns exec "$(pod_ns 1)" curl -sf --max-time 2 -o /dev/null "http://$(pod_ip 2):8080/"
+ip netns exec "$(pod_ns 1)" curl -sSf --max-time 30 -o "$PL_TMP/blob.got" \
+  -w "HTTP %{http_code}, %{size_download} bytes in %{time_total}s\n" "http://$(pod_ip 2):8080/blob"
+cmp "$PL_TMP/www/blob" "$PL_TMP/blob.got" || pl_fail "the downloaded file differs"
+grep -q "^$(pod_ip 1) .*\"GET /blob HTTP/1.1\" 200" "$PL_TMP/http.log" ||
+  pl_fail "the server did not log the download from n1p1's own IP $(pod_ip 1): $(cat "$PL_TMP/http.log")"
+kill -TERM "$HTTP_PID"; wait "$HTTP_PID" 2>/dev/null || true
+
+pl_log "TCP: iperf3 n2p1 -> n3p1, 2 s"
+ip netns exec "$(pod_ns 3)" iperf3 -s -1 -B "$(pod_ip 3)" > "$PL_TMP/iperf-server.log" 2>&1 &
+PL_PIDS+=("$!")
+pl_wait_for "the iperf3 server in n3p1" 10 sh -c "ip netns exec $(pod_ns 3) ss -ltn | grep -q ':5201'"
+ip netns exec "$(pod_ns 2)" iperf3 -c "$(pod_ip 3)" -t 2 -J > "$PL_TMP/iperf.json" ||
+  pl_fail "iperf3 failed: $(jq -r '.error // empty' "$PL_TMP/iperf.json" 2>/dev/null)"
+bps=$(pl_json '.end.sum_received.bits_per_second' < "$PL_TMP/iperf.json")
+retr=$(jq -r '.end.sum_sent.retransmits // 0' < "$PL_TMP/iperf.json")
+pl_log "iperf3 n2p1 -> n3p1: $(awk -v b="$bps" 'BEGIN{printf "%.1f Mbit/s", b/1e6}'), $retr retransmits"
+awk -v b="$bps" 'BEGIN{exit !(b > 1e6)}' || pl_fail "iperf3 moved under 1 Mbit/s"
+
+# ------------------------------------------------------------------------ drops
+# Asserted zero: reasons a healthy cluster never has. Every other reason must be
+# zero too, except arp_not_for_us: the fabric is one broadcast domain, so every
+# node sees (and drops) the other nodes' and the external host's ARP requests
+# for addresses it does not own.
+pl_log "counters and drops on every node"
+MUST_BE_ZERO=(unknown_destination malformed bad_ip_checksum bad_tunnel invalid_source no_neighbour)
+EXPLAINED=(arp_not_for_us)
+for i in $(seq $N); do
+  echo "---- node$i: podlane stats ----"
+  cli "$i" stats
+  stats=$(cli "$i" stats -o json)
+  for r in "${MUST_BE_ZERO[@]}"; do
+    n=$(pl_json ".totals.drops.$r" <<<"$stats")
+    [ "$n" = 0 ] || pl_check_fail "node$i dropped $n packets as $r"
+  done
+  other=$(jq -c --argjson ok "$(printf '%s\n' "${MUST_BE_ZERO[@]}" "${EXPLAINED[@]}" | jq -R . | jq -s .)" \
+    '.totals.drops | with_entries(select(.value != 0 and (.key as $k | $ok | index($k) | not)))' <<<"$stats")
+  [ "$other" = "{}" ] || pl_check_fail "node$i has unexpected drops: $other"
+  encap=$(pl_json '.totals.encapsulated' <<<"$stats") decap=$(pl_json '.totals.decapsulated' <<<"$stats")
+  if [ "$MODE" = native ]; then
+    [ "$encap" = 0 ] && [ "$decap" = 0 ] || pl_check_fail "node$i: native mode, yet $encap encapsulated and $decap decapsulated"
+  else
+    [ "$encap" -gt 0 ] && [ "$decap" -gt 0 ] || pl_check_fail "node$i: $encap encapsulated and $decap decapsulated, expected both > 0"
+  fi
+  errs=$(jq -c '[.ports[] | select(.rx_errors + .tx_errors + .rx_missed > 0)]' <<<"$stats")
+  [ "$errs" = "[]" ] || pl_check_fail "node$i: port errors: $errs"
+done
+
+# After the drop check, as its failure adds drops: the external host reaches
+# the pods over its routes to the PodCIDRs (native mode only).
+if [ "$MODE" = native ]; then
+  pl_log "native: the external host pings every pod over its routes"
+  for i in $(seq $N); do
+    before=$(drop_count "$i" unknown_destination)
+    pl_ping_ok "${P}ext" "$(pod_ip "$i")" && continue
+    after=$(drop_count "$i" unknown_destination)
+    why=""
+    [ "$after" -gt "$before" ] && why="; node$i dropped $((after - before)) packets as unknown_destination meanwhile\
+ (the pod's echo replies to 192.168.50.1, outside the cluster)"
+    pl_check_fail "ping from the external host to n${i}p1 $(pod_ip "$i"): $PL_PING_SUMMARY$why"
+  done
+fi
+
+pl_checks_done
+
+pl_log "PASS ($MODE, $((SECONDS - T0))s)"
