@@ -5,11 +5,15 @@
 
 #include <set>
 
+#include <rte_cycles.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
 #include "control/snapshot_builder.h"
 #include "dataplane/checksum.h"
+#include "dataplane/hold_queue.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/tunnel.h"
 #include "packet_builder.h"
@@ -356,13 +360,92 @@ TEST_CASE("host path: the node's kernel is reached through its TAP and reaches e
         CHECK(ask.ip == stranger);
         CHECK(ask.port_id == kResolveRequest);
     }
-    SECTION("pods reach other nodes' IPs natively with their own source, but nothing else off-cluster") {
+    SECTION("pods reach other nodes' IPs and the world beyond natively, with their own source") {
         Out r = run_one(*snap, kPodPort, ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, kNode2)), c);
         REQUIRE(r.port == kUplinkPort);
         CHECK(r.bytes.size() == ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, kNode2)).size()); // not encapsulated
         CHECK(reinterpret_cast<const rte_ipv4_hdr*>(r.bytes.data() + 14)->src_addr == kPodA.be);
-        CHECK(run_one(*snap, kPodPort, ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, kRouter)), c).port == kDropPort);
-        CHECK(c.drop(DropReason::UnknownDestination).get() == 1);
+        Out out = run_one(*snap, kPodPort, ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, *Ipv4Addr::parse("203.0.113.9"))), c);
+        REQUIRE(out.port == kUplinkPort);
+        CHECK(dst_mac_of(out.bytes) == kRouterMac);
+        CHECK(reinterpret_cast<const rte_ipv4_hdr*>(out.bytes.data() + 14)->src_addr == kPodA.be);
     }
     rte_ring_free(ring);
+}
+
+TEST_CASE("a packet to an unresolved next hop waits in the hold queue until the snapshot resolves it", "[tunnel]") {
+    rte_ring* ring = rte_ring_create_elem("test_neigh_hold", sizeof(NeighborFact), 64, 0, RING_F_SC_DEQ);
+    // The uplink is a real ring-backed port here: the retried packet is sent.
+    rte_ring* rx = rte_ring_create("hold_rx", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* tx = rte_ring_create("hold_tx", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    REQUIRE((ring && rx && tx));
+    const int port = rte_eth_from_rings("hold_uplink", &rx, 1, &tx, 1, 0);
+    REQUIRE(port >= 0);
+    const auto up_port = static_cast<uint16_t>(port);
+    rte_eth_conf conf{};
+    REQUIRE(rte_eth_dev_configure(up_port, 1, 1, &conf) == 0);
+    REQUIRE(rte_eth_rx_queue_setup(up_port, 0, 64, 0, nullptr, tunnel_pool()) == 0);
+    REQUIRE(rte_eth_tx_queue_setup(up_port, 0, 64, 0, nullptr) == 0);
+    REQUIRE(rte_eth_dev_start(up_port) == 0);
+
+    const Ipv4Addr stranger = *Ipv4Addr::parse("192.168.50.77");
+    const MacAddr stranger_mac = *MacAddr::parse("02:00:00:00:00:77");
+    auto build = [&](bool resolved) {
+        SnapshotInputs in;
+        in.pod_cidr = *Ipv4Prefix::parse("10.200.0.0/24");
+        in.gateway_ip = *Ipv4Addr::parse("10.200.0.1");
+        in.gateway_mac = MacAddr::from_ipv4(in.gateway_ip);
+        in.endpoints = {{kPodA, MacAddr::from_ipv4(kPodA), {kPodPort, 1}, kIdentityA}};
+        UplinkInput u;
+        u.port = {up_port, 1};
+        u.node_ip = kNode1;
+        u.node_mac = kNode1Mac;
+        u.subnet = *Ipv4Prefix::parse("192.168.50.0/24");
+        u.neighbor_ring = ring;
+        if (resolved)
+            u.neighbors = {{stranger, stranger_mac}};
+        in.uplink = u;
+        return build_snapshot(in);
+    };
+    auto before = build(false);
+    auto after = build(true);
+    HoldQueue hold(1000); // 1000 ticks per second: deadlines in ticks/2
+    WorkerCounters c;
+    rte_mbuf* m = to_mbuf(tunnel_pool(), ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, stranger)));
+    rte_mbuf* burst[1] = {m};
+    uint16_t out[1];
+    classify_burst(*before, kPodPort, std::span(burst, 1), out, c, &hold);
+    CHECK(out[0] == kDropPort);
+    CHECK(hold.size() == 1);
+    CHECK(c.held.get() == 1);
+    CHECK(c.drop(DropReason::NoNeighbour).get() == 0);
+    NeighborFact ask{};
+    REQUIRE(rte_ring_sc_dequeue_elem(ring, &ask, sizeof ask) == 0);
+    CHECK(ask.ip == stranger);
+
+    hold.retry(*before, 0, 100, c); // still unresolved, before the deadline: kept
+    CHECK(hold.size() == 1);
+    hold.retry(*after, 0, 200, c);                     // resolved: sent
+    CHECK(hold.empty());
+    REQUIRE(rte_ring_count(tx) == 1);
+    void* sent = nullptr;
+    REQUIRE(rte_ring_sc_dequeue(tx, &sent) == 0);
+    const auto bytes = bytes_of(static_cast<rte_mbuf*>(sent));
+    CHECK(dst_mac_of(bytes) == stranger_mac);
+    CHECK(reinterpret_cast<const rte_ipv4_hdr*>(bytes.data() + 14)->time_to_live == 63);
+    rte_pktmbuf_free(static_cast<rte_mbuf*>(sent));
+
+    // Unresolved past the deadline (0.5 s = 500 ticks here): dropped, counted.
+    rte_mbuf* m2 = to_mbuf(tunnel_pool(), ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, stranger)));
+    REQUIRE(hold.push(m2, stranger, 1000));
+    hold.retry(*before, 0, 1400, c);
+    CHECK(hold.size() == 1);
+    hold.retry(*before, 0, 1500, c);
+    CHECK(hold.empty());
+    CHECK(c.drop(DropReason::NoNeighbour).get() == 1);
+
+    rte_eth_dev_stop(up_port);
+    rte_eth_dev_close(up_port);
+    for (rte_ring* r : {ring, rx, tx})
+        rte_ring_free(r);
 }
