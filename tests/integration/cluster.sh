@@ -119,6 +119,22 @@ for i in $(seq $N); do
   pl_check_fail "ping from the external host to node$i $(node_ip "$i"): $PL_PING_SUMMARY$why"
 done
 
+pl_log "host path: node kernels reach each other, remote pods, and serve TCP to nodes, pods and the external host"
+for b in $(others 1); do
+  pl_ping_ok "$(node_ns 1)" "$(node_ip "$b")" || pl_check_fail "node1's kernel -> node$b $(node_ip "$b"): $PL_PING_SUMMARY"
+done
+pl_ping_ok "$(node_ns 1)" "$(pod_ip 2)" || pl_check_fail "node1's kernel -> n2p1 $(pod_ip 2): $PL_PING_SUMMARY"
+mkdir -p "$PL_TMP/hostwww" && echo "served by node2's kernel" > "$PL_TMP/hostwww/index.html"
+ip netns exec "$(node_ns 2)" /usr/bin/python3 "$HERE/http_server.py" "$(node_ip 2)" 8081 "$PL_TMP/hostwww" \
+  > "$PL_TMP/host-http.log" 2>&1 &
+PL_PIDS+=("$!")
+pl_wait_for "the HTTP server in node2's namespace" 10 \
+  ip netns exec "${P}ext" curl -sf --max-time 2 -o /dev/null "http://$(node_ip 2):8081/"
+for client in "${P}ext" "$(node_ns 1)" "$(pod_ns 1)"; do
+  got=$(ip netns exec "$client" curl -sf --max-time 5 "http://$(node_ip 2):8081/" || true)
+  [ "$got" = "served by node2's kernel" ] || pl_check_fail "HTTP from $client to node2's kernel: got \"$got\""
+done
+
 # ---------------------------------------------------------------------- traffic
 pl_log "ping between the pods of every pair of nodes, both directions"
 for a in $(seq $N); do
