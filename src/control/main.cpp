@@ -1,5 +1,6 @@
 // podlaned: the podlane node agent.
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <string>
 #include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
@@ -138,6 +139,11 @@ int main(int argc, char** argv) {
         agent.stop();
         print_final_report(final_stats, stdout);
     }
+    // EAL leaves its runtime directory (config, sockets) behind; nothing
+    // else uses it once this primary process is gone.
+    const std::string runtime_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();
+    std::error_code ignored;
+    std::filesystem::remove_all(runtime_dir, ignored);
     return exit_code;
 }

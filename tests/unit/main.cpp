@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include <rte_eal.h>
@@ -19,6 +20,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     int result = Catch::Session().run(argc, argv);
+    const std::string runtime_dir = rte_eal_get_runtime_dir();
     rte_eal_cleanup();
+    std::error_code ignored;
+    std::filesystem::remove_all(runtime_dir, ignored); // EAL leaves it behind
     return result;
 }
