@@ -193,12 +193,14 @@ std::string format_stats(const Json& data) {
     const Json& workers = array_or_empty(field(data, "workers"));
     const Json& totals = field(data, "totals");
 
-    Table counters({"WORKER", "LCORE", "RX", "TX", "FWD", "ARP", "DROPS"});
-    for (std::size_t c = 1; c < 7; ++c)
+    Table counters({"WORKER", "LCORE", "RX", "TX", "FWD", "ENCAP", "DECAP", "ARP", "ICMP", "HELD", "DROPS"});
+    for (std::size_t c = 1; c < 11; ++c)
         counters.align_right(c);
     auto add_counters = [&](std::string name, std::string lcore, const Json& w) {
         counters.add_row({std::move(name), std::move(lcore), cell(w, "rx_packets"), cell(w, "tx_packets"),
-                          cell(w, "forwarded"), cell(w, "arp_replies"), std::to_string(drop_sum(field(w, "drops")))});
+                          cell(w, "forwarded"), cell(w, "encapsulated"), cell(w, "decapsulated"),
+                          cell(w, "arp_replies"), cell(w, "icmp_replies"), cell(w, "held"),
+                          std::to_string(drop_sum(field(w, "drops")))});
     };
     for (const auto& w : workers)
         add_counters(cell(w, "id"), cell(w, "lcore"), w);
