@@ -24,7 +24,8 @@ namespace podlane {
     X(FragmentToHost, "fragment_to_host", "fragmented packet addressed to the gateway")        \
     X(BadTunnel, "bad_tunnel", "malformed or unsupported VXLAN/Geneve encapsulation")         \
     X(TooBig, "too_big", "larger than the path MTU and DF not set (podlane does not fragment)") \
-    X(NoHeadroom, "no_headroom", "no mbuf headroom for the tunnel headers")
+    X(NoHeadroom, "no_headroom", "no mbuf headroom for the tunnel headers")                   \
+    X(Multicast, "multicast", "IPv4 multicast or limited broadcast, which podlane does not route")
 
 /// A drop reason. Count is the number of reasons, not a reason.
 enum class DropReason : uint8_t {

@@ -129,6 +129,8 @@ inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
     const Ipv4Addr dst{ip->dst_addr};
     if (dst == snap.gateway_ip)
         return handle_to_us(p, snap.gateway_mac, in.port);
+    if (ipv4_is_multicast_or_broadcast(ip->dst_addr))
+        return Verdict::drop(DropReason::Multicast);
     if (ip->time_to_live <= 1)
         return Verdict::drop(DropReason::TtlExceeded);
 

@@ -14,6 +14,12 @@
 
 namespace podlane {
 
+/// True for 224.0.0.0/4 and 255.255.255.255, which podlane never routes.
+inline bool ipv4_is_multicast_or_broadcast(rte_be32_t dst_be) noexcept {
+    const uint8_t first = static_cast<uint8_t>(rte_be_to_cpu_32(dst_be) >> 24);
+    return (first & 0xf0) == 0xe0 || dst_be == 0xffffffffu;
+}
+
 /// What a frame carries, once parsed.
 enum class L3Kind : uint8_t { Arp, Ipv4, Drop };
 

@@ -42,6 +42,8 @@ inline Verdict uplink_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket
         }
         return up.has_host ? deliver_host(snap, p) : handle_to_us(p, up.node_mac, in_port);
     }
+    if (ipv4_is_multicast_or_broadcast(p.ip->dst_addr))
+        return Verdict::drop(DropReason::Multicast);
     // Native routing: another node sent a packet for one of our pods.
     const uint32_t ep = snap.endpoint_by_ip.lookup(dst);
     if (ep == kNoEndpoint)

@@ -22,9 +22,10 @@ SOCK=$PL_TMP/pn.sock
 
 for ns in "$FAB" "$PN" "$KN" "$PA" "$KP"; do
   pl_netns "$ns"
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+    net.ipv4.igmp_link_local_mcast_reports=0
 done
-ip -n "$FAB" link add br0 type bridge
+ip -n "$FAB" link add br0 type bridge mcast_snooping 0   # no IGMP queries onto the uplinks
 ip -n "$FAB" link set br0 up
 ip link add up0 netns "$PN" type veth peer name fpn netns "$FAB"
 ip link add kup netns "$KN" type veth peer name fkn netns "$FAB"

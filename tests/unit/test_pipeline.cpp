@@ -158,6 +158,8 @@ TEST_CASE("every drop is counted under its reason", "[pipeline]") {
         {"TTL 0", 5, spec([](Ipv4Spec& s) { s.ttl = 0; }), DropReason::TtlExceeded},
         {"spoofed source", 5, spec([&](Ipv4Spec& s) { s.src = other; }), DropReason::InvalidSource},
         {"B's IP from A's port", 5, spec([&](Ipv4Spec& s) { s.src = kB; s.dst = kA; }), DropReason::InvalidSource},
+        {"multicast", 5, spec([](Ipv4Spec& s) { s.dst = *Ipv4Addr::parse("224.0.0.22"); }), DropReason::Multicast},
+        {"limited broadcast", 5, spec([](Ipv4Spec& s) { s.dst = *Ipv4Addr::parse("255.255.255.255"); }), DropReason::Multicast},
         {"UDP to the gateway", 5, spec([&](Ipv4Spec& s) { s.dst = kGw; }), DropReason::HostUnsupported},
         {"ICMP reply to the gateway", 5, spec([&](Ipv4Spec& s) { s.dst = kGw; s.proto = IPPROTO_ICMP; s.icmp_type = 0; }), DropReason::HostUnsupported},
         {"fragment to the gateway", 5, spec([&](Ipv4Spec& s) { s.dst = kGw; s.proto = IPPROTO_ICMP; s.frag_off = 0x2000; }), DropReason::FragmentToHost},
