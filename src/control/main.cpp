@@ -71,8 +71,10 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "podlaned: %s\n", cfg.error().message.c_str());
             return 1;
         }
-        std::printf("%s: valid (node %s, %zu endpoints, %zu workers)\n", opt.check_file.c_str(),
-                    cfg->node_name.c_str(), cfg->endpoints.size(), cfg->dataplane.worker_lcores.size());
+        std::printf("%s: valid (node %s, pod CIDR %s, gateway %s, %zu endpoints, %zu workers, %zu other nodes)\n",
+                    opt.check_file.c_str(), cfg->node_name.c_str(), cfg->network.pod_cidr.str().c_str(),
+                    cfg->network.gateway_ip.str().c_str(), cfg->endpoints.size(),
+                    cfg->dataplane.worker_lcores.size(), cfg->nodes.size());
         return 0;
     }
 
