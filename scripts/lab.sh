@@ -3,6 +3,7 @@
 # tests/integration/cluster.sh:
 #
 #   scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
+#                     [--ipam kubernetes|cluster-pool]
 #   scripts/lab.sh status [--prefix P]
 #   scripts/lab.sh down [--prefix P]
 #
@@ -16,6 +17,11 @@
 #   ${P}node<i>  node i: uplink veth eth0 on the fabric, podlaned with node IP
 #                192.168.50.(10+i) and PodCIDR 10.210.<i>.0/24 (gateway .1)
 #   ${P}n<i>p<k> pod k of node i, 10.210.<i>.(10+k), labels {app: web, node: node<i>}
+#
+# With --ipam cluster-pool the configs give no PodCIDRs: every podlaned
+# allocates one /24 per node from the pool 10.210.0.0/16 (deterministically,
+# from the node names), the lab reads node i's block B from
+# `podlaned --check-config` and pod k gets B + 10 + k (gateway B + 1).
 #
 # Everything lives in namespaces the lab creates: nothing is configured in the
 # root namespace and no route leads out of the lab. Configs, logs, pid files
@@ -40,12 +46,15 @@ say() { echo "lab: $*"; }
 usage() {
   cat <<EOT
 usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
+                        [--ipam kubernetes|cluster-pool]
        scripts/lab.sh status [--prefix P]
        scripts/lab.sh down [--prefix P]
 
   up      create the namespaces, start one podlaned per node, wait until every
           API answers and every node has resolved all its peers
-          (defaults: --nodes 3 --mode vxlan --prefix pl- --pods 1)
+          (defaults: --nodes 3 --mode vxlan --prefix pl- --pods 1 --ipam kubernetes);
+          --ipam cluster-pool: podlaned allocates each node's PodCIDR (a /24)
+          from $POOL_CIDR, the lab reads it with podlaned --check-config
   status  the lab's namespaces, each node's podlaned, status and neighbours
   down    stop every podlaned (SIGTERM) and delete the lab's namespaces
 
@@ -55,9 +64,22 @@ EOT
 }
 
 node_ip() { echo "$FABRIC_NET.$((10 + $1))"; }
-pod_cidr() { echo "10.210.$1.0/24"; }
-gateway_ip() { echo "10.210.$1.1"; }
-pod_ip() { echo "10.210.$1.$((10 + $2))"; }
+# Node i's PodCIDR, gateway and pod k's IP: with kubernetes IPAM 10.210.<i>.0/24
+# (the lab chooses it), with cluster-pool the block podlaned allocated (read by
+# read_block into POD_CIDR[i]).
+declare -A POD_CIDR=()
+pod_cidr() { if [ "$IPAM" = kubernetes ]; then echo "10.210.$1.0/24"; else echo "${POD_CIDR[$1]}"; fi; }
+# ip_add A.B.C.D N: the address N after A.B.C.D.
+ip_add() {
+  local a b c d v
+  IFS=. read -r a b c d <<<"$1"
+  v=$(( (a << 24 | b << 16 | c << 8 | d) + $2 ))
+  echo "$((v >> 24 & 255)).$((v >> 16 & 255)).$((v >> 8 & 255)).$((v & 255))"
+}
+gateway_ip() { local c; c=$(pod_cidr "$1"); ip_add "${c%/*}" 1; }
+pod_ip() { local c; c=$(pod_cidr "$1"); ip_add "${c%/*}" $((10 + $2)); }
+POOL_CIDR=10.210.0.0/16
+POOL_MASK=24
 
 # The lab's namespaces that exist now, found by name: ${P}fab, ${P}ext,
 # ${P}node<i>, ${P}n<i>p<k>.
@@ -118,18 +140,24 @@ make_ns() {
     net.ipv4.igmp_link_local_mcast_reports=0
 }
 
+# write_config I: node I's config without its endpoints (append_endpoints
+# adds them once the PodCIDR is known).
 write_config() {
-  local i=$1 j k routing
+  local i=$1 j routing
   case $MODE in
     vxlan)  routing="{mode: tunnel, tunnel_protocol: vxlan}" ;;
     geneve) routing="{mode: tunnel, tunnel_protocol: geneve}" ;;
     native) routing="{mode: native, native_routing_cidr: 10.210.0.0/16}" ;;
   esac
   {
-    echo "# scripts/lab.sh: node$i of lab ${PREFIX} ($MODE, $NODES nodes)"
+    echo "# scripts/lab.sh: node$i of lab ${PREFIX} ($MODE, $NODES nodes, ipam $IPAM)"
     echo "node: {name: node$i, ip: $(node_ip "$i")}"
     echo "dataplane: {worker_lcores: [1], idle_sleep_us: 100, file_prefix: ${PREFIX}node$i, rx_ring_size: 256, tx_ring_size: 256}"
-    echo "network: {pod_cidr: $(pod_cidr "$i"), gateway_ip: $(gateway_ip "$i")}"
+    if [ "$IPAM" = kubernetes ]; then
+      echo "network: {pod_cidr: $(pod_cidr "$i"), gateway_ip: $(gateway_ip "$i")}"
+    else
+      echo "ipam: {mode: cluster-pool, cluster_pool_cidr: $POOL_CIDR, mask_size: $POOL_MASK}"
+    fi
     echo "api: {socket: $RUN_DIR/node$i.sock}"
     echo "uplinks:"
     echo "  - {name: eth0, devargs: \"net_af_packet0,iface=eth0\"}"
@@ -139,14 +167,42 @@ write_config() {
       echo "nodes:"
       for j in $(seq "$NODES"); do
         [ "$j" = "$i" ] && continue
-        echo "  - {name: node$j, ip: $(node_ip "$j"), pod_cidrs: [$(pod_cidr "$j")]}"
+        if [ "$IPAM" = kubernetes ]; then
+          echo "  - {name: node$j, ip: $(node_ip "$j"), pod_cidrs: [$(pod_cidr "$j")]}"
+        else
+          echo "  - {name: node$j, ip: $(node_ip "$j")}"
+        fi
       done
     fi
+  } > "$RUN_DIR/node$i.yaml"
+}
+
+# check_config I: podlaned --check-config on node I's file; its output is left
+# in CHECK_OUT.
+check_config() {
+  CHECK_OUT=$("$PODLANED" --check-config "$RUN_DIR/node$1.yaml" 2>&1) ||
+    die "podlaned refuses $RUN_DIR/node$1.yaml: $CHECK_OUT"
+}
+
+# read_block I: node I's PodCIDR as podlaned derives it from the file
+# ("FILE: valid (node nodeI, pod CIDR A.B.C.D/M, gateway ...)"), into POD_CIDR[I].
+read_block() {
+  local i=$1 cidr
+  check_config "$i"
+  cidr=$(sed -nE 's/.*[(, ]pod CIDR ([0-9.]+\/[0-9]+).*/\1/p' <<<"$CHECK_OUT")
+  [[ $cidr =~ ^[0-9.]+/$POOL_MASK$ ]] ||
+    die "no /$POOL_MASK pod CIDR of node$i in podlaned --check-config's output: $CHECK_OUT"
+  POD_CIDR[$i]=$cidr
+}
+
+append_endpoints() {
+  local i=$1 k
+  {
     echo "endpoints:"
     for k in $(seq "$PODS"); do
       echo "  - {id: lab/n${i}p$k, ip: $(pod_ip "$i" "$k"), netns: ${PREFIX}n${i}p$k, labels: {app: web, node: node$i}}"
     done
-  } > "$RUN_DIR/node$i.yaml"
+  } >> "$RUN_DIR/node$i.yaml"
 }
 
 log_tail() {
@@ -181,6 +237,7 @@ cmd_up() {
   [[ $PODS =~ ^[0-9]+$ ]] && [ "$PODS" -ge 1 ] && [ "$PODS" -le $MAX_PODS ] ||
     die "--pods $PODS: expected 1..$MAX_PODS"
   case $MODE in vxlan|geneve|native) ;; *) die "--mode $MODE: expected vxlan, geneve or native" ;; esac
+  case $IPAM in kubernetes|cluster-pool) ;; *) die "--ipam $IPAM: expected kubernetes or cluster-pool" ;; esac
 
   if [ -d "$RUN_DIR" ] || [ -n "$(lab_namespaces)" ]; then
     say "lab ${PREFIX} exists: taking it down first"
@@ -188,10 +245,10 @@ cmd_up() {
   fi
   mkdir -p "$RUN_DIR"
   chmod 700 "$RUN_DIR"
-  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\n' "$PREFIX" "$NODES" "$PODS" "$MODE" > "$RUN_DIR/lab.env"
+  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\n' "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" > "$RUN_DIR/lab.env"
 
-  local fab=${PREFIX}fab ext=${PREFIX}ext i k node out
-  say "creating lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, run dir $RUN_DIR"
+  local fab=${PREFIX}fab ext=${PREFIX}ext i k node
+  say "creating lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, ipam $IPAM, run dir $RUN_DIR"
   make_ns "$fab"
   # No multicast snooping: the bridge would join 224.0.0.106 and send IGMP
   # reports to every uplink.
@@ -216,13 +273,15 @@ cmd_up() {
     for k in $(seq "$PODS"); do
       make_ns "${PREFIX}n${i}p$k"
     done
+    write_config "$i"
+    [ "$IPAM" = kubernetes ] || read_block "$i"
+    append_endpoints "$i"
+    check_config "$i"
     if [ "$MODE" = native ]; then
       ip -n "$ext" route add "$(pod_cidr "$i")" via "$(node_ip "$i")"
     fi
-    write_config "$i"
-    out=$("$PODLANED" --check-config "$RUN_DIR/node$i.yaml" 2>&1) ||
-      die "podlaned refuses $RUN_DIR/node$i.yaml: $out"
   done
+  [ "$IPAM" = kubernetes ] || say "cluster-pool blocks: $(for i in $(seq "$NODES"); do printf 'node%s %s  ' "$i" "$(pod_cidr "$i")"; done)"
 
   for i in $(seq "$NODES"); do
     node=${PREFIX}node$i
@@ -273,12 +332,21 @@ cmd_up() {
   "$PODLANE" --socket "$RUN_DIR/node1.sock" status
   local cli=$PODLANE
   [[ $cli == "$REPO/"* ]] && cli=${cli#"$REPO/"}
+  local cidrs="PodCIDR 10.210.<i>.0/24" ips="10.210.<i>.(10+k)"
+  if [ "$IPAM" = cluster-pool ]; then
+    cidrs="PodCIDR allocated from $POOL_CIDR (below)"
+    ips="PodCIDR + 10 + k"
+  fi
   cat <<EOT
 
-lab ${PREFIX} is up: $NODES nodes ($MODE), $PODS pod(s) per node, run dir $RUN_DIR
-  nodes:    ${PREFIX}node<i>, node IP $FABRIC_NET.(10+i), PodCIDR 10.210.<i>.0/24, log $RUN_DIR/node<i>.log
-  pods:     ${PREFIX}n<i>p<k>, IP 10.210.<i>.(10+k)
+lab ${PREFIX} is up: $NODES nodes ($MODE, ipam $IPAM), $PODS pod(s) per node, run dir $RUN_DIR
+  nodes:    ${PREFIX}node<i>, node IP $FABRIC_NET.(10+i), $cidrs, log $RUN_DIR/node<i>.log
+  pods:     ${PREFIX}n<i>p<k>, IP $ips
   external: ${PREFIX}ext, $EXT_IP$( [ "$MODE" = native ] && echo ", routes to every PodCIDR" )
+$(for i in $(seq "$NODES"); do
+    printf '  node%-3s  node IP %-14s PodCIDR %-18s gateway %-14s pods %s\n' "$i" "$(node_ip "$i")" \
+      "$(pod_cidr "$i")" "$(gateway_ip "$i")" "$(for k in $(seq "$PODS"); do pod_ip "$i" "$k"; done | paste -sd " ")"
+  done)
 Try:
   $cli --socket $RUN_DIR/node1.sock stats            # each node has its own socket
   $cli --socket $RUN_DIR/node2.sock neighbor list
@@ -298,10 +366,10 @@ cmd_status() {
   fi
   if [ -f "$RUN_DIR/lab.env" ]; then
     # shellcheck disable=SC1091
-    (source "$RUN_DIR/lab.env"; say "lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, run dir $RUN_DIR")
+    (source "$RUN_DIR/lab.env"; say "lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, ipam ${IPAM:-kubernetes}, run dir $RUN_DIR")
   fi
   echo "namespaces: $(sort <<<"$nss" | tr "\n" " ")"
-  local pidfile i pid rc=0
+  local pidfile i pid rc=0 cidr
   for pidfile in "$RUN_DIR"/node*.pid; do
     [ -f "$pidfile" ] || continue
     i=$(basename "$pidfile" .pid)
@@ -312,7 +380,10 @@ cmd_status() {
       rc=1
       continue
     fi
-    echo "== $i: podlaned pid $pid, socket $RUN_DIR/$i.sock"
+    # The PodCIDR the node actually uses (allocated with cluster-pool).
+    cidr=$("$PODLANE" --socket "$RUN_DIR/$i.sock" status -o json 2>/dev/null | jq -r '.pod_cidr // empty' 2>/dev/null) ||
+      cidr=""
+    echo "== $i: podlaned pid $pid, socket $RUN_DIR/$i.sock, PodCIDR ${cidr:-?}"
     "$PODLANE" --socket "$RUN_DIR/$i.sock" status || rc=1
     echo "-- neighbours"
     "$PODLANE" --socket "$RUN_DIR/$i.sock" neighbor list || rc=1
@@ -322,13 +393,14 @@ cmd_status() {
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 CMD=$1; shift
-NODES=3 MODE=vxlan PREFIX=pl- PODS=1
+NODES=3 MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes
 while [ $# -gt 0 ]; do
   case $1 in
     --nodes) NODES=${2:?--nodes needs a value}; shift 2 ;;
     --mode) MODE=${2:?--mode needs a value}; shift 2 ;;
     --prefix) PREFIX=${2:?--prefix needs a value}; shift 2 ;;
     --pods) PODS=${2:?--pods needs a value}; shift 2 ;;
+    --ipam) IPAM=${2:?--ipam needs a value}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac

@@ -8,16 +8,24 @@
 # host, and that no packet was dropped for a reason a healthy cluster never
 # has.
 #
-#   tests/integration/cluster.sh MODE PODLANED PODLANE
+# IPAM (4th argument, else $CLUSTER_IPAM, else kubernetes) is the lab's
+# --ipam: with kubernetes node i has PodCIDR 10.210.<i>.0/24, with cluster-pool
+# podlaned allocates each node a /24 from 10.210.0.0/16. Either way the test
+# reads each node's PodCIDR, gateway and pod IP from the node's API.
+#
+#   tests/integration/cluster.sh MODE PODLANED PODLANE [IPAM]
 set -euo pipefail
-[ $# -eq 3 ] || { echo "usage: $0 vxlan|geneve|native PODLANED PODLANE" >&2; exit 2; }
+[ $# -eq 3 ] || [ $# -eq 4 ] ||
+  { echo "usage: $0 vxlan|geneve|native PODLANED PODLANE [kubernetes|cluster-pool]" >&2; exit 2; }
 MODE=$1
 PODLANED=$(realpath "$2")
 PODLANE=$(realpath "$3")
+IPAM=${4:-${CLUSTER_IPAM:-kubernetes}}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 source "$HERE/lib.sh"
 case $MODE in vxlan|geneve|native) ;; *) pl_fail "MODE $MODE: expected vxlan, geneve or native" ;; esac
+case $IPAM in kubernetes|cluster-pool) ;; *) pl_fail "IPAM $IPAM: expected kubernetes or cluster-pool" ;; esac
 export PODLANED PODLANE
 
 N=3
@@ -28,8 +36,12 @@ LAB=$REPO/scripts/lab.sh
 node_ns() { echo "${P}node$1"; }
 pod_ns() { echo "${P}n${1}p1"; }
 node_ip() { echo "192.168.50.$((10 + $1))"; }
-pod_ip() { echo "10.210.$1.11"; }
-gw_ip() { echo "10.210.$1.1"; }
+# Node i's PodCIDR, gateway and pod IP, as its API reports them (read once the
+# lab is up).
+declare -A POD_CIDR=() GW_IP=() POD_IP=()
+pod_cidr() { echo "${POD_CIDR[$1]}"; }
+pod_ip() { echo "${POD_IP[$1]}"; }
+gw_ip() { echo "${GW_IP[$1]}"; }
 cli() { local i=$1; shift; "$PODLANE" --socket "$RUN/node$i.sock" "$@"; }
 others() { local i; for i in $(seq $N); do [ "$i" = "$1" ] || echo "$i"; done; }
 uplink_mac() { ip -n "$(node_ns "$1")" -j link show eth0 | pl_json '.[0].address'; }
@@ -55,9 +67,49 @@ PL_NETNS+=("${P}fab" "${P}ext")
 for i in $(seq $N); do PL_NETNS+=("$(node_ns "$i")" "$(pod_ns "$i")"); done
 
 T0=$SECONDS
-pl_log "lab up: $N nodes, $MODE, prefix $P"
-"$LAB" up --nodes $N --mode "$MODE" --prefix "$P" --pods 1
+pl_log "lab up: $N nodes, $MODE, ipam $IPAM, prefix $P"
+"$LAB" up --nodes $N --mode "$MODE" --prefix "$P" --pods 1 --ipam "$IPAM"
 pl_log "lab up took $((SECONDS - T0))s"
+
+# ------------------------------------------------------------------------- IPAM
+for i in $(seq $N); do
+  st=$(cli "$i" status -o json)
+  POD_CIDR[$i]=$(pl_json '.pod_cidr' <<<"$st") || pl_fail "node$i: no pod_cidr in its status: $st"
+  GW_IP[$i]=$(pl_json '.gateway_ip' <<<"$st") || pl_fail "node$i: no gateway_ip in its status: $st"
+  eps=$(cli "$i" endpoint list -o json)
+  POD_IP[$i]=$(jq -er --arg id "lab/n${i}p1" '[.[] | select(.id == $id)] | if length == 1 then .[0].ip else error("no single endpoint") end' <<<"$eps") ||
+    pl_fail "node$i: no single endpoint lab/n${i}p1: $(jq -c . <<<"$eps")"
+  POD_IP[$i]=${POD_IP[$i]%/32}
+done
+pl_log "PodCIDRs (gateway, pod): $(for i in $(seq $N); do printf 'node%s %s (%s, %s)  ' "$i" "$(pod_cidr "$i")" "$(gw_ip "$i")" "$(pod_ip "$i")"; done)"
+if [ "$IPAM" = kubernetes ]; then
+  # The lab's fixed plan: node i has 10.210.<i>.0/24, its pod .11, gateway .1.
+  for i in $(seq $N); do
+    [ "$(pod_cidr "$i")/$(gw_ip "$i")/$(pod_ip "$i")" = "10.210.$i.0/24/10.210.$i.1/10.210.$i.11" ] ||
+      pl_fail "node$i: PodCIDR $(pod_cidr "$i"), gateway $(gw_ip "$i"), pod $(pod_ip "$i");" \
+        "expected 10.210.$i.0/24, 10.210.$i.1, 10.210.$i.11"
+  done
+else
+  pl_log "cluster-pool: distinct /24s inside 10.210.0.0/16, each node's gateway and pod inside its own"
+  out=$(python3 - "$(for i in $(seq $N); do printf '%s,%s,%s ' "$(pod_cidr "$i")" "$(gw_ip "$i")" "$(pod_ip "$i")"; done)" 2>&1 <<'EOF'
+import ipaddress, sys
+pool = ipaddress.ip_network("10.210.0.0/16")
+nets = []
+for n, entry in enumerate(sys.argv[1].split(), 1):
+    cidr, gw, pod = entry.split(",")
+    net = ipaddress.ip_network(cidr)  # strict: no host bits
+    if net.prefixlen != 24 or not net.subnet_of(pool):
+        sys.exit(f"node{n}: PodCIDR {net} is not a /24 inside {pool}")
+    if ipaddress.ip_address(gw) != net.network_address + 1:
+        sys.exit(f"node{n}: gateway {gw} is not the first address of {net}")
+    if ipaddress.ip_address(pod) != net.network_address + 11:
+        sys.exit(f"node{n}: pod {pod} is not {net.network_address + 11} (block + 11)")
+    nets.append(net)
+if len(set(nets)) != len(nets):
+    sys.exit(f"PodCIDRs are not distinct: {[str(x) for x in nets]}")
+EOF
+  ) || pl_fail "cluster-pool allocation: $out"
+fi
 
 # ---------------------------------------------------------------- control plane
 pl_log "neighbours: every node has the other nodes reachable, with their uplink MACs"
@@ -73,14 +125,17 @@ for i in $(seq $N); do
 done
 cli 1 neighbor list
 
-pl_log "ipcache: the other nodes' PodCIDRs behind their node IPs"
+pl_log "ipcache: the other nodes' PodCIDRs ($IPAM) behind their node IPs"
 for i in $(seq $N); do
   ipc=$(cli "$i" ipcache list -o json)
   for j in $(others "$i"); do
-    jq -e --arg p "10.210.$j.0/24" --arg ep "$(node_ip "$j")" \
+    jq -e --arg p "$(pod_cidr "$j")" --arg ep "$(node_ip "$j")" \
       'any(.[]; .prefix == $p and .tunnel_endpoint == $ep and .source == "remote-pod-cidr")' <<<"$ipc" >/dev/null ||
-      pl_fail "node$i: ipcache lacks 10.210.$j.0/24 -> $(node_ip "$j"): $(jq -c . <<<"$ipc")"
+      pl_fail "node$i: ipcache lacks $(pod_cidr "$j") -> $(node_ip "$j"): $(jq -c . <<<"$ipc")"
   done
+  n_remote=$(jq '[.[] | select(.source == "remote-pod-cidr")] | length' <<<"$ipc")
+  [ "$IPAM" = kubernetes ] || [ "$n_remote" = $((N - 1)) ] ||
+    pl_fail "node$i: expected $((N - 1)) remote-pod-cidr entries (the others' allocated blocks), got $n_remote: $(jq -c . <<<"$ipc")"
   jq -e --arg p "$(pod_ip "$i")/32" 'any(.[]; .prefix == $p and .source == "local-endpoint")' <<<"$ipc" >/dev/null ||
     pl_fail "node$i: ipcache lacks its pod $(pod_ip "$i")"
 done
@@ -297,4 +352,4 @@ fi
 
 pl_checks_done
 
-pl_log "PASS ($MODE, $((SECONDS - T0))s)"
+pl_log "PASS ($MODE, ipam $IPAM, $((SECONDS - T0))s)"
