@@ -27,6 +27,7 @@ stop_demo() {
     tail -n 20 "$LOG" || true
   fi
   rm -f "$PIDFILE"
+  rm -rf "$RUN_DIR/www"
   for ns in "${POD_NS[@]}" "$NODE_NS"; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
