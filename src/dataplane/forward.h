@@ -129,23 +129,26 @@ inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
     const Ipv4Addr dst{ip->dst_addr};
     if (dst == snap.gateway_ip)
         return handle_to_us(p, snap.gateway_mac, in.port);
-    if (ipv4_is_multicast_or_broadcast(ip->dst_addr))
-        return Verdict::drop(DropReason::Multicast);
-    if (ip->time_to_live <= 1)
-        return Verdict::drop(DropReason::TtlExceeded);
-
     // Local pods all live in the node's PodCIDR: one mask test spares
     // remote-bound packets the endpoint lookup.
     if ((dst.be & snap.pod_mask_be) == snap.pod_net_be) {
+        if (ip->time_to_live <= 1)
+            return Verdict::drop(DropReason::TtlExceeded);
         const uint32_t ep = snap.endpoint_by_ip.lookup(dst);
         if (ep != kNoEndpoint)
             return deliver_local(snap, p, ep, Outcome::Forwarded);
         return Verdict::drop(DropReason::UnknownDestination);
     }
+    // (Pod CIDRs are unicast: only traffic leaving them can be multicast.)
+    if (ipv4_is_multicast_or_broadcast(ip->dst_addr))
+        return Verdict::drop(DropReason::Multicast);
     const UplinkView& up = snap.uplink;
     if (up.has_uplink) {
+        // The node's own IP is local delivery, not a routed hop: no TTL check.
         if (dst == up.node_ip)
             return up.has_host && !in.from_host ? deliver_host(snap, p) : handle_to_us(p, snap.gateway_mac, in.port);
+        if (ip->time_to_live <= 1)
+            return Verdict::drop(DropReason::TtlExceeded);
         const uint32_t cidr = up.remote_cidrs.lookup(dst);
         if (cidr != kNotFound)
             return forward_remote(snap, m, p, in, up.cidr_owner[cidr]);

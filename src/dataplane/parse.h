@@ -16,8 +16,7 @@ namespace podlane {
 
 /// True for 224.0.0.0/4 and 255.255.255.255, which podlane never routes.
 inline bool ipv4_is_multicast_or_broadcast(rte_be32_t dst_be) noexcept {
-    const uint8_t first = static_cast<uint8_t>(rte_be_to_cpu_32(dst_be) >> 24);
-    return (first & 0xf0) == 0xe0 || dst_be == 0xffffffffu;
+    return (dst_be & RTE_BE32(0xf0000000)) == RTE_BE32(0xe0000000) || dst_be == 0xffffffffu;
 }
 
 /// What a frame carries, once parsed.
