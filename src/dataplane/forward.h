@@ -37,6 +37,15 @@ struct Ingress {
     }
 };
 
+/// For a packet longer than `path_mtu`: ICMP fragmentation-needed back to
+/// its sender if DF is set, else a drop (podlane does not fragment).
+inline Verdict too_big_for_path(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+                                uint16_t path_mtu) noexcept {
+    if (p.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+        return icmp_frag_needed(m, p, snap.gateway_ip, snap.gateway_mac, path_mtu, in.port);
+    return Verdict::drop(DropReason::TooBig);
+}
+
 /// Delivers a packet to the node's own kernel over the host path. Local
 /// delivery, as for any host: TTL is left alone.
 inline Verdict deliver_host(const Snapshot& snap, const ParsedPacket& p) noexcept {
@@ -56,12 +65,8 @@ inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     const Ipv4Addr hop = up.subnet.contains(dst) ? dst : up.gateway;
     if (hop.is_zero())
         return Verdict::drop(DropReason::UnknownDestination);
-    const uint16_t ip_len = rte_be_to_cpu_16(p.ip->total_length);
-    if (ip_len > up.mtu) {
-        if (p.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
-            return icmp_frag_needed(m, p, snap.gateway_ip, snap.gateway_mac, up.mtu, in.port);
-        return Verdict::drop(DropReason::TooBig);
-    }
+    if (rte_be_to_cpu_16(p.ip->total_length) > up.mtu)
+        return too_big_for_path(snap, m, p, in, up.mtu);
     const uint32_t n = up.neighbor_by_ip.lookup(hop);
     if (n == kNotFound) {
         NeighborFact ask{hop, {}, kResolveRequest};
@@ -90,13 +95,9 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     const UplinkView& up = snap.uplink;
     const RemoteNode& node = up.nodes[node_index];
     const bool tunnel = up.routing != Routing::Native;
-    const uint16_t ip_len = rte_be_to_cpu_16(p.ip->total_length);
     const uint16_t path_mtu = static_cast<uint16_t>(tunnel ? up.mtu - kTunnelOverhead : up.mtu);
-    if (ip_len > path_mtu) {
-        if (p.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
-            return icmp_frag_needed(m, p, snap.gateway_ip, snap.gateway_mac, path_mtu, in.port);
-        return Verdict::drop(DropReason::TooBig);
-    }
+    if (rte_be_to_cpu_16(p.ip->total_length) > path_mtu)
+        return too_big_for_path(snap, m, p, in, path_mtu);
     if (!node.mac_valid)
         return Verdict::drop(DropReason::NoNeighbour);
 

@@ -1,6 +1,5 @@
 #include "dataplane/hold_queue.h"
 
-#include <rte_ethdev.h>
 #include <rte_ip.h>
 
 #include "dataplane/checksum.h"
@@ -32,11 +31,7 @@ void HoldQueue::retry(const Snapshot& snap, uint16_t tx_queue, uint64_t now_tsc,
     n_ = kept;
     if (n_ready == 0)
         return;
-    const uint16_t sent = rte_eth_tx_burst(up.port_id, tx_queue, ready, n_ready);
-    c.tx_packets.add(sent);
-    c.forwarded.add(sent);
-    for (uint16_t i = sent; i < n_ready; ++i)
-        drop_packet(ready[i], DropReason::TxFull, c);
+    c.forwarded.add(tx_or_drop(up.port_id, tx_queue, ready, n_ready, c));
 }
 
 void HoldQueue::drain(WorkerCounters& c) noexcept {

@@ -107,7 +107,6 @@ void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16
     const size_t n = pkts.size();
     rte_mbuf* batch[kMaxBurst];
     uint64_t done = 0; // bit i: pkts[i] handled (n <= 64)
-    uint64_t sent_total = 0;
     for (size_t i = 0; i < n; ++i) {
         const uint16_t port = out_ports[i];
         if (port == kDropPort || (done >> i & 1))
@@ -120,12 +119,16 @@ void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16
                 done |= uint64_t{1} << j;
             }
         }
-        const uint16_t sent = rte_eth_tx_burst(port, tx_queue, batch, k);
-        sent_total += sent;
-        for (uint16_t j = sent; j < k; ++j)
-            drop_packet(batch[j], DropReason::TxFull, c);
+        tx_or_drop(port, tx_queue, batch, k, c);
     }
-    c.tx_packets.add(sent_total);
+}
+
+uint16_t tx_or_drop(uint16_t port, uint16_t tx_queue, rte_mbuf** pkts, uint16_t n, WorkerCounters& c) noexcept {
+    const uint16_t sent = rte_eth_tx_burst(port, tx_queue, pkts, n);
+    c.tx_packets.add(sent);
+    for (uint16_t i = sent; i < n; ++i)
+        drop_packet(pkts[i], DropReason::TxFull, c);
+    return sent;
 }
 
 } // namespace podlane

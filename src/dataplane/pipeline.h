@@ -25,6 +25,10 @@ inline void drop_packet(rte_mbuf* m, DropReason reason, WorkerCounters& c) noexc
 
 class HoldQueue;
 
+/// Transmits `n` packets on `port`/`tx_queue`; what the port does not take
+/// is dropped as tx_full. Counts tx_packets and returns how many were sent.
+uint16_t tx_or_drop(uint16_t port, uint16_t tx_queue, rte_mbuf** pkts, uint16_t n, WorkerCounters& c) noexcept;
+
 /// Stage 1: parses, handles and rewrites each packet of a burst received on
 /// `in_port`. out_ports[i] is where pkts[i] goes, or kDropPort if it was
 /// dropped (counted and freed already) or handed to `hold` to wait for its

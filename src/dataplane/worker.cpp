@@ -22,10 +22,7 @@ uint32_t send_control_packets(const WorkerContext& w, const Snapshot& snap) noex
     const unsigned n = rte_ring_sc_dequeue_burst(up.control_tx, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
     if (n == 0)
         return 0;
-    const uint16_t sent = rte_eth_tx_burst(up.port_id, 0, pkts, static_cast<uint16_t>(n));
-    w.counters->tx_packets.add(sent);
-    for (unsigned i = sent; i < n; ++i)
-        drop_packet(pkts[i], DropReason::TxFull, *w.counters);
+    tx_or_drop(up.port_id, 0, pkts, static_cast<uint16_t>(n), *w.counters);
     return n;
 }
 
