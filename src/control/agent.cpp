@@ -153,17 +153,14 @@ void Agent::stop() {
     static_ports_.clear();
     uplink_.reset();
     tables_.reset(); // workers are gone: no grace period to wait for
-    for (rte_ring** ring : {&neighbor_ring_, &control_tx_}) {
-        if (*ring == nullptr)
-            continue;
-        if (ring == &control_tx_) {
-            rte_mbuf* m;
-            while (rte_ring_sc_dequeue(control_tx_, reinterpret_cast<void**>(&m)) == 0)
-                rte_pktmbuf_free(m);
-        }
-        rte_ring_free(*ring);
-        *ring = nullptr;
+    if (control_tx_ != nullptr) { // probes no worker sent
+        rte_mbuf* m;
+        while (rte_ring_sc_dequeue(control_tx_, reinterpret_cast<void**>(&m)) == 0)
+            rte_pktmbuf_free(m);
     }
+    rte_ring_free(control_tx_); // both accept nullptr
+    rte_ring_free(neighbor_ring_);
+    control_tx_ = neighbor_ring_ = nullptr;
     if (pool_ != nullptr) {
         rte_mempool_free(pool_);
         pool_ = nullptr;

@@ -20,14 +20,14 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
     std::vector<Ipv4Addr> ips;
     std::vector<PortQueues> ports = in.plain_ports;
     for (const AttachedEndpoint& ep : in.endpoints) {
-        s->ports[ep.port.port_id] = PortEntry{true, static_cast<uint32_t>(s->endpoints.size()), PortRole::Endpoint};
+        s->ports[ep.port.port_id] = PortEntry{static_cast<uint32_t>(s->endpoints.size()), PortRole::Endpoint};
         s->endpoints.push_back(EndpointEntry{ep.ip, ep.mac, ep.port.port_id, ep.identity});
         ips.push_back(ep.ip);
         ports.push_back(ep.port);
     }
     s->endpoint_by_ip = Ipv4Map(ips);
     for (const PortQueues& p : in.plain_ports)
-        s->ports[p.port_id] = PortEntry{true, kNoEndpoint, PortRole::Plain};
+        s->ports[p.port_id] = PortEntry{kNoEndpoint, PortRole::Plain};
     if (in.uplink) {
         const UplinkInput& u = *in.uplink;
         UplinkView& up = s->uplink;
@@ -55,7 +55,7 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
             up.has_host = true;
             up.host_port = u.host_port->port_id;
             up.host_mac = u.host_mac;
-            s->ports[u.host_port->port_id] = PortEntry{true, kNoEndpoint, PortRole::Host};
+            s->ports[u.host_port->port_id] = PortEntry{kNoEndpoint, PortRole::Host};
             ports.push_back(*u.host_port);
         }
         std::vector<Ipv4Prefix> cidrs;
@@ -71,7 +71,7 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
         // PrefixTable maps prefix i to i; keep the owners in the same order.
         up.remote_cidrs = PrefixTable(cidrs);
         up.cidr_owner = std::move(owner);
-        s->ports[u.port.port_id] = PortEntry{true, kNoEndpoint, PortRole::Uplink};
+        s->ports[u.port.port_id] = PortEntry{kNoEndpoint, PortRole::Uplink};
         ports.push_back(u.port);
     }
 

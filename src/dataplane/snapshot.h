@@ -31,7 +31,6 @@ struct EndpointEntry {
 enum class PortRole : uint8_t { Unused, Endpoint, Uplink, Host, Plain };
 
 struct PortEntry {
-    bool in_use = false;
     uint32_t endpoint = kNoEndpoint; ///< endpoint attached on this port, if any
     PortRole role = PortRole::Unused;
 };

@@ -40,8 +40,6 @@ struct Verdict {
     }
     /// Handled and finished here (an ARP reply learnt by the control plane): freed, not a drop.
     static constexpr Verdict consumed() noexcept { return {kDropPort, DropReason::Count, Outcome::Consumed, {}}; }
-    /// Not transmitted: dropped or consumed.
-    constexpr bool dropped() const noexcept { return port == kDropPort; }
 };
 
 } // namespace podlane

@@ -136,9 +136,9 @@ TEST_CASE("snapshot builder assigns every port to exactly one worker", "[rcu]") 
     CHECK(s->workers[0].rx[1].port_id == 7);
     CHECK(s->ports[3].endpoint != kNoEndpoint);
     CHECK(s->endpoints[s->ports[3].endpoint].ip == *Ipv4Addr::parse("10.200.0.11"));
-    CHECK(s->ports[7].in_use);
+    CHECK(s->ports[7].role == PortRole::Plain);
     CHECK(s->ports[7].endpoint == kNoEndpoint);
-    CHECK_FALSE(s->ports[2].in_use);
+    CHECK(s->ports[2].role == PortRole::Unused);
     CHECK(s->endpoint_by_ip.lookup(*Ipv4Addr::parse("10.200.0.12")) == s->ports[1].endpoint);
     CHECK(s->endpoint_by_ip.lookup(*Ipv4Addr::parse("10.200.0.13")) == kNoEndpoint);
 }
