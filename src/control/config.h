@@ -9,6 +9,7 @@
 
 #include "common/net_types.h"
 #include "common/result.h"
+#include "control/service_config.h"
 
 namespace podlane {
 
@@ -51,6 +52,7 @@ struct EndpointConfig {
     std::string netns;                         ///< name under /run/netns, or an absolute path
     std::string ifname = "eth0";               ///< interface name inside the pod
     std::map<std::string, std::string> labels; ///< e.g. app=web
+    std::vector<HostPortConfig> host_ports;    ///< hostPort mappings on the node IP
 };
 
 /// An uplink: a DPDK port that carries the node IP to the underlay.
@@ -129,6 +131,10 @@ struct Config {
     HostConfig host;
     std::vector<PortConfig> ports;
     std::vector<EndpointConfig> endpoints;
+    std::vector<ServiceConfig> services;
+    LoadBalancerConfig loadbalancer;
+    ConntrackConfig conntrack;
+    MasqueradeConfig masquerade;
     TablesConfig tables;
     ApiConfig api;
 };

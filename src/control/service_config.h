@@ -1,0 +1,95 @@
+// The service side of podlaned's configuration: Services with their
+// frontends and backends, HostPorts, and the node-wide load-balancer,
+// conntrack and masquerade settings. Loaded by config_services.cpp; the
+// schema is documented in docs/config.md ("Services").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/net_types.h"
+#include "dataplane/service_table.h" // LbAlgorithm, NodePortMode, NoBackendAction, BackendState
+
+namespace podlane {
+
+enum class L4Proto : uint8_t { Tcp = 6, Udp = 17 };
+
+/// Kubernetes Service types podlane handles.
+enum class ServiceType : uint8_t { ClusterIP, NodePort, LoadBalancer };
+
+/// externalTrafficPolicy / internalTrafficPolicy.
+enum class TrafficPolicy : uint8_t { Cluster, Local };
+
+/// One port of a service (a Kubernetes ServicePort).
+struct ServicePortConfig {
+    std::string name;               ///< optional
+    L4Proto protocol = L4Proto::Tcp; ///< "TCP" or "UDP"
+    uint16_t port = 0;              ///< the frontend port on ClusterIP, LB IPs and ExternalIPs (1..65535)
+    uint16_t target_port = 0;       ///< the backends' port; default: `port`
+    uint16_t node_port = 0;         ///< NodePort/LoadBalancer: inside loadbalancer.nodeport_range; 0 = none
+};
+
+/// One backend (an endpoint of an EndpointSlice).
+struct BackendConfig {
+    Ipv4Addr ip;
+    std::string node;                     ///< the node it runs on; default: the node whose PodCIDR holds `ip`, else none
+    BackendState state = BackendState::Active; ///< "active" or "terminating"
+    uint16_t weight = 1;                  ///< Maglev weight, 1..65535 (0 is refused)
+};
+
+/// A Kubernetes Service as podlane load-balances it.
+struct ServiceConfig {
+    std::string name;                        ///< "namespace/name", unique
+    ServiceType type = ServiceType::ClusterIP;
+    Ipv4Addr cluster_ip;                     ///< required; "None" (headless) is not supported
+    std::vector<Ipv4Addr> external_ips;
+    std::vector<Ipv4Addr> load_balancer_ips; ///< type LoadBalancer only
+    std::vector<ServicePortConfig> ports;    ///< at least one; (protocol, port) unique
+    TrafficPolicy external_traffic_policy = TrafficPolicy::Cluster;
+    TrafficPolicy internal_traffic_policy = TrafficPolicy::Cluster;
+    bool session_affinity = false;           ///< sessionAffinity: ClientIP
+    uint32_t session_affinity_timeout_s = 10800;
+    LbAlgorithm algorithm = LbAlgorithm::Random; ///< parse_config fills loadbalancer.algorithm when absent
+    std::vector<BackendConfig> backends;     ///< may be empty
+};
+
+/// A pod's hostPort: node_ip:host_port goes to the pod's container_port.
+struct HostPortConfig {
+    uint16_t host_port = 0;
+    uint16_t container_port = 0;
+    L4Proto protocol = L4Proto::Tcp;
+};
+
+/// Node-wide load-balancer settings (Cilium's --bpf-lb-* flags).
+struct LoadBalancerConfig {
+    LbAlgorithm algorithm = LbAlgorithm::Random; ///< default for services: "random" or "maglev"
+    uint32_t maglev_table_size = 16381;          ///< one of Cilium's primes (maglev.h)
+    std::string maglev_hash_seed = "JLfvgnHc2kaSUFaI"; ///< base64 of 12 bytes; the same on every node
+    uint16_t nodeport_min = 30000;               ///< "nodeport_range: 30000-32767"
+    uint16_t nodeport_max = 32767;
+    NodePortMode nodeport_mode = NodePortMode::Snat; ///< "snat", "dsr" or "hybrid" (dsr/hybrid need geneve)
+    NoBackendAction no_backends = NoBackendAction::Reject; ///< "reject" or "drop"
+    Ipv4Addr hairpin_ip = Ipv4Addr::from_host(0xA9FE2A01); ///< source of hairpinned flows (169.254.42.1, Cilium's IPV4_LOOPBACK)
+};
+
+/// Connection tracking sizes and timeouts (seconds), after Cilium's defaults.
+struct ConntrackConfig {
+    uint32_t max_flows = 262144;        ///< tracked flows (each takes two hash keys)
+    uint32_t tcp_syn_timeout_s = 60;
+    uint32_t tcp_established_timeout_s = 21600;
+    uint32_t tcp_close_timeout_s = 10;
+    uint32_t udp_timeout_s = 60;
+    uint32_t icmp_timeout_s = 60;
+    uint32_t gc_interval_ms = 1000;     ///< how often the control thread expires entries
+};
+
+/// Masquerading (SNAT) of pod traffic that leaves the cluster.
+struct MasqueradeConfig {
+    bool enabled = true;                             ///< with an uplink
+    std::vector<Ipv4Prefix> non_masquerade_cidrs;    ///< never masqueraded (besides pod CIDRs, node IPs, native_routing_cidr)
+    uint16_t port_min = 32768;                       ///< SNAT source ports ("port_range: 32768-65535");
+    uint16_t port_max = 65535;                       ///< must not overlap the NodePort range
+};
+
+} // namespace podlane

@@ -1,0 +1,165 @@
+// The load-balancer part of a published Snapshot: service frontends, the
+// backends each one may pick for a new flow (by scope), Maglev tables, and
+// the node's NAT settings. Built whole by control/service_compiler and read
+// lock-free by workers; the mutable flow state (conntrack, affinity) lives in
+// tables the snapshot only points to.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <rte_byteorder.h>
+
+#include "common/net_types.h"
+#include "dataplane/ipv4_map.h"
+
+struct rte_hash;
+
+namespace podlane {
+
+class Conntrack;
+
+/// Backend selection for new flows.
+enum class LbAlgorithm : uint8_t { Random, Maglev };
+
+/// How traffic from outside reaches a backend on another node.
+enum class NodePortMode : uint8_t {
+    Snat,   ///< SNAT to the node IP: the reply comes back through this node
+    Dsr,    ///< direct server return: Geneve dispatch carries the service address
+    Hybrid, ///< DSR for TCP, SNAT for UDP
+};
+
+/// What a service with no usable backend does to a new flow.
+enum class NoBackendAction : uint8_t {
+    Reject, ///< TCP: RST; UDP: ICMP port unreachable
+    Drop,
+};
+
+enum class BackendState : uint8_t { Active, Terminating };
+
+/// What kind of frontend a service entry is (for the CLI and counters).
+enum class FrontendKind : uint8_t { ClusterIP, NodePort, LoadBalancer, ExternalIP, HostPort };
+
+/// The 64-bit key of a frontend: address, port and protocol.
+constexpr uint64_t frontend_key(rte_be32_t ip_be, rte_be16_t port_be, uint8_t proto) noexcept {
+    return uint64_t{ip_be} << 32 | uint64_t{port_be} << 8 | proto;
+}
+
+/// Read-only exact-match map from a non-zero 64-bit key to an index, built
+/// once (open addressing, linear probing, Fibonacci hashing).
+class KeyMap64 {
+public:
+    KeyMap64() = default;
+    /// keys[i] maps to i. Keys must be non-zero and unique.
+    explicit KeyMap64(const std::vector<uint64_t>& keys) {
+        uint32_t cap = 16, bits = 4;
+        while (cap < keys.size() * 2) {
+            cap <<= 1;
+            ++bits;
+        }
+        slots_.assign(cap, Slot{0, kNotFound});
+        mask_ = cap - 1;
+        shift_ = 64 - bits;
+        for (uint32_t i = 0; i < keys.size(); ++i) {
+            uint32_t s = home(keys[i]);
+            while (slots_[s].key != 0)
+                s = (s + 1) & mask_;
+            slots_[s] = Slot{keys[i], i};
+        }
+    }
+    uint32_t lookup(uint64_t key) const noexcept {
+        if (slots_.empty())
+            return kNotFound;
+        for (uint32_t s = home(key);; s = (s + 1) & mask_) {
+            const Slot& slot = slots_[s];
+            if (slot.key == key)
+                return slot.index;
+            if (slot.key == 0)
+                return kNotFound;
+        }
+    }
+    bool empty() const noexcept { return slots_.empty(); }
+
+private:
+    struct Slot {
+        uint64_t key;
+        uint32_t index;
+    };
+    uint32_t home(uint64_t k) const noexcept { return static_cast<uint32_t>((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+    std::vector<Slot> slots_;
+    uint32_t mask_ = 0;
+    uint32_t shift_ = 64;
+};
+
+/// A backend, indexed by its node-local backend id (stable across publishes
+/// while the backend exists; ids of removed backends are not present).
+struct LbBackend {
+    Ipv4Addr ip;
+    rte_be16_t port_be = 0;
+    BackendState state = BackendState::Active;
+    bool present = false;   ///< false: no backend has this id (removed, or never used)
+    bool local = false;     ///< runs on this node
+};
+
+/// One frontend in one scope: the backends a new flow may pick, and how.
+/// "Internal" scope is traffic from this node's pods and kernel; "external"
+/// is traffic from the uplink. A frontend whose two scopes select the same
+/// backends shares one entry.
+struct LbService {
+    Ipv4Addr vip;                 ///< the frontend address (ClusterIP, node IP, LB IP, ExternalIP)
+    rte_be16_t port_be = 0;       ///< the frontend port
+    uint8_t proto = 0;            ///< IPPROTO_TCP or IPPROTO_UDP
+    FrontendKind kind = FrontendKind::ClusterIP;
+    uint16_t rev_nat_id = 0;      ///< stable per frontend, 1..65535; what conntrack entries carry
+    LbAlgorithm algorithm = LbAlgorithm::Random;
+    bool affinity = false;        ///< sessionAffinity ClientIP
+    bool local_only = false;      ///< traffic policy Local: only this node's backends
+    uint32_t affinity_timeout_s = 0;
+    uint32_t backends_off = 0;    ///< into LbTables::service_backends: ids of the active backends to pick from
+    uint32_t backends_n = 0;      ///< 0: no backend (reject or drop new flows)
+    uint32_t maglev_off = 0;      ///< into LbTables::maglev: backend ids, one per slot
+    uint32_t maglev_m = 0;        ///< table size; 0 unless algorithm is Maglev and backends_n > 0
+};
+
+/// A frontend: which service entry serves each scope (kNotFound: not
+/// reachable from there, e.g. a ClusterIP from the uplink).
+struct LbFrontend {
+    uint32_t internal = kNotFound;
+    uint32_t external = kNotFound;
+};
+
+/// Conntrack timeouts in seconds.
+struct CtTimeouts {
+    uint32_t tcp_syn = 60;
+    uint32_t tcp_established = 21600;
+    uint32_t tcp_close = 10;
+    uint32_t udp = 60;
+    uint32_t icmp = 60;
+};
+
+/// Everything the dataplane needs to load-balance and NAT.
+struct LbTables {
+    KeyMap64 frontend_by_key;             ///< frontend_key(vip, port, proto) -> index into frontends
+    std::vector<LbFrontend> frontends;
+    std::vector<LbService> services;
+    std::vector<uint32_t> service_backends; ///< backend ids, by LbService::backends_off
+    std::vector<uint32_t> maglev;           ///< backend ids, by LbService::maglev_off
+    std::vector<LbBackend> backends;        ///< by backend id
+    Ipv4Map backend_ips;                    ///< every backend's IP: replies from them may need reverse NAT
+
+    uint32_t maglev_jhash_seed = 0;   ///< MaglevSeed::jhash_v4, for the flow hash
+    NodePortMode nodeport_mode = NodePortMode::Snat;
+    NoBackendAction no_backends = NoBackendAction::Reject;
+    Ipv4Addr hairpin_ip;              ///< source of a flow load-balanced back to its own client
+
+    bool masquerade = false;          ///< SNAT pod traffic leaving the cluster to the node IP
+    PrefixTable no_masquerade;        ///< destinations never masqueraded
+    uint16_t snat_port_min = 32768;   ///< SNAT source ports, host order
+    uint16_t snat_port_max = 65535;
+
+    CtTimeouts timeouts;
+    Conntrack* ct = nullptr;          ///< shared flow table (mutable; owned by the agent)
+    rte_hash* affinity = nullptr;     ///< (rev_nat_id, client IP) -> backend id and last use (mutable)
+};
+
+} // namespace podlane
