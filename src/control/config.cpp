@@ -1,8 +1,9 @@
 // Loads podlaned's YAML configuration into Config and validates it (schema:
 // docs/config.md). Every problem becomes one operator-facing message:
 //   <source>:<line>: <key path>: <value> is not valid: expected <what>
-// Inside the loader (this file, config_cluster.cpp) problems are thrown as
-// Failure and caught in parse_config; no exception leaves it.
+// Inside the loader (this file, config_cluster.cpp, config_services.cpp)
+// problems are thrown as Failure and caught in parse_config; no exception
+// leaves it.
 #include "control/config.h"
 
 #include <cerrno>
@@ -103,6 +104,13 @@ std::string as_string(const Field& f) {
     return f.node.Scalar();
 }
 
+bool as_bool(const Field& f) {
+    const std::string s = f.node.IsScalar() ? f.node.Scalar() : "";
+    if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE")
+        return s[0] == 't' || s[0] == 'T';
+    invalid(f, "true or false");
+}
+
 std::string as_nonempty(const Field& f) {
     std::string s = as_string(f);
     if (s.empty())
@@ -157,13 +165,6 @@ using namespace config_detail;
 
 constexpr uint32_t kMaxLcore = 127;
 constexpr size_t kMaxWorkers = 16;
-
-bool as_bool(const Field& f) {
-    const std::string s = f.node.IsScalar() ? f.node.Scalar() : "";
-    if (s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE")
-        return s[0] == 't' || s[0] == 'T';
-    invalid(f, "true or false");
-}
 
 uint16_t as_ring_size(const Field& f) {
     uint16_t v = as_uint<uint16_t>(64, 4096)(f);
@@ -225,6 +226,13 @@ std::optional<Problem> endpoint_problem(const EndpointConfig& ep, const Config& 
     for (const auto& [key, value] : ep.labels)
         if (key.empty())
             return bad("labels", key, "non-empty label keys");
+    for (size_t i = 0; i < ep.host_ports.size(); ++i) {
+        const std::string at = "host_ports[" + std::to_string(i) + "]";
+        if (auto e = host_port_problem(ep, i, config))
+            return Problem{at + ".host_port", std::to_string(ep.host_ports[i].host_port) + " is not valid: expected " + *e};
+        if (ep.host_ports[i].container_port == 0)
+            return Problem{at + ".container_port", "0 is not valid: expected a port in 1..65535"};
+    }
     return std::nullopt;
 }
 
@@ -341,8 +349,9 @@ void read_endpoints(const Mapping& top, Config& c) {
     if (!list)
         return;
     for (const Field& item : items(*list, "a list of endpoints, like [{id: default/web-1, ip: 10.200.0.11, netns: pl-web-1}]")) {
-        const Mapping m(item, {"id", "ip", "mac", "netns", "ifname", "labels"});
+        const Mapping m(item, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports"});
         EndpointConfig ep = read_endpoint(m);
+        read_host_ports(m, ep, c);
         if (auto p = endpoint_problem(ep, c)) {
             auto f = m.get(p->field);
             fail_at(f ? f->node : item.node, m.path(p->field), p->text);
@@ -364,7 +373,8 @@ void read_endpoints(const Mapping& top, Config& c) {
 Config read_config(const YAML::Node& root) {
     Config c;
     const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
-                                        "neighbor", "host", "ports", "endpoints", "tables", "api"});
+                                        "neighbor", "host", "ports", "endpoints", "tables", "api",
+                                        "loadbalancer", "conntrack", "masquerade", "services"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -389,6 +399,8 @@ Config read_config(const YAML::Node& root) {
     if (api.read("socket", c.api.socket, as_string) && (c.api.socket.empty() || c.api.socket[0] != '/'))
         invalid(*api.get("socket"), "an absolute path, like /run/podlane/podlane.sock");
     read_ports(top, c.ports);
+    read_lb_settings(top, c);
+    read_services(top, c);
     read_endpoints(top, c);
     return c;
 }

@@ -1,6 +1,6 @@
-// Internal to the config loader (config.cpp, config_cluster.cpp): the YAML
-// reading helpers both files share, and the cluster sections config_cluster.cpp
-// reads for config.cpp. Problems are thrown as Failure; parse_config catches
+// Internal to the config loader (config.cpp, config_cluster.cpp,
+// config_services.cpp): the YAML reading helpers they share, and the cluster
+// and service sections the other two files read for config.cpp. Problems are thrown as Failure; parse_config catches
 // them, so nothing here is for use outside the loader.
 #pragma once
 
@@ -93,6 +93,8 @@ std::vector<Field> items(const Field& f, const std::string& expected);
 // ---- scalar parsers: each takes a Field and returns the value or throws ----
 
 std::string as_string(const Field& f);
+/// true or false (also True/TRUE, False/FALSE).
+bool as_bool(const Field& f);
 std::string as_nonempty(const Field& f);
 /// 1..32 characters of a-z, 0-9, '.' and '-'.
 std::string as_node_name(const Field& f);
@@ -178,5 +180,18 @@ void check_node_ips(const std::optional<Field>& node_ip, const PeerFields& peers
 /// The largest pod MTU the uplinks carry and why, e.g. {1450, "uplink MTU 1500
 /// minus 50 bytes of VXLAN encapsulation"}; nullopt without uplinks.
 std::optional<std::pair<uint32_t, std::string>> uplink_pod_mtu(const Config& c);
+
+// ---- the service sections (config_services.cpp) ----
+
+/// loadbalancer, conntrack and masquerade; needs routing, node and network read.
+void read_lb_settings(const Mapping& top, Config& c);
+/// The services; needs loadbalancer read.
+void read_services(const Mapping& top, Config& c);
+/// An endpoint's host_ports; needs the services and the endpoints before it
+/// (c.endpoints) read. Hostports are unique per protocol across endpoints.
+void read_host_ports(const Mapping& endpoint, EndpointConfig& ep, const Config& c);
+/// Why ep.host_ports[i].host_port cannot be used, as an "expected ..." text:
+/// zero, used twice in `ep` with one protocol, or a node port of a service.
+std::optional<std::string> host_port_problem(const EndpointConfig& ep, size_t i, const Config& c);
 
 } // namespace podlane::config_detail
