@@ -38,7 +38,7 @@ Json counters_json(const WorkerCounters& c) {
                 {"encapsulated", c.encapsulated.get()}, {"decapsulated", c.decapsulated.get()},
                 {"icmp_errors", c.icmp_errors.get()},   {"arp_learned", c.arp_learned.get()},
                 {"neighbor_facts_lost", c.neighbor_facts_lost.get()}, {"held", c.held.get()},
-                {"drops", drops}};
+                {"rejected", c.rejected.get()}, {"drops", drops}};
 }
 
 /// Adds every number in `from` into `into` (same shape, nested objects allowed).

@@ -19,6 +19,28 @@ namespace podlane {
     return static_cast<rte_be16_t>(~sum);
 }
 
+/// The change to a one's complement sum when a 16-bit field goes from
+/// `old_word` to `new_word` (as stored): ~m + m', unfolded. Deltas of several
+/// fields add up; csum_apply_delta() applies their sum to a checksum.
+inline uint32_t csum_delta16(rte_be16_t old_word, rte_be16_t new_word) noexcept {
+    return uint32_t{static_cast<uint16_t>(~old_word)} + new_word;
+}
+
+/// csum_delta16() for a 32-bit field (an IPv4 address): both its 16-bit words.
+inline uint32_t csum_delta32(rte_be32_t old_v, rte_be32_t new_v) noexcept {
+    const uint32_t o = ~old_v;
+    return (o & 0xffff) + (o >> 16) + (new_v & 0xffff) + (new_v >> 16);
+}
+
+/// The checksum `csum` becomes after the changes summed in `delta` (at most a
+/// few thousand csum_delta16/32 terms): RFC 1624 eqn. 3, HC' = ~(~HC + delta).
+[[nodiscard]] inline rte_be16_t csum_apply_delta(rte_be16_t csum, uint32_t delta) noexcept {
+    uint32_t sum = static_cast<uint16_t>(~csum) + delta;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<rte_be16_t>(~sum);
+}
+
 /// The 16-bit word holding TTL and protocol, as stored in the header.
 inline rte_be16_t ttl_proto_word(const rte_ipv4_hdr* ip) noexcept {
     rte_be16_t w;

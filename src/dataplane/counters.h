@@ -32,6 +32,7 @@ struct alignas(64) WorkerCounters {
     Counter arp_learned;   ///< ARP packets consumed after passing their facts to control
     Counter neighbor_facts_lost; ///< ARP facts not passed on: the control ring was full
     Counter held;          ///< packets that waited in the hold queue for a next hop's MAC
+    Counter rejected;      ///< new flows to a service with no backend answered with a TCP RST or ICMP port unreachable
     std::array<Counter, kDropReasonCount> drops; ///< by DropReason
 
     Counter& drop(DropReason r) noexcept { return drops[static_cast<size_t>(r)]; }

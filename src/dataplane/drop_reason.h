@@ -25,7 +25,12 @@ namespace podlane {
     X(BadTunnel, "bad_tunnel", "malformed or unsupported VXLAN/Geneve encapsulation")         \
     X(TooBig, "too_big", "larger than the path MTU and DF not set (podlane does not fragment)") \
     X(NoHeadroom, "no_headroom", "no mbuf headroom for the tunnel headers")                   \
-    X(Multicast, "multicast", "IPv4 multicast or limited broadcast, which podlane does not route")
+    X(Multicast, "multicast", "IPv4 multicast or limited broadcast, which podlane does not route") \
+    X(NoBackend, "no_backend", "new flow to a service with no usable backend (no_backends: drop)")  \
+    X(NatPortExhausted, "nat_port_exhausted", "no free SNAT port for a new flow")                \
+    X(CtFull, "ct_full", "conntrack table full: the new flow could not be tracked")              \
+    X(FragmentToService, "fragment_to_service", "IP fragment of a load-balanced or NATed flow (not reassembled)") \
+    X(ServiceUnreachable, "service_unreachable", "a frontend with no entry for this scope (e.g. a ClusterIP from the uplink)")
 
 /// A drop reason. Count is the number of reasons, not a reason.
 enum class DropReason : uint8_t {

@@ -1,6 +1,8 @@
-// ICMP "fragmentation needed" (RFC 792 type 3 code 4, with the next-hop MTU
-// of RFC 1191): a packet with DF set that does not fit the path is turned, in
-// place, into the ICMP error to its sender.
+// ICMP errors (RFC 792) built in place: a packet is turned into the error to
+// its sender, quoting its IP header and the first 8 bytes of its payload.
+// "Fragmentation needed" (type 3 code 4, with the next-hop MTU of RFC 1191)
+// for a packet with DF set that does not fit the path; "port unreachable"
+// (type 3 code 3) for a service with no backend (reject.h).
 #pragma once
 
 #include <cstring>
@@ -16,22 +18,34 @@
 namespace podlane {
 
 inline constexpr uint8_t kIcmpDestUnreachable = 3;
-inline constexpr uint8_t kIcmpFragNeeded = 4;
+inline constexpr uint8_t kIcmpTimeExceeded = 11;
+inline constexpr uint8_t kIcmpParamProblem = 12;
+inline constexpr uint8_t kIcmpPortUnreachable = 3; ///< code of kIcmpDestUnreachable
+inline constexpr uint8_t kIcmpFragNeeded = 4;      ///< code of kIcmpDestUnreachable
 
-/// Rewrites the packet into "fragmentation needed, next-hop MTU `mtu`" from
-/// `from_ip`/`from_mac` back to the sender, out of `in_port`. Carries the
-/// original IP header and the first 8 bytes of its payload (RFC 792).
-inline Verdict icmp_frag_needed(rte_mbuf* m, const ParsedPacket& p, Ipv4Addr from_ip, const MacAddr& from_mac,
-                                uint16_t mtu, uint16_t in_port) noexcept {
+/// Turns the IPv4 packet `p` in `m` into the ICMP error `type`/`code` with
+/// the 4-byte rest of header `rest` (as stored), from `from_ip`/`from_mac`
+/// back to the packet's sender: a new 20-byte IPv4 header (TTL 64), the ICMP
+/// header, then the original IP header and up to 8 bytes of its payload.
+/// False, with the packet untouched, for a multi-segment mbuf or when the
+/// error is longer than the packet and the mbuf has no tailroom for it.
+inline bool icmp_error_in_place(rte_mbuf* m, const ParsedPacket& p, uint8_t type, uint8_t code, rte_be32_t rest,
+                                Ipv4Addr from_ip, const MacAddr& from_mac) noexcept {
     if (m->nb_segs != 1)
-        return Verdict::drop(DropReason::TooBig); // headers are built in the first segment only
+        return false; // headers are built in the first segment only
+    const uint16_t orig_total = rte_be_to_cpu_16(p.ip->total_length);
+    const uint16_t quoted_len =
+        static_cast<uint16_t>(p.ip_hdr_len + 8 < orig_total ? p.ip_hdr_len + 8 : orig_total);
+    const uint16_t total = static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr) + quoted_len);
+    const uint32_t frame = sizeof(rte_ether_hdr) + total;
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (frame > len && rte_pktmbuf_append(m, static_cast<uint16_t>(frame - len)) == nullptr)
+        return false;
     uint8_t quoted[60 + 8];
-    const uint16_t quoted_len = static_cast<uint16_t>(p.ip_hdr_len + 8);
     std::memcpy(quoted, p.ip, quoted_len);
 
     rte_ipv4_hdr* ip = p.ip;
     const rte_be32_t sender = ip->src_addr;
-    const uint16_t total = static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr) + quoted_len);
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->type_of_service = 0;
     ip->total_length = rte_cpu_to_be_16(total);
@@ -45,19 +59,29 @@ inline Verdict icmp_frag_needed(rte_mbuf* m, const ParsedPacket& p, Ipv4Addr fro
     ip->hdr_checksum = ipv4_header_checksum(ip);
 
     auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
-    icmp->icmp_type = kIcmpDestUnreachable;
-    icmp->icmp_code = kIcmpFragNeeded;
+    icmp->icmp_type = type;
+    icmp->icmp_code = code;
     icmp->icmp_cksum = 0;
-    icmp->icmp_ident = 0;                        // "unused" in RFC 1191
-    icmp->icmp_seq_nb = rte_cpu_to_be_16(mtu);   // next-hop MTU
+    std::memcpy(reinterpret_cast<uint8_t*>(icmp) + 4, &rest, sizeof rest); // where ident and seq_nb sit
     std::memcpy(icmp + 1, quoted, quoted_len);
     icmp->icmp_cksum = static_cast<rte_be16_t>(~rte_raw_cksum(icmp, sizeof(rte_icmp_hdr) + quoted_len));
 
     rte_ether_hdr* eth = p.eth;
     eth->dst_addr = eth->src_addr;
     __builtin_memcpy(eth->src_addr.addr_bytes, from_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
-    const uint32_t frame = sizeof(rte_ether_hdr) + total;
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame));
+    if (frame < len)
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(len - frame));
+    return true;
+}
+
+/// Rewrites the packet into "fragmentation needed, next-hop MTU `mtu`" from
+/// `from_ip`/`from_mac` back to the sender, out of `in_port`. Carries the
+/// original IP header and the first 8 bytes of its payload (RFC 792).
+inline Verdict icmp_frag_needed(rte_mbuf* m, const ParsedPacket& p, Ipv4Addr from_ip, const MacAddr& from_mac,
+                                uint16_t mtu, uint16_t in_port) noexcept {
+    // RFC 1191: the first 16 bits "unused" (zero), then the next-hop MTU.
+    if (!icmp_error_in_place(m, p, kIcmpDestUnreachable, kIcmpFragNeeded, rte_cpu_to_be_32(mtu), from_ip, from_mac))
+        return Verdict::drop(DropReason::TooBig);
     return Verdict::tx(in_port, Outcome::IcmpError);
 }
 

@@ -30,6 +30,7 @@ struct ParsedPacket {
     rte_arp_hdr* arp = nullptr;   ///< when kind == Arp
     rte_ipv4_hdr* ip = nullptr;   ///< when kind == Ipv4
     uint16_t ip_hdr_len = 0;      ///< IPv4 header length in bytes, options included
+    uint16_t ip_seg_len = 0;      ///< bytes of the IPv4 packet (up to total_length) in the first segment
 };
 
 /// Parses Ethernet and then ARP or IPv4. Headers must sit in the first segment.
@@ -61,6 +62,7 @@ inline ParsedPacket parse_packet(rte_mbuf* m) noexcept {
         }
         p.ip = ip;
         p.ip_hdr_len = hdr_len;
+        p.ip_seg_len = static_cast<uint16_t>(total < l3_len ? total : l3_len);
         p.kind = L3Kind::Ipv4;
         return p;
     }

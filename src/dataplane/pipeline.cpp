@@ -78,6 +78,7 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     c.icmp_errors.add(count(Outcome::IcmpError));
     c.arp_learned.add(count(Outcome::Consumed));
     c.held.add(count(Outcome::Unresolved));
+    c.rejected.add(count(Outcome::Rejected));
 }
 
 } // namespace

@@ -21,6 +21,7 @@ enum class Outcome : uint8_t {
     IcmpError,    ///< turned into an ICMP error to its sender
     Consumed,     ///< not transmitted: its facts went to the control thread
     Unresolved,   ///< waits for the MAC of next hop `hop` (HoldQueue), or is dropped as no_neighbour
+    Rejected,     ///< answered with a TCP RST or ICMP port unreachable: a service had no backend
     Dropped,
     Count
 };
