@@ -3,6 +3,8 @@
 // bpf/lib/lb.h, bpf/lib/hash.h and bpf/lib/jhash.h; see maglev.h for versions.
 #include "control/maglev.h"
 
+#include "dataplane/flow_hash.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -214,22 +216,6 @@ Result<std::vector<uint32_t>> build_maglev_table(std::span<const MaglevBackend> 
         ++next[i];
     }
     return entry;
-}
-
-uint32_t jhash_3words(uint32_t a, uint32_t b, uint32_t c, uint32_t initval) noexcept {
-    const uint32_t init = initval + 0xdeadbeefu + (3u << 2);
-    a += init;
-    b += init;
-    c += init;
-    // __jhash_final
-    c ^= b; c -= rol32(b, 14);
-    a ^= c; a -= rol32(c, 11);
-    b ^= a; b -= rol32(a, 25);
-    c ^= b; c -= rol32(b, 16);
-    a ^= c; a -= rol32(c, 4);
-    b ^= a; b -= rol32(a, 14);
-    c ^= b; c -= rol32(b, 24);
-    return c;
 }
 
 uint32_t maglev_flow_hash_v4(Ipv4Addr saddr, uint16_t sport, uint16_t dport, uint8_t proto,

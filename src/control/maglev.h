@@ -21,6 +21,7 @@
 
 #include "common/net_types.h"
 #include "common/result.h"
+#include "dataplane/flow_hash.h" // jhash_3words
 
 #include <cstdint>
 #include <span>
@@ -95,9 +96,6 @@ Murmur3Hash128 murmur3_x64_128(std::string_view data, uint32_t seed) noexcept;
 /// Errors: m not a supported size; two backends with the same hash string.
 Result<std::vector<uint32_t>> build_maglev_table(std::span<const MaglevBackend> backends,
                                                  uint32_t m, const MaglevSeed& seed);
-
-/// Linux/Cilium jhash_3words(a, b, c, initval).
-uint32_t jhash_3words(uint32_t a, uint32_t b, uint32_t c, uint32_t initval) noexcept;
 
 /// The datapath's IPv4 flow hash for Maglev (Cilium __hash_from_tuple_v4 as
 /// called by lb4_select_backend_id_maglev):

@@ -1,0 +1,270 @@
+#include "dataplane/conntrack.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+namespace podlane {
+
+namespace {
+
+constexpr uint32_t kNone = UINT32_MAX;
+/// Entries the control thread can hand back to one worker before it refills.
+constexpr uint32_t kReturnRing = 65536;
+/// rte_hash's per-lcore free-slot cache with MULTI_WRITER_ADD.
+constexpr uint32_t kHashLcoreCache = 64;
+
+void* data_of(uint32_t idx, CtDir dir) noexcept {
+    return reinterpret_cast<void*>(uintptr_t{idx} << 1 | static_cast<uintptr_t>(dir));
+}
+
+/// The rewrite that takes a reply back to the original flow's addresses.
+CtXlate reply_xlate(const CtTuple& orig) noexcept {
+    return CtXlate{orig.dst, orig.src, orig.dport, orig.sport};
+}
+
+} // namespace
+
+uint32_t ct_now_s() noexcept {
+    static const uint64_t hz = rte_get_tsc_hz();
+    return static_cast<uint32_t>(rte_rdtsc() / hz);
+}
+
+Result<std::unique_ptr<Conntrack>> Conntrack::create(const std::string& name, uint32_t max_flows, uint32_t workers,
+                                                     rte_rcu_qsbr* qsbr) {
+    if (max_flows < 64 || workers == 0)
+        return Error{"conntrack: need at least 64 flows and one worker"};
+    std::unique_ptr<Conntrack> ct(new Conntrack());
+    ct->qsbr_ = qsbr;
+    ct->max_flows_ = max_flows;
+    ct->workers_ = workers;
+    ct->per_worker_ = max_flows / workers;
+
+    rte_hash_parameters p{};
+    p.name = name.c_str();
+    p.entries = 2 * max_flows;
+    p.key_len = sizeof(CtTuple);
+    p.hash_func = rte_hash_crc;
+    p.hash_func_init_val = 0;
+    p.socket_id = SOCKET_ID_ANY;
+    p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD;
+    ct->hash_ = rte_hash_create(&p);
+    if (ct->hash_ == nullptr)
+        return Error{"conntrack: cannot create hash table for " + std::to_string(max_flows) +
+                     " flows: " + rte_strerror(rte_errno)};
+    const size_t keys = 2 * size_t{max_flows};
+    ct->hash_bytes_ = (keys + 1 + size_t{kHashLcoreCache - 1} * RTE_MAX_LCORE) * 32 +
+                      size_t{rte_align32pow2(static_cast<uint32_t>(keys))} / 8 * 64;
+
+    ct->entries_ = static_cast<CtEntry*>(
+        rte_zmalloc(("ct_entries_" + name).c_str(), sizeof(CtEntry) * size_t{max_flows}, RTE_CACHE_LINE_SIZE));
+    if (ct->entries_ == nullptr)
+        return Error{"conntrack: cannot allocate " + std::to_string(max_flows) + " entries"};
+    ct->pools_ = std::make_unique<WorkerPool[]>(workers);
+    for (uint32_t w = 0; w < workers; ++w) {
+        WorkerPool& pool = ct->pools_[w];
+        const uint32_t first = w * ct->per_worker_;
+        for (uint32_t i = 0; i < ct->per_worker_; ++i) {
+            const uint32_t idx = first + ct->per_worker_ - 1 - i;
+            ct->entries_[idx].expires.store(pool.head, std::memory_order_relaxed);
+            pool.head = idx;
+        }
+        pool.free = ct->per_worker_;
+        const std::string ring = name + "_ret" + std::to_string(w);
+        pool.returned = rte_ring_create_elem(ring.c_str(), sizeof(uint32_t), kReturnRing, SOCKET_ID_ANY,
+                                             RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (pool.returned == nullptr)
+            return Error{"conntrack: cannot create ring " + ring + ": " + rte_strerror(rte_errno)};
+    }
+    return ct;
+}
+
+Conntrack::~Conntrack() {
+    if (pools_)
+        for (uint32_t w = 0; w < workers_; ++w)
+            rte_ring_free(pools_[w].returned);
+    rte_free(entries_);
+    rte_hash_free(hash_);
+}
+
+CtHit Conntrack::lookup(const CtTuple& t) const noexcept {
+    void* data = nullptr;
+    if (rte_hash_lookup_data(hash_, &t, &data) < 0)
+        return {};
+    const auto v = reinterpret_cast<uintptr_t>(data);
+    return CtHit{&entries_[v >> 1], static_cast<CtDir>(v & 1)};
+}
+
+bool Conntrack::in_use(const CtTuple& t) const noexcept {
+    return rte_hash_lookup(hash_, &t) >= 0;
+}
+
+uint32_t Conntrack::alloc(uint32_t worker) noexcept {
+    WorkerPool& pool = pools_[worker];
+    if (pool.head == kNone) {
+        uint32_t back[64];
+        const unsigned n = rte_ring_sc_dequeue_burst_elem(pool.returned, back, sizeof(uint32_t), 64, nullptr);
+        for (unsigned i = 0; i < n; ++i)
+            free_now(worker, back[i]);
+        if (pool.head == kNone)
+            return kNone;
+    }
+    const uint32_t idx = pool.head;
+    pool.head = entries_[idx].expires.load(std::memory_order_relaxed);
+    --pool.free;
+    pool.live.store(pool.live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return idx;
+}
+
+void Conntrack::free_now(uint32_t worker, uint32_t idx) noexcept {
+    WorkerPool& pool = pools_[worker];
+    entries_[idx].expires.store(pool.head, std::memory_order_relaxed);
+    pool.head = idx;
+    ++pool.free;
+    pool.live.store(pool.live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+CtEntry* Conntrack::create(uint32_t worker, const CtTuple& orig, const CtXlate& fwd, uint16_t rev_nat_id,
+                           uint32_t backend_id, uint8_t flags, uint32_t expires) noexcept {
+    WorkerPool& pool = pools_[worker];
+    const uint32_t idx = alloc(worker);
+    if (idx == kNone) {
+        pool.insert_failures.store(pool.insert_failures.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        return nullptr;
+    }
+    CtEntry& e = entries_[idx];
+    e.xlate[0] = fwd;
+    e.xlate[1] = reply_xlate(orig);
+    e.bytes.store(0, std::memory_order_relaxed);
+    e.packets.store(0, std::memory_order_relaxed);
+    e.expires.store(expires, std::memory_order_relaxed);
+    e.backend_id = backend_id;
+    e.rev_nat_id = rev_nat_id;
+    e.tcp_state.store(static_cast<uint8_t>(CtTcpState::SynSent), std::memory_order_relaxed);
+    e.flags.store(flags, std::memory_order_relaxed);
+    // The reply key first: if the original key cannot be added, nothing can
+    // find the entry by the flow's own packets, and gc removes the reply key
+    // with the entry (its expiry is zeroed).
+    const CtTuple reply = ct_reverse(ct_apply(orig, fwd));
+    if (rte_hash_add_key_data(hash_, &reply, data_of(idx, CtDir::Reply)) < 0) {
+        free_now(worker, idx); // nothing points at it yet
+        pool.insert_failures.store(pool.insert_failures.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        return nullptr;
+    }
+    if (rte_hash_add_key_data(hash_, &orig, data_of(idx, CtDir::Original)) < 0) {
+        e.expires.store(0, std::memory_order_relaxed);
+        pool.insert_failures.store(pool.insert_failures.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        return nullptr;
+    }
+    return &e;
+}
+
+bool Conntrack::rebind(CtEntry* e, const CtTuple& orig, const CtXlate& fwd, uint32_t backend_id) noexcept {
+    const uint32_t idx = static_cast<uint32_t>(e - entries_);
+    // The old reply key stays until the flow expires: it still maps late
+    // replies from the old backend back to the client, and gc removes every
+    // key that points at an expired entry.
+    const CtTuple reply = ct_reverse(ct_apply(orig, fwd));
+    if (rte_hash_add_key_data(hash_, &reply, data_of(idx, CtDir::Reply)) < 0)
+        return false;
+    e->xlate[0] = fwd;
+    e->backend_id = backend_id;
+    return true;
+}
+
+uint32_t Conntrack::expire(uint32_t now_s) {
+    struct Dead {
+        CtTuple key;
+        uint32_t idx;
+    };
+    std::vector<Dead> dead;
+    const void* key = nullptr;
+    void* data = nullptr;
+    uint32_t next = 0;
+    while (rte_hash_iterate(hash_, &key, &data, &next) >= 0) {
+        const uint32_t idx = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data) >> 1);
+        if (entries_[idx].expires.load(std::memory_order_relaxed) < now_s)
+            dead.push_back(Dead{*static_cast<const CtTuple*>(key), idx});
+    }
+    if (dead.empty())
+        return 0;
+    Pending p;
+    std::unordered_set<uint32_t> freed;
+    for (const Dead& d : dead) {
+        // A packet may have refreshed the flow since the scan.
+        if (entries_[d.idx].expires.load(std::memory_order_relaxed) >= now_s)
+            continue;
+        const int32_t pos = rte_hash_del_key(hash_, &d.key);
+        if (pos >= 0)
+            p.keys.push_back(static_cast<uint32_t>(pos));
+        if (freed.insert(d.idx).second)
+            p.entries.push_back(d.idx);
+    }
+    p.token = rte_rcu_qsbr_start(qsbr_);
+    const auto flows = static_cast<uint32_t>(p.entries.size());
+    pending_.push_back(std::move(p));
+    return flows;
+}
+
+void Conntrack::reclaim() {
+    while (!pending_.empty() && rte_rcu_qsbr_check(qsbr_, pending_.front().token, false) == 1) {
+        Pending& p = pending_.front();
+        for (uint32_t pos : p.keys)
+            rte_hash_free_key_with_position(hash_, static_cast<int32_t>(pos));
+        unreturned_.insert(unreturned_.end(), p.entries.begin(), p.entries.end());
+        pending_.erase(pending_.begin());
+    }
+    // Back to the owning workers' rings; what does not fit waits for the next tick.
+    std::vector<uint32_t> still;
+    for (uint32_t idx : unreturned_) {
+        const uint32_t w = std::min(idx / per_worker_, workers_ - 1);
+        if (rte_ring_sp_enqueue_elem(pools_[w].returned, &idx, sizeof idx) != 0)
+            still.push_back(idx);
+    }
+    unreturned_.swap(still);
+}
+
+void Conntrack::for_each(const std::function<void(const CtTuple&, const CtEntry&)>& f) const {
+    const void* key = nullptr;
+    void* data = nullptr;
+    uint32_t next = 0;
+    while (rte_hash_iterate(hash_, &key, &data, &next) >= 0) {
+        const auto v = reinterpret_cast<uintptr_t>(data);
+        if ((v & 1) == 0)
+            f(*static_cast<const CtTuple*>(key), entries_[v >> 1]);
+    }
+}
+
+uint32_t Conntrack::flows() const noexcept {
+    uint64_t live = 0;
+    for (uint32_t w = 0; w < workers_; ++w)
+        live += pools_[w].live.load(std::memory_order_relaxed);
+    // Entries waiting to be handed back are not flows any more.
+    size_t waiting = unreturned_.size();
+    for (const Pending& p : pending_)
+        waiting += p.entries.size();
+    for (uint32_t w = 0; w < workers_; ++w)
+        waiting += rte_ring_count(pools_[w].returned);
+    return live > waiting ? static_cast<uint32_t>(live - waiting) : 0;
+}
+
+uint64_t Conntrack::insert_failures() const noexcept {
+    uint64_t n = 0;
+    for (uint32_t w = 0; w < workers_; ++w)
+        n += pools_[w].insert_failures.load(std::memory_order_relaxed);
+    return n;
+}
+
+double Conntrack::bytes_per_flow() const noexcept {
+    return static_cast<double>(hash_bytes_) / max_flows_ + sizeof(CtEntry);
+}
+
+} // namespace podlane
