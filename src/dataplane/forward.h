@@ -9,6 +9,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/icmp_echo.h"
 #include "dataplane/icmp_error.h"
+#include "dataplane/lb_stage.h"
 #include "dataplane/parse.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tunnel.h"
@@ -16,10 +17,12 @@
 
 namespace podlane {
 
-/// What the pipeline knows about the port a burst came in on.
 /// Cilium's reserved identity for the node itself (host traffic's VNI).
 inline constexpr uint32_t kHostIdentity = 1;
+/// Cilium's reserved identity for everything outside the cluster.
+inline constexpr uint32_t kWorldIdentity = 2;
 
+/// What the pipeline knows about the port a burst came in on.
 struct Ingress {
     uint16_t port = 0;
     bool from_endpoint = false; ///< the port belongs to a pod
@@ -35,6 +38,8 @@ struct Ingress {
             return Ingress{port, false, false, {}, 0};
         return Ingress{port, true, false, snap.endpoints[ep].ip, snap.endpoints[ep].identity};
     }
+    /// The uplink: traffic from outside (or from other nodes' kernels).
+    static Ingress uplink(uint16_t port) noexcept { return Ingress{port, false, false, {}, kWorldIdentity}; }
 };
 
 /// For a packet longer than `path_mtu`: ICMP fragmentation-needed back to
@@ -59,8 +64,11 @@ inline Verdict deliver_host(const Snapshot& snap, const ParsedPacket& p) noexcep
 /// subnet or else via the uplink's gateway. An unresolved next hop is asked
 /// of the control thread, and the packet waits for it (HoldQueue).
 inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
-                              WorkerCounters& c) noexcept {
+                              WorkerCounters& c, LbWorker& w) noexcept {
     const UplinkView& up = snap.uplink;
+    const StageResult masq = masquerade(snap, p, w);
+    if (masq.done)
+        return masq.verdict;
     const Ipv4Addr dst{p.ip->dst_addr};
     const Ipv4Addr hop = up.subnet.contains(dst) ? dst : up.gateway;
     if (hop.is_zero())
@@ -91,11 +99,12 @@ inline Verdict deliver_local(const Snapshot& snap, const ParsedPacket& p, uint32
 
 /// Sends a pod's packet to the remote node owning its destination.
 inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
-                              uint32_t node_index) noexcept {
+                              uint32_t node_index, const StageResult& lb) noexcept {
     const UplinkView& up = snap.uplink;
     const RemoteNode& node = up.nodes[node_index];
     const bool tunnel = up.routing != Routing::Native;
-    const uint16_t path_mtu = static_cast<uint16_t>(tunnel ? up.mtu - kTunnelOverhead : up.mtu);
+    const uint16_t dsr_len = lb.dsr && up.routing == Routing::Geneve ? sizeof(GeneveDsrOpt) : 0;
+    const uint16_t path_mtu = static_cast<uint16_t>(tunnel ? up.mtu - kTunnelOverhead - dsr_len : up.mtu);
     if (rte_be_to_cpu_16(p.ip->total_length) > path_mtu)
         return too_big_for_path(snap, m, p, in, path_mtu);
     if (!node.mac_valid)
@@ -113,23 +122,20 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     __builtin_memcpy(p.eth->dst_addr.addr_bytes, node.inner_dst_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
     __builtin_memcpy(p.eth->src_addr.addr_bytes, snap.gateway_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
     const rte_be16_t sport = tunnel_source_port(inner_flow_hash(p.ip, p.ip_hdr_len));
-    if (!tunnel_encap(m, node, in.identity, sport))
+    const bool ok = dsr_len != 0 ? tunnel_encap_dsr(m, node, in.identity, sport, lb.dsr_addr, lb.dsr_port)
+                                 : tunnel_encap(m, node, in.identity, sport);
+    if (!ok)
         return Verdict::drop(DropReason::NoHeadroom);
     return Verdict::tx(up.port_id, Outcome::Encapsulated);
 }
 
-/// Routes a parsed IPv4 packet that arrived on a pod, host or plain port.
-inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
-                            WorkerCounters& c) noexcept {
+/// Routes a parsed IPv4 packet after the load-balancing stage (`lb` says
+/// whether it goes in a DSR dispatch): to a local pod, the node's kernel, a
+/// remote node, or out of the uplink.
+inline Verdict route_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+                          WorkerCounters& c, LbWorker& w, const StageResult& lb) noexcept {
     rte_ipv4_hdr* ip = p.ip;
-    // A pod may only send from its own IP (anti-spoofing, like Cilium's
-    // DROP_INVALID_SIP).
-    if (in.from_endpoint && in.endpoint_ip.be != ip->src_addr)
-        return Verdict::drop(DropReason::InvalidSource);
-
     const Ipv4Addr dst{ip->dst_addr};
-    if (dst == snap.gateway_ip)
-        return handle_to_us(p, snap.gateway_mac, in.port);
     // Local pods all live in the node's PodCIDR: one mask test spares
     // remote-bound packets the endpoint lookup.
     if ((dst.be & snap.pod_mask_be) == snap.pod_net_be) {
@@ -152,14 +158,29 @@ inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
             return Verdict::drop(DropReason::TtlExceeded);
         const uint32_t cidr = up.remote_cidrs.lookup(dst);
         if (cidr != kNotFound)
-            return forward_remote(snap, m, p, in, up.cidr_owner[cidr]);
+            return forward_remote(snap, m, p, in, up.cidr_owner[cidr], lb);
         // Everything else leaves by the uplink, unencapsulated: the node's
-        // kernel, and pods with their own source IP (the other nodes'
-        // kernels; the outside world, where a router knows the PodCIDRs or,
-        // later, masquerading hides them).
-        return forward_uplink(snap, m, p, in, c);
+        // kernel, the other nodes' kernels, and the outside world (pods
+        // masqueraded to the node IP unless the destination is exempt).
+        return forward_uplink(snap, m, p, in, c, w);
     }
     return Verdict::drop(DropReason::UnknownDestination);
+}
+
+/// Handles a parsed IPv4 packet that arrived on a pod, host or plain port.
+inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+                            WorkerCounters& c, LbWorker& w) noexcept {
+    rte_ipv4_hdr* ip = p.ip;
+    // A pod may only send from its own IP (anti-spoofing, like Cilium's
+    // DROP_INVALID_SIP).
+    if (in.from_endpoint && in.endpoint_ip.be != ip->src_addr)
+        return Verdict::drop(DropReason::InvalidSource);
+    if (ip->dst_addr == snap.gateway_ip.be)
+        return handle_to_us(p, snap.gateway_mac, in.port);
+    const StageResult lb = lb_stage(snap, m, p, LbScope::Internal, false, in.port, w);
+    if (lb.done)
+        return lb.verdict;
+    return route_ipv4(snap, m, p, in, c, w, lb);
 }
 
 } // namespace podlane

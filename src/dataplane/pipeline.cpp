@@ -20,11 +20,12 @@ namespace {
 constexpr size_t kPrefetchOffset = 3;
 
 /// One packet from a pod, host or plain port.
-inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in, WorkerCounters& c) noexcept {
+inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in, WorkerCounters& c,
+                        LbWorker& w) noexcept {
     const ParsedPacket p = parse_packet(m);
     switch (p.kind) {
     case L3Kind::Ipv4:
-        return forward_ipv4(snap, m, p, in, c);
+        return forward_ipv4(snap, m, p, in, c, w);
     case L3Kind::Arp:
         return handle_arp(snap, p.eth, p.arp, in.port);
     case L3Kind::Drop:
@@ -34,11 +35,12 @@ inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in, Wo
 }
 
 /// One packet from the uplink.
-inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, WorkerCounters& c) noexcept {
+inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, WorkerCounters& c,
+                           LbWorker& w) noexcept {
     const ParsedPacket p = parse_packet(m);
     switch (p.kind) {
     case L3Kind::Ipv4:
-        return uplink_ipv4(snap, m, p, in_port);
+        return uplink_ipv4(snap, m, p, in_port, c, w);
     case L3Kind::Arp:
         return handle_uplink_arp(snap, p.eth, p.arp, in_port, c);
     case L3Kind::Drop:
@@ -84,17 +86,21 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
 } // namespace
 
 void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold) noexcept {
+                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold, LbWorker* lbw) noexcept {
+    LbWorker local;
+    LbWorker& w = lbw != nullptr ? *lbw : local;
+    if (snap.lb.ct != nullptr)
+        w.now_s = ct_now_s();
     switch (snap.ports[in_port].role) {
     case PortRole::Endpoint:
     case PortRole::Host:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst(pkts, out_ports, c, hold, [&](rte_mbuf* m) { return from_pod(snap, m, ingress, c); });
+        run_burst(pkts, out_ports, c, hold, [&](rte_mbuf* m) { return from_pod(snap, m, ingress, c, w); });
         return;
     }
     case PortRole::Uplink:
-        run_burst(pkts, out_ports, c, hold, [&](rte_mbuf* m) { return from_uplink(snap, m, in_port, c); });
+        run_burst(pkts, out_ports, c, hold, [&](rte_mbuf* m) { return from_uplink(snap, m, in_port, c, w); });
         return;
     case PortRole::Unused:
         break;

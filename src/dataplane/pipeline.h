@@ -24,6 +24,7 @@ inline void drop_packet(rte_mbuf* m, DropReason reason, WorkerCounters& c) noexc
 }
 
 class HoldQueue;
+struct LbWorker;
 
 /// Transmits `n` packets on `port`/`tx_queue`; what the port does not take
 /// is dropped as tx_full. Counts tx_packets and returns how many were sent.
@@ -33,8 +34,11 @@ uint16_t tx_or_drop(uint16_t port, uint16_t tx_queue, rte_mbuf** pkts, uint16_t 
 /// `in_port`. out_ports[i] is where pkts[i] goes, or kDropPort if it was
 /// dropped (counted and freed already) or handed to `hold` to wait for its
 /// next hop (without a hold queue, such packets are dropped as no_neighbour).
+/// `lb` is the worker's load-balancing state (worker id, random state);
+/// without one, the pipeline acts as worker 0 with a fresh state.
 void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold = nullptr) noexcept;
+                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold = nullptr,
+                    LbWorker* lb = nullptr) noexcept;
 
 /// Stage 2: transmits the surviving packets grouped by output port on
 /// `tx_queue`; what a port does not take is dropped as tx_full.
@@ -43,9 +47,10 @@ void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16
 
 /// Both stages for one received burst (at most kMaxBurst packets).
 inline void process_burst(const Snapshot& snap, uint16_t in_port, uint16_t tx_queue,
-                          std::span<rte_mbuf*> pkts, WorkerCounters& c, HoldQueue* hold = nullptr) noexcept {
+                          std::span<rte_mbuf*> pkts, WorkerCounters& c, HoldQueue* hold = nullptr,
+                          LbWorker* lb = nullptr) noexcept {
     uint16_t out_ports[kMaxBurst];
-    classify_burst(snap, in_port, pkts, out_ports, c, hold);
+    classify_burst(snap, in_port, pkts, out_ports, c, hold, lb);
     transmit_burst(pkts, out_ports, tx_queue, c);
 }
 

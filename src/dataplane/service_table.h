@@ -5,6 +5,7 @@
 // tables the snapshot only points to.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -13,10 +14,9 @@
 #include "common/net_types.h"
 #include "dataplane/ipv4_map.h"
 
-struct rte_hash;
-
 namespace podlane {
 
+class AffinityTable;
 class Conntrack;
 
 /// Backend selection for new flows.
@@ -146,6 +146,7 @@ struct LbTables {
     std::vector<uint32_t> maglev;           ///< backend ids, by LbService::maglev_off
     std::vector<LbBackend> backends;        ///< by backend id
     Ipv4Map backend_ips;                    ///< every backend's IP: replies from them may need reverse NAT
+    Ipv4Map frontend_ips;                   ///< every frontend address (see lb_frontend_ips())
 
     uint32_t maglev_jhash_seed = 0;   ///< MaglevSeed::jhash_v4, for the flow hash
     NodePortMode nodeport_mode = NodePortMode::Snat;
@@ -159,7 +160,17 @@ struct LbTables {
 
     CtTimeouts timeouts;
     Conntrack* ct = nullptr;          ///< shared flow table (mutable; owned by the agent)
-    rte_hash* affinity = nullptr;     ///< (rev_nat_id, client IP) -> backend id and last use (mutable)
+    AffinityTable* affinity = nullptr; ///< (rev_nat_id, client IP) -> backend id and last use (mutable)
 };
+
+/// The distinct frontend addresses of `lb.services`, for LbTables::frontend_ips.
+inline Ipv4Map lb_frontend_ips(const LbTables& lb) {
+    std::vector<Ipv4Addr> ips;
+    for (const LbService& s : lb.services)
+        ips.push_back(s.vip);
+    std::sort(ips.begin(), ips.end());
+    ips.erase(std::unique(ips.begin(), ips.end()), ips.end());
+    return Ipv4Map(ips);
+}
 
 } // namespace podlane

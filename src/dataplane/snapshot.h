@@ -13,6 +13,7 @@ struct rte_ring;
 
 #include "common/net_types.h"
 #include "dataplane/ipv4_map.h"
+#include "dataplane/service_table.h"
 #include "dataplane/tunnel_hdr.h"
 
 namespace podlane {
@@ -107,6 +108,7 @@ struct Snapshot {
     Ipv4Map endpoint_by_ip;
     std::array<PortEntry, kMaxPorts> ports{};
     UplinkView uplink;
+    LbTables lb;                          ///< services, conntrack and NAT
     std::vector<WorkerPlan> workers;      ///< indexed by worker id
 };
 

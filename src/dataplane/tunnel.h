@@ -59,6 +59,23 @@ inline bool tunnel_encap(rte_mbuf* m, const RemoteNode& to, uint32_t vni, rte_be
     return true;
 }
 
+/// tunnel_encap plus Cilium's DSR option (Geneve only) carrying the service
+/// address and port the client used. Returns false without headroom.
+inline bool tunnel_encap_dsr(rte_mbuf* m, const RemoteNode& to, uint32_t vni, rte_be16_t src_port,
+                             rte_be32_t svc_addr, rte_be16_t svc_port) noexcept {
+    auto* opt = reinterpret_cast<GeneveDsrOpt*>(rte_pktmbuf_prepend(m, sizeof(GeneveDsrOpt)));
+    if (opt == nullptr)
+        return false;
+    *opt = GeneveDsrOpt{RTE_BE16(kGeneveOptClassCilium), kGeneveOptTypeDsr4, 2, svc_addr, svc_port, 0};
+    if (!tunnel_encap(m, to, vni, src_port)) {
+        rte_pktmbuf_adj(m, sizeof(GeneveDsrOpt));
+        return false;
+    }
+    auto* o = rte_pktmbuf_mtod(m, OuterHdrs*);
+    o->tun.b0 = static_cast<uint8_t>(sizeof(GeneveDsrOpt) / 4); // version 0, option length in words
+    return true;
+}
+
 /// The outer headers to `remote` with everything that does not vary per
 /// packet filled in (total length 0, its checksum over that); built by the
 /// control side when it publishes a snapshot.
@@ -87,7 +104,25 @@ inline OuterHdrs tunnel_template(const UplinkView& up, Ipv4Addr remote, const Ma
 struct Decap {
     bool ok = false;
     uint32_t vni = 0;       ///< the sender's source identity
+    rte_be32_t dsr_addr = 0; ///< Geneve DSR option: the service address (0: none)
+    rte_be16_t dsr_port = 0; ///< and port
 };
+
+/// Finds Cilium's DSR option among `len` bytes of Geneve options.
+inline void geneve_find_dsr(const uint8_t* opts, uint32_t len, Decap& d) noexcept {
+    for (uint32_t off = 0; off + 4 <= len;) {
+        const auto* o = reinterpret_cast<const GeneveDsrOpt*>(opts + off);
+        const uint32_t data = uint32_t{o->length & 0x1fu} * 4;
+        if (off + 4 + data > len)
+            return;
+        if (o->opt_class == RTE_BE16(kGeneveOptClassCilium) && o->type == kGeneveOptTypeDsr4 && data >= 8) {
+            d.dsr_addr = o->addr;
+            d.dsr_port = o->port;
+            return;
+        }
+        off += 4 + data;
+    }
+}
 
 /// Validates the tunnel header after the outer UDP header at `udp` and strips
 /// every outer header, leaving the inner Ethernet frame in `m`.
@@ -109,12 +144,15 @@ inline Decap tunnel_decap(rte_mbuf* m, const rte_ipv4_hdr* ip, uint16_t ip_hdr_l
     if (outer + sizeof(rte_ether_hdr) > rte_pktmbuf_data_len(m))
         return {};
     const uint32_t vni = uint32_t{t->vni[0]} << 16 | uint32_t{t->vni[1]} << 8 | t->vni[2];
+    Decap d{true, vni, 0, 0};
+    if (opt_len != 0)
+        geneve_find_dsr(reinterpret_cast<const uint8_t*>(t + 1), opt_len, d);
     // Drop any Ethernet padding after the outer datagram, then the outer headers.
     const uint32_t frame_end = sizeof(rte_ether_hdr) + rte_be_to_cpu_16(ip->total_length);
     if (rte_pktmbuf_pkt_len(m) > frame_end)
         rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_end));
     rte_pktmbuf_adj(m, static_cast<uint16_t>(outer));
-    return Decap{true, vni};
+    return d;
 }
 
 } // namespace podlane

@@ -35,6 +35,21 @@ struct OuterHdrs {
 } __attribute__((packed, aligned(2)));
 static_assert(sizeof(OuterHdrs) == 50);
 
+/// Cilium's Geneve option for DSR over IPv4 (bpf/lib/geneve.h): option
+/// class 0x014B, type 0x01, two 4-byte words of data carrying the service
+/// address and port, so the backend's node can reply as the service.
+inline constexpr uint16_t kGeneveOptClassCilium = 0x014B;
+inline constexpr uint8_t kGeneveOptTypeDsr4 = 0x01;
+struct GeneveDsrOpt {
+    rte_be16_t opt_class;
+    uint8_t type;
+    uint8_t length;     ///< 3 reserved bits | data length in 4-byte words (2)
+    rte_be32_t addr;    ///< service address
+    rte_be16_t port;    ///< service port
+    uint16_t pad;
+};
+static_assert(sizeof(GeneveDsrOpt) == 12);
+
 /// Bytes a tunnel adds.
 inline constexpr uint16_t kTunnelOverhead = sizeof(OuterHdrs);
 

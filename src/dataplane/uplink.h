@@ -12,21 +12,36 @@
 
 namespace podlane {
 
-/// Delivers an inner packet just taken out of a tunnel.
-inline Verdict deliver_decapsulated(const Snapshot& snap, rte_mbuf* m) noexcept {
+/// Delivers a packet from another node (decapsulated, or natively routed)
+/// to a local pod, after reverse NAT of replies from service backends.
+inline Verdict deliver_from_node(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, uint16_t in_port,
+                                 Outcome what, LbWorker& w) noexcept {
+    const StageResult lb = lb_stage(snap, m, p, LbScope::Internal, false, in_port, w);
+    if (lb.done)
+        return lb.verdict;
+    if (p.ip->time_to_live <= 1)
+        return Verdict::drop(DropReason::TtlExceeded);
+    const uint32_t ep = snap.endpoint_by_ip.lookup(Ipv4Addr{p.ip->dst_addr});
+    if (ep == kNoEndpoint)
+        return Verdict::drop(DropReason::UnknownDestination);
+    return deliver_local(snap, p, ep, what);
+}
+
+/// Delivers an inner packet just taken out of a tunnel. A Geneve DSR
+/// dispatch is tracked first, so the backend's replies leave as the service.
+inline Verdict deliver_decapsulated(const Snapshot& snap, rte_mbuf* m, const Decap& d, uint16_t in_port,
+                                    LbWorker& w) noexcept {
     const ParsedPacket inner = parse_packet(m);
     if (inner.kind != L3Kind::Ipv4)
         return Verdict::drop(inner.kind == L3Kind::Drop ? inner.drop : DropReason::BadTunnel);
-    if (inner.ip->time_to_live <= 1)
-        return Verdict::drop(DropReason::TtlExceeded);
-    const uint32_t ep = snap.endpoint_by_ip.lookup(Ipv4Addr{inner.ip->dst_addr});
-    if (ep == kNoEndpoint)
-        return Verdict::drop(DropReason::UnknownDestination);
-    return deliver_local(snap, inner, ep, Outcome::Decapsulated);
+    if (d.dsr_addr != 0)
+        lb_dsr_arrival(snap, inner, d.dsr_addr, d.dsr_port, w);
+    return deliver_from_node(snap, m, inner, in_port, Outcome::Decapsulated, w);
 }
 
 /// Handles an IPv4 packet received on the uplink.
-inline Verdict uplink_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, uint16_t in_port) noexcept {
+inline Verdict uplink_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, uint16_t in_port,
+                           WorkerCounters& c, LbWorker& w) noexcept {
     const UplinkView& up = snap.uplink;
     const Ipv4Addr dst{p.ip->dst_addr};
     if (dst == up.node_ip) {
@@ -35,22 +50,32 @@ inline Verdict uplink_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket
             rte_be_to_cpu_16(p.ip->total_length) >= p.ip_hdr_len + sizeof(rte_udp_hdr)) {
             const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(p.ip) + p.ip_hdr_len);
             if (udp->dst_port == up.tunnel_port_be) {
-                if (!tunnel_decap(m, p.ip, p.ip_hdr_len, up.routing).ok)
+                const Decap d = tunnel_decap(m, p.ip, p.ip_hdr_len, up.routing);
+                if (!d.ok)
                     return Verdict::drop(DropReason::BadTunnel);
-                return deliver_decapsulated(snap, m);
+                return deliver_decapsulated(snap, m, d, in_port, w);
             }
         }
+        // NodePorts, HostPorts, and replies to flows SNATed to the node IP.
+        const StageResult lb = lb_stage(snap, m, p, LbScope::External, true, in_port, w);
+        if (lb.done)
+            return lb.verdict;
+        if (lb.translated)
+            return route_ipv4(snap, m, p, Ingress::uplink(in_port), c, w, lb);
         return up.has_host ? deliver_host(snap, p) : handle_to_us(p, up.node_mac, in_port);
     }
     if (ipv4_is_multicast_or_broadcast(p.ip->dst_addr))
         return Verdict::drop(DropReason::Multicast);
+    // LoadBalancer IPs and ExternalIPs routed to this node.
+    if (snap.lb.frontend_ips.lookup(dst) != kNotFound) {
+        const StageResult lb = lb_stage(snap, m, p, LbScope::External, false, in_port, w);
+        if (lb.done)
+            return lb.verdict;
+        if (lb.translated)
+            return route_ipv4(snap, m, p, Ingress::uplink(in_port), c, w, lb);
+    }
     // Native routing: another node sent a packet for one of our pods.
-    const uint32_t ep = snap.endpoint_by_ip.lookup(dst);
-    if (ep == kNoEndpoint)
-        return Verdict::drop(DropReason::UnknownDestination);
-    if (p.ip->time_to_live <= 1)
-        return Verdict::drop(DropReason::TtlExceeded);
-    return deliver_local(snap, p, ep, Outcome::Forwarded);
+    return deliver_from_node(snap, m, p, in_port, Outcome::Forwarded, w);
 }
 
 } // namespace podlane

@@ -7,6 +7,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/pipeline.h"
+#include "dataplane/service_lb.h"
 
 namespace podlane {
 
@@ -27,7 +28,7 @@ uint32_t send_control_packets(const WorkerContext& w, const Snapshot& snap) noex
 }
 
 /// One round over this worker's rx queues; returns the packets received.
-uint32_t poll_once(const WorkerContext& w, const Snapshot& snap) noexcept {
+uint32_t poll_once(const WorkerContext& w, const Snapshot& snap, LbWorker& lb) noexcept {
     uint32_t total = send_control_packets(w, snap);
     if (w.hold != nullptr && !w.hold->empty()) {
         w.hold->retry(snap, static_cast<uint16_t>(w.worker_id), rte_rdtsc(), *w.counters);
@@ -43,7 +44,8 @@ uint32_t poll_once(const WorkerContext& w, const Snapshot& snap) noexcept {
             continue;
         total += n;
         w.counters->rx_packets.add(n);
-        process_burst(snap, rx.port_id, static_cast<uint16_t>(w.worker_id), std::span(pkts, n), *w.counters, w.hold);
+        process_burst(snap, rx.port_id, static_cast<uint16_t>(w.worker_id), std::span(pkts, n), *w.counters, w.hold,
+                      &lb);
     }
     return total;
 }
@@ -55,10 +57,13 @@ int worker_main(void* arg) {
     rte_rcu_qsbr_thread_register(w.qsbr, w.worker_id);
     rte_rcu_qsbr_thread_online(w.qsbr, w.worker_id);
 
+    LbWorker lb;
+    lb.worker_id = w.worker_id;
+    lb.rng = (lb.rng ^ rte_rdtsc() * (w.worker_id + 1)) | 1;
     uint32_t idle_rounds = 0;
     while (!w.stop->load(std::memory_order_relaxed)) {
         const Snapshot* snap = w.tables->load();
-        const uint32_t received = poll_once(w, *snap);
+        const uint32_t received = poll_once(w, *snap, lb);
         // From here on this worker holds no reference to `snap`.
         rte_rcu_qsbr_quiescent(w.qsbr, w.worker_id);
 

@@ -1,0 +1,371 @@
+// Services through the real burst pipeline on one node: DNAT to a backend
+// and reverse NAT of its replies, hairpin, no-backend rejects, Maglev
+// selection, terminating and removed backends, fragments.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <map>
+#include <set>
+
+#include <rte_tcp.h>
+
+#include "control/config.h"
+#include "control/service_compiler.h"
+#include "control/snapshot_builder.h"
+#include "dataplane/affinity.h"
+#include "dataplane/conntrack.h"
+#include "dataplane/flow_hash.h"
+#include "dataplane/rcu_publisher.h"
+#include "packet_builder.h"
+#include "pipeline_fixture.h"
+
+using namespace podlane;
+using namespace podlane::test;
+
+namespace {
+
+const Ipv4Addr kGw = *Ipv4Addr::parse("10.200.0.1");
+const Ipv4Addr kA = *Ipv4Addr::parse("10.200.0.11");
+const Ipv4Addr kB = *Ipv4Addr::parse("10.200.0.12");
+const Ipv4Addr kC = *Ipv4Addr::parse("10.200.0.13");
+const Ipv4Addr kVip = *Ipv4Addr::parse("10.96.0.10");
+const MacAddr kGwMac = MacAddr::from_ipv4(kGw);
+constexpr uint16_t kPortA = 1, kPortB = 2, kPortC = 3;
+
+rte_mempool* lb_pool() {
+    static rte_mempool* pool = rte_pktmbuf_pool_create("test_lb_pool", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    return pool;
+}
+
+std::string unique(const char* base) {
+    static std::atomic<int> n{0};
+    return std::string(base) + std::to_string(n++);
+}
+
+/// Ethernet + IPv4 + TCP (20-byte header) with `payload` bytes and valid checksums.
+std::vector<uint8_t> tcp_frame(Ipv4Addr src, uint16_t sport, Ipv4Addr dst, uint16_t dport, uint8_t flags,
+                               uint16_t payload = 0, uint16_t frag_off = 0) {
+    std::vector<uint8_t> f(sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr) + payload);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(f.data());
+    put_mac(&eth->dst_addr, kGwMac);
+    put_mac(&eth->src_addr, MacAddr::from_ipv4(src));
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr) + payload));
+    ip->fragment_offset = rte_cpu_to_be_16(frag_off);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->src_addr = src.be;
+    ip->dst_addr = dst.be;
+    auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
+    tcp->src_port = rte_cpu_to_be_16(sport);
+    tcp->dst_port = rte_cpu_to_be_16(dport);
+    tcp->sent_seq = rte_cpu_to_be_32(1000);
+    tcp->recv_ack = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? 5000 : 0);
+    tcp->data_off = 5 << 4;
+    tcp->tcp_flags = flags;
+    tcp->rx_win = rte_cpu_to_be_16(65535);
+    tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    return f;
+}
+
+struct Seen {
+    Ipv4Addr src, dst;
+    uint16_t sport = 0, dport = 0;
+    uint8_t proto = 0, tcp_flags = 0, icmp_type = 0, icmp_code = 0;
+    bool checksums_ok = false;
+};
+
+/// Decodes an output frame and verifies its IPv4 and L4 checksums from scratch.
+Seen decode(const std::vector<uint8_t>& f) {
+    Seen s;
+    auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(f.data() + sizeof(rte_ether_hdr));
+    s.src = Ipv4Addr{ip->src_addr};
+    s.dst = Ipv4Addr{ip->dst_addr};
+    s.proto = ip->next_proto_id;
+    bool ok = rte_ipv4_cksum(ip) == 0 || rte_raw_cksum(ip, sizeof(rte_ipv4_hdr)) == 0xffff;
+    const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + sizeof(rte_ipv4_hdr);
+    const uint16_t l4_len = static_cast<uint16_t>(rte_be_to_cpu_16(ip->total_length) - sizeof(rte_ipv4_hdr));
+    if (s.proto == IPPROTO_TCP || s.proto == IPPROTO_UDP) {
+        const auto* ports = reinterpret_cast<const rte_be16_t*>(l4);
+        s.sport = rte_be_to_cpu_16(ports[0]);
+        s.dport = rte_be_to_cpu_16(ports[1]);
+        if (s.proto == IPPROTO_TCP)
+            s.tcp_flags = reinterpret_cast<const rte_tcp_hdr*>(l4)->tcp_flags;
+        ok = ok && rte_ipv4_udptcp_cksum_verify(ip, l4) == 0;
+    } else if (s.proto == IPPROTO_ICMP) {
+        s.icmp_type = l4[0];
+        s.icmp_code = l4[1];
+        ok = ok && rte_raw_cksum(l4, l4_len) == 0xffff;
+    }
+    s.checksums_ok = ok;
+    return s;
+}
+
+/// A node with pods A, B and C and the services of `services_yaml`.
+struct LbNode {
+    Qsbr qsbr{1};
+    std::unique_ptr<Conntrack> ct;
+    std::unique_ptr<AffinityTable> affinity;
+    Config config;
+    ServiceIds ids;
+    LbTables lb;
+    std::unique_ptr<Snapshot> snap;
+    WorkerCounters c;
+
+    explicit LbNode(const std::string& services_yaml) {
+        auto made_ct = Conntrack::create(unique("lbt_ct"), 1024, 1, qsbr.get());
+        auto made_aff = AffinityTable::create(unique("lbt_aff"), 1024, qsbr.get());
+        REQUIRE(made_ct);
+        REQUIRE(made_aff);
+        ct = std::move(*made_ct);
+        affinity = std::move(*made_aff);
+        load(services_yaml);
+    }
+
+    void load(const std::string& services_yaml) {
+        auto parsed = parse_config("network:\n  pod_cidr: 10.200.0.0/24\n  gateway_ip: 10.200.0.1\n" + services_yaml,
+                                   "test");
+        INFO((parsed ? std::string() : parsed.error().message));
+        REQUIRE(parsed);
+        config = *parsed;
+        ServiceCompileInputs in;
+        in.config = &config;
+        in.local_pod_cidr = config.network.pod_cidr;
+        auto compiled = compile_services(in, ids);
+        REQUIRE(compiled);
+        lb = std::move(*compiled);
+        lb.frontend_ips = lb_frontend_ips(lb);
+        lb.ct = ct.get();
+        lb.affinity = affinity.get();
+        SnapshotInputs si;
+        si.pod_cidr = config.network.pod_cidr;
+        si.gateway_ip = kGw;
+        si.gateway_mac = kGwMac;
+        si.endpoints = {{kA, MacAddr::from_ipv4(kA), {kPortA, 1}},
+                        {kB, MacAddr::from_ipv4(kB), {kPortB, 1}},
+                        {kC, MacAddr::from_ipv4(kC), {kPortC, 1}}};
+        si.lb = &lb;
+        snap = build_snapshot(si);
+    }
+
+    Classified send(uint16_t in_port, const std::vector<uint8_t>& frame) {
+        return classify_one(*snap, in_port, frame, c, lb_pool());
+    }
+};
+
+const std::string kWeb = R"(
+services:
+  - name: default/web
+    cluster_ip: 10.96.0.10
+    ports: [{protocol: TCP, port: 80, target_port: 8080}]
+    backends: [{ip: 10.200.0.12}]
+)";
+
+} // namespace
+
+TEST_CASE("a pod reaches a ClusterIP: DNAT to the backend, replies come back from the VIP", "[lb]") {
+    LbNode node(kWeb);
+    const Classified syn = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
+    REQUIRE(syn.port == kPortB);
+    const Seen out = decode(syn.bytes);
+    CHECK(out.src == kA); // the backend sees the client pod
+    CHECK(out.sport == 40000);
+    CHECK(out.dst == kB);
+    CHECK(out.dport == 8080);
+    CHECK(out.checksums_ok);
+    CHECK(node.ct->flows() == 1);
+
+    const Classified synack = node.send(kPortB, tcp_frame(kB, 8080, kA, 40000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+    REQUIRE(synack.port == kPortA);
+    const Seen back = decode(synack.bytes);
+    CHECK(back.src == kVip);
+    CHECK(back.sport == 80);
+    CHECK(back.dst == kA);
+    CHECK(back.dport == 40000);
+    CHECK(back.checksums_ok);
+
+    // The flow is tracked once, with both directions counted.
+    size_t flows = 0;
+    node.ct->for_each([&](const CtTuple& o, const CtEntry& e) {
+        ++flows;
+        CHECK(o.dst == kVip.be);
+        CHECK(e.packets.load() == 2);
+        CHECK((e.flags.load() & kCtDnat) != 0);
+        CHECK(static_cast<CtTcpState>(e.tcp_state.load()) == CtTcpState::Established);
+    });
+    CHECK(flows == 1);
+    // Plain pod-to-pod traffic is not tracked.
+    CHECK(node.send(kPortA, tcp_frame(kA, 40001, kC, 22, RTE_TCP_SYN_FLAG)).port == kPortC);
+    CHECK(node.ct->flows() == 1);
+}
+
+TEST_CASE("hairpin: a pod that is its own backend sees the hairpin address", "[lb]") {
+    LbNode node(R"(
+services:
+  - name: default/self
+    cluster_ip: 10.96.0.10
+    ports: [{protocol: TCP, port: 80, target_port: 8080}]
+    backends: [{ip: 10.200.0.11}]
+)");
+    const Classified out = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
+    REQUIRE(out.port == kPortA);
+    const Seen s = decode(out.bytes);
+    CHECK(s.src == *Ipv4Addr::parse("169.254.42.1"));
+    CHECK(s.dst == kA);
+    CHECK(s.dport == 8080);
+    CHECK(s.checksums_ok);
+    const Classified reply =
+        node.send(kPortA, tcp_frame(kA, 8080, *Ipv4Addr::parse("169.254.42.1"), 40000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+    REQUIRE(reply.port == kPortA);
+    const Seen r = decode(reply.bytes);
+    CHECK(r.src == kVip);
+    CHECK(r.sport == 80);
+    CHECK(r.dst == kA);
+    CHECK(r.dport == 40000);
+    CHECK(r.checksums_ok);
+}
+
+TEST_CASE("a service with no backend rejects, or drops when told to", "[lb]") {
+    const std::string empty = R"(
+services:
+  - name: default/empty
+    cluster_ip: 10.96.0.10
+    ports: [{protocol: TCP, port: 80}, {protocol: UDP, port: 53}]
+)";
+    LbNode node(empty);
+    const Classified rst = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
+    REQUIRE(rst.port == kPortA);
+    const Seen r = decode(rst.bytes);
+    CHECK(r.src == kVip);
+    CHECK(r.sport == 80);
+    CHECK(r.dst == kA);
+    CHECK((r.tcp_flags & RTE_TCP_RST_FLAG) != 0);
+    CHECK(r.checksums_ok);
+
+    Ipv4Spec udp;
+    udp.src_mac = MacAddr::from_ipv4(kA);
+    udp.dst_mac = kGwMac;
+    udp.src = kA;
+    udp.dst = kVip;
+    std::vector<uint8_t> f = ipv4_frame(udp); // 40000 -> 8080: no such port on the service
+    CHECK(node.send(kPortA, f).port == kDropPort);
+    CHECK(node.c.drop(DropReason::ServiceUnreachable).get() == 1);
+    auto* l4 = reinterpret_cast<rte_udp_hdr*>(f.data() + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
+    l4->dst_port = rte_cpu_to_be_16(53);
+    l4->dgram_cksum = 0;
+    const Classified unreach = node.send(kPortA, f);
+    REQUIRE(unreach.port == kPortA);
+    const Seen u = decode(unreach.bytes);
+    CHECK(u.proto == IPPROTO_ICMP);
+    CHECK(u.icmp_type == 3);
+    CHECK(u.icmp_code == 3);
+    CHECK(u.src == kVip);
+    CHECK(u.checksums_ok);
+    CHECK(node.ct->flows() == 0);
+
+    LbNode dropping("loadbalancer:\n  no_backends: drop\n" + empty);
+    CHECK(dropping.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG)).port == kDropPort);
+    CHECK(dropping.c.drop(DropReason::NoBackend).get() == 1);
+}
+
+TEST_CASE("Maglev picks the backend Cilium's hash selects, the same for every packet of a flow", "[lb]") {
+    LbNode node(R"(
+services:
+  - name: default/web
+    cluster_ip: 10.96.0.10
+    algorithm: maglev
+    ports: [{protocol: TCP, port: 80, target_port: 8080}]
+    backends: [{ip: 10.200.0.12}, {ip: 10.200.0.13}]
+)");
+    const LbService& s = node.lb.services.at(0);
+    REQUIRE(s.maglev_m == 16381);
+    std::map<uint16_t, int> per_port;
+    for (uint16_t sport = 40000; sport < 40040; ++sport) {
+        const Classified out = node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_SYN_FLAG));
+        REQUIRE(out.port != kDropPort);
+        const uint32_t slot = maglev_hash_wire(kA.be, rte_cpu_to_be_16(sport), rte_cpu_to_be_16(80), IPPROTO_TCP,
+                                               node.lb.maglev_jhash_seed) % s.maglev_m;
+        const LbBackend& want = node.lb.backends[node.lb.maglev[s.maglev_off + slot]];
+        CHECK(decode(out.bytes).dst == want.ip);
+        ++per_port[out.port];
+        // The next packet of the flow follows the conntrack entry to the same backend.
+        CHECK(node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_ACK_FLAG)).port == out.port);
+    }
+    CHECK(per_port.size() == 2); // 40 flows over two backends use both
+}
+
+TEST_CASE("terminating backends keep their flows and get no new ones; removed ones lose them", "[lb]") {
+    const std::string two = R"(
+services:
+  - name: default/web
+    cluster_ip: 10.96.0.10
+    ports: [{protocol: TCP, port: 80, target_port: 8080}]
+    backends: [{ip: 10.200.0.12}, {ip: 10.200.0.13, state: %s}]
+)";
+    auto with_c = [&](const char* state) {
+        std::string y = two;
+        y.replace(y.find("%s"), 2, state);
+        return y;
+    };
+    LbNode node(with_c("active"));
+    // Find a flow that went to C.
+    uint16_t to_c = 0;
+    for (uint16_t sport = 41000; sport < 41100 && to_c == 0; ++sport)
+        if (node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_SYN_FLAG)).port == kPortC)
+            to_c = sport;
+    REQUIRE(to_c != 0);
+
+    node.load(with_c("terminating"));
+    CHECK(node.send(kPortA, tcp_frame(kA, to_c, kVip, 80, RTE_TCP_ACK_FLAG)).port == kPortC); // kept
+    for (uint16_t sport = 42000; sport < 42050; ++sport)
+        CHECK(node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_SYN_FLAG)).port == kPortB); // no new ones
+
+    node.load(R"(
+services:
+  - name: default/web
+    cluster_ip: 10.96.0.10
+    ports: [{protocol: TCP, port: 80, target_port: 8080}]
+    backends: [{ip: 10.200.0.12}]
+)");
+    // C is gone: its flow moves to B, and B's replies come back from the VIP.
+    const Classified moved = node.send(kPortA, tcp_frame(kA, to_c, kVip, 80, RTE_TCP_ACK_FLAG));
+    CHECK(moved.port == kPortB);
+    const Classified reply = node.send(kPortB, tcp_frame(kB, 8080, kA, to_c, RTE_TCP_ACK_FLAG));
+    REQUIRE(reply.port == kPortA);
+    CHECK(decode(reply.bytes).src == kVip);
+}
+
+TEST_CASE("session affinity pins a client to one backend, also after backends are added", "[lb]") {
+    const std::string svc = R"(
+services:
+  - name: default/web
+    cluster_ip: 10.96.0.10
+    session_affinity: ClientIP
+    ports: [{protocol: TCP, port: 80, target_port: 8080}]
+    backends: [%s]
+)";
+    auto with = [&](const char* b) {
+        std::string y = svc;
+        y.replace(y.find("%s"), 2, b);
+        return y;
+    };
+    LbNode node(with("{ip: 10.200.0.12}, {ip: 10.200.0.13}"));
+    const uint16_t first = node.send(kPortA, tcp_frame(kA, 43000, kVip, 80, RTE_TCP_SYN_FLAG)).port;
+    REQUIRE(first != kDropPort);
+    for (uint16_t sport = 43001; sport < 43040; ++sport)
+        CHECK(node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_SYN_FLAG)).port == first);
+    node.load(with("{ip: 10.200.0.12}, {ip: 10.200.0.13}, {ip: 10.200.0.99}"));
+    for (uint16_t sport = 43100; sport < 43120; ++sport)
+        CHECK(node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_SYN_FLAG)).port == first);
+}
+
+TEST_CASE("fragments to a service address are dropped and counted, never sent astray", "[lb]") {
+    LbNode node(kWeb);
+    const auto frag = tcp_frame(kA, 40000, kVip, 80, RTE_TCP_ACK_FLAG, 8, RTE_IPV4_HDR_MF_FLAG);
+    CHECK(node.send(kPortA, frag).port == kDropPort);
+    CHECK(node.c.drop(DropReason::FragmentToService).get() == 1);
+    CHECK(node.ct->flows() == 0);
+}
