@@ -47,5 +47,13 @@ std::string format_ipcache(const Json& data);
 std::string format_identities(const Json& data);
 /// `neighbor.list` data as a table: IP MAC STATE PORT AGE.
 std::string format_neighbors(const Json& data);
+/// `service.list` as cilium-dbg service list: ID FRONTEND TYPE NAME and one backend per line.
+std::string format_services(const Json& data);
+/// `service.maglev`: the backends' slot counts and the lookup table.
+std::string format_maglev(const Json& data);
+/// `ct.list`: one tracked flow per line.
+std::string format_ct(const Json& data);
+/// `nat.list`: OUT and IN mappings as cilium bpf nat list.
+std::string format_nat(const Json& data);
 
 } // namespace podlane

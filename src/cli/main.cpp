@@ -28,6 +28,10 @@ Commands:
   ipcache list                    IP prefix -> security identity and tunnel endpoint
   identity list                   reserved identities and those of the local pods' label sets
   neighbor list                   the uplink neighbour (ARP) cache ('neighbour' works too)
+  service list                    services: frontends, types and backends with their state
+  service maglev SERVICE          a service's Maglev table (SERVICE: name, ip:port/PROTO or id)
+  ct list                         tracked (load-balanced and NATed) flows
+  nat list                        source-NAT mappings (masquerade, NodePort SNAT, hairpin)
   help                            this text
 
 Options (before or after the command):
@@ -155,6 +159,8 @@ int run(int argc, char** argv) {
         {"identity", {"identity.list", podlane::format_identities}},
         {"neighbor", {"neighbor.list", podlane::format_neighbors}},
         {"neighbour", {"neighbor.list", podlane::format_neighbors}},
+        {"ct", {"ct.list", podlane::format_ct}},
+        {"nat", {"nat.list", podlane::format_nat}},
     };
     std::string cmd;
     Json args = Json::object();
@@ -179,6 +185,18 @@ int run(int argc, char** argv) {
     } else if (first == "endpoint") {
         throw UsageError{sub.empty() ? "endpoint needs a subcommand: list, add or delete"
                                      : "unknown endpoint subcommand \"" + sub + "\" (list, add or delete)"};
+    } else if (first == "service" && sub == "list") {
+        expect_words(cl, 2, "service list");
+        cmd = "service.list";
+        render = podlane::format_services;
+    } else if (first == "service" && sub == "maglev") {
+        expect_words(cl, 3, "service maglev SERVICE");
+        cmd = "service.maglev";
+        args["service"] = cl.words[2];
+        render = podlane::format_maglev;
+    } else if (first == "service") {
+        throw UsageError{sub.empty() ? "service needs a subcommand: list or maglev"
+                                     : "unknown service subcommand \"" + sub + "\" (list or maglev)"};
     } else if (auto it = list_only.find(first); it != list_only.end()) {
         if (sub != "list")
             throw UsageError{sub.empty() ? first + " needs a subcommand: list"

@@ -89,6 +89,8 @@ Result<void> Agent::start() {
 
     qsbr_ = std::make_unique<Qsbr>(n_workers);
     tables_ = std::make_unique<RcuPublisher<Snapshot>>(qsbr_->get(), std::make_unique<Snapshot>());
+    if (auto r = start_services(); !r)
+        return r;
     publish();
 
     if (auto r = start_uplink(); !r)
@@ -153,6 +155,8 @@ void Agent::stop() {
     static_ports_.clear();
     uplink_.reset();
     tables_.reset(); // workers are gone: no grace period to wait for
+    ct_.reset();
+    affinity_.reset();
     if (control_tx_ != nullptr) { // probes no worker sent
         rte_mbuf* m;
         while (rte_ring_sc_dequeue(control_tx_, reinterpret_cast<void**>(&m)) == 0)
@@ -203,6 +207,11 @@ void Agent::publish() {
         u.host_mac = host_mac();
         in.uplink = std::move(u);
     }
+    if (lb_dirty_) {
+        if (auto r = compile_services_now(); !r)
+            std::fprintf(stderr, "podlaned: services: %s (keeping the previous tables)\n", r.error().message.c_str());
+    }
+    in.lb = &lb_;
     tables_->publish(build_snapshot(in));
     tables_->reclaim();
 }
@@ -258,6 +267,7 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
         return make_error("endpoint \"" + ep.id + "\": " + r.error().message);
     }
     auto [it, inserted] = endpoints_.emplace(ep.id, std::move(rec));
+    lb_dirty_ = lb_dirty_ || !ep.host_ports.empty();
     publish();
     return endpoint_json(it->second);
 }
@@ -267,6 +277,7 @@ Result<void> Agent::endpoint_delete(const std::string& id) {
     if (it == endpoints_.end())
         return make_error("endpoint \"" + id + "\" does not exist");
     const uint16_t port = it->second.port.port_id;
+    lb_dirty_ = lb_dirty_ || !it->second.spec.host_ports.empty();
     endpoints_.erase(it);
     publish();
     // Workers may still hold the old table, which polls and names the port:

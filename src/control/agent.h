@@ -15,6 +15,9 @@
 #include "control/control_api.h"
 #include "control/neighbor_cache.h"
 #include "control/ports.h"
+#include "control/service_compiler.h"
+#include "dataplane/affinity.h"
+#include "dataplane/conntrack.h"
 #include "dataplane/counters.h"
 #include "dataplane/rcu_publisher.h"
 #include "dataplane/snapshot.h"
@@ -62,6 +65,10 @@ public:
     Json ipcache_list() override;
     Json identity_list() override;
     Json neighbor_list() override;
+    Json service_list() override;
+    Result<Json> service_maglev(const std::string& service) override;
+    Json ct_list() override;
+    Json nat_list() override;
 
 private:
     Result<void> start_uplink();
@@ -70,6 +77,11 @@ private:
     MacAddr host_mac() const;
     Result<void> check_workers_available() const;
     void publish();
+    // Services (agent_services.cpp).
+    Result<void> start_services();
+    Result<void> compile_services_now();
+    void services_tick();
+    ServiceCompileInputs service_inputs() const;
     Json endpoint_json(const EndpointRecord& rec) const;
 
     Config config_;
@@ -92,6 +104,12 @@ private:
     rte_ring* neighbor_ring_ = nullptr; ///< workers -> control: NeighborFact
     rte_ring* control_tx_ = nullptr;    ///< control -> worker 0: packets for the uplink
     NeighborCache neighbors_;
+    std::unique_ptr<Conntrack> ct_;
+    std::unique_ptr<AffinityTable> affinity_;
+    ServiceIds service_ids_;
+    LbTables lb_;                       ///< compiled services; copied into every snapshot
+    bool lb_dirty_ = true;              ///< services or local endpoints changed since the last compile
+    std::chrono::steady_clock::time_point last_gc_{};
     uint64_t generation_ = 0;
     uint32_t tap_seq_ = 0;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -141,6 +141,7 @@ void Agent::tick() {
         if (changed || t.changed)
             publish();
     }
+    services_tick();
     tables_->reclaim();
 }
 

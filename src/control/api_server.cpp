@@ -143,9 +143,28 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
         check_known(cmd, args, {});
         return api.neighbor_list();
     }
+    if (cmd == "service.list") {
+        check_known(cmd, args, {});
+        return api.service_list();
+    }
+    if (cmd == "service.maglev") {
+        check_known(cmd, args, {"service"});
+        auto table = api.service_maglev(required_string(cmd, args, "service"));
+        if (!table)
+            throw RequestError{table.error().message};
+        return std::move(table).value();
+    }
+    if (cmd == "ct.list") {
+        check_known(cmd, args, {});
+        return api.ct_list();
+    }
+    if (cmd == "nat.list") {
+        check_known(cmd, args, {});
+        return api.nat_list();
+    }
     throw RequestError{"unknown command " + show(cmd) +
                        " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list,"
-                       " identity.list, neighbor.list)"};
+                       " identity.list, neighbor.list, service.list, service.maglev, ct.list, nat.list)"};
 }
 
 bool peer_is_root(stream::socket& socket) {

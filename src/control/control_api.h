@@ -38,6 +38,15 @@ public:
     virtual Json identity_list() = 0;
     /// "neighbor.list": the uplink neighbour (ARP) cache.
     virtual Json neighbor_list() = 0;
+    /// "service.list": every frontend with its type, scopes and backends.
+    virtual Json service_list() = 0;
+    /// "service.maglev": the Maglev table of a service, by name, frontend
+    /// ("ip:port/proto") or id.
+    virtual Result<Json> service_maglev(const std::string& service) = 0;
+    /// "ct.list": tracked flows (tuples, expiry, counters, flags, revNAT id, backend).
+    virtual Json ct_list() = 0;
+    /// "nat.list": source-NAT mappings (masquerade, NodePort SNAT, hairpin).
+    virtual Json nat_list() = 0;
 };
 
 } // namespace podlane

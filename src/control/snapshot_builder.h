@@ -61,6 +61,7 @@ struct SnapshotInputs {
     std::vector<AttachedEndpoint> endpoints;
     std::vector<PortQueues> plain_ports; ///< ports with no endpoint (static devargs ports)
     std::optional<UplinkInput> uplink;
+    const LbTables* lb = nullptr;        ///< compiled services (copied), or none
     uint32_t workers = 1;
 };
 

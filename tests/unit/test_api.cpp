@@ -59,6 +59,13 @@ public:
                                                       {"state", "reachable"}, {"port", "eth0"},
                                                       {"age_ms", 1234}, {"probes", 0}}});
     }
+    Json service_list() override { return record("service.list"), Json::array(); }
+    Result<Json> service_maglev(const std::string& service) override {
+        record("service.maglev " + service);
+        return Json{{"m", 251}};
+    }
+    Json ct_list() override { return record("ct.list"), Json::array(); }
+    Json nat_list() override { return record("nat.list"), Json::array(); }
 
     void fail_with(std::string message) {
         std::lock_guard lock(mu_);
