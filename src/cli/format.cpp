@@ -175,6 +175,17 @@ std::string format_status(const Json& data) {
         .add_row({"Idle sleep:", idle_text})
         .add_row({"Snapshot generation:", cell(data, "snapshot_generation") + " (" +
                                               cell(data, "snapshots_pending_reclaim") + " awaiting reclaim)"});
+    const Json& svc = field(data, "services");
+    if (svc.is_object()) {
+        const Json& ct = field(svc, "conntrack");
+        t.add_row({"KubeProxyReplacement:", "True (" + cell(svc, "algorithm") + ", Maglev M=" +
+                                                cell(svc, "maglev_table_size") + ")"})
+            .add_row({"Services:", cell(svc, "frontends") + " frontends, " + cell(svc, "backends") + " backends"})
+            .add_row({"NodePort:", cell(svc, "nodeport")})
+            .add_row({"Masquerading:", cell(svc, "masquerading")})
+            .add_row({"Conntrack:", cell(ct, "flows") + "/" + cell(ct, "capacity") + " flows, " +
+                                        cell(ct, "insert_failures") + " insert failures"});
+    }
     return t.render();
 }
 
@@ -193,13 +204,13 @@ std::string format_stats(const Json& data) {
     const Json& workers = array_or_empty(field(data, "workers"));
     const Json& totals = field(data, "totals");
 
-    Table counters({"WORKER", "LCORE", "RX", "TX", "FWD", "ENCAP", "DECAP", "ARP", "ICMP", "HELD", "DROPS"});
-    for (std::size_t c = 1; c < 11; ++c)
+    Table counters({"WORKER", "LCORE", "RX", "TX", "FWD", "ENCAP", "DECAP", "ARP", "ICMP", "HELD", "REJECTED", "DROPS"});
+    for (std::size_t c = 1; c < 12; ++c)
         counters.align_right(c);
     auto add_counters = [&](std::string name, std::string lcore, const Json& w) {
         counters.add_row({std::move(name), std::move(lcore), cell(w, "rx_packets"), cell(w, "tx_packets"),
                           cell(w, "forwarded"), cell(w, "encapsulated"), cell(w, "decapsulated"),
-                          cell(w, "arp_replies"), cell(w, "icmp_replies"), cell(w, "held"),
+                          cell(w, "arp_replies"), cell(w, "icmp_replies"), cell(w, "held"), cell(w, "rejected"),
                           std::to_string(drop_sum(field(w, "drops")))});
     };
     for (const auto& w : workers)
@@ -231,6 +242,11 @@ std::string format_stats(const Json& data) {
     std::string out = counters.render();
     out += drops.rows() ? "\nDrops by reason:\n" + drops.render() : "\nDrops by reason: no drops\n";
     out += ports.rows() ? "\nPorts:\n" + ports.render() : "\nPorts: none\n";
+    const Json& ct = field(data, "conntrack");
+    if (ct.is_object())
+        out += "\nConntrack: " + cell(ct, "flows") + " of " + cell(ct, "capacity") + " flows, " +
+               cell(ct, "insert_failures") + " insert failures, " + cell(ct, "affinity_entries") +
+               " affinity entries\n";
     return out;
 }
 

@@ -337,6 +337,7 @@ Json Agent::status() {
         {"mbufs_free", pool_ ? rte_mempool_avail_count(pool_) : 0},
         {"mbufs_total", config_.dataplane.mbufs},
         {"workers", workers},
+        {"services", services_status()},
     };
 }
 
@@ -367,7 +368,7 @@ Json Agent::stats() {
         ports.push_back(port_json(uplink_->port.port_id, "uplink:" + uplink_->spec.name));
     if (host_port_)
         ports.push_back(port_json(host_port_->port_id, "host:" + config_.host.ifname));
-    return Json{{"workers", workers}, {"totals", totals}, {"ports", ports}};
+    return Json{{"workers", workers}, {"totals", totals}, {"ports", ports}, {"conntrack", conntrack_stats()}};
 }
 
 } // namespace podlane

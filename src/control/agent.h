@@ -82,6 +82,8 @@ private:
     Result<void> compile_services_now();
     void services_tick();
     ServiceCompileInputs service_inputs() const;
+    Json services_status() const;
+    Json conntrack_stats() const;
     Json endpoint_json(const EndpointRecord& rec) const;
 
     Config config_;

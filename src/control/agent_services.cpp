@@ -52,6 +52,34 @@ Result<void> Agent::compile_services_now() {
     return {};
 }
 
+Json Agent::services_status() const {
+    const bool up = !service_inputs().node_ip.is_zero();
+    const LoadBalancerConfig& lb = config_.loadbalancer;
+    return Json{
+        {"kube_proxy_replacement", true},
+        {"frontends", lb_.frontends.size()},
+        {"backends", std::count_if(lb_.backends.begin(), lb_.backends.end(), [](const LbBackend& b) { return b.present; })},
+        {"algorithm", lb.algorithm == LbAlgorithm::Maglev ? "maglev" : "random"},
+        {"maglev_table_size", lb.maglev_table_size},
+        {"nodeport", up ? std::to_string(lb.nodeport_min) + "-" + std::to_string(lb.nodeport_max) + " (" +
+                              (lb.nodeport_mode == NodePortMode::Snat ? "snat"
+                               : lb.nodeport_mode == NodePortMode::Dsr ? "dsr" : "hybrid") + ")"
+                        : "off (no uplink)"},
+        {"masquerading", lb_.masquerade ? "to " + config_.node_ip.str() : "off"},
+        {"conntrack", conntrack_stats()},
+    };
+}
+
+Json Agent::conntrack_stats() const {
+    if (!ct_)
+        return nullptr;
+    return Json{{"flows", ct_->flows()},
+                {"capacity", ct_->capacity()},
+                {"insert_failures", ct_->insert_failures()},
+                {"bytes_per_flow", ct_->bytes_per_flow()},
+                {"affinity_entries", affinity_ ? affinity_->size() : 0}};
+}
+
 void Agent::services_tick() {
     if (!ct_)
         return;

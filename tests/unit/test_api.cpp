@@ -365,22 +365,22 @@ TEST_CASE("format: table aligns columns and right-aligns numbers", "[api]") {
 TEST_CASE("format: stats lists only nonzero drop reasons, per worker and in total", "[api]") {
     Json w0 = {{"id", 0}, {"lcore", 1}, {"rx_packets", 10}, {"tx_packets", 7}, {"forwarded", 5}, {"encapsulated", 3},
                {"decapsulated", 1}, {"arp_replies", 2}, {"icmp_replies", 1}, {"held", 0},
-               {"drops", {{"no_route", 3}, {"bad_checksum", 0}}}};
+               {"rejected", 6}, {"drops", {{"no_route", 3}, {"bad_checksum", 0}}}};
     Json w1 = {{"id", 1}, {"lcore", 2}, {"rx_packets", 4}, {"tx_packets", 4}, {"forwarded", 4}, {"encapsulated", 0},
                {"decapsulated", 4}, {"arp_replies", 0}, {"icmp_replies", 0}, {"held", 2},
-               {"drops", {{"no_route", 0}, {"bad_checksum", 0}, {"ttl_exceeded", 1}}}};
+               {"rejected", 0}, {"drops", {{"no_route", 0}, {"bad_checksum", 0}, {"ttl_exceeded", 1}}}};
     Json totals = {{"rx_packets", 14}, {"tx_packets", 11}, {"forwarded", 9}, {"encapsulated", 3}, {"decapsulated", 5},
-                   {"arp_replies", 2}, {"icmp_replies", 1}, {"held", 2},
+                   {"arp_replies", 2}, {"icmp_replies", 1}, {"held", 2}, {"rejected", 6},
                    {"drops", {{"no_route", 3}, {"bad_checksum", 0}, {"ttl_exceeded", 1}}}};
     Json stats = {{"workers", {w0, w1}}, {"totals", totals},
                   {"ports", {{{"port_id", 0}, {"name", "uplink"}, {"rx_packets", 14}}}}};
 
     std::string out = format_stats(stats);
     INFO(out);
-    CHECK_THAT(out, Catch::StartsWith("WORKER  LCORE  RX  TX  FWD  ENCAP  DECAP  ARP  ICMP  HELD  DROPS\n"
-                                      "0           1  10   7    5      3      1    2     1     0      3\n"
-                                      "1           2   4   4    4      0      4    0     0     2      1\n"
-                                      "TOTAL          14  11    9      3      5    2     1     2      4\n"));
+    CHECK_THAT(out, Catch::StartsWith("WORKER  LCORE  RX  TX  FWD  ENCAP  DECAP  ARP  ICMP  HELD  REJECTED  DROPS\n"
+                                      "0           1  10   7    5      3      1    2     1     0         6      3\n"
+                                      "1           2   4   4    4      0      4    0     0     2         0      1\n"
+                                      "TOTAL          14  11    9      3      5    2     1     2         6      4\n"));
     CHECK_THAT(out, Catch::Contains("Drops by reason:\n"
                                     "WORKER  REASON        PACKETS\n"
                                     "0       no_route            3\n"
@@ -454,4 +454,31 @@ TEST_CASE("format: neighbor list shows ages and '-' for a missing MAC", "[api]")
                                          "192.168.50.12  02:00:00:00:00:0c  stale       eth0     12.3s\n"
                                          "192.168.50.13  -                  incomplete  eth1  1h 2m 5s\n");
     CHECK(format_neighbors(Json::array()) == "no neighbors\n");
+}
+
+TEST_CASE("format: service list shows one backend per line, as cilium-dbg service list", "[api]") {
+    Json svc = {{"id", 3},
+                {"name", "default/web"},
+                {"frontend", "10.96.0.10:80/TCP"},
+                {"type", "ClusterIP"},
+                {"session_affinity", false},
+                {"backends",
+                 {{{"id", 0}, {"address", "10.210.1.12:8080"}, {"state", "active"}, {"local", true}},
+                  {{"id", 1}, {"address", "10.210.2.11:8080"}, {"state", "terminating"}, {"local", false}}}}};
+    const std::string out = format_services(Json::array({svc}));
+    INFO(out);
+    CHECK_THAT(out, Catch::Contains(" 3  10.96.0.10:80/TCP  ClusterIP     default/web  1 => 10.210.1.12:8080 (active, local)\n"));
+    CHECK_THAT(out, Catch::Contains("2 => 10.210.2.11:8080 (terminating)\n"));
+    CHECK(format_services(Json::array()) == "no services\n");
+}
+
+TEST_CASE("format: nat list shows the egress mapping and its ingress twin", "[api]") {
+    Json out_map = {{"proto", "TCP"}, {"direction", "out"}, {"src", "10.210.1.11:5000"},
+                    {"dst", "192.168.50.1:80"}, {"xlate", "192.168.50.11:33000"}, {"xlate_field", "src"}};
+    Json in_map = {{"proto", "TCP"}, {"direction", "in"}, {"src", "192.168.50.1:80"},
+                   {"dst", "192.168.50.11:33000"}, {"xlate", "10.210.1.11:5000"}, {"xlate_field", "dst"}};
+    const std::string out = format_nat(Json::array({out_map, in_map}));
+    INFO(out);
+    CHECK_THAT(out, Catch::Contains("TCP    OUT  10.210.1.11:5000  192.168.50.1:80      XLATE_SRC 192.168.50.11:33000"));
+    CHECK_THAT(out, Catch::Contains("TCP    IN   192.168.50.1:80   192.168.50.11:33000  XLATE_DST 10.210.1.11:5000"));
 }
