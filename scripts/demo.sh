@@ -27,7 +27,7 @@ stop_demo() {
     tail -n 20 "$LOG" || true
   fi
   rm -f "$PIDFILE"
-  rm -rf "$RUN_DIR/www"
+  rm -rf "$RUN_DIR/www" "$RUN_DIR/www-b" "$RUN_DIR/www-c"
   for ns in "${POD_NS[@]}" "$NODE_NS"; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
@@ -76,6 +76,22 @@ HTTP_PID=$!
 for _ in $(seq 50); do ip netns exec pl-pod-a curl -sf -o /dev/null http://10.200.0.12:8080/ && break; sleep 0.1; done
 run ip netns exec pl-pod-a curl -sS -o /dev/null -w "HTTP %{http_code}, %{size_download} bytes in %{time_total}s\n" http://10.200.0.12:8080/blob
 kill "$HTTP_PID" 2>/dev/null || true
+
+echo; echo "demo: the ClusterIP service default/web (10.96.0.10:80) over pod-b and pod-c"
+HTTP_PIDS=()
+for pod in b c; do
+  mkdir -p "$RUN_DIR/www-$pod" && echo "pod-$pod" > "$RUN_DIR/www-$pod/whoami"
+  ip=10.200.0.$([ $pod = b ] && echo 12 || echo 13)
+  ip netns exec pl-pod-$pod /usr/bin/python3 tests/integration/http_server.py $ip 8080 "$RUN_DIR/www-$pod" \
+    > /dev/null 2>&1 &
+  HTTP_PIDS+=($!)
+  for _ in $(seq 50); do ip netns exec pl-pod-a curl -sf -o /dev/null http://$ip:8080/whoami && break; sleep 0.1; done
+done
+echo "\$ for i in 1 2 3 4 5 6; do ip netns exec pl-pod-a curl -s http://10.96.0.10/whoami; done"
+for i in 1 2 3 4 5 6; do ip netns exec pl-pod-a curl -sS --max-time 5 http://10.96.0.10/whoami; done
+kill "${HTTP_PIDS[@]}" 2>/dev/null || true
+run $PODLANE service list
+run $PODLANE ct list
 
 run $PODLANE stats
 run $PODLANE status

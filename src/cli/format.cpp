@@ -178,8 +178,9 @@ std::string format_status(const Json& data) {
     const Json& svc = field(data, "services");
     if (svc.is_object()) {
         const Json& ct = field(svc, "conntrack");
-        t.add_row({"KubeProxyReplacement:", "True (" + cell(svc, "algorithm") + ", Maglev M=" +
-                                                cell(svc, "maglev_table_size") + ")"})
+        const bool maglev = cell(svc, "algorithm") == "maglev";
+        t.add_row({"KubeProxyReplacement:", "True (" + cell(svc, "algorithm") +
+                                                (maglev ? ", M=" + cell(svc, "maglev_table_size") : "") + ")"})
             .add_row({"Services:", cell(svc, "frontends") + " frontends, " + cell(svc, "backends") + " backends"})
             .add_row({"NodePort:", cell(svc, "nodeport")})
             .add_row({"Masquerading:", cell(svc, "masquerading")})
