@@ -22,7 +22,9 @@ Commands:
   status                          node, pod CIDR, gateway, workers and counts
   endpoint list                   the attached pod endpoints
   endpoint add --id ID --ip IP --netns NS [--mac MAC] [--ifname IF] [--label k=v]...
-                                  attach a pod (MAC defaults to 0a:58:<ip>, IF to eth0)
+               [--host-port HOST[:CONTAINER][/TCP|/UDP]]...
+                                  attach a pod (MAC defaults to 0a:58:<ip>, IF to eth0);
+                                  a hostPort maps node-IP:HOST to the pod's CONTAINER port
   endpoint delete ID              detach a pod
   stats                           per-worker and per-port counters, drops by reason
   ipcache list                    IP prefix -> security identity and tunnel endpoint
@@ -55,10 +57,12 @@ struct CommandLine {
     std::vector<std::string> words;          ///< command words and positional arguments
     std::map<std::string, std::string> opts; ///< value options by canonical name, e.g. "--ip"
     std::vector<std::string> labels;         ///< --label values, in order
+    std::vector<std::string> host_ports;     ///< --host-port values, in order
     bool help = false;
 };
 
-const std::vector<std::string> kEndpointAddOptions = {"--id", "--ip", "--netns", "--mac", "--ifname", "--label"};
+const std::vector<std::string> kEndpointAddOptions = {"--id",     "--ip",    "--netns",    "--mac",
+                                                      "--ifname", "--label", "--host-port"};
 
 CommandLine parse_args(int argc, char** argv) {
     CommandLine cl;
@@ -98,6 +102,8 @@ CommandLine parse_args(int argc, char** argv) {
         }
         if (name == "--label")
             cl.labels.push_back(value);
+        else if (name == "--host-port")
+            cl.host_ports.push_back(value);
         else if (!cl.opts.emplace(name, value).second)
             throw UsageError{"option " + name + " given twice"};
     }
@@ -113,6 +119,26 @@ Json endpoint_add_args(const CommandLine& cl) {
     for (const auto& [name, value] : cl.opts)
         if (name != "--socket" && name != "--output")
             args[name.substr(2)] = value;
+    // --host-port HOST[:CONTAINER][/PROTO], e.g. 8080:80/TCP
+    for (const auto& hp : cl.host_ports) {
+        const std::string bad = "--host-port \"" + hp + "\": expected HOST[:CONTAINER][/TCP|/UDP], e.g. 8080:80/TCP";
+        std::string ports = hp, proto = "TCP";
+        if (auto slash = hp.find('/'); slash != std::string::npos) {
+            ports = hp.substr(0, slash);
+            proto = hp.substr(slash + 1);
+        }
+        auto number = [&](const std::string& text) {
+            if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+                throw UsageError{bad};
+            return std::stoi(text);
+        };
+        Json entry = Json::object();
+        const auto colon = ports.find(':');
+        entry["host_port"] = number(ports.substr(0, colon));
+        entry["container_port"] = colon == std::string::npos ? entry["host_port"].get<int>() : number(ports.substr(colon + 1));
+        entry["protocol"] = proto;
+        args["host_ports"].push_back(entry);
+    }
     Json labels = Json::object();
     for (const auto& label : cl.labels) {
         auto eq = label.find('=');
@@ -209,7 +235,8 @@ int run(int argc, char** argv) {
     }
     if (cmd != "endpoint.add")
         for (const auto& o : kEndpointAddOptions)
-            if (cl.opts.count(o) || (o == "--label" && !cl.labels.empty()))
+            if (cl.opts.count(o) || (o == "--label" && !cl.labels.empty()) ||
+                (o == "--host-port" && !cl.host_ports.empty()))
                 throw UsageError{o + " is only valid with 'endpoint add'"};
 
     auto data = podlane::call_api(socket, cmd, args);

@@ -232,9 +232,16 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
         return r.error();
     if (endpoints_.count(ep.id))
         return make_error("endpoint \"" + ep.id + "\" already exists");
-    for (const auto& [id, rec] : endpoints_)
+    for (const auto& [id, rec] : endpoints_) {
         if (rec.spec.ip == ep.ip)
             return make_error("endpoint ip " + ep.ip.str() + " is already used by \"" + id + "\"");
+        for (const HostPortConfig& mine : ep.host_ports)
+            for (const HostPortConfig& theirs : rec.spec.host_ports)
+                if (mine.host_port == theirs.host_port && mine.protocol == theirs.protocol)
+                    return make_error("hostPort " + std::to_string(mine.host_port) +
+                                      (mine.protocol == L4Proto::Tcp ? "/TCP" : "/UDP") + " is already used by \"" +
+                                      id + "\"");
+    }
     if (endpoints_.size() >= config_.tables.max_endpoints)
         return make_error("tables.max_endpoints (" + std::to_string(config_.tables.max_endpoints) +
                           ") reached");
@@ -291,9 +298,14 @@ Json Agent::endpoint_json(const EndpointRecord& rec) const {
     Json labels = Json::object();
     for (const auto& [k, v] : rec.spec.labels)
         labels[k] = v;
+    Json host_ports = Json::array();
+    for (const HostPortConfig& hp : rec.spec.host_ports)
+        host_ports.push_back(Json{{"host_port", hp.host_port},
+                                  {"container_port", hp.container_port},
+                                  {"protocol", hp.protocol == L4Proto::Tcp ? "TCP" : "UDP"}});
     return Json{{"id", rec.spec.id},       {"ip", rec.spec.ip.str()},   {"mac", rec.spec.mac.str()},
                 {"port_id", rec.port.port_id},  {"netns", rec.spec.netns},   {"ifname", rec.spec.ifname},
-                {"tap", rec.tap_ifname},   {"labels", labels}};
+                {"tap", rec.tap_ifname},   {"labels", labels},        {"host_ports", host_ports}};
 }
 
 Json Agent::endpoint_list() {

@@ -73,7 +73,7 @@ std::string required_string(const std::string& cmd, const Json& args, const char
 
 // endpoint.add's args → EndpointConfig, with mac and ifname defaults filled in.
 EndpointConfig parse_endpoint(const std::string& cmd, const Json& args) {
-    check_known(cmd, args, {"id", "ip", "mac", "netns", "ifname", "labels"});
+    check_known(cmd, args, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports"});
     EndpointConfig ep;
     ep.id = required_string(cmd, args, "id");
     std::string ip = required_string(cmd, args, "ip");
@@ -100,6 +100,40 @@ EndpointConfig parse_endpoint(const std::string& cmd, const Json& args) {
             if (!value.is_string())
                 throw RequestError{cmd + ": labels." + key + ": " + show(value) + " is not a string"};
             ep.labels[key] = value.get<std::string>();
+        }
+    }
+    if (auto it = args.find("host_ports"); it != args.end() && !it->is_null()) {
+        if (!it->is_array())
+            throw RequestError{cmd + ": host_ports: " + show(*it) + " is not an array"};
+        for (size_t i = 0; i < it->size(); ++i) {
+            const Json& hp = (*it)[i];
+            const std::string where = cmd + ": host_ports[" + std::to_string(i) + "]";
+            auto port = [&](const char* key, bool required) -> uint16_t {
+                auto f = hp.find(key);
+                if (f == hp.end() || f->is_null()) {
+                    if (required)
+                        throw RequestError{where + ": missing \"" + key + "\""};
+                    return 0;
+                }
+                if (!f->is_number_integer() || f->get<int64_t>() < 1 || f->get<int64_t>() > 65535)
+                    throw RequestError{where + "." + key + ": " + show(*f) + " is not a port (1..65535)"};
+                return static_cast<uint16_t>(f->get<int64_t>());
+            };
+            if (!hp.is_object())
+                throw RequestError{where + ": " + show(hp) + " is not an object"};
+            HostPortConfig h;
+            h.host_port = port("host_port", true);
+            h.container_port = port("container_port", false);
+            if (h.container_port == 0)
+                h.container_port = h.host_port;
+            const std::string proto = hp.value("protocol", std::string("TCP"));
+            if (proto == "TCP" || proto == "tcp")
+                h.protocol = L4Proto::Tcp;
+            else if (proto == "UDP" || proto == "udp")
+                h.protocol = L4Proto::Udp;
+            else
+                throw RequestError{where + ".protocol: " + show(proto) + " is not TCP or UDP"};
+            ep.host_ports.push_back(h);
         }
     }
     return ep;

@@ -163,6 +163,22 @@ TEST_CASE("api: endpoint.add passes an EndpointConfig with defaults filled in", 
         CHECK(added[1].mac.str() == "02:00:00:00:00:01");
         CHECK(added[1].ifname == "net1");
         CHECK(added[1].labels.empty());
+        CHECK(added[1].host_ports.empty());
+    }
+
+    SECTION("host ports: container port and protocol default to the host port and TCP") {
+        REQUIRE(f.call("endpoint.add", {{"id", "c"}, {"ip", "10.200.0.7"}, {"netns", "c"},
+                                        {"host_ports", {{{"host_port", 8080}, {"container_port", 80}},
+                                                        {{"host_port", 5353}, {"protocol", "UDP"}}}}})
+                    .ok());
+        added = f.api.added();
+        REQUIRE(added.size() == 2);
+        REQUIRE(added[1].host_ports.size() == 2);
+        CHECK(added[1].host_ports[0].host_port == 8080);
+        CHECK(added[1].host_ports[0].container_port == 80);
+        CHECK(added[1].host_ports[0].protocol == L4Proto::Tcp);
+        CHECK(added[1].host_ports[1].container_port == 5353);
+        CHECK(added[1].host_ports[1].protocol == L4Proto::Udp);
     }
 }
 
@@ -186,6 +202,12 @@ TEST_CASE("api: bad endpoint.add arguments are refused, naming the field", "[api
     auto bad_label = args;
     bad_label["labels"] = {{"app", 5}};
     CHECK_THAT(error_of(f.call("endpoint.add", bad_label)), Catch::Contains("labels.app"));
+
+    auto bad_host_port = args;
+    bad_host_port["host_ports"] = {{{"host_port", 70000}}};
+    CHECK_THAT(error_of(f.call("endpoint.add", bad_host_port)), Catch::Contains("host_ports[0].host_port"));
+    bad_host_port["host_ports"] = {{{"host_port", 80}, {"protocol", "SCTP"}}};
+    CHECK_THAT(error_of(f.call("endpoint.add", bad_host_port)), Catch::Contains("\"SCTP\" is not TCP or UDP"));
 
     auto typo = args;
     typo["ipaddr"] = "1.2.3.4";
