@@ -369,3 +369,62 @@ TEST_CASE("fragments to a service address are dropped and counted, never sent as
     CHECK(node.c.drop(DropReason::FragmentToService).get() == 1);
     CHECK(node.ct->flows() == 0);
 }
+
+TEST_CASE("an ICMP error about a load-balanced flow reaches the client as if from the service", "[lb]") {
+    LbNode node(R"(
+services:
+  - name: default/dns
+    cluster_ip: 10.96.0.10
+    ports: [{protocol: UDP, port: 53, target_port: 5353}]
+    backends: [{ip: 10.200.0.12}]
+)");
+    Ipv4Spec q;
+    q.src_mac = MacAddr::from_ipv4(kA);
+    q.dst_mac = kGwMac;
+    q.src = kA;
+    q.dst = kVip;
+    std::vector<uint8_t> query = ipv4_frame(q); // UDP 40000 -> 8080: retarget to port 53
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(query.data() + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
+    udp->dst_port = rte_cpu_to_be_16(53);
+    udp->dgram_cksum = 0;
+    const Classified out = node.send(kPortA, query);
+    REQUIRE(out.port == kPortB);
+    const Seen fwd = decode(out.bytes);
+    REQUIRE(fwd.dport == 5353);
+
+    // The backend answers with port unreachable, quoting what it received.
+    const auto* quoted_ip = out.bytes.data() + sizeof(rte_ether_hdr);
+    std::vector<uint8_t> err(sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr) + 28);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(err.data());
+    put_mac(&eth->dst_addr, kGwMac);
+    put_mac(&eth->src_addr, MacAddr::from_ipv4(kB));
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr) + 28));
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_ICMP;
+    ip->src_addr = kB.be;
+    ip->dst_addr = kA.be;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
+    icmp->icmp_type = 3;
+    icmp->icmp_code = 3;
+    std::memcpy(icmp + 1, quoted_ip, 28);
+    icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, sizeof(rte_icmp_hdr) + 28));
+
+    const Classified back = node.send(kPortB, err);
+    REQUIRE(back.port == kPortA);
+    const Seen e = decode(back.bytes);
+    CHECK(e.proto == IPPROTO_ICMP);
+    CHECK(e.src == kVip); // from the service, not the backend
+    CHECK(e.dst == kA);
+    CHECK(e.checksums_ok);
+    const auto* inner = reinterpret_cast<const rte_ipv4_hdr*>(back.bytes.data() + sizeof(rte_ether_hdr) +
+                                                              sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr));
+    CHECK(Ipv4Addr{inner->src_addr} == kA);
+    CHECK(Ipv4Addr{inner->dst_addr} == kVip); // the quote shows what the client sent
+    const auto* inner_udp = reinterpret_cast<const rte_udp_hdr*>(inner + 1);
+    CHECK(rte_be_to_cpu_16(inner_udp->dst_port) == 53);
+    CHECK(rte_be_to_cpu_16(inner_udp->src_port) == 40000);
+}
