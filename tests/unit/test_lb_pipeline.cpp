@@ -428,3 +428,133 @@ services:
     CHECK(rte_be_to_cpu_16(inner_udp->dst_port) == 53);
     CHECK(rte_be_to_cpu_16(inner_udp->src_port) == 40000);
 }
+
+namespace {
+
+const Ipv4Addr kNode = *Ipv4Addr::parse("192.168.50.11");
+const Ipv4Addr kPeer = *Ipv4Addr::parse("192.168.50.12");
+const Ipv4Addr kExt = *Ipv4Addr::parse("192.168.50.1");
+const Ipv4Addr kRemotePod = *Ipv4Addr::parse("10.201.0.12");
+constexpr uint16_t kUplink = 9;
+
+/// LbNode plus an uplink: node IP 192.168.50.11, a peer node .12 owning
+/// 10.201.0.0/24 (VXLAN), the external host .1 resolved on the subnet.
+struct UplinkNode : LbNode {
+    explicit UplinkNode(const std::string& yaml) : LbNode(yaml) { load_uplink(yaml); }
+
+    void load_uplink(const std::string& services_yaml) {
+        auto parsed = parse_config("node: {name: node1, ip: 192.168.50.11}\n"
+                                   "network:\n  pod_cidr: 10.200.0.0/24\n  gateway_ip: 10.200.0.1\n"
+                                   "uplinks: [{name: eth0, devargs: net_null0}]\n"
+                                   "nodes: [{name: node2, ip: 192.168.50.12, pod_cidrs: [10.201.0.0/24]}]\n" +
+                                       services_yaml,
+                                   "test");
+        INFO((parsed ? std::string() : parsed.error().message));
+        REQUIRE(parsed);
+        config = *parsed;
+        ServiceCompileInputs in;
+        in.config = &config;
+        in.node_ip = kNode;
+        in.local_pod_cidr = config.network.pod_cidr;
+        in.remote_pod_cidrs = {*Ipv4Prefix::parse("10.201.0.0/24")};
+        in.peer_node_ips = {kPeer};
+        auto compiled = compile_services(in, ids);
+        REQUIRE(compiled);
+        lb = std::move(*compiled);
+        lb.frontend_ips = lb_frontend_ips(lb);
+        lb.ct = ct.get();
+        lb.affinity = affinity.get();
+        SnapshotInputs si;
+        si.pod_cidr = config.network.pod_cidr;
+        si.gateway_ip = kGw;
+        si.gateway_mac = kGwMac;
+        si.endpoints = {{kA, MacAddr::from_ipv4(kA), {kPortA, 1}}, {kB, MacAddr::from_ipv4(kB), {kPortB, 1}}};
+        UplinkInput u;
+        u.port = {kUplink, 1};
+        u.node_ip = kNode;
+        u.node_mac = MacAddr::from_ipv4(kNode);
+        u.routing = Routing::Vxlan;
+        u.nodes.push_back(RemoteNodeInput{kPeer, {*Ipv4Prefix::parse("10.201.0.0/24")}, MacAddr::from_ipv4(kPeer), true, {}});
+        u.subnet = *Ipv4Prefix::parse("192.168.50.0/24");
+        u.neighbors = {{kExt, MacAddr::from_ipv4(kExt)}, {kPeer, MacAddr::from_ipv4(kPeer)}};
+        si.uplink = u;
+        si.lb = &lb;
+        snap = build_snapshot(si);
+    }
+};
+
+std::vector<uint8_t> from_outside(std::vector<uint8_t> f) {
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(f.data());
+    put_mac(&eth->dst_addr, MacAddr::from_ipv4(kNode));
+    return f;
+}
+
+} // namespace
+
+TEST_CASE("masquerade: a pod's traffic to the outside leaves as the node IP, replies come back", "[lb]") {
+    UplinkNode node("");
+    const Classified out = node.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
+    REQUIRE(out.port == kUplink);
+    const Seen s = decode(out.bytes);
+    CHECK(s.src == kNode);
+    CHECK(s.sport >= 32768);
+    CHECK(s.dst == kExt);
+    CHECK(s.dport == 80);
+    CHECK(s.checksums_ok);
+
+    const Classified back =
+        node.send(kUplink, from_outside(tcp_frame(kExt, 80, kNode, s.sport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)));
+    REQUIRE(back.port == kPortA);
+    const Seen r = decode(back.bytes);
+    CHECK(r.src == kExt);
+    CHECK(r.dst == kA);
+    CHECK(r.dport == 40000);
+    CHECK(r.checksums_ok);
+
+    // Other nodes' IPs are inside the cluster: no masquerade.
+    const Classified to_peer = node.send(kPortA, tcp_frame(kA, 40001, kPeer, 22, RTE_TCP_SYN_FLAG));
+    REQUIRE(to_peer.port == kUplink);
+    CHECK(decode(to_peer.bytes).src == kA);
+    // non_masquerade_cidrs are honoured.
+    UplinkNode exempt("masquerade:\n  non_masquerade_cidrs: [192.168.50.0/24]\n");
+    const Classified kept = exempt.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
+    REQUIRE(kept.port == kUplink);
+    CHECK(decode(kept.bytes).src == kA);
+}
+
+TEST_CASE("NodePort in snat mode: a remote backend gets the node IP, the reply goes back to the client", "[lb]") {
+    UplinkNode node(R"(
+services:
+  - name: default/np
+    type: NodePort
+    cluster_ip: 10.96.0.20
+    ports: [{protocol: TCP, port: 80, target_port: 8080, node_port: 30080}]
+    backends: [{ip: 10.201.0.12, node: node2}]
+)");
+    const Classified in = node.send(kUplink, from_outside(tcp_frame(kExt, 50000, kNode, 30080, RTE_TCP_SYN_FLAG)));
+    REQUIRE(in.port == kUplink);
+    // Encapsulated to node2: the inner packet goes from the node IP to the backend.
+    REQUIRE(in.bytes.size() > kTunnelOverhead);
+    const std::vector<uint8_t> inner(in.bytes.begin() + kTunnelOverhead, in.bytes.end());
+    const Seen s = decode(inner);
+    CHECK(s.src == kNode);
+    CHECK(s.sport >= 32768);
+    CHECK(s.dst == kRemotePod);
+    CHECK(s.dport == 8080);
+    CHECK(s.checksums_ok);
+
+    // The backend's node routes the reply natively to this node's IP.
+    const Classified back = node.send(
+        kUplink, from_outside(tcp_frame(kRemotePod, 8080, kNode, s.sport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)));
+    REQUIRE(back.port == kUplink);
+    const Seen r = decode(back.bytes);
+    CHECK(r.src == kNode);
+    CHECK(r.sport == 30080);
+    CHECK(r.dst == kExt);
+    CHECK(r.dport == 50000);
+    CHECK(r.checksums_ok);
+
+    // A ClusterIP is not reachable from outside.
+    CHECK(node.send(kUplink, from_outside(tcp_frame(kExt, 50001, *Ipv4Addr::parse("10.96.0.20"), 80, RTE_TCP_SYN_FLAG)))
+              .port == kDropPort);
+}
