@@ -455,3 +455,26 @@ TEST_CASE("format: neighbor list shows ages and '-' for a missing MAC", "[api]")
                                          "192.168.50.13  -                  incomplete  eth1  1h 2m 5s\n");
     CHECK(format_neighbors(Json::array()) == "no neighbors\n");
 }
+
+TEST_CASE("format: service list shows every backend of every service", "[api]") {
+    // Shaped as the agent's service.list answers; the rows render from a
+    // copy of each service's backends (a reference to s.value()'s temporary
+    // once dangled here and `podlane service list` threw a json type_error).
+    Json services = {
+        {{"id", 1}, {"name", "default/web"}, {"frontend", "10.96.0.10:80/TCP"}, {"type", "ClusterIP"},
+         {"session_affinity", false},
+         {"backends",
+          {{{"id", 0}, {"address", "10.210.1.12:8080"}, {"state", "active"}, {"local", true}},
+           {{"id", 1}, {"address", "10.210.2.11:8080"}, {"state", "active"}, {"local", false}},
+           {{"id", 2}, {"address", "10.210.3.11:8080"}, {"state", "terminating"}, {"local", false}}}}},
+        {{"id", 12}, {"name", "default/empty"}, {"frontend", "10.96.0.16:80/TCP"}, {"type", "ClusterIP"},
+         {"session_affinity", true}, {"backends", Json::array()}},
+    };
+    CHECK(format_services(services) ==
+          "ID  FRONTEND           SERVICE TYPE          NAME           BACKEND\n"
+          " 1  10.96.0.10:80/TCP  ClusterIP             default/web    1 => 10.210.1.12:8080 (active, local)\n"
+          "                                                            2 => 10.210.2.11:8080 (active)\n"
+          "                                                            3 => 10.210.3.11:8080 (terminating)\n"
+          "12  10.96.0.16:80/TCP  ClusterIP (affinity)  default/empty  -\n");
+    CHECK(format_services(Json::array()) == "no services\n");
+}
