@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A multi-node podlane cluster in network namespaces, for humans and for
-# tests/integration/cluster.sh:
+# tests/integration/cluster.sh and services.sh:
 #
 #   scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
-#                     [--ipam kubernetes|cluster-pool]
+#                     [--ipam kubernetes|cluster-pool] [--services FILE]
+#                     [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
 #   scripts/lab.sh status [--prefix P]
 #   scripts/lab.sh down [--prefix P]
 #
@@ -13,10 +14,18 @@
 #                for the external host ("ext")
 #   ${P}ext      an external host/router, eth0 = 192.168.50.1/24 on the fabric;
 #                in native mode it has a route to every node's PodCIDR via
-#                that node's IP (as if it had learnt them), in tunnel modes none
+#                that node's IP (as if it had learnt them), in tunnel modes none;
+#                with --ext-routes a route to each CIDR given via node 1's IP
+#                (for LoadBalancer IPs and ExternalIPs)
 #   ${P}node<i>  node i: uplink veth eth0 on the fabric, podlaned with node IP
 #                192.168.50.(10+i) and PodCIDR 10.210.<i>.0/24 (gateway .1)
 #   ${P}n<i>p<k> pod k of node i, 10.210.<i>.(10+k), labels {app: web, node: node<i>}
+#
+# --services FILE: a YAML fragment of top-level keys (loadbalancer:,
+# conntrack:, masquerade:, services:; not endpoints:) appended verbatim to
+# every node's config, the same file on all nodes as in a cluster.
+# --host-port NODE:POD:HOSTPORT:CONTAINERPORT (repeatable): pod POD of node
+# NODE gets that TCP hostPort (node IP:HOSTPORT goes to its CONTAINERPORT).
 #
 # With --ipam cluster-pool the configs give no PodCIDRs: every podlaned
 # allocates one /24 per node from the pool 10.210.0.0/16 (deterministically,
@@ -46,7 +55,8 @@ say() { echo "lab: $*"; }
 usage() {
   cat <<EOT
 usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
-                        [--ipam kubernetes|cluster-pool]
+                        [--ipam kubernetes|cluster-pool] [--services FILE]
+                        [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
        scripts/lab.sh status [--prefix P]
        scripts/lab.sh down [--prefix P]
 
@@ -54,7 +64,13 @@ usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [
           API answers and every node has resolved all its peers
           (defaults: --nodes 3 --mode vxlan --prefix pl- --pods 1 --ipam kubernetes);
           --ipam cluster-pool: podlaned allocates each node's PodCIDR (a /24)
-          from $POOL_CIDR, the lab reads it with podlaned --check-config
+          from $POOL_CIDR, the lab reads it with podlaned --check-config;
+          --services FILE: YAML of top-level keys (loadbalancer:, conntrack:,
+          masquerade:, services:, but not endpoints:) appended verbatim to every
+          node's config; --ext-routes "CIDR ...": routes on the external host
+          via node 1's IP (LoadBalancer IPs, ExternalIPs);
+          --host-port NODE:POD:HOSTPORT:CONTAINERPORT (repeatable): a TCP
+          hostPort for pod POD of node NODE
   status  the lab's namespaces, each node's podlaned, status and neighbours
   down    stop every podlaned (SIGTERM) and delete the lab's namespaces
 
@@ -174,6 +190,10 @@ write_config() {
         fi
       done
     fi
+    if [ -n "$SERVICES" ]; then
+      echo "# --services $SERVICES (the same on every node)"
+      sed -e '$a\' "$RUN_DIR/services.yaml"   # (a missing last newline added)
+    fi
   } > "$RUN_DIR/node$i.yaml"
 }
 
@@ -196,11 +216,12 @@ read_block() {
 }
 
 append_endpoints() {
-  local i=$1 k
+  local i=$1 k hp
   {
     echo "endpoints:"
     for k in $(seq "$PODS"); do
-      echo "  - {id: lab/n${i}p$k, ip: $(pod_ip "$i" "$k"), netns: ${PREFIX}n${i}p$k, labels: {app: web, node: node$i}}"
+      hp=${HOST_PORTS[$i:$k]:-}
+      echo "  - {id: lab/n${i}p$k, ip: $(pod_ip "$i" "$k"), netns: ${PREFIX}n${i}p$k, labels: {app: web, node: node$i}${hp:+, host_ports: [$hp]}}"
     done
   } >> "$RUN_DIR/node$i.yaml"
 }
@@ -238,6 +259,24 @@ cmd_up() {
     die "--pods $PODS: expected 1..$MAX_PODS"
   case $MODE in vxlan|geneve|native) ;; *) die "--mode $MODE: expected vxlan, geneve or native" ;; esac
   case $IPAM in kubernetes|cluster-pool) ;; *) die "--ipam $IPAM: expected kubernetes or cluster-pool" ;; esac
+  if [ -n "$SERVICES" ]; then
+    [ -f "$SERVICES" ] && [ -r "$SERVICES" ] || die "--services $SERVICES: no such readable file"
+    ! grep -qE '^endpoints[[:space:]]*:' "$SERVICES" ||
+      die "--services $SERVICES: has a top-level endpoints: key (the lab writes each node's endpoints)"
+  fi
+  local cidr
+  for cidr in $EXT_ROUTES; do
+    [[ $cidr =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$ ]] || die "--ext-routes: \"$cidr\" is not an IPv4 CIDR"
+  done
+  local spec n p h c
+  for spec in "${HOST_PORT_SPECS[@]}"; do
+    IFS=: read -r n p h c <<<"$spec"
+    [[ $spec =~ ^[0-9]+:[0-9]+:[0-9]+:[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le "$NODES" ] &&
+      [ "$p" -ge 1 ] && [ "$p" -le "$PODS" ] && [ "$h" -ge 1 ] && [ "$h" -le 65535 ] &&
+      [ "$c" -ge 1 ] && [ "$c" -le 65535 ] ||
+      die "--host-port $spec: expected NODE:POD:HOSTPORT:CONTAINERPORT with NODE 1..$NODES, POD 1..$PODS, ports 1..65535"
+    HOST_PORTS[$n:$p]+="${HOST_PORTS[$n:$p]:+, }{host_port: $h, container_port: $c}"
+  done
 
   if [ -d "$RUN_DIR" ] || [ -n "$(lab_namespaces)" ]; then
     say "lab ${PREFIX} exists: taking it down first"
@@ -245,7 +284,9 @@ cmd_up() {
   fi
   mkdir -p "$RUN_DIR"
   chmod 700 "$RUN_DIR"
-  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\n' "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" > "$RUN_DIR/lab.env"
+  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\nSERVICES=%q\nEXT_ROUTES=%q\n' \
+    "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" "$SERVICES" "$EXT_ROUTES" > "$RUN_DIR/lab.env"
+  [ -z "$SERVICES" ] || cp "$SERVICES" "$RUN_DIR/services.yaml"
 
   local fab=${PREFIX}fab ext=${PREFIX}ext i k node
   say "creating lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, ipam $IPAM, run dir $RUN_DIR"
@@ -280,6 +321,9 @@ cmd_up() {
     if [ "$MODE" = native ]; then
       ip -n "$ext" route add "$(pod_cidr "$i")" via "$(node_ip "$i")"
     fi
+  done
+  for cidr in $EXT_ROUTES; do
+    ip -n "$ext" route add "$cidr" via "$(node_ip 1)" || die "--ext-routes: cannot add route $cidr via $(node_ip 1) in $ext (run: scripts/lab.sh down --prefix ${PREFIX})"
   done
   [ "$IPAM" = kubernetes ] || say "cluster-pool blocks: $(for i in $(seq "$NODES"); do printf 'node%s %s  ' "$i" "$(pod_cidr "$i")"; done)"
 
@@ -342,7 +386,8 @@ cmd_up() {
 lab ${PREFIX} is up: $NODES nodes ($MODE, ipam $IPAM), $PODS pod(s) per node, run dir $RUN_DIR
   nodes:    ${PREFIX}node<i>, node IP $FABRIC_NET.(10+i), $cidrs, log $RUN_DIR/node<i>.log
   pods:     ${PREFIX}n<i>p<k>, IP $ips
-  external: ${PREFIX}ext, $EXT_IP$( [ "$MODE" = native ] && echo ", routes to every PodCIDR" )
+  external: ${PREFIX}ext, $EXT_IP$( [ "$MODE" = native ] && echo ", routes to every PodCIDR" )$( [ -n "$EXT_ROUTES" ] && echo ", routes to $EXT_ROUTES via $(node_ip 1)" )
+  services: $( [ -n "$SERVICES" ] && echo "$SERVICES in every node's config" || echo "none (--services FILE)" )
 $(for i in $(seq "$NODES"); do
     printf '  node%-3s  node IP %-14s PodCIDR %-18s gateway %-14s pods %s\n' "$i" "$(node_ip "$i")" \
       "$(pod_cidr "$i")" "$(gateway_ip "$i")" "$(for k in $(seq "$PODS"); do pod_ip "$i" "$k"; done | paste -sd " ")"
@@ -351,6 +396,7 @@ Try:
   $cli --socket $RUN_DIR/node1.sock stats            # each node has its own socket
   $cli --socket $RUN_DIR/node2.sock neighbor list
   $cli --socket $RUN_DIR/node1.sock ipcache list
+  $cli --socket $RUN_DIR/node1.sock service list
   ip netns exec ${PREFIX}n1p1 ping -c 3 $(pod_ip "$NODES" 1)
   scripts/lab.sh status --prefix ${PREFIX}
   scripts/lab.sh down --prefix ${PREFIX}
@@ -366,7 +412,7 @@ cmd_status() {
   fi
   if [ -f "$RUN_DIR/lab.env" ]; then
     # shellcheck disable=SC1091
-    (source "$RUN_DIR/lab.env"; say "lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, ipam ${IPAM:-kubernetes}, run dir $RUN_DIR")
+    (source "$RUN_DIR/lab.env"; say "lab ${PREFIX}: $NODES nodes, $PODS pod(s) each, $MODE, ipam ${IPAM:-kubernetes}, services ${SERVICES:-none}, run dir $RUN_DIR")
   fi
   echo "namespaces: $(sort <<<"$nss" | tr "\n" " ")"
   local pidfile i pid rc=0 cidr
@@ -393,7 +439,9 @@ cmd_status() {
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 CMD=$1; shift
-NODES=3 MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes
+NODES=3 MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes SERVICES='' EXT_ROUTES=''
+HOST_PORT_SPECS=()
+declare -A HOST_PORTS=()   # "NODE:POD" -> its host_ports entries (from HOST_PORT_SPECS)
 while [ $# -gt 0 ]; do
   case $1 in
     --nodes) NODES=${2:?--nodes needs a value}; shift 2 ;;
@@ -401,6 +449,9 @@ while [ $# -gt 0 ]; do
     --prefix) PREFIX=${2:?--prefix needs a value}; shift 2 ;;
     --pods) PODS=${2:?--pods needs a value}; shift 2 ;;
     --ipam) IPAM=${2:?--ipam needs a value}; shift 2 ;;
+    --services) SERVICES=${2:?--services needs a value}; shift 2 ;;
+    --ext-routes) EXT_ROUTES=${2?--ext-routes needs a value}; shift 2 ;;
+    --host-port) HOST_PORT_SPECS+=("${2:?--host-port needs a value}"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac

@@ -37,6 +37,7 @@ std::string format_services(const Json& data) {
     Table t({"ID", "FRONTEND", "SERVICE TYPE", "NAME", "BACKEND"});
     t.align_right(0);
     for (const Json& s : list) {
+        // A copy: value() returns a temporary, which a reference would outlive.
         const Json backends = array_of(s.value("backends", Json()));
         std::string type = text(s.value("type", Json()));
         if (s.value("session_affinity", false))

@@ -504,3 +504,26 @@ TEST_CASE("format: nat list shows the egress mapping and its ingress twin", "[ap
     CHECK_THAT(out, Catch::Contains("TCP    OUT  10.210.1.11:5000  192.168.50.1:80      XLATE_SRC 192.168.50.11:33000"));
     CHECK_THAT(out, Catch::Contains("TCP    IN   192.168.50.1:80   192.168.50.11:33000  XLATE_DST 10.210.1.11:5000"));
 }
+
+TEST_CASE("format: service list shows every backend of every service", "[api]") {
+    // Shaped as the agent's service.list answers; the rows render from a
+    // copy of each service's backends (a reference to s.value()'s temporary
+    // once dangled here and `podlane service list` threw a json type_error).
+    Json services = {
+        {{"id", 1}, {"name", "default/web"}, {"frontend", "10.96.0.10:80/TCP"}, {"type", "ClusterIP"},
+         {"session_affinity", false},
+         {"backends",
+          {{{"id", 0}, {"address", "10.210.1.12:8080"}, {"state", "active"}, {"local", true}},
+           {{"id", 1}, {"address", "10.210.2.11:8080"}, {"state", "active"}, {"local", false}},
+           {{"id", 2}, {"address", "10.210.3.11:8080"}, {"state", "terminating"}, {"local", false}}}}},
+        {{"id", 12}, {"name", "default/empty"}, {"frontend", "10.96.0.16:80/TCP"}, {"type", "ClusterIP"},
+         {"session_affinity", true}, {"backends", Json::array()}},
+    };
+    CHECK(format_services(services) ==
+          "ID  FRONTEND           SERVICE TYPE          NAME           BACKEND\n"
+          " 1  10.96.0.10:80/TCP  ClusterIP             default/web    1 => 10.210.1.12:8080 (active, local)\n"
+          "                                                            2 => 10.210.2.11:8080 (active)\n"
+          "                                                            3 => 10.210.3.11:8080 (terminating)\n"
+          "12  10.96.0.16:80/TCP  ClusterIP (affinity)  default/empty  -\n");
+    CHECK(format_services(Json::array()) == "no services\n");
+}
