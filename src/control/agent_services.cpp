@@ -153,7 +153,8 @@ Json flags_json(uint8_t f) {
     Json out = Json::array();
     const std::pair<uint8_t, const char*> names[] = {{kCtDnat, "dnat"},        {kCtSnat, "snat"},
                                                      {kCtDsr, "dsr"},          {kCtSeenReply, "seen_reply"},
-                                                     {kCtHairpin, "hairpin"},  {kCtNodePort, "nodeport"}};
+                                                     {kCtHairpin, "hairpin"},  {kCtNodePort, "nodeport"},
+                                                     {kCtInbound, "inbound"}};
     for (const auto& [bit, name] : names)
         if (f & bit)
             out.push_back(name);

@@ -49,6 +49,7 @@ enum CtFlags : uint8_t {
     kCtSeenReply = 1 << 3,  ///< a packet went the reply way
     kCtHairpin = 1 << 4,    ///< a pod reached itself through a service
     kCtNodePort = 1 << 5,   ///< from outside, through a NodePort/LB/ExternalIP/HostPort frontend
+    kCtInbound = 1 << 6,    ///< from outside straight to a pod (native routing): its replies are not masqueraded
 };
 
 /// One tracked flow. xlate[d] is the rewrite applied to packets going in direction d.

@@ -236,6 +236,31 @@ inline void lb_dsr_arrival(const Snapshot& snap, const ParsedPacket& p, rte_be32
                      rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
 }
 
+/// A packet from outside the cluster straight to a local pod (native
+/// routing): tracked without translation, so that the pod's replies find
+/// the flow and are not masqueraded as if the pod had opened it.
+inline void lb_track_inbound(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
+    const LbTables& lb = snap.lb;
+    if (!lb.masquerade || lb.ct == nullptr || lb.no_masquerade.lookup(Ipv4Addr{p.ip->src_addr}) != kNotFound)
+        return;
+    CtTuple t;
+    if (!ct_tuple_of(p, t))
+        return;
+    const CtHit hit = lb.ct->lookup(t);
+    if (hit.entry != nullptr) {
+        ct_pass(lb, *hit.entry, hit.dir, p, t, w);
+        return;
+    }
+    // ICMP echo replies and TCP segments other than a SYN do not open a flow.
+    if (t.proto == IPPROTO_ICMP ? t.sport == 0
+                                : t.proto == IPPROTO_TCP && (tcp_flags_of(p) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
+        return;
+    CtEntry* e = lb.ct->create(w.worker_id, t, ct_identity(t), 0, 0, kCtInbound, w.now_s + lb.timeouts.tcp_syn);
+    if (e != nullptr)
+        ct_on_packet(*e, CtDir::Original, t.proto, t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0,
+                     rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
+}
+
 /// Masquerade: a local pod's packet leaving by the uplink for a destination
 /// outside the cluster gets the node IP as its source (and a free port).
 inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {

@@ -19,6 +19,8 @@ inline Verdict deliver_from_node(const Snapshot& snap, rte_mbuf* m, const Parsed
     const StageResult lb = lb_stage(snap, m, p, LbScope::Internal, false, in_port, w);
     if (lb.done)
         return lb.verdict;
+    if (!lb.translated && what == Outcome::Forwarded)
+        lb_track_inbound(snap, p, w);
     if (p.ip->time_to_live <= 1)
         return Verdict::drop(DropReason::TtlExceeded);
     const uint32_t ep = snap.endpoint_by_ip.lookup(Ipv4Addr{p.ip->dst_addr});

@@ -558,3 +558,19 @@ services:
     CHECK(node.send(kUplink, from_outside(tcp_frame(kExt, 50001, *Ipv4Addr::parse("10.96.0.20"), 80, RTE_TCP_SYN_FLAG)))
               .port == kDropPort);
 }
+
+TEST_CASE("a pod answering a client outside the cluster is not masqueraded (native routing)", "[lb]") {
+    UplinkNode node("");
+    const Classified in = node.send(kUplink, from_outside(tcp_frame(kExt, 50000, kA, 80, RTE_TCP_SYN_FLAG)));
+    REQUIRE(in.port == kPortA);
+    const Classified reply = node.send(kPortA, tcp_frame(kA, 80, kExt, 50000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+    REQUIRE(reply.port == kUplink);
+    const Seen r = decode(reply.bytes);
+    CHECK(r.src == kA); // the client connected to the pod's own address
+    CHECK(r.sport == 80);
+    CHECK(r.checksums_ok);
+    // The same pod opening a connection outward is still masqueraded.
+    const Classified out = node.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
+    REQUIRE(out.port == kUplink);
+    CHECK(decode(out.bytes).src == kNode);
+}
