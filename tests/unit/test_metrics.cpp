@@ -8,6 +8,7 @@
 #include <numeric>
 #include <string>
 
+#include "cli/format.h"
 #include "control/config.h"
 #include "control/metrics.h"
 
@@ -170,4 +171,10 @@ TEST_CASE("metrics: the publish histogram counts into the first bucket that hold
     CHECK(std::accumulate(h.buckets.begin(), h.buckets.end(), uint64_t{0}) == 3);
     CHECK(h.count == 3);
     CHECK(h.sum == Approx(5.00301));
+}
+
+TEST_CASE("format: status shows the metrics address", "[metrics]") {
+    CHECK_THAT(format_status({{"metrics", "127.0.0.1:9962"}}), Contains("\nMetrics:              http://127.0.0.1:9962/metrics\n"));
+    CHECK_THAT(format_status({{"metrics", "off"}}), Contains("\nMetrics:              off\n"));
+    CHECK_THAT(format_status(Json::object()), Contains("\nMetrics:              -\n"));
 }
