@@ -26,7 +26,7 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 using Labels = std::vector<ClientMetric::Label>;
 
-/// A worker counter summed over the workers into podlane_<name>.
+/// A worker counter, exposed summed over the workers.
 struct TotalDef {
     const char* name;
     const char* help;
@@ -52,7 +52,7 @@ constexpr TotalDef kTotals[] = {
     {"podlane_idle_sleeps_total", "Back-off sleeps of the workers after runs of empty polls.", &WorkerSample::idle_sleeps},
 };
 
-/// A per-port statistic as podlane_port_<name>{port}.
+/// A port statistic, exposed with a port label per port.
 struct PortDef {
     const char* name;
     const char* help;
