@@ -187,6 +187,8 @@ std::string format_status(const Json& data) {
             .add_row({"Conntrack:", cell(ct, "flows") + "/" + cell(ct, "capacity") + " flows, " +
                                         cell(ct, "insert_failures") + " insert failures"});
     }
+    const std::string metrics = text_or(data, "metrics", "-");
+    t.add_row({"Metrics:", metrics == "off" || metrics == "-" ? metrics : "http://" + metrics + "/metrics"});
     return t.render();
 }
 

@@ -18,6 +18,7 @@
 
 #include "control/identity.h"
 #include "control/ipcache.h"
+#include "control/metrics.h"
 #include "control/netlink.h"
 #include "control/snapshot_builder.h"
 #include "dataplane/drop_reason.h"
@@ -172,6 +173,7 @@ void Agent::stop() {
 }
 
 void Agent::publish() {
+    const auto begin = std::chrono::steady_clock::now();
     SnapshotInputs in;
     in.generation = ++generation_;
     in.pod_cidr = config_.network.pod_cidr;
@@ -213,6 +215,7 @@ void Agent::publish() {
     }
     in.lb = &lb_;
     tables_->publish(build_snapshot(in));
+    publish_times_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
     tables_->reclaim();
 }
 
@@ -350,7 +353,21 @@ Json Agent::status() {
         {"mbufs_total", config_.dataplane.mbufs},
         {"workers", workers},
         {"services", services_status()},
+        {"metrics", metrics_ ? metrics_->address() : "off"},
     };
+}
+
+std::vector<std::pair<uint16_t, std::string>> Agent::named_ports() const {
+    std::vector<std::pair<uint16_t, std::string>> out;
+    for (const auto& [id, rec] : endpoints_)
+        out.emplace_back(rec.port.port_id, id);
+    for (const StaticPort& sp : static_ports_)
+        out.emplace_back(sp.port.port_id, sp.spec.name);
+    if (uplink_)
+        out.emplace_back(uplink_->port.port_id, "uplink:" + uplink_->spec.name);
+    if (host_port_)
+        out.emplace_back(host_port_->port_id, "host:" + config_.host.ifname);
+    return out;
 }
 
 Json Agent::stats() {
@@ -364,22 +381,15 @@ Json Agent::stats() {
         workers.push_back(std::move(c));
     }
     Json ports = Json::array();
-    auto port_json = [](uint16_t port, const std::string& name) {
+    for (const auto& [port, name] : named_ports()) {
         PortStats s = PortManager::stats(port);
-        return Json{{"port_id", port},         {"name", name},
-                    {"rx_packets", s.rx_packets}, {"tx_packets", s.tx_packets},
-                    {"rx_bytes", s.rx_bytes},   {"tx_bytes", s.tx_bytes},
-                    {"rx_errors", s.rx_errors}, {"tx_errors", s.tx_errors},
-                    {"rx_missed", s.rx_missed}, {"rx_nombuf", s.rx_nombuf}};
-    };
-    for (const auto& [id, rec] : endpoints_)
-        ports.push_back(port_json(rec.port.port_id, id));
-    for (const StaticPort& sp : static_ports_)
-        ports.push_back(port_json(sp.port.port_id, sp.spec.name));
-    if (uplink_)
-        ports.push_back(port_json(uplink_->port.port_id, "uplink:" + uplink_->spec.name));
-    if (host_port_)
-        ports.push_back(port_json(host_port_->port_id, "host:" + config_.host.ifname));
+        Json p{{"port_id", port},           {"name", name},
+               {"rx_packets", s.rx_packets}, {"tx_packets", s.tx_packets},
+               {"rx_bytes", s.rx_bytes},     {"tx_bytes", s.tx_bytes},
+               {"rx_errors", s.rx_errors},   {"tx_errors", s.tx_errors},
+               {"rx_missed", s.rx_missed},   {"rx_nombuf", s.rx_nombuf}};
+        ports.push_back(std::move(p));
+    }
     return Json{{"workers", workers}, {"totals", totals}, {"ports", ports}, {"conntrack", conntrack_stats()}};
 }
 

@@ -9,10 +9,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "control/config.h"
 #include "control/control_api.h"
+#include "control/metrics.h"
 #include "control/neighbor_cache.h"
 #include "control/ports.h"
 #include "control/service_compiler.h"
@@ -56,6 +58,9 @@ public:
     /// ages and probes neighbours, republishes when next hops change, and
     /// frees tables whose grace period is over.
     void tick();
+    /// Feeds `metrics` from tick() from now on (at most every 500 ms), and
+    /// now; nullptr stops. The agent does not own it.
+    void attach_metrics(Metrics* metrics);
 
     Json status() override;
     Json endpoint_list() override;
@@ -85,6 +90,12 @@ private:
     Json services_status() const;
     Json conntrack_stats() const;
     Json endpoint_json(const EndpointRecord& rec) const;
+    size_t backend_count() const;
+    /// Every attached port with its operator-facing name (as in stats()).
+    std::vector<std::pair<uint16_t, std::string>> named_ports() const;
+    // Metrics (agent_metrics.cpp).
+    MetricsSnapshot metrics_snapshot() const;
+    void feed_metrics(bool now);
 
     Config config_;
     rte_mempool* pool_ = nullptr;
@@ -115,6 +126,9 @@ private:
     uint64_t generation_ = 0;
     uint32_t tap_seq_ = 0;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    Metrics* metrics_ = nullptr;
+    PublishHistogram publish_times_;    ///< how long each publish() took
+    std::chrono::steady_clock::time_point last_metrics_{};
 };
 
 } // namespace podlane

@@ -58,7 +58,7 @@ Json Agent::services_status() const {
     return Json{
         {"kube_proxy_replacement", true},
         {"frontends", lb_.frontends.size()},
-        {"backends", std::count_if(lb_.backends.begin(), lb_.backends.end(), [](const LbBackend& b) { return b.present; })},
+        {"backends", backend_count()},
         {"algorithm", lb.algorithm == LbAlgorithm::Maglev ? "maglev" : "random"},
         {"maglev_table_size", lb.maglev_table_size},
         {"nodeport", up ? std::to_string(lb.nodeport_min) + "-" + std::to_string(lb.nodeport_max) + " (" +
@@ -68,6 +68,11 @@ Json Agent::services_status() const {
         {"masquerading", lb_.masquerade ? "to " + config_.node_ip.str() : "off"},
         {"conntrack", conntrack_stats()},
     };
+}
+
+size_t Agent::backend_count() const {
+    return static_cast<size_t>(
+        std::count_if(lb_.backends.begin(), lb_.backends.end(), [](const LbBackend& b) { return b.present; }));
 }
 
 Json Agent::conntrack_stats() const {

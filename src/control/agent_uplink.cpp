@@ -143,6 +143,7 @@ void Agent::tick() {
     }
     services_tick();
     tables_->reclaim();
+    feed_metrics(false);
 }
 
 Json Agent::neighbor_list() {

@@ -370,11 +370,38 @@ void read_endpoints(const Mapping& top, Config& c) {
                 std::to_string(c.tables.max_endpoints) + " (tables.max_endpoints)");
 }
 
+/// The metrics section: enabled, and listen as "a.b.c.d:port" (port 0: any free port).
+void read_metrics(const Mapping& top, MetricsConfig& m) {
+    const Mapping sec = top.section("metrics", {"enabled", "listen"});
+    sec.read("enabled", m.enabled, as_bool);
+    auto f = sec.get("listen");
+    if (!f)
+        return;
+    const std::string s = f->node.IsScalar() ? f->node.Scalar() : "";
+    const size_t colon = s.rfind(':');
+    if (colon == std::string::npos)
+        invalid(*f, "an IPv4 address and port like 127.0.0.1:9962 (0.0.0.0:9962: every interface)");
+    auto addr = Ipv4Addr::parse(std::string_view(s).substr(0, colon));
+    if (!addr)
+        invalid(*f, "an IPv4 address before the port, like 127.0.0.1:9962 (0.0.0.0:9962: every interface)");
+    if (addr->host() >> 24 >= 224)
+        invalid(*f, "a local unicast address or 0.0.0.0 before the port, like 127.0.0.1:9962");
+    const std::string port = s.substr(colon + 1);
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (!looks_like_integer(port) || port[0] == '-')
+        invalid(*f, "a port after the address, like 127.0.0.1:9962");
+    if (ec != std::errc{} || end != port.data() + port.size() || v > 65535)
+        out_of_range(*f, "a port in 0..65535 after the address (0: any free port)");
+    m.address = *addr;
+    m.port = static_cast<uint16_t>(v);
+}
+
 Config read_config(const YAML::Node& root) {
     Config c;
     const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
                                         "neighbor", "host", "ports", "endpoints", "tables", "api",
-                                        "loadbalancer", "conntrack", "masquerade", "services"});
+                                        "loadbalancer", "conntrack", "masquerade", "services", "metrics"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -398,6 +425,7 @@ Config read_config(const YAML::Node& root) {
     const Mapping api = top.section("api", {"socket"});
     if (api.read("socket", c.api.socket, as_string) && (c.api.socket.empty() || c.api.socket[0] != '/'))
         invalid(*api.get("socket"), "an absolute path, like /run/podlane/podlane.sock");
+    read_metrics(top, c.metrics);
     read_ports(top, c.ports);
     read_lb_settings(top, c);
     read_services(top, c);

@@ -117,6 +117,15 @@ struct ApiConfig {
     std::string socket = "/run/podlane/podlane.sock";
 };
 
+/// The Prometheus metrics endpoint (docs/metrics.md).
+struct MetricsConfig {
+    bool enabled = true;
+    Ipv4Addr address = Ipv4Addr::from_host(0x7f000001); ///< 127.0.0.1; 0.0.0.0: every interface
+    uint16_t port = 9962;                                ///< 0: any free port
+    /// "address:port", as civetweb and the status show it.
+    std::string listen() const { return address.str() + ":" + std::to_string(port); }
+};
+
 /// The whole configuration.
 struct Config {
     std::string node_name = "node1";
@@ -137,6 +146,7 @@ struct Config {
     MasqueradeConfig masquerade;
     TablesConfig tables;
     ApiConfig api;
+    MetricsConfig metrics;
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and

@@ -15,6 +15,7 @@
 #include "control/config.h"
 #include "control/eal_args.h"
 #include "control/final_report.h"
+#include "control/metrics.h"
 
 namespace {
 
@@ -40,6 +41,13 @@ struct Options {
 int usage_error(const std::string& msg) {
     std::fprintf(stderr, "podlaned: %s\n%s", msg.c_str(), kUsage);
     return 2;
+}
+
+/// The Prometheus exporter when metrics.enabled, else nullptr.
+podlane::Result<std::unique_ptr<podlane::Metrics>> start_metrics(const podlane::Config& config) {
+    if (!config.metrics.enabled)
+        return std::unique_ptr<podlane::Metrics>();
+    return podlane::Metrics::start(config.metrics);
 }
 
 } // namespace
@@ -104,16 +112,23 @@ int main(int argc, char** argv) {
         boost::asio::io_context io;
         Agent agent(config);
         ApiServer api(io, agent, config.api.socket);
+        std::unique_ptr<Metrics> metrics; // after the API server; scrapes read only what the agent fed it
         if (auto r = agent.start(); !r) {
             std::fprintf(stderr, "podlaned: %s\n", r.error().message.c_str());
             exit_code = 1;
         } else if (auto r2 = api.start(); !r2) {
             std::fprintf(stderr, "podlaned: %s\n", r2.error().message.c_str());
             exit_code = 1;
+        } else if (auto m = start_metrics(config); !m) {
+            std::fprintf(stderr, "podlaned: %s\n", m.error().message.c_str());
+            exit_code = 1;
         } else {
-            std::printf("podlaned: node %s up: %zu workers, %zu endpoints, API on %s\n",
+            metrics = std::move(*m);
+            agent.attach_metrics(metrics.get());
+            std::printf("podlaned: node %s up: %zu workers, %zu endpoints, API on %s, metrics %s\n",
                         config.node_name.c_str(), config.dataplane.worker_lcores.size(),
-                        config.endpoints.size(), config.api.socket.c_str());
+                        config.endpoints.size(), config.api.socket.c_str(),
+                        metrics ? ("on http://" + metrics->address() + "/metrics").c_str() : "off");
             std::fflush(stdout);
 
             boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -136,6 +151,8 @@ int main(int argc, char** argv) {
             arm();
             io.run();
         }
+        agent.attach_metrics(nullptr);
+        metrics.reset();
         api.stop();
         Json final_stats = agent.stats();
         agent.stop();

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "control/config.h"
@@ -80,6 +81,8 @@ TEST_CASE("configs/podlane.yaml loads with its values and defaults", "[config]")
     CHECK(c.network.pod_mtu == 1500);
     CHECK(c.tables.max_endpoints == 1024);
     CHECK(c.api.socket == "/run/podlane/podlane.sock");
+    CHECK(c.metrics.enabled);
+    CHECK(c.metrics.listen() == "127.0.0.1:9962");
     CHECK(c.ports.empty());
 
     REQUIRE(c.endpoints.size() == 3);
@@ -756,4 +759,42 @@ TEST_CASE("validate_endpoint checks one endpoint on its own", "[config]") {
     EndpointConfig bad = good;
     bad.id.clear();
     CHECK_THAT(validate_endpoint(bad, config, "endpoints[2]").error().message, StartsWith("endpoints[2].id: "));
+}
+
+TEST_CASE("metrics defaults to 127.0.0.1:9962 and takes any address and port", "[config]") {
+    auto d = parse_config(kNet, "t");
+    REQUIRE(d.ok());
+    CHECK(d->metrics.enabled);
+    CHECK(d->metrics.listen() == "127.0.0.1:9962");
+
+    auto c = parse_config(kNet + "metrics:\n  enabled: false\n  listen: 0.0.0.0:0\n", "t");
+    REQUIRE(c.ok());
+    CHECK_FALSE(c->metrics.enabled);
+    CHECK(c->metrics.listen() == "0.0.0.0:0");
+    CHECK(parse_config(kNet + "metrics:\n", "t")->metrics.listen() == "127.0.0.1:9962");
+}
+
+TEST_CASE("bad metrics values are refused with the key, the value and what was expected", "[config]") {
+    const std::pair<std::string, std::string> cases[] = {
+        {"metrics: {listen: \"localhost:9962\"}",
+         "config.yaml:4: metrics.listen: \"localhost:9962\" is not valid: expected an IPv4 address before the port"},
+        {"metrics: {listen: 127.0.0.1}",
+         "metrics.listen: \"127.0.0.1\" is not valid: expected an IPv4 address and port like 127.0.0.1:9962"},
+        {"metrics: {listen: 9962}", "metrics.listen: 9962 is not valid: expected an IPv4 address and port"},
+        {"metrics: {listen: \"127.0.0.1:70000\"}",
+         "metrics.listen: \"127.0.0.1:70000\" is out of range: expected a port in 0..65535 after the address"},
+        {"metrics: {listen: \"127.0.0.1:http\"}",
+         "metrics.listen: \"127.0.0.1:http\" is not valid: expected a port after the address"},
+        {"metrics: {listen: \"127.0.0.1:\"}", "metrics.listen: \"127.0.0.1:\" is not valid: expected a port after"},
+        {"metrics: {listen: \"127.0.0.1:-1\"}", "metrics.listen: \"127.0.0.1:-1\" is not valid: expected a port after"},
+        {"metrics: {listen: \"224.0.0.1:9962\"}", "expected a local unicast address or 0.0.0.0 before the port"},
+        {"metrics: {listen: [a]}", "metrics.listen: a list is not valid: expected an IPv4 address and port"},
+        {"metrics: {enabled: yes}", "metrics.enabled: \"yes\" is not valid: expected true or false"},
+        {"metrics: {port: 9962}", "metrics.port: unknown key (known keys: enabled, listen)"},
+        {"metrics: on", "metrics: \"on\" is not valid: expected a mapping with keys enabled, listen"},
+    };
+    for (const auto& [yaml, message] : cases) {
+        INFO(yaml);
+        CHECK_THAT(error_of(kNet + yaml + "\n"), Contains(message));
+    }
 }
