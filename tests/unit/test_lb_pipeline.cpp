@@ -125,13 +125,13 @@ struct LbNode {
         load(services_yaml);
     }
 
-    void load(const std::string& services_yaml) {
-        auto parsed = parse_config("network:\n  pod_cidr: 10.200.0.0/24\n  gateway_ip: 10.200.0.1\n" + services_yaml,
-                                   "test");
+    /// Parses `config_yaml`, compiles its services with `in` (the config and
+    /// PodCIDR filled in here) and builds the snapshot `si` around them.
+    void build(const std::string& config_yaml, ServiceCompileInputs in, SnapshotInputs si) {
+        auto parsed = parse_config(config_yaml, "test");
         INFO((parsed ? std::string() : parsed.error().message));
         REQUIRE(parsed);
         config = *parsed;
-        ServiceCompileInputs in;
         in.config = &config;
         in.local_pod_cidr = config.network.pod_cidr;
         auto compiled = compile_services(in, ids);
@@ -140,15 +140,20 @@ struct LbNode {
         lb.frontend_ips = lb_frontend_ips(lb);
         lb.ct = ct.get();
         lb.affinity = affinity.get();
-        SnapshotInputs si;
         si.pod_cidr = config.network.pod_cidr;
         si.gateway_ip = kGw;
         si.gateway_mac = kGwMac;
+        si.lb = &lb;
+        snap = build_snapshot(si);
+    }
+
+    /// Pods A, B and C and no uplink.
+    void load(const std::string& services_yaml) {
+        SnapshotInputs si;
         si.endpoints = {{kA, MacAddr::from_ipv4(kA), {kPortA, 1}},
                         {kB, MacAddr::from_ipv4(kB), {kPortB, 1}},
                         {kC, MacAddr::from_ipv4(kC), {kPortC, 1}}};
-        si.lb = &lb;
-        snap = build_snapshot(si);
+        build("network:\n  pod_cidr: 10.200.0.0/24\n  gateway_ip: 10.200.0.1\n" + services_yaml, {}, si);
     }
 
     Classified send(uint16_t in_port, const std::vector<uint8_t>& frame) {
@@ -443,31 +448,11 @@ struct UplinkNode : LbNode {
     explicit UplinkNode(const std::string& yaml) : LbNode(yaml) { load_uplink(yaml); }
 
     void load_uplink(const std::string& services_yaml) {
-        auto parsed = parse_config("node: {name: node1, ip: 192.168.50.11}\n"
-                                   "network:\n  pod_cidr: 10.200.0.0/24\n  gateway_ip: 10.200.0.1\n"
-                                   "uplinks: [{name: eth0, devargs: net_null0}]\n"
-                                   "nodes: [{name: node2, ip: 192.168.50.12, pod_cidrs: [10.201.0.0/24]}]\n" +
-                                       services_yaml,
-                                   "test");
-        INFO((parsed ? std::string() : parsed.error().message));
-        REQUIRE(parsed);
-        config = *parsed;
         ServiceCompileInputs in;
-        in.config = &config;
         in.node_ip = kNode;
-        in.local_pod_cidr = config.network.pod_cidr;
         in.remote_pod_cidrs = {*Ipv4Prefix::parse("10.201.0.0/24")};
         in.peer_node_ips = {kPeer};
-        auto compiled = compile_services(in, ids);
-        REQUIRE(compiled);
-        lb = std::move(*compiled);
-        lb.frontend_ips = lb_frontend_ips(lb);
-        lb.ct = ct.get();
-        lb.affinity = affinity.get();
         SnapshotInputs si;
-        si.pod_cidr = config.network.pod_cidr;
-        si.gateway_ip = kGw;
-        si.gateway_mac = kGwMac;
         si.endpoints = {{kA, MacAddr::from_ipv4(kA), {kPortA, 1}}, {kB, MacAddr::from_ipv4(kB), {kPortB, 1}}};
         UplinkInput u;
         u.port = {kUplink, 1};
@@ -478,8 +463,12 @@ struct UplinkNode : LbNode {
         u.subnet = *Ipv4Prefix::parse("192.168.50.0/24");
         u.neighbors = {{kExt, MacAddr::from_ipv4(kExt)}, {kPeer, MacAddr::from_ipv4(kPeer)}};
         si.uplink = u;
-        si.lb = &lb;
-        snap = build_snapshot(si);
+        build("node: {name: node1, ip: 192.168.50.11}\n"
+              "network:\n  pod_cidr: 10.200.0.0/24\n  gateway_ip: 10.200.0.1\n"
+              "uplinks: [{name: eth0, devargs: net_null0}]\n"
+              "nodes: [{name: node2, ip: 192.168.50.12, pod_cidrs: [10.201.0.0/24]}]\n" +
+                  services_yaml,
+              in, si);
     }
 };
 
