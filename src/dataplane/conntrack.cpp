@@ -69,9 +69,20 @@ Result<std::unique_ptr<Conntrack>> Conntrack::create(const std::string& name, ui
     if (ct->hash_ == nullptr)
         return Error{"conntrack: cannot create hash table for " + std::to_string(max_flows) +
                      " flows: " + rte_strerror(rte_errno)};
+    // What rte_hash_create allocates (DPDK 22.11, lib/hash/rte_cuckoo_hash.c):
+    // key slots of 32 bytes (8 of data pointer, 16 of key, aligned to 16) for
+    // the entries plus what the per-lcore caches may hold, the ring of free
+    // slot indices (rounded up to a power of two: 16 MiB at 1M flows), the
+    // 64-byte buckets of 8 keys, and the per-lcore caches.
     const size_t keys = 2 * size_t{max_flows};
-    ct->hash_bytes_ = (keys + 1 + size_t{kHashLcoreCache - 1} * RTE_MAX_LCORE) * 32 +
-                      size_t{rte_align32pow2(static_cast<uint32_t>(keys))} / 8 * 64;
+    const size_t key_slots = keys + size_t{RTE_MAX_LCORE - 1} * (kHashLcoreCache - 1) + 1;
+    ct->bytes_ = key_slots * 32 +
+                 rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(static_cast<uint32_t>(key_slots))) +
+                 size_t{rte_align32pow2(static_cast<uint32_t>(keys))} / 8 * 64 +
+                 size_t{RTE_MAX_LCORE} * RTE_ALIGN_CEIL((1 + kHashLcoreCache) * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
+    // The entries and each worker's ring of returned entries.
+    ct->bytes_ += sizeof(CtEntry) * size_t{max_flows} +
+                  workers * static_cast<size_t>(rte_ring_get_memsize_elem(sizeof(uint32_t), kReturnRing));
 
     ct->entries_ = static_cast<CtEntry*>(
         rte_zmalloc(("ct_entries_" + name).c_str(), sizeof(CtEntry) * size_t{max_flows}, RTE_CACHE_LINE_SIZE));
@@ -294,7 +305,7 @@ uint64_t Conntrack::insert_failures() const noexcept {
 }
 
 double Conntrack::bytes_per_flow() const noexcept {
-    return static_cast<double>(hash_bytes_) / max_flows_ + sizeof(CtEntry);
+    return static_cast<double>(bytes_) / max_flows_;
 }
 
 } // namespace podlane

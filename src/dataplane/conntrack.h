@@ -120,7 +120,9 @@ public:
     /// Flows currently tracked (approximate while workers insert).
     uint32_t flows() const noexcept;
     uint64_t insert_failures() const noexcept;
-    /// Bytes of memory per flow at capacity: hash keys, buckets and entries.
+    /// Bytes of memory per flow at capacity: everything create() allocated
+    /// (hash key slots, free-slot ring, buckets and lcore caches; entries;
+    /// the workers' return rings) over max_flows.
     double bytes_per_flow() const noexcept;
 
 private:
@@ -150,7 +152,7 @@ private:
     };
     std::vector<Pending> pending_;
     std::vector<uint32_t> unreturned_; ///< reclaimed but the owner's ring was full
-    size_t hash_bytes_ = 0;
+    size_t bytes_ = 0; ///< what create() allocated (see bytes_per_flow())
 };
 
 } // namespace podlane
