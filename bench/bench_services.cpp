@@ -347,11 +347,12 @@ struct Schedule {
     std::vector<uint16_t> port;
 };
 
-/// The flows of the scenario. ClusterIP and newconn: flow f comes from pod
-/// f % 24... in bursts of one pod's flows (a pod may only send from its own
-/// address); NodePort: from external client (172.16.0.1 + f/4096, port
-/// 1024 + f%4096) on the uplink. `order` 0 is creation order; otherwise the
-/// flows of each group are shuffled with seed `order`.
+/// The flows of the scenario, one burst after the other. ClusterIP and
+/// newconn: burst b comes from pod b % 24 (a pod may only send from its own
+/// address), the k-th flow of a pod from source port 1024 + k; NodePort: the
+/// k-th flow from external client 172.16.0.1 + k/4096, port 1024 + k%4096, on
+/// the uplink. `order` 0 is creation order; otherwise the flows of each pod
+/// (or of the uplink) are shuffled with seed `order`.
 Schedule make_schedule(const Options& o, const std::vector<Frame>& tmpl, uint32_t order) {
     const bool uplink = o.scenario == Scenario::NodePort;
     const uint32_t bursts = o.flows / o.burst;
