@@ -105,19 +105,22 @@ void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*>
             w.ct_burst.current = i;
             return from_pod(snap, m, ingress, c, w);
         });
-        return;
+        break;
     }
     case PortRole::Uplink:
         run_burst(pkts, out_ports, c, hold, [&](uint32_t i, rte_mbuf* m) {
             w.ct_burst.current = i;
             return from_uplink(snap, m, in_port, c, w);
         });
-        return;
-    case PortRole::Unused:
+        break;
+    default: // PortRole::Unused: the port is being removed, the table no longer knows it
+        run_burst(pkts, out_ports, c, hold, [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
         break;
     }
-    // The port is being removed: the table no longer knows it.
-    run_burst(pkts, out_ports, c, hold, [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+    // The burst's conntrack answers hold for this burst only: once it is
+    // done the worker may report a quiescent state, and expired entries be
+    // reused.
+    w.ct_burst.looked_up = 0;
 }
 
 void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16_t tx_queue,
