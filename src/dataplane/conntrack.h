@@ -89,6 +89,10 @@ public:
 
     /// Finds the flow a packet with tuple `t` belongs to.
     CtHit lookup(const CtTuple& t) const noexcept;
+    /// lookup() for n <= 64 tuples at once (rte_hash's bulk lookup, which
+    /// fetches all their buckets and keys in parallel); the entries found
+    /// are prefetched. hits[at[k]] is what lookup(*keys[k]) returns.
+    void lookup_burst(const CtTuple* const* keys, uint32_t n, CtHit* hits, const uint8_t* at) const noexcept;
     /// True if some flow already uses `t` in either direction.
     bool in_use(const CtTuple& t) const noexcept;
     /// Tracks a new flow whose original packets have tuple `orig` and are
@@ -117,7 +121,9 @@ public:
     /// Flows currently tracked (approximate while workers insert).
     uint32_t flows() const noexcept;
     uint64_t insert_failures() const noexcept;
-    /// Bytes of memory per flow at capacity: hash keys, buckets and entries.
+    /// Bytes of memory per flow at capacity: everything create() allocated
+    /// (hash key slots, free-slot ring, buckets and lcore caches; entries;
+    /// the workers' return rings) over max_flows.
     double bytes_per_flow() const noexcept;
 
 private:
@@ -147,7 +153,7 @@ private:
     };
     std::vector<Pending> pending_;
     std::vector<uint32_t> unreturned_; ///< reclaimed but the owner's ring was full
-    size_t hash_bytes_ = 0;
+    size_t bytes_ = 0; ///< what create() allocated (see bytes_per_flow())
 };
 
 } // namespace podlane

@@ -20,6 +20,7 @@
 #include "dataplane/service_lb.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/snat.h"
+#include "dataplane/tunnel_hdr.h"
 #include "dataplane/verdict.h"
 
 namespace podlane {
@@ -40,6 +41,25 @@ struct StageResult {
     static StageResult go_on(bool translated = false) noexcept { return {false, {}, translated, false, 0, 0}; }
     static StageResult finish(Verdict v) noexcept { return {true, v, false, false, 0, 0}; }
 };
+
+/// The flow of a packet with tuple `t`: what lb_lookup_burst() found for it
+/// when the burst started, if it looked up this very tuple and this worker
+/// has created or rebound no flow since (either could change the answer);
+/// otherwise a lookup of its own.
+inline CtHit ct_find(const LbTables& lb, const CtTuple& t, const LbWorker& w) noexcept {
+    const CtBurstLookup& b = w.ct_burst;
+    const uint32_t i = b.current;
+    if ((b.looked_up >> i & 1) && b.writes == w.ct_writes && __builtin_memcmp(&b.keys[i], &t, sizeof t) == 0)
+        return b.hits[i];
+    return lb.ct->lookup(t);
+}
+
+/// Conntrack::create, counted for ct_find().
+inline CtEntry* ct_create(const LbTables& lb, LbWorker& w, const CtTuple& orig, const CtXlate& fwd,
+                          uint16_t rev_nat_id, uint32_t backend_id, uint8_t flags, uint32_t expires) noexcept {
+    ++w.ct_writes;
+    return lb.ct->create(w.worker_id, orig, fwd, rev_nat_id, backend_id, flags, expires);
+}
 
 /// Applies a tracked flow's rewrite for direction `dir` and accounts the packet.
 inline void ct_pass(const LbTables& lb, CtEntry& e, CtDir dir, const ParsedPacket& p, const CtTuple& t,
@@ -111,7 +131,7 @@ inline StageResult lb_new_flow(const Snapshot& snap, rte_mbuf* m, const ParsedPa
     uint8_t flags = 0;
     if (!lb_forward_xlate(snap, t, lb.backends[id], scope, w, fwd, flags, lb_random(w)))
         return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
-    CtEntry* e = lb.ct->create(w.worker_id, t, fwd, s.rev_nat_id, id, flags, w.now_s + lb.timeouts.tcp_syn);
+    CtEntry* e = ct_create(lb, w, t, fwd, s.rev_nat_id, id, flags, w.now_s + lb.timeouts.tcp_syn);
     if (e == nullptr)
         return StageResult::finish(Verdict::drop(DropReason::CtFull));
     ct_pass(lb, *e, CtDir::Original, p, t, w);
@@ -154,6 +174,7 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
             uint8_t nflags = 0;
             if (!lb_forward_xlate(snap, t, lb.backends[nid], scope, w, fwd, nflags, lb_random(w)))
                 return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
+            ++w.ct_writes; // for ct_find()
             if (!lb.ct->rebind(&e, t, fwd, nid))
                 return StageResult::finish(Verdict::drop(DropReason::CtFull));
             e.flags.store(nflags | (flags & kCtSeenReply), std::memory_order_relaxed);
@@ -195,7 +216,7 @@ inline StageResult lb_stage(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
             return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
         return StageResult::go_on();
     }
-    const CtHit hit = lb.ct->lookup(t);
+    const CtHit hit = ct_find(lb, t, w);
     if (hit.entry != nullptr)
         return lb_tracked(snap, m, p, t, hit, scope, in_port, w);
     if (!to_frontend)
@@ -214,6 +235,81 @@ inline StageResult lb_stage(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
     return lb_new_flow(snap, m, p, t, lb.services[si], scope, in_port, w);
 }
 
+/// The IPv4 header of an unfragmented TCP or UDP packet without IP options
+/// in the Ethernet frame at `f` (`len` bytes, ports included), or nullptr.
+inline const rte_ipv4_hdr* lb_peek_l4(const uint8_t* f, uint32_t len) noexcept {
+    if (len < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + 4 ||
+        reinterpret_cast<const rte_ether_hdr*>(f)->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+        return nullptr;
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(f + sizeof(rte_ether_hdr));
+    if (ip->version_ihl != RTE_IPV4_VHL_DEF || ipv4_is_fragment(ip) ||
+        (ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP))
+        return nullptr;
+    return ip;
+}
+
+/// The conntrack key lb_stage() will look up for the frame in `m` received
+/// on the uplink or not, read straight from its headers (for a tunnelled
+/// packet to the node IP: the inner packet's), and whether it will look one
+/// up at all: TCP/UDP to a frontend or the hairpin address, from a backend,
+/// or from the uplink to the node IP. Only a guess, made before parsing:
+/// ct_find() uses the result only for the very tuple lb_stage computes.
+inline bool lb_guess_key(const Snapshot& snap, const rte_mbuf* m, bool from_uplink, CtTuple& t) noexcept {
+    const LbTables& lb = snap.lb;
+    const UplinkView& up = snap.uplink;
+    const auto* f = rte_pktmbuf_mtod(m, const uint8_t*);
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    const rte_ipv4_hdr* ip = lb_peek_l4(f, len);
+    if (ip == nullptr)
+        return false;
+    bool node_bound = false;
+    if (from_uplink && ip->dst_addr == up.node_ip.be) {
+        const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
+        if (ip->next_proto_id == IPPROTO_UDP && up.routing != Routing::Native && udp->dst_port == up.tunnel_port_be) {
+            if (len < kTunnelOverhead)
+                return false;
+            const auto* tun = reinterpret_cast<const TunnelHdr*>(udp + 1);
+            const uint32_t outer = kTunnelOverhead + (up.routing == Routing::Geneve ? (tun->b0 & 0x3fu) * 4 : 0);
+            ip = outer < len ? lb_peek_l4(f + outer, len - outer) : nullptr;
+            if (ip == nullptr)
+                return false;
+        } else {
+            node_bound = true;
+        }
+    }
+    const auto* ports = reinterpret_cast<const rte_be16_t*>(ip + 1);
+    t = CtTuple{ip->src_addr, ip->dst_addr, ports[0], ports[1], ip->next_proto_id, {}};
+    return node_bound || lb.frontend_ips.lookup(Ipv4Addr{ip->dst_addr}) != kNotFound ||
+           ip->dst_addr == lb.hairpin_ip.be || lb.backend_ips.lookup(Ipv4Addr{ip->src_addr}) != kNotFound;
+}
+
+/// Before the per-packet work on a burst received on the uplink or not:
+/// looks up the conntrack keys its packets will most likely ask for, all at
+/// once (see CtBurstLookup), for ct_find().
+inline void lb_lookup_burst(const Snapshot& snap, bool from_uplink, std::span<rte_mbuf*> pkts, LbWorker& w) noexcept {
+    CtBurstLookup& b = w.ct_burst;
+    b.looked_up = 0;
+    b.writes = w.ct_writes;
+    if (snap.lb.ct == nullptr || pkts.size() > kCtBurstMax)
+        return;
+    const CtTuple* keys[kCtBurstMax];
+    uint8_t at[kCtBurstMax];
+    uint32_t n = 0;
+    uint64_t mask = 0;
+    for (uint32_t i = 0; i < pkts.size(); ++i) {
+        if (lb_guess_key(snap, pkts[i], from_uplink, b.keys[i])) {
+            keys[n] = &b.keys[i];
+            at[n++] = static_cast<uint8_t>(i);
+            mask |= uint64_t{1} << i;
+        }
+    }
+    // A lone packet gains nothing from a bulk lookup: it looks its flow up itself.
+    if (n < 2)
+        return;
+    snap.lb.ct->lookup_burst(keys, n, b.hits.at, at);
+    b.looked_up = mask;
+}
+
 /// On the backend's node: a packet that came in a Geneve DSR dispatch is
 /// tracked so that the backend's replies leave from here as the service
 /// (addr:port). `p` is the decapsulated inner packet.
@@ -230,7 +326,7 @@ inline void lb_dsr_arrival(const Snapshot& snap, const ParsedPacket& p, rte_be32
         return;
     }
     const CtTuple orig{t.src, addr, t.sport, port, t.proto, {}};
-    CtEntry* e = lb.ct->create(w.worker_id, orig, ct_identity(t), 0, 0, kCtDsr, w.now_s + lb.timeouts.tcp_syn);
+    CtEntry* e = ct_create(lb, w, orig, ct_identity(t), 0, 0, kCtDsr, w.now_s + lb.timeouts.tcp_syn);
     if (e != nullptr)
         ct_on_packet(*e, CtDir::Original, t.proto, t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0,
                      rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
@@ -281,7 +377,7 @@ inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWor
             return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
         return StageResult::go_on(); // a protocol NAT cannot track leaves as it is
     }
-    const CtHit hit = lb.ct->lookup(t);
+    const CtHit hit = ct_find(lb, t, w);
     if (hit.entry != nullptr) {
         ct_pass(lb, *hit.entry, hit.dir, p, t, w);
         return StageResult::go_on(true);
@@ -292,7 +388,7 @@ inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWor
     if (port == 0)
         return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
     const CtXlate fwd = t.proto == IPPROTO_ICMP ? CtXlate{node, t.dst, port, 0} : CtXlate{node, t.dst, port, t.dport};
-    CtEntry* e = lb.ct->create(w.worker_id, t, fwd, 0, 0, kCtSnat, w.now_s + lb.timeouts.tcp_syn);
+    CtEntry* e = ct_create(lb, w, t, fwd, 0, 0, kCtSnat, w.now_s + lb.timeouts.tcp_syn);
     if (e == nullptr)
         return StageResult::finish(Verdict::drop(DropReason::CtFull));
     ct_pass(lb, *e, CtDir::Original, p, t, w);

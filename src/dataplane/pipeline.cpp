@@ -16,6 +16,8 @@ namespace podlane {
 
 namespace {
 
+static_assert(kMaxBurst <= kCtBurstMax, "lb_lookup_burst covers a whole burst");
+
 /// How many packets ahead the header prefetch runs (l3fwd uses 3).
 constexpr size_t kPrefetchOffset = 3;
 
@@ -61,7 +63,7 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     for (size_t i = 0; i < n; ++i) {
         if (i + kPrefetchOffset < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
-        const Verdict v = handle(pkts[i]);
+        const Verdict v = handle(static_cast<uint32_t>(i), pkts[i]);
         ++outcomes[static_cast<size_t>(v.outcome)];
         if (v.outcome == Outcome::Dropped)
             drop_packet(pkts[i], v.reason, c);
@@ -89,24 +91,36 @@ void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*>
                     uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold, LbWorker* lbw) noexcept {
     LbWorker local;
     LbWorker& w = lbw != nullptr ? *lbw : local;
+    const PortRole role = snap.ports[in_port].role;
     if (snap.lb.ct != nullptr)
         w.now_s = ct_now_s();
-    switch (snap.ports[in_port].role) {
+    // The burst's conntrack lookups, all at once (ct_find() takes them per packet).
+    lb_lookup_burst(snap, role == PortRole::Uplink, pkts, w);
+    switch (role) {
     case PortRole::Endpoint:
     case PortRole::Host:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst(pkts, out_ports, c, hold, [&](rte_mbuf* m) { return from_pod(snap, m, ingress, c, w); });
-        return;
-    }
-    case PortRole::Uplink:
-        run_burst(pkts, out_ports, c, hold, [&](rte_mbuf* m) { return from_uplink(snap, m, in_port, c, w); });
-        return;
-    case PortRole::Unused:
+        run_burst(pkts, out_ports, c, hold, [&](uint32_t i, rte_mbuf* m) {
+            w.ct_burst.current = i;
+            return from_pod(snap, m, ingress, c, w);
+        });
         break;
     }
-    // The port is being removed: the table no longer knows it.
-    run_burst(pkts, out_ports, c, hold, [](rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+    case PortRole::Uplink:
+        run_burst(pkts, out_ports, c, hold, [&](uint32_t i, rte_mbuf* m) {
+            w.ct_burst.current = i;
+            return from_uplink(snap, m, in_port, c, w);
+        });
+        break;
+    default: // PortRole::Unused: the port is being removed, the table no longer knows it
+        run_burst(pkts, out_ports, c, hold, [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+        break;
+    }
+    // The burst's conntrack answers hold for this burst only: once it is
+    // done the worker may report a quiescent state, and expired entries be
+    // reused.
+    w.ct_burst.looked_up = 0;
 }
 
 void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16_t tx_queue,
