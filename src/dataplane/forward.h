@@ -132,7 +132,7 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
 /// Routes a parsed IPv4 packet after the load-balancing stage (`lb` says
 /// whether it goes in a DSR dispatch): to a local pod, the node's kernel, a
 /// remote node, or out of the uplink.
-inline Verdict route_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+[[gnu::always_inline]] inline Verdict route_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
                           WorkerCounters& c, LbWorker& w, const StageResult& lb) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     const Ipv4Addr dst{ip->dst_addr};
@@ -168,7 +168,7 @@ inline Verdict route_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket&
 }
 
 /// Handles a parsed IPv4 packet that arrived on a pod, host or plain port.
-inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+[[gnu::always_inline]] inline Verdict forward_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
                             WorkerCounters& c, LbWorker& w) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     // A pod may only send from its own IP (anti-spoofing, like Cilium's

@@ -190,14 +190,11 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     return r;
 }
 
-/// Load balancing and conntrack for a packet that entered in `scope`.
-/// `node_ip_bound`: it arrived on the uplink for the node IP, where SNATed
-/// flows' replies and NodePorts live.
-inline StageResult lb_stage(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, LbScope scope,
-                            bool node_ip_bound, uint16_t in_port, LbWorker& w) noexcept {
+/// lb_stage() for a packet that may belong to a tracked flow or a frontend.
+[[gnu::noinline]] inline StageResult lb_stage_slow(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
+                                                   LbScope scope, bool node_ip_bound, uint16_t in_port,
+                                                   LbWorker& w) noexcept {
     const LbTables& lb = snap.lb;
-    if (lb.ct == nullptr)
-        return StageResult::go_on();
     const rte_ipv4_hdr* ip = p.ip;
     CtTuple t;
     if (ip->next_proto_id == IPPROTO_ICMP && icmp_error_flow_tuple(p, t)) {
@@ -233,6 +230,25 @@ inline StageResult lb_stage(const Snapshot& snap, rte_mbuf* m, const ParsedPacke
     if (si == kNotFound)
         return StageResult::finish(Verdict::drop(DropReason::ServiceUnreachable));
     return lb_new_flow(snap, m, p, t, lb.services[si], scope, in_port, w);
+}
+
+/// Load balancing and conntrack for a packet that entered in `scope`.
+/// `node_ip_bound`: it arrived on the uplink for the node IP, where SNATed
+/// flows' replies and NodePorts live. Inline, the cheap test of whether the
+/// packet can concern a service or a tracked flow at all; the rest out of
+/// line, so plain pod traffic pays a few instructions.
+[[gnu::always_inline]] inline StageResult lb_stage(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
+                                                   LbScope scope, bool node_ip_bound, uint16_t in_port,
+                                                   LbWorker& w) noexcept {
+    const LbTables& lb = snap.lb;
+    const rte_ipv4_hdr* ip = p.ip;
+    if (lb.ct == nullptr)
+        return StageResult::go_on();
+    if (!node_ip_bound && ip->next_proto_id != IPPROTO_ICMP && ip->dst_addr != lb.hairpin_ip.be &&
+        lb.frontend_ips.lookup(Ipv4Addr{ip->dst_addr}) == kNotFound &&
+        lb.backend_ips.lookup(Ipv4Addr{ip->src_addr}) == kNotFound)
+        return StageResult::go_on();
+    return lb_stage_slow(snap, m, p, scope, node_ip_bound, in_port, w);
 }
 
 /// The IPv4 header of an unfragmented TCP or UDP packet without IP options
@@ -335,10 +351,8 @@ inline void lb_dsr_arrival(const Snapshot& snap, const ParsedPacket& p, rte_be32
 /// A packet from outside the cluster straight to a local pod (native
 /// routing): tracked without translation, so that the pod's replies find
 /// the flow and are not masqueraded as if the pod had opened it.
-inline void lb_track_inbound(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
+[[gnu::noinline]] inline void lb_track_inbound_slow(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
     const LbTables& lb = snap.lb;
-    if (!lb.masquerade || lb.ct == nullptr || lb.no_masquerade.lookup(Ipv4Addr{p.ip->src_addr}) != kNotFound)
-        return;
     CtTuple t;
     if (!ct_tuple_of(p, t))
         return;
@@ -355,6 +369,13 @@ inline void lb_track_inbound(const Snapshot& snap, const ParsedPacket& p, LbWork
     if (e != nullptr)
         ct_on_packet(*e, CtDir::Original, t.proto, t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0,
                      rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
+}
+
+/// lb_track_inbound_slow() when masquerading is on and the source is outside the cluster.
+[[gnu::always_inline]] inline void lb_track_inbound(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
+    const LbTables& lb = snap.lb;
+    if (lb.masquerade && lb.ct != nullptr && lb.no_masquerade.lookup(Ipv4Addr{p.ip->src_addr}) == kNotFound)
+        lb_track_inbound_slow(snap, p, w);
 }
 
 /// Masquerade: a local pod's packet leaving by the uplink for a destination

@@ -14,7 +14,7 @@ namespace podlane {
 
 /// Delivers a packet from another node (decapsulated, or natively routed)
 /// to a local pod, after reverse NAT of replies from service backends.
-inline Verdict deliver_from_node(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, uint16_t in_port,
+[[gnu::always_inline]] inline Verdict deliver_from_node(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, uint16_t in_port,
                                  Outcome what, LbWorker& w) noexcept {
     const StageResult lb = lb_stage(snap, m, p, LbScope::Internal, false, in_port, w);
     if (lb.done)
@@ -31,7 +31,7 @@ inline Verdict deliver_from_node(const Snapshot& snap, rte_mbuf* m, const Parsed
 
 /// Delivers an inner packet just taken out of a tunnel. A Geneve DSR
 /// dispatch is tracked first, so the backend's replies leave as the service.
-inline Verdict deliver_decapsulated(const Snapshot& snap, rte_mbuf* m, const Decap& d, uint16_t in_port,
+[[gnu::always_inline]] inline Verdict deliver_decapsulated(const Snapshot& snap, rte_mbuf* m, const Decap& d, uint16_t in_port,
                                     LbWorker& w) noexcept {
     const ParsedPacket inner = parse_packet(m);
     if (inner.kind != L3Kind::Ipv4)
@@ -42,7 +42,7 @@ inline Verdict deliver_decapsulated(const Snapshot& snap, rte_mbuf* m, const Dec
 }
 
 /// Handles an IPv4 packet received on the uplink.
-inline Verdict uplink_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, uint16_t in_port,
+[[gnu::always_inline]] inline Verdict uplink_ipv4(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, uint16_t in_port,
                            WorkerCounters& c, LbWorker& w) noexcept {
     const UplinkView& up = snap.uplink;
     const Ipv4Addr dst{p.ip->dst_addr};
