@@ -191,7 +191,14 @@ Result<std::vector<uint32_t>> build_maglev_table(std::span<const MaglevBackend> 
 
     std::vector<uint32_t> entry(m, 0);
     std::vector<uint8_t> filled(m, 0);
-    std::vector<uint64_t> next(l, 0);
+    // pos[i]: backend i's next candidate slot, (offset_i + j * skip_i) mod m,
+    // stepped by skip_i with a conditional subtract instead of a 64-bit modulo.
+    std::vector<uint64_t> pos(offset);
+    auto advance = [&](size_t i) {
+        pos[i] += skip[i];
+        if (pos[i] >= m)
+            pos[i] -= m;
+    };
 
     for (uint64_t n = 0; n < m; ++n) {
         size_t i = size_t(n % l);
@@ -206,14 +213,11 @@ Result<std::vector<uint32_t>> build_maglev_table(std::span<const MaglevBackend> 
             }
             weight_cntr[i] += double(weight_sum);
         }
-        uint64_t c = (offset[i] + next[i] * skip[i]) % m;
-        while (filled[c]) {
-            ++next[i];
-            c = (offset[i] + next[i] * skip[i]) % m;
-        }
-        entry[c] = be[i]->id;
-        filled[c] = 1;
-        ++next[i];
+        while (filled[pos[i]])
+            advance(i);
+        entry[pos[i]] = be[i]->id;
+        filled[pos[i]] = 1;
+        advance(i);
     }
     return entry;
 }
