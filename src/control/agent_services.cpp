@@ -159,7 +159,7 @@ Json flags_json(uint8_t f) {
     const std::pair<uint8_t, const char*> names[] = {{kCtDnat, "dnat"},        {kCtSnat, "snat"},
                                                      {kCtDsr, "dsr"},          {kCtSeenReply, "seen_reply"},
                                                      {kCtHairpin, "hairpin"},  {kCtNodePort, "nodeport"},
-                                                     {kCtInbound, "inbound"}};
+                                                     {kCtInbound, "inbound"},  {kCtHost, "host"}};
     for (const auto& [bit, name] : names)
         if (f & bit)
             out.push_back(name);

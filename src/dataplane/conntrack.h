@@ -50,6 +50,7 @@ enum CtFlags : uint8_t {
     kCtHairpin = 1 << 4,    ///< a pod reached itself through a service
     kCtNodePort = 1 << 5,   ///< from outside, through a NodePort/LB/ExternalIP/HostPort frontend
     kCtInbound = 1 << 6,    ///< from outside straight to a pod (native routing): its replies are not masqueraded
+    kCtHost = 1 << 7,       ///< the node's own kernel (host path) to outside: its ports are not handed to masquerade
 };
 
 /// One tracked flow. xlate[d] is the rewrite applied to packets going in direction d.

@@ -69,6 +69,8 @@ inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     const StageResult masq = masquerade(snap, p, w);
     if (masq.done)
         return masq.verdict;
+    if (in.from_host)
+        lb_track_host(snap, p, w);
     const Ipv4Addr dst{p.ip->dst_addr};
     const Ipv4Addr hop = up.subnet.contains(dst) ? dst : up.gateway;
     if (hop.is_zero())

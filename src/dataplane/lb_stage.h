@@ -378,6 +378,41 @@ inline void lb_dsr_arrival(const Snapshot& snap, const ParsedPacket& p, rte_be32
         lb_track_inbound_slow(snap, p, w);
 }
 
+/// A connection the node's kernel opens to outside the cluster (from the
+/// node IP, over the host path) is tracked untranslated, so masquerade never
+/// hands its source port to a pod's flow to the same server, and its
+/// replies still reach the kernel.
+[[gnu::noinline]] inline void lb_track_host_slow(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
+    const LbTables& lb = snap.lb;
+    CtTuple t;
+    if (!ct_tuple_of(p, t))
+        return;
+    const CtHit hit = lb.ct->lookup(t);
+    if (hit.entry != nullptr) {
+        ct_pass(lb, *hit.entry, hit.dir, p, t, w);
+        return;
+    }
+    // Only a connection's opening packet starts tracking; a port a
+    // masqueraded flow already holds is left to that flow.
+    if (t.proto == IPPROTO_ICMP ? t.sport == 0
+                                : t.proto == IPPROTO_TCP && (tcp_flags_of(p) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
+        return;
+    if (lb.ct->in_use(ct_reverse(t)))
+        return;
+    CtEntry* e = lb.ct->create(w.worker_id, t, ct_identity(t), 0, 0, kCtHost, w.now_s + lb.timeouts.tcp_syn);
+    if (e != nullptr)
+        ct_on_packet(*e, CtDir::Original, t.proto, t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0,
+                     rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
+}
+
+/// lb_track_host_slow() for the node IP's traffic leaving the cluster while masquerading is on.
+[[gnu::always_inline]] inline void lb_track_host(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
+    const LbTables& lb = snap.lb;
+    if (lb.masquerade && lb.ct != nullptr && p.ip->src_addr == snap.uplink.node_ip.be &&
+        lb.no_masquerade.lookup(Ipv4Addr{p.ip->dst_addr}) == kNotFound)
+        lb_track_host_slow(snap, p, w);
+}
+
 /// Masquerade: a local pod's packet leaving by the uplink for a destination
 /// outside the cluster gets the node IP as its source (and a free port).
 inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {

@@ -441,6 +441,7 @@ const Ipv4Addr kPeer = *Ipv4Addr::parse("192.168.50.12");
 const Ipv4Addr kExt = *Ipv4Addr::parse("192.168.50.1");
 const Ipv4Addr kRemotePod = *Ipv4Addr::parse("10.201.0.12");
 constexpr uint16_t kUplink = 9;
+constexpr uint16_t kHostPort = 8; ///< the host path (the node's kernel)
 
 /// LbNode plus an uplink: node IP 192.168.50.11, a peer node .12 owning
 /// 10.201.0.0/24 (VXLAN), the external host .1 resolved on the subnet.
@@ -462,6 +463,8 @@ struct UplinkNode : LbNode {
         u.nodes.push_back(RemoteNodeInput{kPeer, {*Ipv4Prefix::parse("10.201.0.0/24")}, MacAddr::from_ipv4(kPeer), true, {}});
         u.subnet = *Ipv4Prefix::parse("192.168.50.0/24");
         u.neighbors = {{kExt, MacAddr::from_ipv4(kExt)}, {kPeer, MacAddr::from_ipv4(kPeer)}};
+        u.host_port = PortQueues{kHostPort, 1};
+        u.host_mac = *MacAddr::parse("02:00:00:00:00:99");
         si.uplink = u;
         build("node: {name: node1, ip: 192.168.50.11}\n"
               "network:\n  pod_cidr: 10.200.0.0/24\n  gateway_ip: 10.200.0.1\n"
@@ -562,4 +565,21 @@ TEST_CASE("a pod answering a client outside the cluster is not masqueraded (nati
     const Classified out = node.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(out.port == kUplink);
     CHECK(decode(out.bytes).src == kNode);
+}
+
+TEST_CASE("the node kernel's own connections outside keep their ports and replies", "[lb]") {
+    UplinkNode node("");
+    // The kernel (host path) opens 192.168.50.11:40000 -> 192.168.50.1:80.
+    const Classified out = node.send(kHostPort, tcp_frame(kNode, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
+    REQUIRE(out.port == kUplink);
+    const Seen s = decode(out.bytes);
+    CHECK(s.src == kNode);
+    CHECK(s.sport == 40000); // not translated
+    // Its reply tuple is taken: masquerade cannot give port 40000 to a pod's flow to that server.
+    CHECK(node.ct->in_use(CtTuple{kExt.be, kNode.be, rte_cpu_to_be_16(80), rte_cpu_to_be_16(40000), IPPROTO_TCP, {}}));
+    // The server's answer still reaches the kernel.
+    const Classified back =
+        node.send(kUplink, from_outside(tcp_frame(kExt, 80, kNode, 40000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)));
+    CHECK(back.port == kHostPort);
+    CHECK(decode(back.bytes).dport == 40000);
 }
