@@ -242,14 +242,14 @@ Json Agent::service_list() {
             for (const ServiceConfig& sc : config_.services) {
                 if (sc.name != named->second)
                     continue;
-                for (const ServicePortConfig& p : sc.ports)
-                    if (static_cast<uint8_t>(p.protocol) == s.proto)
-                        for (const BackendConfig& b : sc.backends)
-                            for (uint32_t id = 0; id < lb_.backends.size(); ++id)
-                                if (lb_.backends[id].present && lb_.backends[id].ip == b.ip &&
-                                    lb_.backends[id].port_be == rte_cpu_to_be_16(p.target_port) &&
-                                    (s.port_be == rte_cpu_to_be_16(p.port) || s.port_be == rte_cpu_to_be_16(p.node_port)))
-                                    add(id);
+                for (const ServicePortConfig& p : sc.ports) {
+                    if (static_cast<uint8_t>(p.protocol) != s.proto ||
+                        (s.port_be != rte_cpu_to_be_16(p.port) && s.port_be != rte_cpu_to_be_16(p.node_port)))
+                        continue;
+                    for (const BackendConfig& b : sc.backends)
+                        if (auto id = service_ids_.backend_id(b.ip, p.target_port, p.protocol))
+                            add(*id);
+                }
             }
         }
         list.push_back(Json{{"id", s.rev_nat_id},

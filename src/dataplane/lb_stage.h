@@ -61,11 +61,17 @@ inline CtEntry* ct_create(const LbTables& lb, LbWorker& w, const CtTuple& orig, 
     return lb.ct->create(w.worker_id, orig, fwd, rev_nat_id, backend_id, flags, expires);
 }
 
+/// Accounts packet `p` (tuple `t`) to its flow's entry going in direction `dir`.
+inline void ct_account(const LbTables& lb, CtEntry& e, CtDir dir, const ParsedPacket& p, const CtTuple& t,
+                       const LbWorker& w) noexcept {
+    const uint8_t flags = t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0;
+    ct_on_packet(e, dir, t.proto, flags, rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
+}
+
 /// Applies a tracked flow's rewrite for direction `dir` and accounts the packet.
 inline void ct_pass(const LbTables& lb, CtEntry& e, CtDir dir, const ParsedPacket& p, const CtTuple& t,
                     const LbWorker& w) noexcept {
-    const uint8_t flags = t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0;
-    ct_on_packet(e, dir, t.proto, flags, rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
+    ct_account(lb, e, dir, p, t, w);
     nat_apply(p, t, e.xlate[static_cast<size_t>(dir)]);
 }
 
@@ -335,82 +341,65 @@ inline void lb_dsr_arrival(const Snapshot& snap, const ParsedPacket& p, rte_be32
     CtTuple t;
     if (lb.ct == nullptr || !ct_tuple_of(p, t))
         return;
-    const CtHit hit = lb.ct->lookup(ct_reverse(t));
+    CtEntry* e = lb.ct->lookup(ct_reverse(t)).entry;
+    if (e == nullptr) {
+        const CtTuple orig{t.src, addr, t.sport, port, t.proto, {}};
+        e = ct_create(lb, w, orig, ct_identity(t), 0, 0, kCtDsr, w.now_s + lb.timeouts.tcp_syn);
+    }
+    if (e != nullptr)
+        ct_account(lb, *e, CtDir::Original, p, t, w);
+}
+
+/// True if `p` (tuple `t`) can open a connection: anything but an ICMP echo
+/// reply or a TCP segment other than a SYN.
+inline bool ct_opens_flow(const ParsedPacket& p, const CtTuple& t) noexcept {
+    if (t.proto == IPPROTO_ICMP)
+        return t.sport != 0;
+    return t.proto != IPPROTO_TCP ||
+           (tcp_flags_of(p) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG;
+}
+
+/// Tracks the flow of `p` without translation (`flags` says why), so that
+/// masquerade leaves it alone: its replies find the flow, and its reply
+/// tuple is never handed to a masqueraded flow. Only a packet that opens a
+/// connection starts tracking, and a reply tuple a flow already holds is
+/// left to that flow.
+[[gnu::noinline]] inline void lb_track_untranslated(const Snapshot& snap, const ParsedPacket& p, uint8_t flags,
+                                                    LbWorker& w) noexcept {
+    const LbTables& lb = snap.lb;
+    CtTuple t;
+    if (!ct_tuple_of(p, t))
+        return;
+    const CtHit hit = lb.ct->lookup(t);
     if (hit.entry != nullptr) {
-        ct_on_packet(*hit.entry, CtDir::Original, t.proto, t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0,
-                     rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
+        ct_pass(lb, *hit.entry, hit.dir, p, t, w);
         return;
     }
-    const CtTuple orig{t.src, addr, t.sport, port, t.proto, {}};
-    CtEntry* e = ct_create(lb, w, orig, ct_identity(t), 0, 0, kCtDsr, w.now_s + lb.timeouts.tcp_syn);
+    if (!ct_opens_flow(p, t) || lb.ct->in_use(ct_reverse(t)))
+        return;
+    CtEntry* e = ct_create(lb, w, t, ct_identity(t), 0, 0, flags, w.now_s + lb.timeouts.tcp_syn);
     if (e != nullptr)
-        ct_on_packet(*e, CtDir::Original, t.proto, t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0,
-                     rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
+        ct_account(lb, *e, CtDir::Original, p, t, w);
 }
 
 /// A packet from outside the cluster straight to a local pod (native
-/// routing): tracked without translation, so that the pod's replies find
-/// the flow and are not masqueraded as if the pod had opened it.
-[[gnu::noinline]] inline void lb_track_inbound_slow(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
-    CtTuple t;
-    if (!ct_tuple_of(p, t))
-        return;
-    const CtHit hit = lb.ct->lookup(t);
-    if (hit.entry != nullptr) {
-        ct_pass(lb, *hit.entry, hit.dir, p, t, w);
-        return;
-    }
-    // ICMP echo replies and TCP segments other than a SYN do not open a flow.
-    if (t.proto == IPPROTO_ICMP ? t.sport == 0
-                                : t.proto == IPPROTO_TCP && (tcp_flags_of(p) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
-        return;
-    CtEntry* e = lb.ct->create(w.worker_id, t, ct_identity(t), 0, 0, kCtInbound, w.now_s + lb.timeouts.tcp_syn);
-    if (e != nullptr)
-        ct_on_packet(*e, CtDir::Original, t.proto, t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0,
-                     rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
-}
-
-/// lb_track_inbound_slow() when masquerading is on and the source is outside the cluster.
+/// routing), while masquerading is on: tracked untranslated, so the pod's
+/// replies are not masqueraded as if the pod had opened the flow.
 [[gnu::always_inline]] inline void lb_track_inbound(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
     const LbTables& lb = snap.lb;
     if (lb.masquerade && lb.ct != nullptr && lb.no_masquerade.lookup(Ipv4Addr{p.ip->src_addr}) == kNotFound)
-        lb_track_inbound_slow(snap, p, w);
+        lb_track_untranslated(snap, p, kCtInbound, w);
 }
 
 /// A connection the node's kernel opens to outside the cluster (from the
-/// node IP, over the host path) is tracked untranslated, so masquerade never
-/// hands its source port to a pod's flow to the same server, and its
-/// replies still reach the kernel.
-[[gnu::noinline]] inline void lb_track_host_slow(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
-    CtTuple t;
-    if (!ct_tuple_of(p, t))
-        return;
-    const CtHit hit = lb.ct->lookup(t);
-    if (hit.entry != nullptr) {
-        ct_pass(lb, *hit.entry, hit.dir, p, t, w);
-        return;
-    }
-    // Only a connection's opening packet starts tracking; a port a
-    // masqueraded flow already holds is left to that flow.
-    if (t.proto == IPPROTO_ICMP ? t.sport == 0
-                                : t.proto == IPPROTO_TCP && (tcp_flags_of(p) & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
-        return;
-    if (lb.ct->in_use(ct_reverse(t)))
-        return;
-    CtEntry* e = lb.ct->create(w.worker_id, t, ct_identity(t), 0, 0, kCtHost, w.now_s + lb.timeouts.tcp_syn);
-    if (e != nullptr)
-        ct_on_packet(*e, CtDir::Original, t.proto, t.proto == IPPROTO_TCP ? tcp_flags_of(p) : 0,
-                     rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
-}
-
-/// lb_track_host_slow() for the node IP's traffic leaving the cluster while masquerading is on.
+/// node IP, over the host path), while masquerading is on: tracked
+/// untranslated, so masquerade never hands its source port to a pod's flow
+/// to the same server.
 [[gnu::always_inline]] inline void lb_track_host(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
     const LbTables& lb = snap.lb;
     if (lb.masquerade && lb.ct != nullptr && p.ip->src_addr == snap.uplink.node_ip.be &&
         lb.no_masquerade.lookup(Ipv4Addr{p.ip->dst_addr}) == kNotFound)
-        lb_track_host_slow(snap, p, w);
+        lb_track_untranslated(snap, p, kCtHost, w);
 }
 
 /// Masquerade: a local pod's packet leaving by the uplink for a destination
