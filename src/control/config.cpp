@@ -5,6 +5,7 @@
 // problems are thrown as Failure and caught in parse_config; no exception
 // leaves it.
 #include "control/config.h"
+#include "control/cluster_source.h"
 
 #include <cerrno>
 #include <cctype>
@@ -401,7 +402,7 @@ Config read_config(const YAML::Node& root) {
     Config c;
     const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
                                         "neighbor", "host", "ports", "endpoints", "tables", "api",
-                                        "loadbalancer", "conntrack", "masquerade", "services", "metrics"});
+                                        "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -426,6 +427,7 @@ Config read_config(const YAML::Node& root) {
     if (api.read("socket", c.api.socket, as_string) && (c.api.socket.empty() || c.api.socket[0] != '/'))
         invalid(*api.get("socket"), "an absolute path, like /run/podlane/podlane.sock");
     read_metrics(top, c.metrics);
+    read_source(top, c.source);
     read_ports(top, c.ports);
     read_lb_settings(top, c);
     read_services(top, c);
@@ -442,9 +444,15 @@ std::string prefix(const std::string& source, int line) {
 
 } // namespace
 
-Result<Config> parse_config(const std::string& yaml_text, const std::string& source_name) {
+namespace {
+
+/// Runs `read` on the parsed text, turning loader failures and YAML errors
+/// into one "<source>:<line>: <message>" error.
+template <typename Read>
+auto guarded_read(const std::string& yaml_text, const std::string& source_name, Read read)
+    -> Result<decltype(read(YAML::Node()))> {
     try {
-        return read_config(YAML::Load(yaml_text));
+        return read(YAML::Load(yaml_text));
     } catch (const Failure& f) {
         return make_error(prefix(source_name, f.line) + f.text);
     } catch (const YAML::Exception& e) { // syntax errors (ParserException) and the like
@@ -455,6 +463,25 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& sou
     } catch (const std::exception& e) {
         return make_error(prefix(source_name, 0) + "cannot read the configuration: " + e.what());
     }
+}
+
+} // namespace
+
+Result<Config> parse_config(const std::string& yaml_text, const std::string& source_name) {
+    return guarded_read(yaml_text, source_name, [](const YAML::Node& root) { return read_config(root); });
+}
+
+Result<ClusterObjects> parse_cluster_objects(const std::string& text, const Config& node_config,
+                                             const std::string& source_name) {
+    return guarded_read(text, source_name, [&](const YAML::Node& root) {
+        Config c = node_config;
+        c.nodes.clear();
+        c.services.clear();
+        const Mapping top(Field{root, ""}, {"nodes", "services"});
+        read_peers(top, c, /*from_source=*/true);
+        read_services(top, c);
+        return ClusterObjects{std::move(c.nodes), std::move(c.services)};
+    });
 }
 
 Result<Config> load_config_file(const std::string& path) {

@@ -126,6 +126,34 @@ struct MetricsConfig {
     std::string listen() const { return address.str() + ":" + std::to_string(port); }
 };
 
+enum class SourceKind { File, Etcd, Kubernetes };
+
+/// etcd v3 as the cluster-state source (docs/config.md "Sources").
+struct EtcdSourceConfig {
+    std::vector<std::string> endpoints{"http://127.0.0.1:2379"}; ///< client URLs, tried in order
+    std::string prefix = "/podlane/";  ///< every key podlane reads or writes starts with this
+    uint32_t dial_timeout_ms = 2000;   ///< connect timeout per endpoint
+    uint32_t lease_ttl_s = 15;         ///< TTL of this node's registration key
+};
+
+/// The Kubernetes API as the cluster-state source.
+struct KubernetesSourceConfig {
+    std::string kubeconfig;  ///< a kubeconfig file; empty: in-cluster (KUBERNETES_SERVICE_HOST, service-account token and CA)
+    std::string server;      ///< overrides the kubeconfig's or in-cluster server URL, e.g. https://127.0.0.1:6443
+    std::string token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+    std::string ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+    uint32_t timeout_ms = 5000; ///< connect and request timeout (watches excepted)
+};
+
+/// Where nodes, PodCIDRs, services and endpoints come from at run time.
+struct SourceConfig {
+    SourceKind kind = SourceKind::File;  ///< "file" (this config file, hot reloaded), "etcd" or "kubernetes"
+    bool file_watch = true;              ///< file: reload the config file when it changes
+    uint32_t file_poll_ms = 500;         ///< file: how often to look for a change
+    EtcdSourceConfig etcd;
+    KubernetesSourceConfig kubernetes;
+};
+
 /// The whole configuration.
 struct Config {
     std::string node_name = "node1";
@@ -147,6 +175,7 @@ struct Config {
     TablesConfig tables;
     ApiConfig api;
     MetricsConfig metrics;
+    SourceConfig source;
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and

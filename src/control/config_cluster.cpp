@@ -120,7 +120,7 @@ void read_uplinks(const Mapping& top, Config& c) {
 }
 
 /// The other nodes; needs node, routing, ipam and uplinks read.
-PeerFields read_peers(const Mapping& top, Config& c) {
+PeerFields read_peers(const Mapping& top, Config& c, bool from_source) {
     PeerFields out;
     auto list = top.get("nodes");
     if (!list)
@@ -134,6 +134,8 @@ PeerFields read_peers(const Mapping& top, Config& c) {
         PeerNodeConfig p;
         const Field name = m.require("name", "the node's name, like node2");
         p.name = as_node_name(name);
+        if (from_source && p.name == c.node_name)
+            continue;
         if (p.name == c.node_name)
             invalid(name, "a name other than node.name (this node)");
         const Field ip = m.require("ip", "the node's IP on the underlay, like 192.168.50.12");
@@ -153,7 +155,7 @@ PeerFields read_peers(const Mapping& top, Config& c) {
             if (c.nodes[i].ip == p.ip)
                 invalid(ip, "a unique address, but " + other + " already uses it");
         }
-        if (c.ipam.mode == IpamMode::ClusterPool) {
+        if (c.ipam.mode == IpamMode::ClusterPool && !from_source) {
             if (auto f = m.get("pod_cidrs"))
                 invalid(*f, "no pod_cidrs with ipam.mode cluster-pool, which allocates them from ipam.cluster_pool_cidr");
         } else {

@@ -171,8 +171,10 @@ Mapping read_ipam(const Mapping& top, Config& c);
 void read_neighbor(const Mapping& top, NeighborConfig& n);
 /// Needs routing read.
 void read_uplinks(const Mapping& top, Config& c);
-/// The other nodes; needs node, routing, ipam and uplinks read.
-PeerFields read_peers(const Mapping& top, Config& c);
+/// The other nodes; needs node, routing, ipam and uplinks read. With
+/// `from_source` (a cluster-state source, not the config file), nodes may
+/// carry pod_cidrs under ipam cluster-pool and an entry for this node is skipped.
+PeerFields read_peers(const Mapping& top, Config& c, bool from_source = false);
 /// ipam cluster-pool: sets this node's and every peer's pod CIDR to its block of the pool.
 void allocate_pod_cidrs(const Mapping& ipam, Config& c);
 /// Node IPs lie outside every pod CIDR (with cluster-pool: outside the pool). Needs the network read.
@@ -180,6 +182,9 @@ void check_node_ips(const std::optional<Field>& node_ip, const PeerFields& peers
 /// The largest pod MTU the uplinks carry and why, e.g. {1450, "uplink MTU 1500
 /// minus 50 bytes of VXLAN encapsulation"}; nullopt without uplinks.
 std::optional<std::pair<uint32_t, std::string>> uplink_pod_mtu(const Config& c);
+
+/// The source section (config_source.cpp).
+void read_source(const Mapping& top, SourceConfig& s);
 
 // ---- the service sections (config_services.cpp) ----
 
