@@ -187,6 +187,20 @@ std::string format_status(const Json& data) {
             .add_row({"Conntrack:", cell(ct, "flows") + "/" + cell(ct, "capacity") + " flows, " +
                                         cell(ct, "insert_failures") + " insert failures"});
     }
+    const Json& src = field(data, "source");
+    if (src.is_object()) {
+        std::string text = cell(src, "kind");
+        if (!text_or(src, "endpoint", "").empty())
+            text += " " + cell(src, "endpoint");
+        text += ": " + cell(src, "state");
+        if (src.contains("events"))
+            text += ", " + cell(src, "events") + " events, " + cell(src, "updates_applied") + " applied";
+        if (field(src, "reconnects").is_number() && number(field(src, "reconnects")) > 0)
+            text += ", " + cell(src, "reconnects") + " reconnects";
+        t.add_row({"Cluster source:", text});
+        if (!text_or(src, "last_error", "").empty())
+            t.add_row({"  last error:", cell(src, "last_error")});
+    }
     const std::string metrics = text_or(data, "metrics", "-");
     t.add_row({"Metrics:", metrics == "off" || metrics == "-" ? metrics : "http://" + metrics + "/metrics"});
     return t.render();

@@ -354,6 +354,7 @@ Json Agent::status() {
         {"workers", workers},
         {"services", services_status()},
         {"metrics", metrics_ ? metrics_->address() : "off"},
+        {"source", source_status()},
     };
 }
 

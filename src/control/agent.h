@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/cluster_source.h"
 #include "control/config.h"
 #include "control/control_api.h"
 #include "control/metrics.h"
@@ -61,6 +63,16 @@ public:
     /// Feeds `metrics` from tick() from now on (at most every 500 ms), and
     /// now; nullptr stops. The agent does not own it.
     void attach_metrics(Metrics* metrics);
+    /// Applies what a cluster-state source reports: other nodes and services
+    /// are replaced or changed as the delta says, recompiled and published.
+    void apply_delta(ClusterDelta delta);
+    /// The source `podlane status` reports on (not owned; nullptr: none).
+    void attach_source(const ClusterSource* source);
+    /// True while an applied delta has not reached every worker yet (its
+    /// update latency is not recorded yet).
+    bool update_pending() const noexcept { return !pending_latency_.empty(); }
+    /// Records the update latency of deltas whose tables every worker now uses.
+    void check_update_latency();
 
     Json status() override;
     Json endpoint_list() override;
@@ -97,6 +109,8 @@ private:
     MetricsSnapshot metrics_snapshot() const;
     void feed_metrics(bool now);
 
+    Json source_status() const;
+
     Config config_;
     rte_mempool* pool_ = nullptr;
     std::unique_ptr<PortManager> ports_;
@@ -129,6 +143,14 @@ private:
     Metrics* metrics_ = nullptr;
     PublishHistogram publish_times_;    ///< how long each publish() took
     std::chrono::steady_clock::time_point last_metrics_{};
+    const ClusterSource* source_ = nullptr;
+    uint64_t state_updates_ = 0;        ///< deltas that changed something
+    struct PendingLatency {
+        uint64_t token;                 ///< QSBR token of the publish that carried the delta
+        std::chrono::steady_clock::time_point received;
+    };
+    std::deque<PendingLatency> pending_latency_;
+    PublishHistogram update_latency_;   ///< source event -> every worker on the new tables
 };
 
 } // namespace podlane

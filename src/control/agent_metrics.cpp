@@ -62,6 +62,12 @@ MetricsSnapshot Agent::metrics_snapshot() const {
     s.backends = backend_count();
     s.endpoints = endpoints_.size();
     s.publish = publish_times_;
+    s.update_latency = update_latency_;
+    if (source_ != nullptr) {
+        const SourceStatus st = source_->status();
+        s.source_kind = st.kind;
+        s.source_up = st.state == SourceState::Synced;
+    }
     return s;
 }
 

@@ -90,6 +90,8 @@ struct PeerNodeConfig {
     std::vector<Ipv4Prefix> pod_cidrs;   ///< its PodCIDRs: as given (ipam kubernetes), or {its allocated block} (cluster-pool)
     MacAddr tunnel_mac;                  ///< inner destination MAC of tunnelled packets to it; zero: its node MAC.
                                          ///< A node without podlane sets its kernel VXLAN device's MAC here.
+
+    friend bool operator==(const PeerNodeConfig&, const PeerNodeConfig&) = default;
 };
 
 enum class IpamMode { Kubernetes, ClusterPool };

@@ -12,6 +12,7 @@
 
 #include "control/agent.h"
 #include "control/api_server.h"
+#include "control/cluster_sources.h"
 #include "control/config.h"
 #include "control/eal_args.h"
 #include "control/final_report.h"
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
         Agent agent(config);
         ApiServer api(io, agent, config.api.socket);
         std::unique_ptr<Metrics> metrics; // after the API server; scrapes read only what the agent fed it
+        std::unique_ptr<ClusterSource> source;
         if (auto r = agent.start(); !r) {
             std::fprintf(stderr, "podlaned: %s\n", r.error().message.c_str());
             exit_code = 1;
@@ -122,7 +124,15 @@ int main(int argc, char** argv) {
         } else if (auto m = start_metrics(config); !m) {
             std::fprintf(stderr, "podlaned: %s\n", m.error().message.c_str());
             exit_code = 1;
+        } else if (auto src = make_cluster_source(config, opt.config_file); !src) {
+            std::fprintf(stderr, "podlaned: %s\n", src.error().message.c_str());
+            exit_code = 1;
+        } else if (source = std::move(*src);
+                   source && !source->start(io, [&agent](ClusterDelta d) { agent.apply_delta(std::move(d)); })) {
+            std::fprintf(stderr, "podlaned: cannot start the cluster-state source\n");
+            exit_code = 1;
         } else {
+            agent.attach_source(source.get());
             metrics = std::move(*m);
             agent.attach_metrics(metrics.get());
             std::printf("podlaned: node %s up: %zu workers, %zu endpoints, API on %s, metrics %s\n",
@@ -138,19 +148,29 @@ int main(int argc, char** argv) {
             });
             // Control work every 10 ms: ARP facts from the workers, neighbour
             // aging and probes, freeing tables whose grace period is over.
+            // While a source's update is on its way to the workers, look every
+            // millisecond, so that its latency is measured to the millisecond.
             boost::asio::steady_timer reclaim_timer(io);
+            auto last_tick = std::chrono::steady_clock::now();
             std::function<void()> arm = [&] {
-                reclaim_timer.expires_after(std::chrono::milliseconds(10));
+                reclaim_timer.expires_after(std::chrono::milliseconds(agent.update_pending() ? 1 : 10));
                 reclaim_timer.async_wait([&](const boost::system::error_code& ec) {
                     if (ec)
                         return;
-                    agent.tick();
+                    agent.check_update_latency();
+                    if (const auto now = std::chrono::steady_clock::now(); now - last_tick >= std::chrono::milliseconds(10)) {
+                        last_tick = now;
+                        agent.tick();
+                    }
                     arm();
                 });
             };
             arm();
             io.run();
         }
+        if (source)
+            source->stop();
+        agent.attach_source(nullptr);
         agent.attach_metrics(nullptr);
         metrics.reset();
         api.stop();

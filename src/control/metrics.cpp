@@ -114,11 +114,8 @@ MetricFamily drops_family(const MetricsSnapshot& s) {
     return f;
 }
 
-MetricFamily publish_family(const PublishHistogram& h) {
-    MetricFamily f = family("podlane_snapshot_publish_seconds",
-                            "Time to build and publish one table snapshot to the workers (services compiled when "
-                            "changed), from the start of the build to the pointer swap.",
-                            MetricType::Histogram);
+MetricFamily histogram_family(const std::string& name, const std::string& help, const PublishHistogram& h) {
+    MetricFamily f = family(name, help, MetricType::Histogram);
     ClientMetric m;
     m.histogram.sample_count = h.count;
     m.histogram.sample_sum = h.sum;
@@ -207,10 +204,20 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
                         static_cast<double>(s.frontends)));
     out.push_back(gauge("podlane_service_backends", "Service backends.", static_cast<double>(s.backends)));
     out.push_back(gauge("podlane_endpoints", "Local pod endpoints.", static_cast<double>(s.endpoints)));
-    out.push_back(publish_family(s.publish));
-    // Hooks for later families (docs/metrics.md): podlane_update_latency_seconds
-    // (a control-plane event to its publication) and podlane_source_up{source}
-    // belong here once podlaned has sources other than its config and API.
+    out.push_back(histogram_family("podlane_snapshot_publish_seconds",
+                                   "Time to build and publish one table snapshot to the workers (services compiled "
+                                   "when changed), from the start of the build to the pointer swap.",
+                                   s.publish));
+    out.push_back(histogram_family("podlane_update_latency_seconds",
+                                   "From a cluster-state source event (a file reload, an etcd or Kubernetes watch "
+                                   "event) to every worker using the tables that carry it.",
+                                   s.update_latency));
+    MetricFamily up = family("podlane_source_up",
+                             "1 while the cluster-state source is in sync; 0 while it connects, is disconnected "
+                             "or its data is invalid (the last good state stays in the dataplane).",
+                             MetricType::Gauge);
+    add(up, s.source_up ? 1.0 : 0.0, {{"source", s.source_kind}});
+    out.push_back(std::move(up));
     return out;
 }
 

@@ -61,6 +61,9 @@ struct MetricsSnapshot {
     uint64_t ct_flows = 0, ct_capacity = 0, ct_insert_failures = 0, affinity_entries = 0;
     uint64_t frontends = 0, backends = 0, endpoints = 0;
     PublishHistogram publish; ///< every snapshot publication since the start
+    PublishHistogram update_latency; ///< source event -> every worker on the new tables
+    std::string source_kind = "none"; ///< "file", "etcd", "kubernetes" or "none"
+    bool source_up = true;
 };
 
 /// The metric families a scrape shows for `s`.

@@ -28,6 +28,8 @@ struct ServicePortConfig {
     uint16_t port = 0;              ///< the frontend port on ClusterIP, LB IPs and ExternalIPs (1..65535)
     uint16_t target_port = 0;       ///< the backends' port; default: `port`
     uint16_t node_port = 0;         ///< NodePort/LoadBalancer: inside loadbalancer.nodeport_range; 0 = none
+
+    friend bool operator==(const ServicePortConfig&, const ServicePortConfig&) = default;
 };
 
 /// One backend (an endpoint of an EndpointSlice).
@@ -36,6 +38,8 @@ struct BackendConfig {
     std::string node;                     ///< the node it runs on; default: the node whose PodCIDR holds `ip`, else none
     BackendState state = BackendState::Active; ///< "active" or "terminating"
     uint16_t weight = 1;                  ///< Maglev weight, 1..65535 (0 is refused)
+
+    friend bool operator==(const BackendConfig&, const BackendConfig&) = default;
 };
 
 /// A Kubernetes Service as podlane load-balances it.
@@ -52,6 +56,8 @@ struct ServiceConfig {
     uint32_t session_affinity_timeout_s = 10800;
     LbAlgorithm algorithm = LbAlgorithm::Random; ///< parse_config fills loadbalancer.algorithm when absent
     std::vector<BackendConfig> backends;     ///< may be empty
+
+    friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
 
 /// A pod's hostPort: node_ip:host_port goes to the pod's container_port.

@@ -58,7 +58,8 @@ public:
         const T* old = current_.exchange(next.release(), std::memory_order_acq_rel);
         // The token is taken after the swap: a reader that reports quiescence
         // after this point can no longer hold `old`.
-        retired_.push_back(Retired{rte_rcu_qsbr_start(qsbr_), std::unique_ptr<const T>(old)});
+        last_token_ = rte_rcu_qsbr_start(qsbr_);
+        retired_.push_back(Retired{last_token_, std::unique_ptr<const T>(old)});
     }
 
     /// Control thread: frees retired tables whose grace period is over,
@@ -80,6 +81,11 @@ public:
         retired_.clear();
     }
 
+    /// The QSBR token of the latest publish (0 before the first).
+    uint64_t last_token() const noexcept { return retired_.empty() ? last_token_ : retired_.back().token; }
+    /// True once every reader has passed a quiescent state after the publish
+    /// that returned `token` from last_token(): they all use that table or a newer one.
+    bool passed(uint64_t token) const noexcept { return rte_rcu_qsbr_check(qsbr_, token, false) == 1; }
     /// Tables published but not yet freed.
     size_t pending() const noexcept { return retired_.size(); }
 
@@ -91,6 +97,7 @@ private:
     rte_rcu_qsbr* qsbr_;
     std::atomic<const T*> current_;
     std::deque<Retired> retired_;
+    uint64_t last_token_ = 0;
 };
 
 } // namespace podlane

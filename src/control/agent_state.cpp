@@ -1,0 +1,97 @@
+// The agent's cluster state: applying what a ClusterSource reports (other
+// nodes with their PodCIDRs, services with their backends) and showing the
+// source's health.
+#include "control/agent.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace podlane {
+
+namespace {
+
+/// Applies upserts and deletes (or a whole replacement) to a list of named
+/// objects, keeping it sorted by name. Returns the names that changed.
+template <typename T>
+std::vector<std::string> apply_named(std::vector<T>& list, bool replace, std::vector<T>& upserts,
+                                     const std::vector<std::string>& deletes) {
+    std::map<std::string, T> by_name;
+    for (T& item : list)
+        by_name.emplace(item.name, std::move(item));
+    std::vector<std::string> changed;
+    if (replace) {
+        std::map<std::string, T> next;
+        for (T& item : upserts)
+            next.insert_or_assign(item.name, std::move(item));
+        for (const auto& [name, item] : by_name)
+            if (!next.count(name))
+                changed.push_back(name);
+        for (const auto& [name, item] : next) {
+            auto old = by_name.find(name);
+            if (old == by_name.end() || !(old->second == item))
+                changed.push_back(name);
+        }
+        by_name = std::move(next);
+    } else {
+        for (T& item : upserts) {
+            auto old = by_name.find(item.name);
+            if (old != by_name.end() && old->second == item)
+                continue;
+            changed.push_back(item.name);
+            by_name.insert_or_assign(item.name, std::move(item));
+        }
+        for (const std::string& name : deletes)
+            if (by_name.erase(name))
+                changed.push_back(name);
+    }
+    list.clear();
+    for (auto& [name, item] : by_name)
+        list.push_back(std::move(item));
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    return changed;
+}
+
+} // namespace
+
+void Agent::apply_delta(ClusterDelta delta) {
+    const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);
+    const auto services_changed =
+        apply_named(config_.services, delta.replace, delta.upsert_services, delta.delete_services);
+    if (nodes_changed.empty() && services_changed.empty())
+        return;
+    if (!nodes_changed.empty() && uplink_) {
+        std::vector<Ipv4Addr> peers;
+        for (const PeerNodeConfig& peer : config_.nodes)
+            peers.push_back(peer.ip);
+        neighbors_.set_wanted(peers, uplink_->port.port_id);
+    }
+    // Node changes move PodCIDRs, which decide which backends are local and
+    // what is never masqueraded: every service is recompiled then.
+    lb_dirty_ = true;
+    ++state_updates_;
+    publish();
+    pending_latency_.push_back(PendingLatency{tables_->last_token(), delta.received});
+}
+
+void Agent::attach_source(const ClusterSource* source) { source_ = source; }
+
+Json Agent::source_status() const {
+    if (source_ == nullptr)
+        return Json{{"kind", "none"}, {"state", "synced"}};
+    const SourceStatus s = source_->status();
+    return Json{{"kind", s.kind},           {"endpoint", s.endpoint},     {"state", source_state_name(s.state)},
+                {"last_error", s.last_error}, {"revision", s.revision},   {"events", s.events},
+                {"reconnects", s.reconnects}, {"resyncs", s.resyncs},     {"updates_applied", state_updates_}};
+}
+
+void Agent::check_update_latency() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!pending_latency_.empty() && tables_->passed(pending_latency_.front().token)) {
+        update_latency_.observe(std::chrono::duration<double>(now - pending_latency_.front().received).count());
+        pending_latency_.pop_front();
+    }
+}
+
+} // namespace podlane

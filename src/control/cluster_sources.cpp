@@ -1,0 +1,22 @@
+#include "control/cluster_sources.h"
+
+#include "control/source_file.h"
+
+namespace podlane {
+
+Result<std::unique_ptr<ClusterSource>> make_cluster_source(const Config& config, const std::string& config_path) {
+    switch (config.source.kind) {
+    case SourceKind::File:
+        if (!config.source.file_watch || config_path.empty())
+            return std::unique_ptr<ClusterSource>();
+        return std::unique_ptr<ClusterSource>(
+            std::make_unique<FileSource>(config, config_path, config.source.file_poll_ms));
+    case SourceKind::Etcd:
+        return make_error("source.kind etcd: not built into this podlaned yet");
+    case SourceKind::Kubernetes:
+        return make_error("source.kind kubernetes: not built into this podlaned yet");
+    }
+    return make_error("source.kind: unknown");
+}
+
+} // namespace podlane
