@@ -7,11 +7,16 @@ PACKAGES=(
   # build
   build-essential meson ninja-build pkg-config
   dpdk dpdk-dev libdpdk-dev libyaml-cpp-dev prometheus-cpp-dev libmnl-dev
-  libboost-dev nlohmann-json3-dev catch2
+  libboost-dev nlohmann-json3-dev catch2 libssl-dev
   # labs and tests: namespaces, real clients, captures
   iproute2 iputils-ping iperf3 curl python3 jq tcpdump tshark ethtool procps
-  # benchmarks
-  valgrind
+  # cluster-state sources: a real etcd (source.kind etcd) and openssl for the
+  # fake Kubernetes API server's certificates
+  etcd-server etcd-client openssl
+  # CNI: the reference plugins, to show podlane-cni chains like a standard plugin
+  containernetworking-plugins
+  # benchmarks: callgrind, and the peers of bench/compare.sh (OVS-DPDK) and its plot
+  valgrind openvswitch-switch-dpdk gnuplot-nox
 )
 
 if [ "$(id -u)" -ne 0 ]; then
