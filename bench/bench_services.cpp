@@ -275,7 +275,7 @@ bool build_node(const Options& o, Conntrack* ct, Node& n) {
     for (uint32_t r = 0; r < kRemoteNodes; ++r)
         u.nodes.push_back(RemoteNodeInput{node_ip(r), {in.remote_pod_cidrs[r]}, MacAddr::from_ipv4(node_ip(r)), true, {}});
     si.uplink = u;
-    si.lb = &n.lb;
+    si.lb = std::make_shared<const LbTables>(n.lb);
     si.workers = 1;
     n.snap = build_snapshot(si);
     return true;

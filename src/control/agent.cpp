@@ -1,5 +1,6 @@
 #include "control/agent.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -56,7 +57,11 @@ void add_counters(Json& into, const Json& from) {
 
 } // namespace
 
-Agent::Agent(Config config) : config_(std::move(config)), neighbors_(config_.neighbor) {}
+Agent::Agent(Config config) : config_(std::move(config)), neighbors_(config_.neighbor) {
+    // Sorted by name, as apply_delta keeps them, so the compiler finds a service fast.
+    std::stable_sort(config_.services.begin(), config_.services.end(),
+                     [](const ServiceConfig& a, const ServiceConfig& b) { return a.name < b.name; });
+}
 
 Agent::~Agent() { stop(); }
 
@@ -209,11 +214,11 @@ void Agent::publish() {
         u.host_mac = host_mac();
         in.uplink = std::move(u);
     }
-    if (lb_dirty_) {
+    if (lb_dirty_ || host_ports_dirty_ || lb_reassemble_ || !changed_services_.empty()) {
         if (auto r = compile_services_now(); !r)
             std::fprintf(stderr, "podlaned: services: %s (keeping the previous tables)\n", r.error().message.c_str());
     }
-    in.lb = &lb_;
+    in.lb = lb_;
     tables_->publish(build_snapshot(in));
     publish_times_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
     tables_->reclaim();
@@ -277,7 +282,7 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
         return make_error("endpoint \"" + ep.id + "\": " + r.error().message);
     }
     auto [it, inserted] = endpoints_.emplace(ep.id, std::move(rec));
-    lb_dirty_ = lb_dirty_ || !ep.host_ports.empty();
+    host_ports_dirty_ = host_ports_dirty_ || !ep.host_ports.empty();
     publish();
     return endpoint_json(it->second);
 }
@@ -287,7 +292,7 @@ Result<void> Agent::endpoint_delete(const std::string& id) {
     if (it == endpoints_.end())
         return make_error("endpoint \"" + id + "\" does not exist");
     const uint16_t port = it->second.port.port_id;
-    lb_dirty_ = lb_dirty_ || !it->second.spec.host_ports.empty();
+    host_ports_dirty_ = host_ports_dirty_ || !it->second.spec.host_ports.empty();
     endpoints_.erase(it);
     publish();
     // Workers may still hold the old table, which polls and names the port:

@@ -133,9 +133,12 @@ private:
     NeighborCache neighbors_;
     std::unique_ptr<Conntrack> ct_;
     std::unique_ptr<AffinityTable> affinity_;
-    ServiceIds service_ids_;
-    LbTables lb_;                       ///< compiled services; copied into every snapshot
-    bool lb_dirty_ = true;              ///< services or local endpoints changed since the last compile
+    ServiceCompiler services_;          ///< one compiled unit per service; recompiles what changed
+    std::shared_ptr<const LbTables> lb_ = std::make_shared<const LbTables>(); ///< the last assembled tables, shared by snapshots
+    bool lb_dirty_ = true;              ///< recompile every service (node-wide settings changed)
+    bool host_ports_dirty_ = false;     ///< local endpoints' hostPorts changed
+    bool lb_reassemble_ = false;        ///< node-wide inputs (other nodes) changed: assemble again
+    std::vector<std::string> changed_services_; ///< services to recompile, by name
     std::chrono::steady_clock::time_point last_gc_{};
     uint64_t generation_ = 0;
     uint32_t tap_seq_ = 0;

@@ -58,7 +58,7 @@ MetricsSnapshot Agent::metrics_snapshot() const {
         s.ct_insert_failures = ct_->insert_failures();
     }
     s.affinity_entries = affinity_ ? affinity_->size() : 0;
-    s.frontends = lb_.frontends.size();
+    s.frontends = lb_->frontends.size();
     s.backends = backend_count();
     s.endpoints = endpoints_.size();
     s.publish = publish_times_;

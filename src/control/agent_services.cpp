@@ -41,15 +41,24 @@ ServiceCompileInputs Agent::service_inputs() const {
 }
 
 Result<void> Agent::compile_services_now() {
-    auto lb = compile_services(service_inputs(), service_ids_);
-    if (!lb)
-        return lb.error();
-    lb_ = std::move(*lb);
-    lb_.frontend_ips = lb_frontend_ips(lb_);
-    lb_.ct = ct_.get();
-    lb_.affinity = affinity_.get();
-    lb_dirty_ = false;
-    return {};
+    const ServiceCompileInputs in = service_inputs();
+    Result<void> result;
+    if (lb_dirty_) {
+        result = services_.compile_all(in); // on error nothing changes
+    } else {
+        if (!changed_services_.empty())
+            result = services_.compile_changed(in, changed_services_);
+        if (host_ports_dirty_)
+            if (auto r = services_.compile_host_ports(in); !r && result)
+                result = r;
+    }
+    lb_dirty_ = host_ports_dirty_ = lb_reassemble_ = false;
+    changed_services_.clear();
+    std::shared_ptr<LbTables> t = services_.assemble(in);
+    t->ct = ct_.get();
+    t->affinity = affinity_.get();
+    lb_ = std::move(t);
+    return result;
 }
 
 Json Agent::services_status() const {
@@ -57,7 +66,7 @@ Json Agent::services_status() const {
     const LoadBalancerConfig& lb = config_.loadbalancer;
     return Json{
         {"kube_proxy_replacement", true},
-        {"frontends", lb_.frontends.size()},
+        {"frontends", lb_->frontends.size()},
         {"backends", backend_count()},
         {"algorithm", lb.algorithm == LbAlgorithm::Maglev ? "maglev" : "random"},
         {"maglev_table_size", lb.maglev_table_size},
@@ -65,14 +74,14 @@ Json Agent::services_status() const {
                               (lb.nodeport_mode == NodePortMode::Snat ? "snat"
                                : lb.nodeport_mode == NodePortMode::Dsr ? "dsr" : "hybrid") + ")"
                         : "off (no uplink)"},
-        {"masquerading", lb_.masquerade ? "to " + config_.node_ip.str() : "off"},
+        {"masquerading", lb_->masquerade ? "to " + config_.node_ip.str() : "off"},
         {"conntrack", conntrack_stats()},
     };
 }
 
 size_t Agent::backend_count() const {
     return static_cast<size_t>(
-        std::count_if(lb_.backends.begin(), lb_.backends.end(), [](const LbBackend& b) { return b.present; }));
+        std::count_if(lb_->backends.begin(), lb_->backends.end(), [](const LbBackend& b) { return b.present; }));
 }
 
 Json Agent::conntrack_stats() const {
@@ -94,7 +103,7 @@ void Agent::services_tick() {
         const uint32_t now_s = ct_now_s();
         ct_->expire(now_s);
         affinity_->expire(now_s, [this](uint16_t rev_nat_id) {
-            for (const LbService& s : lb_.services)
+            for (const LbService& s : lb_->services)
                 if (s.rev_nat_id == rev_nat_id)
                     return s.affinity_timeout_s;
             return 0u; // the frontend is gone: forget its pins
@@ -209,19 +218,19 @@ Json Agent::service_list() {
     const auto names = frontend_names(config_, endpoint_specs(), service_inputs().node_ip);
     Json list = Json::array();
     // One row per frontend: its internal entry (or external when internal is absent).
-    for (const LbFrontend& fe : lb_.frontends) {
+    for (const LbFrontend& fe : lb_->frontends) {
         const uint32_t main = fe.internal != kNotFound ? fe.internal : fe.external;
         if (main == kNotFound)
             continue;
-        const LbService& s = lb_.services[main];
+        const LbService& s = lb_->services[main];
         const uint64_t key = frontend_key(s.vip.be, s.port_be, s.proto);
         auto scope = [&](uint32_t idx) -> Json {
             if (idx == kNotFound)
                 return nullptr;
-            const LbService& e = lb_.services[idx];
+            const LbService& e = lb_->services[idx];
             Json ids = Json::array();
             for (uint32_t i = 0; i < e.backends_n; ++i)
-                ids.push_back(lb_.service_backends[e.backends_off + i]);
+                ids.push_back(e.backends[i]);
             return Json{{"backend_ids", ids}, {"local_only", e.local_only}, {"maglev_m", e.maglev_m}};
         };
         // Every backend the frontend knows, terminating ones included.
@@ -230,24 +239,26 @@ Json Agent::service_list() {
         auto add = [&](uint32_t id) {
             if (std::find(seen.begin(), seen.end(), id) == seen.end()) {
                 seen.push_back(id);
-                backends.push_back(backend_json(lb_, id));
+                backends.push_back(backend_json(*lb_, id));
             }
         };
         for (uint32_t idx : {fe.internal, fe.external})
             if (idx != kNotFound)
-                for (uint32_t i = 0; i < lb_.services[idx].backends_n; ++i)
-                    add(lb_.service_backends[lb_.services[idx].backends_off + i]);
+                for (uint32_t i = 0; i < lb_->services[idx].backends_n; ++i)
+                    add(lb_->services[idx].backends[i]);
         const auto named = names.find(key);
         if (named != names.end()) {
-            for (const ServiceConfig& sc : config_.services) {
-                if (sc.name != named->second)
-                    continue;
+            // config_.services is sorted by name (Agent's constructor, apply_delta).
+            auto first = std::lower_bound(config_.services.begin(), config_.services.end(), named->second,
+                                          [](const ServiceConfig& sc, const std::string& n) { return sc.name < n; });
+            for (auto it = first; it != config_.services.end() && it->name == named->second; ++it) {
+                const ServiceConfig& sc = *it;
                 for (const ServicePortConfig& p : sc.ports) {
                     if (static_cast<uint8_t>(p.protocol) != s.proto ||
                         (s.port_be != rte_cpu_to_be_16(p.port) && s.port_be != rte_cpu_to_be_16(p.node_port)))
                         continue;
                     for (const BackendConfig& b : sc.backends)
-                        if (auto id = service_ids_.backend_id(b.ip, p.target_port, p.protocol))
+                        if (auto id = services_.ids().backend_id(b.ip, p.target_port, p.protocol))
                             add(*id);
                 }
             }
@@ -272,18 +283,18 @@ Result<Json> Agent::service_maglev(const std::string& service) {
     for (const Json& s : services) {
         if (s["name"] != service && s["frontend"] != service && std::to_string(s["id"].get<int>()) != service)
             continue;
-        for (const LbService& e : lb_.services) {
+        for (const LbService& e : lb_->services) {
             if (e.rev_nat_id != s["id"].get<int>() || e.maglev_m == 0)
                 continue;
             Json table = Json::array();
             std::map<uint32_t, uint32_t> slots;
             for (uint32_t i = 0; i < e.maglev_m; ++i) {
-                table.push_back(lb_.maglev[e.maglev_off + i]);
-                ++slots[lb_.maglev[e.maglev_off + i]];
+                table.push_back(e.maglev[i]);
+                ++slots[e.maglev[i]];
             }
             Json backends = Json::array();
             for (const auto& [id, n] : slots) {
-                Json b = backend_json(lb_, id);
+                Json b = backend_json(*lb_, id);
                 b["slots"] = n;
                 backends.push_back(b);
             }

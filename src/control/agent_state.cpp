@@ -67,9 +67,10 @@ void Agent::apply_delta(ClusterDelta delta) {
             peers.push_back(peer.ip);
         neighbors_.set_wanted(peers, uplink_->port.port_id);
     }
-    // Node changes move PodCIDRs, which decide which backends are local and
-    // what is never masqueraded: every service is recompiled then.
-    lb_dirty_ = true;
+    // Only the changed services are recompiled. Other nodes' IPs and PodCIDRs
+    // decide what is never masqueraded: node changes assemble the tables again.
+    changed_services_.insert(changed_services_.end(), services_changed.begin(), services_changed.end());
+    lb_reassemble_ = lb_reassemble_ || !nodes_changed.empty();
     ++state_updates_;
     publish();
     pending_latency_.push_back(PendingLatency{tables_->last_token(), delta.received});

@@ -1,7 +1,7 @@
-// compile_services: Config::services and the pods' hostPorts -> LbTables.
-// Per service port, the active backends (all, and the local ones) are laid
-// out once in service_backends and, with Maglev, once in maglev; every
-// frontend entry of that port points at one of the two lists.
+// ServiceCompiler: Config::services and the pods' hostPorts -> LbTables, one
+// CompiledUnit per service. Per service port, the active backends (all, and
+// the local ones) are laid out once in an LbPicks, with its Maglev table;
+// every frontend entry of that port points at one of the two.
 #include "control/service_compiler.h"
 
 #include <algorithm>
@@ -19,7 +19,7 @@ namespace podlane {
 
 std::optional<uint32_t> IdPool::acquire(uint64_t key) {
     if (auto it = ids_.find(key); it != ids_.end()) {
-        it->second.present = true;
+        ++it->second.holds;
         return it->second.id;
     }
     uint32_t id;
@@ -31,19 +31,17 @@ std::optional<uint32_t> IdPool::acquire(uint64_t key) {
     } else {
         return std::nullopt;
     }
-    ids_.emplace(key, Entry{id, true});
+    ids_.emplace(key, Entry{id, 1});
     return id;
 }
 
-void IdPool::release_absent() {
-    for (auto it = ids_.begin(); it != ids_.end();) {
-        if (it->second.present) {
-            it->second.present = false;
-            ++it;
-        } else {
-            free_.insert(it->second.id);
-            it = ids_.erase(it);
-        }
+void IdPool::release(uint64_t key) {
+    auto it = ids_.find(key);
+    if (it == ids_.end())
+        return;
+    if (--it->second.holds == 0) {
+        free_.insert(it->second.id);
+        ids_.erase(it);
     }
 }
 
@@ -71,19 +69,15 @@ std::optional<uint16_t> ServiceIds::acquire_rev_nat_id(uint64_t frontend_key) {
     auto id = rev_nat_.acquire(frontend_key);
     return id ? std::optional<uint16_t>(static_cast<uint16_t>(*id)) : std::nullopt;
 }
-std::optional<uint32_t> ServiceIds::acquire_backend_id(Ipv4Addr ip, uint16_t port, L4Proto proto) {
-    return backends_.acquire(backend_key(ip, port, proto));
-}
-void ServiceIds::release_absent() {
-    rev_nat_.release_absent();
-    backends_.release_absent();
+std::optional<uint32_t> ServiceIds::acquire_backend_id(uint64_t key) {
+    return backends_.acquire(key);
 }
 
-// ---- the compiler ----
+// ---- one unit: a service, or the node's hostPorts ----
 
 namespace {
 
-/// A compile error; compile_services turns it into its Result.
+/// A compile error; the compile functions turn it into their Result.
 struct CompileFailure {
     std::string text;
 };
@@ -104,10 +98,7 @@ struct Selection {
     std::vector<Pick> picks;
     bool local_only = false;
     Selection* same_as = nullptr; ///< the same picks, laid out there
-    bool laid_out = false;
-    uint32_t backends_off = 0;
-    uint32_t maglev_off = 0;
-    uint32_t maglev_m = 0;
+    const LbPicks* laid_out = nullptr;
 };
 
 /// What a frontend's entries share besides the selection.
@@ -120,10 +111,12 @@ struct EntrySpec {
     std::string what; ///< for errors: "service default/web TCP 80"
 };
 
-class Compiler {
+/// Compiles one unit, holding its ids in `ids` as it goes; on a
+/// CompileFailure the caller releases what the unit holds so far.
+class UnitBuilder {
 public:
-    Compiler(const ServiceCompileInputs& in, ServiceIds& ids, const MaglevSeed& seed)
-        : in_(in), c_(*in.config), ids_(ids), seed_(seed) {}
+    UnitBuilder(const ServiceCompileInputs& in, ServiceIds& ids, const MaglevSeed& seed, CompiledUnit& u)
+        : in_(in), c_(*in.config), ids_(ids), seed_(seed), u_(u) {}
 
     void service(const ServiceConfig& s) {
         for (const ServicePortConfig& p : s.ports) {
@@ -166,28 +159,14 @@ public:
         }
     }
 
-    LbTables finish() {
-        t_.frontend_by_key = KeyMap64(keys_);
-        t_.backend_ips = Ipv4Map(backend_ips_);
-        return std::move(t_);
-    }
-
 private:
     uint32_t backend(Ipv4Addr ip, uint16_t port, L4Proto proto, BackendState state, bool local) {
-        auto id = ids_.acquire_backend_id(ip, port, proto);
+        const uint64_t key = backend_key(ip, port, proto);
+        auto id = ids_.acquire_backend_id(key);
         if (!id)
             throw CompileFailure{"no free backend id for " + ip.str() + " " + port_text(proto, port) + " (" +
                                  std::to_string(ids_.backend_count()) + " backends in use)"};
-        if (t_.backends.size() <= *id)
-            t_.backends.resize(*id + 1);
-        LbBackend& b = t_.backends[*id];
-        if (!b.present) {
-            b = LbBackend{ip, rte_cpu_to_be_16(port), state, true, local};
-            if (!ip.is_zero() && seen_ips_.insert(ip.be).second)
-                backend_ips_.push_back(ip);
-        } else if (state == BackendState::Active) {
-            b.state = BackendState::Active; // active in at least one service
-        }
+        u_.backends.push_back({key, *id, LbBackend{ip, rte_cpu_to_be_16(port), state, true, local}});
         return *id;
     }
 
@@ -196,22 +175,22 @@ private:
                   Selection* external) {
         const uint64_t key = frontend_key(vip.be, rte_cpu_to_be_16(port), static_cast<uint8_t>(spec.proto));
         if (!seen_keys_.insert(key).second)
-            return; // an earlier frontend has this address, port and protocol
+            return; // an earlier frontend of this unit has this address, port and protocol
         auto rev_nat = ids_.acquire_rev_nat_id(key);
         if (!rev_nat)
             throw CompileFailure{"no free rev_nat id for " + spec.what + " (" + std::to_string(ids_.frontend_count()) +
                                  " frontends in use)"};
-        LbFrontend fe;
+        CompiledUnit::Frontend fe{key, kNotFound, kNotFound};
+        u_.frontends.push_back(fe); // held from here on, even if a Maglev build below fails
         if (internal)
             fe.internal = entry(vip, port, kind, *rev_nat, spec, *internal);
         if (external)
             fe.external = external == internal ? fe.internal : entry(vip, port, kind, *rev_nat, spec, *external);
-        keys_.push_back(key);
-        t_.frontends.push_back(fe);
+        u_.frontends.back() = fe;
     }
 
     uint32_t entry(Ipv4Addr vip, uint16_t port, FrontendKind kind, uint16_t rev_nat, const EntrySpec& spec, Selection& sel) {
-        lay_out(sel, spec);
+        const LbPicks& picks = lay_out(sel, spec);
         LbService e;
         e.vip = vip;
         e.port_be = rte_cpu_to_be_16(port);
@@ -222,51 +201,45 @@ private:
         e.affinity = spec.affinity;
         e.local_only = sel.local_only;
         e.affinity_timeout_s = spec.affinity_timeout_s;
-        e.backends_off = sel.backends_off;
-        e.backends_n = static_cast<uint32_t>(sel.picks.size());
-        e.maglev_off = sel.maglev_off;
-        e.maglev_m = sel.maglev_m;
-        t_.services.push_back(e);
-        return static_cast<uint32_t>(t_.services.size() - 1);
+        e.backends = picks.ids.data();
+        e.backends_n = static_cast<uint32_t>(picks.ids.size());
+        e.maglev = picks.maglev.data();
+        e.maglev_m = static_cast<uint32_t>(picks.maglev.size());
+        u_.entries.push_back(e);
+        return static_cast<uint32_t>(u_.entries.size() - 1);
     }
 
-    void lay_out(Selection& sel, const EntrySpec& spec) {
+    const LbPicks& lay_out(Selection& sel, const EntrySpec& spec) {
         if (sel.laid_out)
-            return;
-        sel.laid_out = true;
+            return *sel.laid_out;
         if (sel.same_as) {
-            lay_out(*sel.same_as, spec);
-            sel.backends_off = sel.same_as->backends_off;
-            sel.maglev_off = sel.same_as->maglev_off;
-            sel.maglev_m = sel.same_as->maglev_m;
-            return;
+            sel.laid_out = &lay_out(*sel.same_as, spec);
+            return *sel.laid_out;
         }
-        sel.backends_off = static_cast<uint32_t>(t_.service_backends.size());
+        auto picks = std::make_shared<LbPicks>();
         for (const Pick& p : sel.picks)
-            t_.service_backends.push_back(p.id);
-        if (spec.algorithm != LbAlgorithm::Maglev || sel.picks.empty())
-            return;
-        std::vector<MaglevBackend> mb;
-        const MaglevL4 l4 = spec.proto == L4Proto::Tcp ? MaglevL4::tcp : MaglevL4::udp;
-        for (const Pick& p : sel.picks)
-            mb.push_back({maglev_backend_hash_string(p.ip, spec.port, l4), p.id, p.weight});
-        auto table = build_maglev_table(mb, c_.loadbalancer.maglev_table_size, seed_);
-        if (!table)
-            throw CompileFailure{spec.what + ": " + table.error().message};
-        sel.maglev_off = static_cast<uint32_t>(t_.maglev.size());
-        sel.maglev_m = static_cast<uint32_t>(table->size());
-        t_.maglev.insert(t_.maglev.end(), table->begin(), table->end());
+            picks->ids.push_back(p.id);
+        if (spec.algorithm == LbAlgorithm::Maglev && !sel.picks.empty()) {
+            std::vector<MaglevBackend> mb;
+            const MaglevL4 l4 = spec.proto == L4Proto::Tcp ? MaglevL4::tcp : MaglevL4::udp;
+            for (const Pick& p : sel.picks)
+                mb.push_back({maglev_backend_hash_string(p.ip, spec.port, l4), p.id, p.weight});
+            auto table = build_maglev_table(mb, c_.loadbalancer.maglev_table_size, seed_);
+            if (!table)
+                throw CompileFailure{spec.what + ": " + table.error().message};
+            picks->maglev = std::move(*table);
+        }
+        u_.picks.push_back(picks);
+        sel.laid_out = picks.get();
+        return *picks;
     }
 
     const ServiceCompileInputs& in_;
     const Config& c_;
     ServiceIds& ids_;
-    MaglevSeed seed_;
-    LbTables t_;
-    std::vector<uint64_t> keys_; ///< frontend keys, by frontend index
+    const MaglevSeed& seed_;
+    CompiledUnit& u_;
     std::unordered_set<uint64_t> seen_keys_;
-    std::vector<Ipv4Addr> backend_ips_;
-    std::unordered_set<uint32_t> seen_ips_;
 };
 
 /// Destinations never masqueraded: pod CIDRs, the cluster's ranges, node IPs
@@ -297,43 +270,251 @@ PrefixTable no_masquerade(const ServiceCompileInputs& in) {
     return PrefixTable(out);
 }
 
+const ServiceConfig* find_service(const std::vector<ServiceConfig>& sorted, const std::string& name) {
+    auto it = std::lower_bound(sorted.begin(), sorted.end(), name,
+                               [](const ServiceConfig& s, const std::string& n) { return s.name < n; });
+    if (it != sorted.end() && it->name == name)
+        return &*it;
+    for (const ServiceConfig& s : sorted) // not sorted after all (a hand-made config)
+        if (s.name == name)
+            return &s;
+    return nullptr;
+}
+
 } // namespace
+
+// ---- the incremental compiler ----
+
+void ServiceCompiler::release_ids(const CompiledUnit& u) {
+    for (const CompiledUnit::Frontend& fe : u.frontends)
+        ids_.release_rev_nat_id(fe.key);
+    for (const CompiledUnit::Backend& b : u.backends)
+        ids_.release_backend_id(b.key);
+}
+
+Result<CompiledUnit> ServiceCompiler::compile_unit(const ServiceCompileInputs& in, const ServiceConfig* service,
+                                                   const std::vector<EndpointConfig>* host_ports) {
+    auto seed = parse_maglev_seed(in.config->loadbalancer.maglev_hash_seed);
+    if (!seed)
+        return seed.error();
+    CompiledUnit u;
+    try {
+        UnitBuilder b(in, ids_, *seed, u);
+        if (service)
+            b.service(*service);
+        if (host_ports)
+            for (const EndpointConfig& ep : *host_ports)
+                b.host_ports(ep);
+    } catch (const CompileFailure& f) {
+        release_ids(u);
+        return make_error(f.text);
+    }
+    return u;
+}
+
+void ServiceCompiler::add(const CompiledUnit& u) {
+    for (const CompiledUnit::Backend& b : u.backends) {
+        if (slots_.size() <= b.id)
+            slots_.resize(b.id + 1);
+        BackendSlot& slot = slots_[b.id];
+        if (slot.holds++ == 0)
+            slot.backend = b.backend;
+        if (b.backend.state == BackendState::Active)
+            ++slot.active;
+        slot.backend.state = slot.active > 0 ? BackendState::Active : BackendState::Terminating;
+        if (!b.backend.ip.is_zero() && backend_ip_holds_[b.backend.ip.be]++ == 0)
+            backend_ips_changed_ = true;
+    }
+}
+
+void ServiceCompiler::remove(const CompiledUnit& u) {
+    for (const CompiledUnit::Backend& b : u.backends) {
+        BackendSlot& slot = slots_[b.id];
+        if (b.backend.state == BackendState::Active)
+            --slot.active;
+        if (--slot.holds == 0)
+            slot.backend = LbBackend{};
+        else
+            slot.backend.state = slot.active > 0 ? BackendState::Active : BackendState::Terminating;
+        if (!b.backend.ip.is_zero()) {
+            auto it = backend_ip_holds_.find(b.backend.ip.be);
+            if (--it->second == 0) {
+                backend_ip_holds_.erase(it);
+                backend_ips_changed_ = true;
+            }
+        }
+    }
+    release_ids(u);
+}
+
+Result<void> ServiceCompiler::compile_all(const ServiceCompileInputs& in) {
+    if (!in.config)
+        return make_error("compile_services: no config");
+    // New units first, holding their ids, so that what stays keeps its id.
+    std::map<std::string, CompiledUnit> units;
+    auto undo = [&] {
+        for (auto& [name, u] : units)
+            release_ids(u);
+    };
+    for (const ServiceConfig& s : in.config->services) {
+        auto u = compile_unit(in, &s, nullptr);
+        if (!u) {
+            undo();
+            return u.error();
+        }
+        units.insert_or_assign(s.name, std::move(*u));
+    }
+    auto hp = compile_unit(in, nullptr, &in.endpoints);
+    if (!hp) {
+        undo();
+        return hp.error();
+    }
+    for (auto& [name, u] : units_)
+        remove(u);
+    remove(host_ports_);
+    units_ = std::move(units);
+    host_ports_ = std::move(*hp);
+    for (auto& [name, u] : units_)
+        add(u);
+    add(host_ports_);
+    return {};
+}
+
+Result<void> ServiceCompiler::compile_changed(const ServiceCompileInputs& in, const std::vector<std::string>& names) {
+    if (!in.config)
+        return make_error("compile_services: no config");
+    std::string errors;
+    for (const std::string& name : names) {
+        const ServiceConfig* s = find_service(in.config->services, name);
+        auto old = units_.find(name);
+        if (s == nullptr) {
+            if (old != units_.end()) {
+                remove(old->second);
+                units_.erase(old);
+            }
+            continue;
+        }
+        auto u = compile_unit(in, s, nullptr);
+        if (!u) {
+            errors += (errors.empty() ? "" : "; ") + u.error().message + " (service " + name + " keeps its previous version)";
+            continue;
+        }
+        if (old != units_.end()) {
+            remove(old->second);
+            old->second = std::move(*u);
+            add(old->second);
+        } else {
+            add(units_.emplace(name, std::move(*u)).first->second);
+        }
+    }
+    if (!errors.empty())
+        return make_error(errors);
+    return {};
+}
+
+Result<void> ServiceCompiler::compile_host_ports(const ServiceCompileInputs& in) {
+    if (!in.config)
+        return make_error("compile_services: no config");
+    auto hp = compile_unit(in, nullptr, &in.endpoints);
+    if (!hp)
+        return hp.error();
+    remove(host_ports_);
+    host_ports_ = std::move(*hp);
+    add(host_ports_);
+    return {};
+}
+
+std::shared_ptr<LbTables> ServiceCompiler::assemble(const ServiceCompileInputs& in) {
+    auto t = std::make_shared<LbTables>();
+    std::vector<uint64_t> keys;
+    std::unordered_set<uint64_t> seen;
+    auto join = [&](const CompiledUnit& u) {
+        for (const CompiledUnit::Frontend& f : u.frontends) {
+            if (!seen.insert(f.key).second)
+                continue; // an earlier unit serves this address, port and protocol
+            LbFrontend fe;
+            auto place = [&](uint32_t i) {
+                if (i == kNotFound)
+                    return kNotFound;
+                t->services.push_back(u.entries[i]);
+                return static_cast<uint32_t>(t->services.size() - 1);
+            };
+            fe.internal = place(f.internal);
+            fe.external = f.external == f.internal ? fe.internal : place(f.external);
+            keys.push_back(f.key);
+            t->frontends.push_back(fe);
+        }
+        t->picks.insert(t->picks.end(), u.picks.begin(), u.picks.end());
+    };
+    for (const auto& [name, u] : units_)
+        join(u);
+    join(host_ports_);
+    t->frontend_by_key = KeyMap64(keys);
+    t->backends.reserve(slots_.size());
+    for (const BackendSlot& slot : slots_)
+        t->backends.push_back(slot.backend);
+    if (backend_ips_changed_) {
+        std::vector<Ipv4Addr> ips;
+        ips.reserve(backend_ip_holds_.size());
+        for (const auto& [be, holds] : backend_ip_holds_)
+            ips.push_back(Ipv4Addr{be});
+        backend_ips_ = Ipv4Map(ips);
+        backend_ips_changed_ = false;
+    }
+    t->backend_ips = backend_ips_;
+    t->frontend_ips = lb_frontend_ips(*t);
+
+    const Config& c = *in.config;
+    const LoadBalancerConfig& lb = c.loadbalancer;
+    if (auto seed = parse_maglev_seed(lb.maglev_hash_seed))
+        t->maglev_jhash_seed = seed->jhash_v4;
+    t->nodeport_mode = lb.nodeport_mode;
+    t->no_backends = lb.no_backends;
+    t->hairpin_ip = lb.hairpin_ip;
+    t->masquerade = c.masquerade.enabled && !in.node_ip.is_zero();
+    t->no_masquerade = no_masquerade(in);
+    t->snat_port_min = c.masquerade.port_min;
+    t->snat_port_max = c.masquerade.port_max;
+    const ConntrackConfig& ct = c.conntrack;
+    t->timeouts = CtTimeouts{ct.tcp_syn_timeout_s, ct.tcp_established_timeout_s, ct.tcp_close_timeout_s,
+                             ct.udp_timeout_s, ct.icmp_timeout_s};
+    return t;
+}
+
+ServiceIds::Holds ServiceCompiler::holds() const {
+    ServiceIds::Holds h;
+    auto collect = [&](const CompiledUnit& u) {
+        for (const CompiledUnit::Frontend& f : u.frontends)
+            h.frontends.push_back(f.key);
+        for (const CompiledUnit::Backend& b : u.backends)
+            h.backends.push_back(b.key);
+    };
+    for (const auto& [name, u] : units_)
+        collect(u);
+    collect(host_ports_);
+    return h;
+}
 
 Result<LbTables> compile_services(const ServiceCompileInputs& in, ServiceIds& ids) {
     if (!in.config)
         return make_error("compile_services: no config");
-    const Config& c = *in.config;
-    auto seed = parse_maglev_seed(c.loadbalancer.maglev_hash_seed);
-    if (!seed)
+    if (auto seed = parse_maglev_seed(in.config->loadbalancer.maglev_hash_seed); !seed)
         return seed.error();
-    ServiceIds next = ids; // committed only on success
-    LbTables t;
-    try {
-        Compiler compiler(in, next, *seed);
-        for (const ServiceConfig& s : c.services)
-            compiler.service(s);
-        for (const EndpointConfig& ep : in.endpoints)
-            compiler.host_ports(ep);
-        t = compiler.finish();
-    } catch (const CompileFailure& f) {
-        return make_error(f.text);
-    }
-    next.release_absent();
-    ids = std::move(next);
-
-    const LoadBalancerConfig& lb = c.loadbalancer;
-    t.maglev_jhash_seed = seed->jhash_v4;
-    t.nodeport_mode = lb.nodeport_mode;
-    t.no_backends = lb.no_backends;
-    t.hairpin_ip = lb.hairpin_ip;
-    t.masquerade = c.masquerade.enabled && !in.node_ip.is_zero();
-    t.no_masquerade = no_masquerade(in);
-    t.snat_port_min = c.masquerade.port_min;
-    t.snat_port_max = c.masquerade.port_max;
-    const ConntrackConfig& ct = c.conntrack;
-    t.timeouts = CtTimeouts{ct.tcp_syn_timeout_s, ct.tcp_established_timeout_s, ct.tcp_close_timeout_s, ct.udp_timeout_s,
-                            ct.icmp_timeout_s};
-    return t;
+    ServiceIds::Holds previous = ids.last_compile;
+    ServiceCompiler sc(ids); // a copy: `ids` changes only on success
+    sc.ids().last_compile = {};
+    if (auto r = sc.compile_all(in); !r)
+        return r.error();
+    std::shared_ptr<LbTables> t = sc.assemble(in);
+    for (uint64_t k : previous.frontends)
+        sc.ids().release_rev_nat_id(k);
+    for (uint64_t k : previous.backends)
+        sc.ids().release_backend_id(k);
+    ids = sc.ids();
+    ids.last_compile = sc.holds();
+    // The compiler's units own the backend lists the tables point into; the
+    // tables hold them through `picks`, so the compiler may go.
+    return std::move(*t);
 }
 
 } // namespace podlane

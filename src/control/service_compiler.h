@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "common/net_types.h"
@@ -17,16 +19,16 @@
 
 namespace podlane {
 
-/// Ids first..last for 64-bit keys. A key keeps its id while it is present;
-/// release_absent() frees the ids of keys not acquired since the previous
-/// call, and later acquisitions reuse freed ids, lowest first.
+/// Ids first..last for 64-bit keys, reference counted: a key keeps its id
+/// while anything holds it; the id is freed when the last holder releases
+/// it, and later acquisitions reuse freed ids, lowest first.
 class IdPool {
 public:
     IdPool(uint32_t first, uint32_t last) : next_(first), last_(last) {}
-    /// The key's id, a new one when the key is new; nullopt when every id is taken.
+    /// Holds the key: its id, a new one when the key is new; nullopt when every id is taken.
     std::optional<uint32_t> acquire(uint64_t key);
-    /// Frees the ids of the keys not acquired since the previous call.
-    void release_absent();
+    /// Lets go of one hold on the key; its id is freed with the last.
+    void release(uint64_t key);
     /// The key's id, if it has one.
     std::optional<uint32_t> find(uint64_t key) const;
     size_t size() const noexcept { return ids_.size(); }
@@ -34,7 +36,7 @@ public:
 private:
     struct Entry {
         uint32_t id;
-        bool present; ///< acquired since the last release_absent()
+        uint32_t holds;
     };
     std::map<uint64_t, Entry> ids_;
     std::set<uint32_t> free_; ///< released ids, all below next_
@@ -42,9 +44,9 @@ private:
     uint64_t last_;
 };
 
-/// Stable ids across compiles: a frontend keeps its rev_nat_id (1..65535) and
-/// a backend (ip, port, protocol) its id (0..max_backends-1) while they exist;
-/// ids are reused only after a compile in which their owner was absent.
+/// Stable ids: a frontend keeps its rev_nat_id (1..65535) and a backend (ip,
+/// port, protocol) its id (0..max_backends-1) while a compiled service holds
+/// them; an id is reused only after its owner is gone.
 class ServiceIds {
 public:
     static constexpr uint32_t kDefaultMaxBackends = 65536;
@@ -57,11 +59,17 @@ public:
     size_t frontend_count() const noexcept { return rev_nat_.size(); }
     size_t backend_count() const noexcept { return backends_.size(); }
 
-    /// For compile_services: take (or keep) an id; nullopt when exhausted.
+    /// For the compiler: hold (and if new, assign) an id; nullopt when exhausted.
     std::optional<uint16_t> acquire_rev_nat_id(uint64_t frontend_key);
-    std::optional<uint32_t> acquire_backend_id(Ipv4Addr ip, uint16_t port, L4Proto proto);
-    /// For compile_services: release the ids of everything not acquired in this compile.
-    void release_absent();
+    std::optional<uint32_t> acquire_backend_id(uint64_t backend_key);
+    void release_rev_nat_id(uint64_t frontend_key) { rev_nat_.release(frontend_key); }
+    void release_backend_id(uint64_t backend_key) { backends_.release(backend_key); }
+
+    /// What the last compile_services() call held, released by the next one.
+    struct Holds {
+        std::vector<uint64_t> frontends, backends;
+    };
+    Holds last_compile;
 
 private:
     IdPool rev_nat_{1, 65535};
@@ -78,10 +86,83 @@ struct ServiceCompileInputs {
     std::vector<EndpointConfig> endpoints;    ///< local pods (for host_ports), as attached now
 };
 
-/// Builds the LB tables (ct and affinity left null for the agent). A frontend
-/// whose key an earlier one already has (e.g. a hostPort an API pod repeats)
-/// is skipped. Errors: no config, a Maglev failure, or ids exhausted; `ids`
-/// is unchanged then.
+/// One compiled service (or the node's hostPorts): its frontend entries and
+/// the backend lists they pick from, with the ids it holds in ServiceIds.
+struct CompiledUnit {
+    struct Frontend {
+        uint64_t key;
+        uint32_t internal; ///< index into entries, or kNotFound
+        uint32_t external;
+    };
+    struct Backend {
+        uint64_t key;      ///< held in ServiceIds
+        uint32_t id;
+        LbBackend backend; ///< state as this service sees it
+    };
+    std::vector<LbService> entries;
+    std::vector<Frontend> frontends;
+    std::vector<Backend> backends;   ///< one per hold (a backend of two ports twice)
+    std::vector<std::shared_ptr<const LbPicks>> picks;
+};
+
+/// Compiles services into LbTables incrementally: each service is compiled
+/// into a CompiledUnit of its own, kept until the service changes, and
+/// assemble() joins the units into the tables the dataplane reads. A change
+/// to one service recompiles that service only; its backend lists and
+/// Maglev tables are shared by every publish until it changes again.
+class ServiceCompiler {
+public:
+    explicit ServiceCompiler(uint32_t max_backends = ServiceIds::kDefaultMaxBackends) : ids_(max_backends) {}
+    /// Starts from ids a previous compile left (compile_services).
+    explicit ServiceCompiler(ServiceIds ids) : ids_(std::move(ids)) {}
+
+    /// Compiles every service of in.config and the hostPorts of in.endpoints
+    /// anew (at start, and when node-wide settings change). On error nothing changes.
+    Result<void> compile_all(const ServiceCompileInputs& in);
+    /// Recompiles the named services from in.config->services (sorted by
+    /// name): changed or added ones are compiled, absent ones removed. A
+    /// service that fails keeps its previous version; the error names it.
+    Result<void> compile_changed(const ServiceCompileInputs& in, const std::vector<std::string>& names);
+    /// Recompiles the hostPort frontends of in.endpoints.
+    Result<void> compile_host_ports(const ServiceCompileInputs& in);
+    /// The tables of every unit, with node-wide settings from `in` (ct and
+    /// affinity left null). The first unit (by service name, hostPorts last)
+    /// to claim a frontend key serves it.
+    std::shared_ptr<LbTables> assemble(const ServiceCompileInputs& in);
+
+    const ServiceIds& ids() const noexcept { return ids_; }
+    ServiceIds& ids() noexcept { return ids_; }
+    /// Every id key the units hold now, one entry per hold.
+    ServiceIds::Holds holds() const;
+    size_t services() const noexcept { return units_.size(); }
+
+private:
+    Result<CompiledUnit> compile_unit(const ServiceCompileInputs& in, const ServiceConfig* service,
+                                      const std::vector<EndpointConfig>* host_ports);
+    void add(const CompiledUnit& u);
+    void remove(const CompiledUnit& u);
+    void release_ids(const CompiledUnit& u);
+
+    struct BackendSlot {
+        LbBackend backend;
+        uint32_t holds = 0;
+        uint32_t active = 0; ///< holds by services that see it active
+    };
+    ServiceIds ids_;
+    std::map<std::string, CompiledUnit> units_; ///< by service name
+    CompiledUnit host_ports_;
+    std::vector<BackendSlot> slots_;            ///< by backend id
+    std::map<uint32_t, uint32_t> backend_ip_holds_; ///< backend IP (network order) -> holds
+    bool backend_ips_changed_ = true;
+    Ipv4Map backend_ips_;
+};
+
+/// A whole compile into fresh tables (ct and affinity left null): the units
+/// of every service and hostPort. `ids` carries ids across calls: what this
+/// compile holds stays, what only the previous compile held is released
+/// after it. A frontend whose key an earlier one already has (e.g. a
+/// hostPort an API pod repeats) is skipped. Errors: no config, a Maglev
+/// failure, or ids exhausted; `ids` is unchanged then.
 Result<LbTables> compile_services(const ServiceCompileInputs& in, ServiceIds& ids);
 
 } // namespace podlane

@@ -16,8 +16,7 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
     s->pod_mask_be = rte_cpu_to_be_32(in.pod_cidr.mask_host());
     s->gateway_ip = in.gateway_ip;
     s->gateway_mac = in.gateway_mac;
-    if (in.lb != nullptr)
-        s->lb = *in.lb;
+    s->lb = in.lb ? in.lb : std::make_shared<const LbTables>();
 
     std::vector<Ipv4Addr> ips;
     std::vector<PortQueues> ports = in.plain_ports;

@@ -61,7 +61,7 @@ struct SnapshotInputs {
     std::vector<AttachedEndpoint> endpoints;
     std::vector<PortQueues> plain_ports; ///< ports with no endpoint (static devargs ports)
     std::optional<UplinkInput> uplink;
-    const LbTables* lb = nullptr;        ///< compiled services (copied), or none
+    std::shared_ptr<const LbTables> lb;  ///< compiled services (shared, not copied); null: none
     uint32_t workers = 1;
 };
 

@@ -97,7 +97,7 @@ inline StageResult lb_no_backend(const LbTables& lb, rte_mbuf* m, const ParsedPa
 /// Returns false when no SNAT port is free.
 inline bool lb_forward_xlate(const Snapshot& snap, const CtTuple& t, const LbBackend& b, LbScope scope,
                              const LbWorker& w, CtXlate& fwd, uint8_t& flags, uint64_t rnd) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     fwd = CtXlate{t.src, b.ip.be, t.sport, b.port_be};
     flags = kCtDnat;
     if (scope == LbScope::External)
@@ -129,7 +129,7 @@ inline bool lb_forward_xlate(const Snapshot& snap, const CtTuple& t, const LbBac
 /// Load-balances a new flow `t` to service entry `s`.
 inline StageResult lb_new_flow(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const CtTuple& t,
                                const LbService& s, LbScope scope, uint16_t in_port, LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     const uint32_t id = lb_select(lb, s, t, w);
     if (id == kNotFound)
         return lb_no_backend(lb, m, p, in_port);
@@ -163,7 +163,7 @@ inline uint32_t lb_service_for(const LbTables& lb, const CtTuple& t, LbScope sco
 /// moved to a new backend (or refused when the service has none left).
 inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const CtTuple& t,
                               CtHit hit, LbScope scope, uint16_t in_port, LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     CtEntry& e = *hit.entry;
     const uint8_t flags = e.flags.load(std::memory_order_relaxed);
     if (hit.dir == CtDir::Original && (flags & kCtDnat)) {
@@ -200,7 +200,7 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
 [[gnu::noinline]] inline StageResult lb_stage_slow(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
                                                    LbScope scope, bool node_ip_bound, uint16_t in_port,
                                                    LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     const rte_ipv4_hdr* ip = p.ip;
     CtTuple t;
     if (ip->next_proto_id == IPPROTO_ICMP && icmp_error_flow_tuple(p, t)) {
@@ -246,7 +246,7 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
 [[gnu::always_inline]] inline StageResult lb_stage(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
                                                    LbScope scope, bool node_ip_bound, uint16_t in_port,
                                                    LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     const rte_ipv4_hdr* ip = p.ip;
     if (lb.ct == nullptr)
         return StageResult::go_on();
@@ -277,7 +277,7 @@ inline const rte_ipv4_hdr* lb_peek_l4(const uint8_t* f, uint32_t len) noexcept {
 /// or from the uplink to the node IP. Only a guess, made before parsing:
 /// ct_find() uses the result only for the very tuple lb_stage computes.
 inline bool lb_guess_key(const Snapshot& snap, const rte_mbuf* m, bool from_uplink, CtTuple& t) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     const UplinkView& up = snap.uplink;
     const auto* f = rte_pktmbuf_mtod(m, const uint8_t*);
     const uint32_t len = rte_pktmbuf_data_len(m);
@@ -312,7 +312,7 @@ inline void lb_lookup_burst(const Snapshot& snap, bool from_uplink, std::span<rt
     CtBurstLookup& b = w.ct_burst;
     b.looked_up = 0;
     b.writes = w.ct_writes;
-    if (snap.lb.ct == nullptr || pkts.size() > kCtBurstMax)
+    if (snap.lb->ct == nullptr || pkts.size() > kCtBurstMax)
         return;
     const CtTuple* keys[kCtBurstMax];
     uint8_t at[kCtBurstMax];
@@ -328,7 +328,7 @@ inline void lb_lookup_burst(const Snapshot& snap, bool from_uplink, std::span<rt
     // A lone packet gains nothing from a bulk lookup: it looks its flow up itself.
     if (n < 2)
         return;
-    snap.lb.ct->lookup_burst(keys, n, b.hits.at, at);
+    snap.lb->ct->lookup_burst(keys, n, b.hits.at, at);
     b.looked_up = mask;
 }
 
@@ -337,7 +337,7 @@ inline void lb_lookup_burst(const Snapshot& snap, bool from_uplink, std::span<rt
 /// (addr:port). `p` is the decapsulated inner packet.
 inline void lb_dsr_arrival(const Snapshot& snap, const ParsedPacket& p, rte_be32_t addr, rte_be16_t port,
                            LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     CtTuple t;
     if (lb.ct == nullptr || !ct_tuple_of(p, t))
         return;
@@ -366,7 +366,7 @@ inline bool ct_opens_flow(const ParsedPacket& p, const CtTuple& t) noexcept {
 /// left to that flow.
 [[gnu::noinline]] inline void lb_track_untranslated(const Snapshot& snap, const ParsedPacket& p, uint8_t flags,
                                                     LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     CtTuple t;
     if (!ct_tuple_of(p, t))
         return;
@@ -386,7 +386,7 @@ inline bool ct_opens_flow(const ParsedPacket& p, const CtTuple& t) noexcept {
 /// routing), while masquerading is on: tracked untranslated, so the pod's
 /// replies are not masqueraded as if the pod had opened the flow.
 [[gnu::always_inline]] inline void lb_track_inbound(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     if (lb.masquerade && lb.ct != nullptr && lb.no_masquerade.lookup(Ipv4Addr{p.ip->src_addr}) == kNotFound)
         lb_track_untranslated(snap, p, kCtInbound, w);
 }
@@ -396,7 +396,7 @@ inline bool ct_opens_flow(const ParsedPacket& p, const CtTuple& t) noexcept {
 /// untranslated, so masquerade never hands its source port to a pod's flow
 /// to the same server.
 [[gnu::always_inline]] inline void lb_track_host(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     if (lb.masquerade && lb.ct != nullptr && p.ip->src_addr == snap.uplink.node_ip.be &&
         lb.no_masquerade.lookup(Ipv4Addr{p.ip->dst_addr}) == kNotFound)
         lb_track_untranslated(snap, p, kCtHost, w);
@@ -405,7 +405,7 @@ inline bool ct_opens_flow(const ParsedPacket& p, const CtTuple& t) noexcept {
 /// Masquerade: a local pod's packet leaving by the uplink for a destination
 /// outside the cluster gets the node IP as its source (and a free port).
 inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWorker& w) noexcept {
-    const LbTables& lb = snap.lb;
+    const LbTables& lb = *snap.lb;
     const rte_ipv4_hdr* ip = p.ip;
     if (!lb.masquerade || lb.ct == nullptr || (ip->src_addr & snap.pod_mask_be) != snap.pod_net_be ||
         lb.no_masquerade.lookup(Ipv4Addr{ip->dst_addr}) != kNotFound)

@@ -92,7 +92,7 @@ void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*>
     LbWorker local;
     LbWorker& w = lbw != nullptr ? *lbw : local;
     const PortRole role = snap.ports[in_port].role;
-    if (snap.lb.ct != nullptr)
+    if (snap.lb->ct != nullptr)
         w.now_s = ct_now_s();
     // The burst's conntrack lookups, all at once (ct_find() takes them per packet).
     lb_lookup_burst(snap, role == PortRole::Uplink, pkts, w);

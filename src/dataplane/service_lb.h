@@ -82,9 +82,9 @@ inline uint32_t lb_select(const LbTables& lb, const LbService& s, const CtTuple&
     if (s.maglev_m != 0) {
         // Cilium hashes an affinity service's flows without the source port.
         const rte_be16_t sport = s.affinity ? 0 : t.sport;
-        id = lb.maglev[s.maglev_off + maglev_hash_wire(t.src, sport, t.dport, t.proto, lb.maglev_jhash_seed) % s.maglev_m];
+        id = s.maglev[maglev_hash_wire(t.src, sport, t.dport, t.proto, lb.maglev_jhash_seed) % s.maglev_m];
     } else {
-        id = lb.service_backends[s.backends_off + lb_random(w) % s.backends_n];
+        id = s.backends[lb_random(w) % s.backends_n];
     }
     if (s.affinity && lb.affinity != nullptr)
         lb.affinity->pin(s.rev_nat_id, Ipv4Addr{t.src}, id, w.now_s);

@@ -1,12 +1,15 @@
 // The load-balancer part of a published Snapshot: service frontends, the
 // backends each one may pick for a new flow (by scope), Maglev tables, and
-// the node's NAT settings. Built whole by control/service_compiler and read
-// lock-free by workers; the mutable flow state (conntrack, affinity) lives in
+// the node's NAT settings. Assembled by control/service_compiler from
+// per-service pieces (only changed services are recompiled; their backend
+// lists and Maglev tables are shared between publishes) and read lock-free
+// by workers; the mutable flow state (conntrack, affinity) lives in
 // tables the snapshot only points to.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <rte_byteorder.h>
@@ -115,10 +118,18 @@ struct LbService {
     bool affinity = false;        ///< sessionAffinity ClientIP
     bool local_only = false;      ///< traffic policy Local: only this node's backends
     uint32_t affinity_timeout_s = 0;
-    uint32_t backends_off = 0;    ///< into LbTables::service_backends: ids of the active backends to pick from
+    const uint32_t* backends = nullptr; ///< ids of the active backends to pick from (LbPicks::ids)
     uint32_t backends_n = 0;      ///< 0: no backend (reject or drop new flows)
-    uint32_t maglev_off = 0;      ///< into LbTables::maglev: backend ids, one per slot
+    const uint32_t* maglev = nullptr; ///< backend ids, one per Maglev slot (LbPicks::maglev)
     uint32_t maglev_m = 0;        ///< table size; 0 unless algorithm is Maglev and backends_n > 0
+};
+
+/// The backends one service port picks from in one scope, and their Maglev
+/// table. Compiled once per service and shared, unchanged, by every LbTables
+/// published while the service stays as it is: LbService points into it.
+struct LbPicks {
+    std::vector<uint32_t> ids;    ///< backend ids
+    std::vector<uint32_t> maglev; ///< backend id per slot; empty unless Maglev
 };
 
 /// A frontend: which service entry serves each scope (kNotFound: not
@@ -142,8 +153,7 @@ struct LbTables {
     KeyMap64 frontend_by_key;             ///< frontend_key(vip, port, proto) -> index into frontends
     std::vector<LbFrontend> frontends;
     std::vector<LbService> services;
-    std::vector<uint32_t> service_backends; ///< backend ids, by LbService::backends_off
-    std::vector<uint32_t> maglev;           ///< backend ids, by LbService::maglev_off
+    std::vector<std::shared_ptr<const LbPicks>> picks; ///< what the services' backends/maglev point into
     std::vector<LbBackend> backends;        ///< by backend id
     Ipv4Map backend_ips;                    ///< every backend's IP: replies from them may need reverse NAT
     Ipv4Map frontend_ips;                   ///< every frontend address (see lb_frontend_ips())

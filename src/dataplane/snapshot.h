@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <rte_build_config.h>
@@ -108,7 +109,7 @@ struct Snapshot {
     Ipv4Map endpoint_by_ip;
     std::array<PortEntry, kMaxPorts> ports{};
     UplinkView uplink;
-    LbTables lb;                          ///< services, conntrack and NAT
+    std::shared_ptr<const LbTables> lb = std::make_shared<const LbTables>(); ///< services, conntrack and NAT; never null (shared between publishes while services are unchanged)
     std::vector<WorkerPlan> workers;      ///< indexed by worker id
 };
 

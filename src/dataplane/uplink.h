@@ -69,7 +69,7 @@ namespace podlane {
     if (ipv4_is_multicast_or_broadcast(p.ip->dst_addr))
         return Verdict::drop(DropReason::Multicast);
     // LoadBalancer IPs and ExternalIPs routed to this node.
-    if (snap.lb.frontend_ips.lookup(dst) != kNotFound) {
+    if (snap.lb->frontend_ips.lookup(dst) != kNotFound) {
         const StageResult lb = lb_stage(snap, m, p, LbScope::External, false, in_port, w);
         if (lb.done)
             return lb.verdict;

@@ -143,7 +143,7 @@ struct LbNode {
         si.pod_cidr = config.network.pod_cidr;
         si.gateway_ip = kGw;
         si.gateway_mac = kGwMac;
-        si.lb = &lb;
+        si.lb = std::make_shared<const LbTables>(lb);
         snap = build_snapshot(si);
     }
 
@@ -293,7 +293,7 @@ services:
         REQUIRE(out.port != kDropPort);
         const uint32_t slot = maglev_hash_wire(kA.be, rte_cpu_to_be_16(sport), rte_cpu_to_be_16(80), IPPROTO_TCP,
                                                node.lb.maglev_jhash_seed) % s.maglev_m;
-        const LbBackend& want = node.lb.backends[node.lb.maglev[s.maglev_off + slot]];
+        const LbBackend& want = node.lb.backends[s.maglev[slot]];
         CHECK(decode(out.bytes).dst == want.ip);
         ++per_port[out.port];
         // The next packet of the flow follows the conntrack entry to the same backend.

@@ -87,7 +87,7 @@ std::vector<std::string> picks(const LbTables& t, uint32_t service) {
     const LbService& s = t.services.at(service);
     std::vector<std::string> out;
     for (uint32_t i = 0; i < s.backends_n; ++i) {
-        const LbBackend& b = t.backends.at(t.service_backends.at(s.backends_off + i));
+        const LbBackend& b = t.backends.at(s.backends[i]);
         out.push_back(b.ip.str() + ":" + std::to_string(rte_be_to_cpu_16(b.port_be)));
     }
     std::sort(out.begin(), out.end());
@@ -225,10 +225,10 @@ services:
     const LbService& external = t.services.at(fe->external);
     CHECK_FALSE(internal.local_only);
     CHECK(external.local_only);
-    CHECK(internal.backends_off == external.backends_off); // laid out once
+    CHECK(internal.backends == external.backends); // laid out once
     CHECK(internal.backends_n == 2);
     CHECK(external.backends_n == 2);
-    CHECK(t.service_backends.size() == 2);
+    CHECK(t.picks.size() == 1);
 }
 
 TEST_CASE("without a node IP there are no NodePort or HostPort frontends and no masquerading", "[services]") {
@@ -336,8 +336,8 @@ services:
     auto table_of = [&](uint32_t service) {
         const LbService& s = t.services.at(service);
         REQUIRE(s.maglev_m == 251);
-        REQUIRE(s.maglev_off + s.maglev_m <= t.maglev.size());
-        return std::vector<uint32_t>(t.maglev.begin() + s.maglev_off, t.maglev.begin() + s.maglev_off + s.maglev_m);
+        REQUIRE(s.maglev != nullptr);
+        return std::vector<uint32_t>(s.maglev, s.maglev + s.maglev_m);
     };
     const std::vector<uint32_t> all = expected({{"10.200.0.11", 5}, {"10.200.1.11", 1}, {"10.200.1.12", 2}});
     const std::vector<uint32_t> local = expected({{"10.200.0.11", 5}});
@@ -362,7 +362,10 @@ services:
     CHECK(t.services.at(random->internal).algorithm == LbAlgorithm::Random);
     CHECK(t.services.at(random->internal).backends_n == 1);
     CHECK(t.services.at(random->internal).maglev_m == 0);
-    CHECK(t.maglev.size() == 2 * 251); // all and local, each laid out once
+    size_t slots = 0;
+    for (const auto& p : t.picks)
+        slots += p->maglev.size();
+    CHECK(slots == 2 * 251); // all and local, each laid out once
 }
 
 TEST_CASE("affinity and the node-wide settings are copied", "[services]") {
