@@ -51,6 +51,8 @@ std::string format_neighbors(const Json& data);
 std::string format_services(const Json& data);
 /// `service.maglev`: the backends' slot counts and the lookup table.
 std::string format_maglev(const Json& data);
+/// `service.update` / `service.delete`: what changed and the generation now in use.
+std::string format_applied(const Json& data);
 /// `ct.list`: one tracked flow per line.
 std::string format_ct(const Json& data);
 /// `nat.list`: OUT and IN mappings as cilium bpf nat list.

@@ -103,4 +103,15 @@ std::string format_nat(const Json& data) {
     return t.render();
 }
 
+std::string format_applied(const Json& data) {
+    const Json& changed = array_of(data.is_object() && data.contains("changed") ? data["changed"] : Json());
+    if (changed.empty())
+        return "no change\n";
+    std::string out;
+    for (const Json& name : changed)
+        out += text(name) + "\n";
+    return out + std::to_string(changed.size()) + " changed; every worker uses generation " +
+           cell(data, "generation") + "\n";
+}
+
 } // namespace podlane

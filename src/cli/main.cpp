@@ -1,6 +1,10 @@
 // podlane: the operator CLI over podlaned's local API (docs/api.md).
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <map>
 #include <string>
 #include <utility>
@@ -32,6 +36,10 @@ Commands:
   neighbor list                   the uplink neighbour (ARP) cache ('neighbour' works too)
   service list                    services: frontends, types and backends with their state
   service maglev SERVICE          a service's Maglev table (SERVICE: name, ip:port/PROTO or id)
+  service update -f FILE          add or change the services of FILE (YAML, `services:` as in the
+                                  config); returns once every worker uses them. The cluster-state
+                                  source's next full sync (e.g. a config reload) replaces them again
+  service delete NAME             remove a service (same caveat)
   ct list                         tracked (load-balanced and NATed) flows
   nat list                        source-NAT mappings (masquerade, NodePort SNAT, hairpin)
   help                            this text
@@ -90,7 +98,9 @@ CommandLine parse_args(int argc, char** argv) {
         }
         if (name == "-o")
             name = "--output";
-        bool known = name == "--socket" || name == "--output";
+        if (name == "-f")
+            name = "--file";
+        bool known = name == "--socket" || name == "--output" || name == "--file";
         for (const auto& o : kEndpointAddOptions)
             known = known || name == o;
         if (!known)
@@ -152,6 +162,21 @@ Json endpoint_add_args(const CommandLine& cl) {
     if (!labels.empty())
         args["labels"] = labels;
     return args;
+}
+
+/// The whole of a file the CLI sends ("-" is stdin).
+std::string read_file(const std::string& path) {
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (path != "-") {
+        file.open(path, std::ios::binary);
+        if (!file)
+            throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+        in = &file;
+    }
+    std::ostringstream text;
+    text << in->rdbuf();
+    return text.str();
 }
 
 void expect_words(const CommandLine& cl, std::size_t n, const std::string& usage) {
@@ -220,9 +245,21 @@ int run(int argc, char** argv) {
         cmd = "service.maglev";
         args["service"] = cl.words[2];
         render = podlane::format_maglev;
+    } else if (first == "service" && sub == "update") {
+        expect_words(cl, 2, "service update -f FILE");
+        if (!cl.opts.count("--file"))
+            throw UsageError{"service update needs -f FILE"};
+        cmd = "service.update";
+        args["yaml"] = read_file(cl.opts.at("--file"));
+        render = podlane::format_applied;
+    } else if (first == "service" && sub == "delete") {
+        expect_words(cl, 3, "service delete NAME");
+        cmd = "service.delete";
+        args["name"] = cl.words[2];
+        render = podlane::format_applied;
     } else if (first == "service") {
-        throw UsageError{sub.empty() ? "service needs a subcommand: list or maglev"
-                                     : "unknown service subcommand \"" + sub + "\" (list or maglev)"};
+        throw UsageError{sub.empty() ? "service needs a subcommand: list, maglev, update or delete"
+                                     : "unknown service subcommand \"" + sub + "\" (list, maglev, update or delete)"};
     } else if (auto it = list_only.find(first); it != list_only.end()) {
         if (sub != "list")
             throw UsageError{sub.empty() ? first + " needs a subcommand: list"
@@ -233,6 +270,8 @@ int run(int argc, char** argv) {
     } else {
         throw UsageError{"unknown command \"" + first + "\""};
     }
+    if (cmd != "service.update" && cl.opts.count("--file"))
+        throw UsageError{"-f is only valid with 'service update'"};
     if (cmd != "endpoint.add")
         for (const auto& o : kEndpointAddOptions)
             if (cl.opts.count(o) || (o == "--label" && !cl.labels.empty()) ||

@@ -65,7 +65,8 @@ public:
     void attach_metrics(Metrics* metrics);
     /// Applies what a cluster-state source reports: other nodes and services
     /// are replaced or changed as the delta says, recompiled and published.
-    void apply_delta(ClusterDelta delta);
+    /// Returns the names of the nodes and services that changed.
+    std::vector<std::string> apply_delta(ClusterDelta delta);
     /// The source `podlane status` reports on (not owned; nullptr: none).
     void attach_source(const ClusterSource* source);
     /// True while an applied delta has not reached every worker yet (its
@@ -84,6 +85,8 @@ public:
     Json neighbor_list() override;
     Json service_list() override;
     Result<Json> service_maglev(const std::string& service) override;
+    Result<Json> service_update(const std::string& yaml) override;
+    Result<Json> service_delete(const std::string& name) override;
     Json ct_list() override;
     Json nat_list() override;
 
@@ -110,6 +113,7 @@ private:
     void feed_metrics(bool now);
 
     Json source_status() const;
+    Json applied(const std::vector<std::string>& changed);
 
     Config config_;
     rte_mempool* pool_ = nullptr;

@@ -55,12 +55,12 @@ std::vector<std::string> apply_named(std::vector<T>& list, bool replace, std::ve
 
 } // namespace
 
-void Agent::apply_delta(ClusterDelta delta) {
+std::vector<std::string> Agent::apply_delta(ClusterDelta delta) {
     const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);
     const auto services_changed =
         apply_named(config_.services, delta.replace, delta.upsert_services, delta.delete_services);
     if (nodes_changed.empty() && services_changed.empty())
-        return;
+        return {};
     if (!nodes_changed.empty() && uplink_) {
         std::vector<Ipv4Addr> peers;
         for (const PeerNodeConfig& peer : config_.nodes)
@@ -74,6 +74,40 @@ void Agent::apply_delta(ClusterDelta delta) {
     ++state_updates_;
     publish();
     pending_latency_.push_back(PendingLatency{tables_->last_token(), delta.received});
+    std::vector<std::string> changed = nodes_changed;
+    changed.insert(changed.end(), services_changed.begin(), services_changed.end());
+    return changed;
+}
+
+Result<Json> Agent::service_update(const std::string& yaml) {
+    auto objects = parse_cluster_objects(yaml, config_, "service.update");
+    if (!objects)
+        return objects.error();
+    if (!objects->nodes.empty())
+        return make_error("service.update: takes services only (nodes come from the cluster-state source)");
+    ClusterDelta d;
+    d.upsert_services = std::move(objects->services);
+    return applied(apply_delta(std::move(d)));
+}
+
+Result<Json> Agent::service_delete(const std::string& name) {
+    const bool known = std::any_of(config_.services.begin(), config_.services.end(),
+                                   [&](const ServiceConfig& s) { return s.name == name; });
+    if (!known)
+        return make_error("service \"" + name + "\" does not exist");
+    ClusterDelta d;
+    d.delete_services.push_back(name);
+    return applied(apply_delta(std::move(d)));
+}
+
+Json Agent::applied(const std::vector<std::string>& changed) {
+    // Answer once every worker uses the new tables: a caller that stops
+    // sending to a removed backend's service knows no packet goes there.
+    if (!changed.empty())
+        tables_->synchronize();
+    check_update_latency();
+    const Snapshot* snap = tables_->load();
+    return Json{{"changed", changed}, {"generation", snap ? snap->generation : 0}};
 }
 
 void Agent::attach_source(const ClusterSource* source) { source_ = source; }

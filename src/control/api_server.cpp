@@ -188,6 +188,20 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
             throw RequestError{table.error().message};
         return std::move(table).value();
     }
+    if (cmd == "service.update") {
+        check_known(cmd, args, {"yaml"});
+        auto r = api.service_update(required_string(cmd, args, "yaml"));
+        if (!r)
+            throw RequestError{r.error().message};
+        return std::move(r).value();
+    }
+    if (cmd == "service.delete") {
+        check_known(cmd, args, {"name"});
+        auto r = api.service_delete(required_string(cmd, args, "name"));
+        if (!r)
+            throw RequestError{r.error().message};
+        return std::move(r).value();
+    }
     if (cmd == "ct.list") {
         check_known(cmd, args, {});
         return api.ct_list();
@@ -198,7 +212,8 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
     }
     throw RequestError{"unknown command " + show(cmd) +
                        " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list,"
-                       " identity.list, neighbor.list, service.list, service.maglev, ct.list, nat.list)"};
+                       " identity.list, neighbor.list, service.list, service.maglev, service.update, service.delete, ct.list,"
+                       " nat.list)"};
 }
 
 bool peer_is_root(stream::socket& socket) {

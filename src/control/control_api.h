@@ -43,6 +43,13 @@ public:
     /// "service.maglev": the Maglev table of a service, by name, frontend
     /// ("ip:port/proto") or id.
     virtual Result<Json> service_maglev(const std::string& service) = 0;
+    /// "service.update": adds or changes the services of a YAML/JSON document
+    /// (`services:` in the config schema) and returns once every worker uses
+    /// them: {"changed": [names], "generation"}. A source's next full sync
+    /// (e.g. a file reload) replaces them again.
+    virtual Result<Json> service_update(const std::string& yaml) = 0;
+    /// "service.delete": removes a service by name, like service.update.
+    virtual Result<Json> service_delete(const std::string& name) = 0;
     /// "ct.list": tracked flows (tuples, expiry, counters, flags, revNAT id, backend).
     virtual Json ct_list() = 0;
     /// "nat.list": source-NAT mappings (masquerade, NodePort SNAT, hairpin).

@@ -64,6 +64,14 @@ public:
         record("service.maglev " + service);
         return Json{{"m", 251}};
     }
+    Result<Json> service_update(const std::string& yaml) override {
+        record("service.update " + yaml);
+        return Json{{"changed", Json::array()}};
+    }
+    Result<Json> service_delete(const std::string& name) override {
+        record("service.delete " + name);
+        return Json{{"changed", Json::array({name})}};
+    }
     Json ct_list() override { return record("ct.list"), Json::array(); }
     Json nat_list() override { return record("nat.list"), Json::array(); }
 
