@@ -58,9 +58,11 @@ void add_counters(Json& into, const Json& from) {
 } // namespace
 
 Agent::Agent(Config config) : config_(std::move(config)), neighbors_(config_.neighbor) {
-    // Sorted by name, as apply_delta keeps them, so the compiler finds a service fast.
+    // Sorted by name, as apply_delta keeps them (a binary search per change).
     std::stable_sort(config_.services.begin(), config_.services.end(),
                      [](const ServiceConfig& a, const ServiceConfig& b) { return a.name < b.name; });
+    std::stable_sort(config_.nodes.begin(), config_.nodes.end(),
+                     [](const PeerNodeConfig& a, const PeerNodeConfig& b) { return a.name < b.name; });
 }
 
 Agent::~Agent() { stop(); }

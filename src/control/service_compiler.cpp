@@ -456,8 +456,9 @@ std::shared_ptr<LbTables> ServiceCompiler::assemble(const ServiceCompileInputs& 
     if (backend_ips_changed_) {
         std::vector<Ipv4Addr> ips;
         ips.reserve(backend_ip_holds_.size());
-        for (const auto& [be, holds] : backend_ip_holds_)
-            ips.push_back(Ipv4Addr{be});
+        for (const BackendSlot& slot : slots_) // contiguous: faster than walking the hash map
+            if (slot.holds > 0 && !slot.backend.ip.is_zero())
+                ips.push_back(slot.backend.ip); // repeats are fine: Ipv4Map keeps one
         backend_ips_ = Ipv4Map(ips);
         backend_ips_changed_ = false;
     }

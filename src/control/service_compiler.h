@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/net_types.h"
@@ -49,7 +50,7 @@ private:
 /// them; an id is reused only after its owner is gone.
 class ServiceIds {
 public:
-    static constexpr uint32_t kDefaultMaxBackends = 65536;
+    static constexpr uint32_t kDefaultMaxBackends = 1u << 20; ///< a million (ip, port, protocol) backends
     explicit ServiceIds(uint32_t max_backends = kDefaultMaxBackends) : backends_(0, max_backends - 1) {}
 
     /// The rev_nat id of a frontend (frontend_key), if it has one.
@@ -152,7 +153,7 @@ private:
     std::map<std::string, CompiledUnit> units_; ///< by service name
     CompiledUnit host_ports_;
     std::vector<BackendSlot> slots_;            ///< by backend id
-    std::map<uint32_t, uint32_t> backend_ip_holds_; ///< backend IP (network order) -> holds
+    std::unordered_map<uint32_t, uint32_t> backend_ip_holds_; ///< backend IP (network order) -> holds
     bool backend_ips_changed_ = true;
     Ipv4Map backend_ips_;
 };

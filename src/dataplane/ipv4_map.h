@@ -22,7 +22,8 @@ class Ipv4Map {
 public:
     Ipv4Map() = default;
 
-    /// Builds the table; `ips[i]` maps to index i. IPs must be non-zero and unique.
+    /// Builds the table; `ips[i]` maps to index i. IPs must be non-zero; a
+    /// repeated IP keeps the index of its first occurrence.
     explicit Ipv4Map(std::span<const Ipv4Addr> ips) {
         uint32_t cap = 16, bits = 4;
         while (cap < ips.size() * 2) {
@@ -34,9 +35,10 @@ public:
         shift_ = 32 - bits;
         for (uint32_t i = 0; i < ips.size(); ++i) {
             uint32_t s = home(ips[i]);
-            while (slots_[s].ip_be != 0)
+            while (slots_[s].ip_be != 0 && slots_[s].ip_be != ips[i].be)
                 s = (s + 1) & mask_;
-            slots_[s] = Slot{ips[i].be, i};
+            if (slots_[s].ip_be == 0) // a repeated address keeps its first index
+                slots_[s] = Slot{ips[i].be, i};
         }
     }
 
