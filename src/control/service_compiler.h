@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -145,17 +146,39 @@ private:
     void release_ids(const CompiledUnit& u);
 
     struct BackendSlot {
-        LbBackend backend;
         uint32_t holds = 0;
         uint32_t active = 0; ///< holds by services that see it active
     };
+    /// Where assemble() copies each LbService from, in LbTables::services
+    /// order, and the frontend layout that goes with it; reused while no
+    /// unit's frontends change (a change of backends only keeps it).
+    struct Placement {
+        const CompiledUnit* unit;
+        uint32_t entry;
+    };
+    struct Layout {
+        std::vector<Placement> placements;
+        std::vector<LbFrontend> frontends;
+        KeyMap64 frontend_by_key;
+        Ipv4Map frontend_ips;
+    };
+    void lay_out_frontends();
+    /// True if `a` and `b` give the same frontend layout.
+    static bool same_frontends(const CompiledUnit& a, const CompiledUnit& b);
     ServiceIds ids_;
     std::map<std::string, CompiledUnit> units_; ///< by service name
+    std::vector<const CompiledUnit*> order_;    ///< units_ in name order (map nodes are stable); rebuilt when units come or go
+    bool order_dirty_ = true;
     CompiledUnit host_ports_;
     std::vector<BackendSlot> slots_;            ///< by backend id
-    std::unordered_map<uint32_t, uint32_t> backend_ip_holds_; ///< backend IP (network order) -> holds
-    bool backend_ips_changed_ = true;
-    Ipv4Map backend_ips_;
+    std::vector<LbBackend> backend_table_;      ///< by backend id, as LbTables::backends
+    Layout layout_;
+    bool frontends_changed_ = true;
+    /// Per ShardedIpv4Set shard: backend IP (network order) -> holds, and
+    /// whether the shard changed since the last assemble().
+    std::array<std::unordered_map<uint32_t, uint32_t>, ShardedIpv4Set::kShards> backend_ip_holds_;
+    uint64_t backend_ip_shards_changed_ = ~uint64_t{0};
+    ShardedIpv4Set backend_ips_;
 };
 
 /// A whole compile into fresh tables (ct and affinity left null): the units

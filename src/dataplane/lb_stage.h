@@ -212,7 +212,7 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     }
     const bool to_frontend = lb.frontend_ips.lookup(Ipv4Addr{ip->dst_addr}) != kNotFound;
     if (!to_frontend && !node_ip_bound && ip->dst_addr != lb.hairpin_ip.be &&
-        lb.backend_ips.lookup(Ipv4Addr{ip->src_addr}) == kNotFound)
+        !lb.backend_ips.contains(Ipv4Addr{ip->src_addr}))
         return StageResult::go_on();
     if (!ct_tuple_of(p, t)) {
         if (to_frontend && ipv4_is_fragment(ip) && ip->dst_addr != snap.uplink.node_ip.be)
@@ -252,7 +252,7 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
         return StageResult::go_on();
     if (!node_ip_bound && ip->next_proto_id != IPPROTO_ICMP && ip->dst_addr != lb.hairpin_ip.be &&
         lb.frontend_ips.lookup(Ipv4Addr{ip->dst_addr}) == kNotFound &&
-        lb.backend_ips.lookup(Ipv4Addr{ip->src_addr}) == kNotFound)
+        !lb.backend_ips.contains(Ipv4Addr{ip->src_addr}))
         return StageResult::go_on();
     return lb_stage_slow(snap, m, p, scope, node_ip_bound, in_port, w);
 }
@@ -302,7 +302,7 @@ inline bool lb_guess_key(const Snapshot& snap, const rte_mbuf* m, bool from_upli
     const auto* ports = reinterpret_cast<const rte_be16_t*>(ip + 1);
     t = CtTuple{ip->src_addr, ip->dst_addr, ports[0], ports[1], ip->next_proto_id, {}};
     return node_bound || lb.frontend_ips.lookup(Ipv4Addr{ip->dst_addr}) != kNotFound ||
-           ip->dst_addr == lb.hairpin_ip.be || lb.backend_ips.lookup(Ipv4Addr{ip->src_addr}) != kNotFound;
+           ip->dst_addr == lb.hairpin_ip.be || lb.backend_ips.contains(Ipv4Addr{ip->src_addr});
 }
 
 /// Before the per-packet work on a burst received on the uplink or not:

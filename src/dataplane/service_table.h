@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -47,6 +48,25 @@ enum class FrontendKind : uint8_t { ClusterIP, NodePort, LoadBalancer, ExternalI
 constexpr uint64_t frontend_key(rte_be32_t ip_be, rte_be16_t port_be, uint8_t proto) noexcept {
     return uint64_t{ip_be} << 32 | uint64_t{port_be} << 8 | proto;
 }
+
+/// A set of IPv4 addresses split into shards by address hash. Each shard is
+/// an immutable Ipv4Map shared by every LbTables published while it stays
+/// the same, so a change rebuilds one shard, not the whole set.
+class ShardedIpv4Set {
+public:
+    static constexpr uint32_t kShardBits = 6;
+    static constexpr uint32_t kShards = 1u << kShardBits;
+    static uint32_t shard_of(Ipv4Addr ip) noexcept { return (ip.be * 0x9E3779B1u) >> (32 - kShardBits); }
+    /// True if `ip` is in the set.
+    bool contains(Ipv4Addr ip) const noexcept {
+        const Ipv4Map* s = shards_[shard_of(ip)].get();
+        return s != nullptr && s->lookup(ip) != kNotFound;
+    }
+    void set_shard(uint32_t i, std::shared_ptr<const Ipv4Map> shard) { shards_[i] = std::move(shard); }
+
+private:
+    std::array<std::shared_ptr<const Ipv4Map>, kShards> shards_{};
+};
 
 /// Read-only exact-match map from a non-zero 64-bit key to an index, built
 /// once (open addressing, linear probing, Fibonacci hashing).
@@ -155,7 +175,7 @@ struct LbTables {
     std::vector<LbService> services;
     std::vector<std::shared_ptr<const LbPicks>> picks; ///< what the services' backends/maglev point into
     std::vector<LbBackend> backends;        ///< by backend id
-    Ipv4Map backend_ips;                    ///< every backend's IP: replies from them may need reverse NAT
+    ShardedIpv4Set backend_ips;             ///< every backend's IP: replies from them may need reverse NAT
     Ipv4Map frontend_ips;                   ///< every frontend address (see lb_frontend_ips())
 
     uint32_t maglev_jhash_seed = 0;   ///< MaglevSeed::jhash_v4, for the flow hash

@@ -123,11 +123,11 @@ TEST_CASE("every backend gets an id and an entry; local follows node, else the p
         CHECK(b.port_be == rte_cpu_to_be_16(8080));
         CHECK(b.local == w.local);
         CHECK(b.state == w.state);
-        CHECK(t.backend_ips.lookup(ip(w.ip)) != kNotFound);
+        CHECK(t.backend_ips.contains(ip(w.ip)));
     }
     CHECK(ids.backend_count() == 6);
     CHECK(std::count_if(t.backends.begin(), t.backends.end(), [](const LbBackend& b) { return b.present; }) == 6);
-    CHECK(t.backend_ips.lookup(ip("10.200.0.99")) == kNotFound);
+    CHECK_FALSE(t.backend_ips.contains(ip("10.200.0.99")));
     CHECK_FALSE(ids.backend_id(ip("10.200.0.11"), 80, L4Proto::Tcp)); // by target port, not service port
 }
 
@@ -272,7 +272,7 @@ endpoints:
     REQUIRE(id);
     CHECK(t.backends.at(*id).local);
     CHECK(t.backends.at(*id).state == BackendState::Active);
-    CHECK(t.backend_ips.lookup(ip("10.200.0.11")) != kNotFound);
+    CHECK(t.backend_ips.contains(ip("10.200.0.11")));
 
     const LbFrontend* udp = find(t, "192.168.50.11", 5353, L4Proto::Udp);
     REQUIRE(udp);
