@@ -187,6 +187,23 @@ std::string format_status(const Json& data) {
             .add_row({"Conntrack:", cell(ct, "flows") + "/" + cell(ct, "capacity") + " flows, " +
                                         cell(ct, "insert_failures") + " insert failures"});
     }
+    const Json& ipam = field(data, "ipam");
+    if (ipam.is_object())
+        t.add_row({"IPAM:", cell(ipam, "allocated") + "/" + cell(ipam, "capacity") + " allocated from " +
+                                cell(ipam, "pod_cidr")});
+    const Json& ctrls = field(data, "controllers");
+    if (ctrls.is_array()) {
+        size_t healthy = 0;
+        std::string failing;
+        for (const Json& c : ctrls) {
+            if (c.value("healthy", false))
+                ++healthy;
+            else
+                failing += (failing.empty() ? "" : ", ") + cell(c, "name") + " (" + cell(c, "last_error") + ")";
+        }
+        t.add_row({"Controller status:", std::to_string(healthy) + "/" + std::to_string(ctrls.size()) + " healthy" +
+                                             (failing.empty() ? "" : ": failing " + failing)});
+    }
     const Json& src = field(data, "source");
     if (src.is_object()) {
         std::string text = cell(src, "kind");

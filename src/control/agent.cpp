@@ -217,7 +217,9 @@ void Agent::publish() {
         in.uplink = std::move(u);
     }
     if (lb_dirty_ || host_ports_dirty_ || lb_reassemble_ || !changed_services_.empty()) {
-        if (auto r = compile_services_now(); !r)
+        auto r = compile_services_now();
+        controller_ran("service-compile", r ? "" : r.error().message);
+        if (!r)
             std::fprintf(stderr, "podlaned: services: %s (keeping the previous tables)\n", r.error().message.c_str());
     }
     in.lb = lb_;
@@ -362,6 +364,8 @@ Json Agent::status() {
         {"services", services_status()},
         {"metrics", metrics_ ? metrics_->address() : "off"},
         {"source", source_status()},
+        {"ipam", ipam_json()},
+        {"controllers", controllers_json()},
     };
 }
 

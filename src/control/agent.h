@@ -151,6 +151,18 @@ private:
     PublishHistogram publish_times_;    ///< how long each publish() took
     std::chrono::steady_clock::time_point last_metrics_{};
     const ClusterSource* source_ = nullptr;
+    /// A control loop as `podlane status` shows it (cilium-dbg's controllers).
+    struct Controller {
+        uint64_t runs = 0;
+        uint64_t failures = 0;      ///< runs that ended in an error
+        uint64_t consecutive_failures = 0;
+        std::string last_error;
+        std::chrono::steady_clock::time_point last_run{};
+    };
+    std::map<std::string, Controller> controllers_;
+    void controller_ran(const std::string& name, const std::string& error = "");
+    Json controllers_json() const;
+    Json ipam_json() const;
     uint64_t state_updates_ = 0;        ///< deltas that changed something
     struct PendingLatency {
         uint64_t token;                 ///< QSBR token of the publish that carried the delta

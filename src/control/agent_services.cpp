@@ -100,6 +100,7 @@ void Agent::services_tick() {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_gc_ >= std::chrono::milliseconds(config_.conntrack.gc_interval_ms)) {
         last_gc_ = now;
+        controller_ran("ct-gc");
         const uint32_t now_s = ct_now_s();
         ct_->expire(now_s);
         affinity_->expire(now_s, [this](uint16_t rev_nat_id) {

@@ -144,4 +144,47 @@ void Agent::check_update_latency() {
     }
 }
 
+void Agent::controller_ran(const std::string& name, const std::string& error) {
+    Controller& c = controllers_[name];
+    ++c.runs;
+    c.last_run = std::chrono::steady_clock::now();
+    if (error.empty()) {
+        c.consecutive_failures = 0;
+        return;
+    }
+    ++c.failures;
+    ++c.consecutive_failures;
+    c.last_error = error;
+}
+
+Json Agent::controllers_json() const {
+    const auto now = std::chrono::steady_clock::now();
+    Json list = Json::array();
+    for (const auto& [name, c] : controllers_)
+        list.push_back(Json{{"name", name},
+                            {"runs", c.runs},
+                            {"failures", c.failures},
+                            {"consecutive_failures", c.consecutive_failures},
+                            {"last_error", c.last_error},
+                            {"last_run_ms_ago", std::chrono::duration_cast<std::chrono::milliseconds>(now - c.last_run).count()},
+                            {"healthy", c.consecutive_failures == 0}});
+    if (source_ != nullptr) {
+        const SourceStatus s = source_->status();
+        list.push_back(Json{{"name", s.kind + "-source"},
+                            {"runs", s.events},
+                            {"failures", s.reconnects},
+                            {"consecutive_failures", s.state == SourceState::Synced ? 0 : 1},
+                            {"last_error", s.last_error},
+                            {"last_run_ms_ago", nullptr},
+                            {"healthy", s.state == SourceState::Synced}});
+    }
+    return list;
+}
+
+Json Agent::ipam_json() const {
+    const Ipv4Prefix& cidr = config_.network.pod_cidr;
+    const uint64_t size = cidr.len >= 31 ? 0 : (uint64_t{1} << (32 - cidr.len)) - 3; // network, broadcast, gateway
+    return Json{{"pod_cidr", cidr.str()}, {"allocated", endpoints_.size()}, {"capacity", size}};
+}
+
 } // namespace podlane

@@ -136,6 +136,7 @@ void Agent::tick() {
                     changed |= neighbors_.learn(facts[i].ip, facts[i].mac, facts[i].port_id, now);
             }
         NeighborCache::Tick t = neighbors_.tick(now);
+        controller_ran("neighbor-refresh");
         for (Ipv4Addr ip : t.probe)
             send_arp_probe(ip);
         if (changed || t.changed)
