@@ -5,6 +5,7 @@
 #   scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
 #                     [--ipam kubernetes|cluster-pool] [--services FILE]
 #                     [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
+#                     [--etcd]
 #   scripts/lab.sh status [--prefix P]
 #   scripts/lab.sh down [--prefix P]
 #
@@ -21,6 +22,11 @@
 #                192.168.50.(10+i) and PodCIDR 10.210.<i>.0/24 (gateway .1)
 #   ${P}n<i>p<k> pod k of node i, 10.210.<i>.(10+k), labels {app: web, node: node<i>}
 #
+# --etcd: the cluster runs from etcd: one etcd member in ${P}etcd on the
+# fabric (192.168.50.2); node configs have `source: {kind: etcd}` and no
+# `nodes:` or `services:` (nodes register themselves and learn each other
+# from etcd; --services FILE is written into etcd with podlane kvstore apply,
+# and its node-local sections are left out).
 # --services FILE: a YAML fragment of top-level keys (loadbalancer:,
 # conntrack:, masquerade:, services:; not endpoints:) appended verbatim to
 # every node's config, the same file on all nodes as in a cluster.
@@ -46,6 +52,7 @@ NEIGHBOR_TIMEOUT=${LAB_NEIGHBOR_TIMEOUT:-30} # seconds for every node to resolve
 
 FABRIC_NET=192.168.50
 EXT_IP=$FABRIC_NET.1
+ETCD_IP=$FABRIC_NET.2   # --etcd: the etcd member on the fabric
 MAX_NODES=16   # memory and CPU: each node is a DPDK process with its own worker
 MAX_PODS=30    # Debian's DPDK has RTE_MAX_ETHPORTS=32: pods + the uplink
 
@@ -57,6 +64,7 @@ usage() {
 usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
                         [--ipam kubernetes|cluster-pool] [--services FILE]
                         [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
+                        [--etcd]
        scripts/lab.sh status [--prefix P]
        scripts/lab.sh down [--prefix P]
 
@@ -70,7 +78,9 @@ usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [
           node's config; --ext-routes "CIDR ...": routes on the external host
           via node 1's IP (LoadBalancer IPs, ExternalIPs);
           --host-port NODE:POD:HOSTPORT:CONTAINERPORT (repeatable): a TCP
-          hostPort for pod POD of node NODE
+          hostPort for pod POD of node NODE;
+          --etcd: nodes and services come from an etcd in ${PREFIX}etcd
+          (192.168.50.2:2379), not from the node configs
   status  the lab's namespaces, each node's podlaned, status and neighbours
   down    stop every podlaned (SIGTERM) and delete the lab's namespaces
 
@@ -101,7 +111,7 @@ POOL_MASK=24
 # ${P}node<i>, ${P}n<i>p<k>.
 lab_namespaces() {
   local re
-  re="^${PREFIX//./\\.}(fab|ext|node[0-9]+|n[0-9]+p[0-9]+)\$"
+  re="^${PREFIX//./\\.}(fab|ext|etcd|node[0-9]+|n[0-9]+p[0-9]+)\$"
   ip netns list 2>/dev/null | awk '{print $1}' | grep -E "$re" || true
 }
 
@@ -124,6 +134,10 @@ cmd_down() {
         pids+=("$pid")
       fi
     done
+    if [ -f "$RUN_DIR/etcd.pid" ]; then
+      pid=$(cat "$RUN_DIR/etcd.pid")
+      [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */etcd ]] && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+    fi
     for pid in "${pids[@]}"; do
       for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       if kill -0 "$pid" 2>/dev/null; then
@@ -179,7 +193,10 @@ write_config() {
     echo "  - {name: eth0, devargs: \"net_af_packet0,iface=eth0\"}"
     echo "routing: $routing"
     echo "neighbor: {refresh_ms: 2000, timeout_ms: 6000}"
-    if [ "$NODES" -gt 1 ]; then
+    if [ "$ETCD" = 1 ]; then
+      # Other nodes and the services come from etcd, not from this file.
+      echo "source: {kind: etcd, etcd: {endpoints: [http://$ETCD_IP:2379], lease_ttl_s: 5}}"
+    elif [ "$NODES" -gt 1 ]; then
       echo "nodes:"
       for j in $(seq "$NODES"); do
         [ "$j" = "$i" ] && continue
@@ -190,11 +207,38 @@ write_config() {
         fi
       done
     fi
-    if [ -n "$SERVICES" ]; then
+    if [ -n "$SERVICES" ] && [ "$ETCD" = 0 ]; then
       echo "# --services $SERVICES (the same on every node)"
       sed -e '$a\' "$RUN_DIR/services.yaml"   # (a missing last newline added)
     fi
   } > "$RUN_DIR/node$i.yaml"
+}
+
+# start_etcd: one etcd member in ${P}etcd on the fabric ($ETCD_IP), data in
+# $RUN_DIR/etcd; returns once it answers /health.
+start_etcd() {
+  local ns=${PREFIX}etcd
+  make_ns "$ns"
+  ip link add eth0 netns "$ns" type veth peer name etcd netns "${PREFIX}fab"
+  ip -n "${PREFIX}fab" link set etcd master br0 up
+  ip -n "$ns" addr add "$ETCD_IP/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null
+  ip netns exec "$ns" setsid etcd --name lab --data-dir "$RUN_DIR/etcd" \
+    --listen-client-urls "http://$ETCD_IP:2379" --advertise-client-urls "http://$ETCD_IP:2379" \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster lab=http://127.0.0.1:2380 > "$RUN_DIR/etcd.log" 2>&1 < /dev/null &
+  echo $! > "$RUN_DIR/etcd.pid"
+  local _
+  for _ in $(seq 100); do
+    ip netns exec "$ns" curl -sf --max-time 1 "http://$ETCD_IP:2379/health" >/dev/null 2>&1 && {
+      say "etcd is up in $ns at http://$ETCD_IP:2379"
+      return 0
+    }
+    sleep 0.1
+  done
+  log_tail "$RUN_DIR/etcd.log"
+  die "etcd did not answer within 10s"
 }
 
 # check_config I: podlaned --check-config on node I's file; its output is left
@@ -243,9 +287,11 @@ check_alive() {
 # node I: true when its neighbour list has every peer reachable with a MAC.
 peers_reachable() {
   local i=$1 want=$(($2 - 1))
+  local peers j
+  peers=$(for j in $(seq "$2"); do [ "$j" = "$i" ] || node_ip "$j"; done | jq -R . | jq -sc .)
   "$PODLANE" --socket "$RUN_DIR/node$i.sock" neighbor list -o json 2>/dev/null |
-    jq -e --argjson want "$want" \
-      '[.[] | select(.state == "reachable" and .mac != "")] | length == $want' >/dev/null
+    jq -e --argjson want "$want" --argjson peers "$peers" \
+      '[.[] | select(.state == "reachable" and .mac != "" and (.ip as $ip | $peers | index($ip)))] | length == $want' >/dev/null
 }
 
 cmd_up() {
@@ -259,6 +305,9 @@ cmd_up() {
     die "--pods $PODS: expected 1..$MAX_PODS"
   case $MODE in vxlan|geneve|native) ;; *) die "--mode $MODE: expected vxlan, geneve or native" ;; esac
   case $IPAM in kubernetes|cluster-pool) ;; *) die "--ipam $IPAM: expected kubernetes or cluster-pool" ;; esac
+  [ "$ETCD" = 0 ] || [ "$IPAM" = kubernetes ] ||
+    die "--etcd works with --ipam kubernetes (a node reaches etcd through its host path, which is up only after start)"
+  [ "$ETCD" = 0 ] || command -v etcd >/dev/null || die "etcd is missing (scripts/install-deps.sh installs it)"
   if [ -n "$SERVICES" ]; then
     [ -f "$SERVICES" ] && [ -r "$SERVICES" ] || die "--services $SERVICES: no such readable file"
     ! grep -qE '^endpoints[[:space:]]*:' "$SERVICES" ||
@@ -284,8 +333,8 @@ cmd_up() {
   fi
   mkdir -p "$RUN_DIR"
   chmod 700 "$RUN_DIR"
-  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\nSERVICES=%q\nEXT_ROUTES=%q\n' \
-    "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" "$SERVICES" "$EXT_ROUTES" > "$RUN_DIR/lab.env"
+  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\nSERVICES=%q\nEXT_ROUTES=%q\nETCD=%q\n' \
+    "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" "$SERVICES" "$EXT_ROUTES" "$ETCD" > "$RUN_DIR/lab.env"
   [ -z "$SERVICES" ] || cp "$SERVICES" "$RUN_DIR/services.yaml"
 
   local fab=${PREFIX}fab ext=${PREFIX}ext i k node
@@ -305,6 +354,9 @@ cmd_up() {
   # uplinks would forward as they are: have the kernel finish them.
   ip netns exec "$ext" ethtool -K eth0 tx off >/dev/null
 
+  if [ "$ETCD" = 1 ]; then
+    start_etcd
+  fi
   for i in $(seq "$NODES"); do
     node=${PREFIX}node$i
     make_ns "$node"
@@ -371,6 +423,12 @@ cmd_up() {
     sleep 0.2
   done
 
+  if [ "$ETCD" = 1 ] && [ -n "$SERVICES" ]; then
+    say "writing $SERVICES into etcd (podlane kvstore apply, from ${PREFIX}ext)"
+    ip netns exec "$ext" "$PODLANE" kvstore apply -f "$RUN_DIR/services.yaml" --etcd "http://$ETCD_IP:2379" ||
+      die "podlane kvstore apply failed (run: scripts/lab.sh down --prefix ${PREFIX})"
+  fi
+
   echo
   echo "\$ podlane --socket $RUN_DIR/node1.sock status"
   "$PODLANE" --socket "$RUN_DIR/node1.sock" status
@@ -387,7 +445,7 @@ lab ${PREFIX} is up: $NODES nodes ($MODE, ipam $IPAM), $PODS pod(s) per node, ru
   nodes:    ${PREFIX}node<i>, node IP $FABRIC_NET.(10+i), $cidrs, log $RUN_DIR/node<i>.log
   pods:     ${PREFIX}n<i>p<k>, IP $ips
   external: ${PREFIX}ext, $EXT_IP$( [ "$MODE" = native ] && echo ", routes to every PodCIDR" )$( [ -n "$EXT_ROUTES" ] && echo ", routes to $EXT_ROUTES via $(node_ip 1)" )
-  services: $( [ -n "$SERVICES" ] && echo "$SERVICES in every node's config" || echo "none (--services FILE)" )
+  services: $( if [ -z "$SERVICES" ]; then echo "none (--services FILE)"; elif [ "$ETCD" = 1 ]; then echo "$SERVICES in etcd"; else echo "$SERVICES in every node's config"; fi )$( [ "$ETCD" = 1 ] && printf '\n  etcd:     %s, http://%s:2379, log %s' "${PREFIX}etcd" "$ETCD_IP" "$RUN_DIR/etcd.log" )
 $(for i in $(seq "$NODES"); do
     printf '  node%-3s  node IP %-14s PodCIDR %-18s gateway %-14s pods %s\n' "$i" "$(node_ip "$i")" \
       "$(pod_cidr "$i")" "$(gateway_ip "$i")" "$(for k in $(seq "$PODS"); do pod_ip "$i" "$k"; done | paste -sd " ")"
@@ -439,7 +497,7 @@ cmd_status() {
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 CMD=$1; shift
-NODES=3 MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes SERVICES='' EXT_ROUTES=''
+NODES=3 MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes SERVICES='' EXT_ROUTES='' ETCD=0
 HOST_PORT_SPECS=()
 declare -A HOST_PORTS=()   # "NODE:POD" -> its host_ports entries (from HOST_PORT_SPECS)
 while [ $# -gt 0 ]; do
@@ -452,6 +510,7 @@ while [ $# -gt 0 ]; do
     --services) SERVICES=${2:?--services needs a value}; shift 2 ;;
     --ext-routes) EXT_ROUTES=${2?--ext-routes needs a value}; shift 2 ;;
     --host-port) HOST_PORT_SPECS+=("${2:?--host-port needs a value}"); shift 2 ;;
+    --etcd) ETCD=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac

@@ -12,6 +12,7 @@
 
 #include "cli/client.h"
 #include "cli/format.h"
+#include "cli/kvstore.h"
 
 namespace {
 
@@ -40,6 +41,12 @@ Commands:
                                   config); returns once every worker uses them. The cluster-state
                                   source's next full sync (e.g. a config reload) replaces them again
   service delete NAME             remove a service (same caveat)
+  kvstore apply -f FILE [--etcd URL[,URL...]] [--prefix P] [--prune]
+                                  write FILE's nodes: and services: (config schema) into etcd
+                                  for podlaned's etcd source; --prune deletes the node and
+                                  service keys FILE does not name (talks to etcd, not podlaned)
+  kvstore list [--etcd URL[,URL...]] [--prefix P]
+                                  the nodes, services and ipam blocks in etcd
   ct list                         tracked (load-balanced and NATed) flows
   nat list                        source-NAT mappings (masquerade, NodePort SNAT, hairpin)
   help                            this text
@@ -100,7 +107,12 @@ CommandLine parse_args(int argc, char** argv) {
             name = "--output";
         if (name == "-f")
             name = "--file";
-        bool known = name == "--socket" || name == "--output" || name == "--file";
+        if (name == "--prune") { // the one option without a value
+            cl.opts["--prune"] = "true";
+            continue;
+        }
+        bool known = name == "--socket" || name == "--output" || name == "--file" || name == "--etcd" ||
+                     name == "--prefix";
         for (const auto& o : kEndpointAddOptions)
             known = known || name == o;
         if (!known)
@@ -184,6 +196,61 @@ void expect_words(const CommandLine& cl, std::size_t n, const std::string& usage
         throw UsageError{"usage: podlane " + usage};
 }
 
+/// `podlane kvstore apply|list`: talks to etcd directly.
+int run_kvstore(const CommandLine& cl, const std::string& sub, const std::string& output) {
+    podlane::KvstoreOptions o;
+    if (cl.opts.count("--etcd")) {
+        o.endpoints.clear();
+        std::string list = cl.opts.at("--etcd");
+        for (size_t start = 0; start <= list.size();) {
+            const size_t comma = std::min(list.find(',', start), list.size());
+            if (comma > start)
+                o.endpoints.push_back(list.substr(start, comma - start));
+            start = comma + 1;
+        }
+    }
+    if (cl.opts.count("--prefix")) {
+        o.prefix = cl.opts.at("--prefix");
+        if (o.prefix.empty() || o.prefix.back() != '/')
+            o.prefix += '/';
+    }
+    o.prune = cl.opts.count("--prune") > 0;
+    podlane::Result<Json> r = podlane::make_error("");
+    if (sub == "apply") {
+        expect_words(cl, 2, "kvstore apply -f FILE [--etcd URL] [--prefix P] [--prune]");
+        if (!cl.opts.count("--file"))
+            throw UsageError{"kvstore apply needs -f FILE"};
+        r = podlane::kvstore_apply(read_file(cl.opts.at("--file")), o);
+    } else if (sub == "list") {
+        expect_words(cl, 2, "kvstore list [--etcd URL] [--prefix P]");
+        if (o.prune)
+            throw UsageError{"--prune is only valid with 'kvstore apply'"};
+        r = podlane::kvstore_list(o);
+    } else {
+        throw UsageError{sub.empty() ? "kvstore needs a subcommand: apply or list"
+                                     : "unknown kvstore subcommand \"" + sub + "\" (apply or list)"};
+    }
+    if (!r) {
+        std::cerr << "podlane: kvstore " << sub << ": " << r.error().message << "\n";
+        return 1;
+    }
+    if (output == "json") {
+        std::cout << r->dump(2) << "\n";
+    } else if (sub == "apply") {
+        for (const Json& k : (*r)["written"])
+            std::cout << "written  " << k.get<std::string>() << "\n";
+        for (const Json& k : (*r)["deleted"])
+            std::cout << "deleted  " << k.get<std::string>() << "\n";
+        std::cout << (*r)["written"].size() << " written, " << (*r)["unchanged"].get<size_t>() << " unchanged, "
+                  << (*r)["deleted"].size() << " deleted in " << (*r)["etcd"].get<std::string>() << "\n";
+    } else {
+        for (const Json& e : *r)
+            std::cout << e["kind"].get<std::string>() << "\t" << e["name"].get<std::string>() << "\t"
+                      << e["value"].get<std::string>() << "\n";
+    }
+    return 0;
+}
+
 int run(int argc, char** argv) {
     CommandLine cl = parse_args(argc, argv);
     if (cl.help || (!cl.words.empty() && cl.words[0] == "help")) {
@@ -260,6 +327,8 @@ int run(int argc, char** argv) {
     } else if (first == "service") {
         throw UsageError{sub.empty() ? "service needs a subcommand: list, maglev, update or delete"
                                      : "unknown service subcommand \"" + sub + "\" (list, maglev, update or delete)"};
+    } else if (first == "kvstore") {
+        return run_kvstore(cl, sub, output);
     } else if (auto it = list_only.find(first); it != list_only.end()) {
         if (sub != "list")
             throw UsageError{sub.empty() ? first + " needs a subcommand: list"
@@ -270,6 +339,9 @@ int run(int argc, char** argv) {
     } else {
         throw UsageError{"unknown command \"" + first + "\""};
     }
+    for (const char* o : {"--etcd", "--prefix", "--prune"})
+        if (cl.opts.count(o))
+            throw UsageError{std::string(o) + " is only valid with 'kvstore'"};
     if (cmd != "service.update" && cl.opts.count("--file"))
         throw UsageError{"-f is only valid with 'service update'"};
     if (cmd != "endpoint.add")

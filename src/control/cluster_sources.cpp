@@ -1,5 +1,6 @@
 #include "control/cluster_sources.h"
 
+#include "control/source_etcd.h"
 #include "control/source_file.h"
 
 namespace podlane {
@@ -12,7 +13,7 @@ Result<std::unique_ptr<ClusterSource>> make_cluster_source(const Config& config,
         return std::unique_ptr<ClusterSource>(
             std::make_unique<FileSource>(config, config_path, config.source.file_poll_ms));
     case SourceKind::Etcd:
-        return make_error("source.kind etcd: not built into this podlaned yet");
+        return std::unique_ptr<ClusterSource>(std::make_unique<EtcdSource>(config));
     case SourceKind::Kubernetes:
         return make_error("source.kind kubernetes: not built into this podlaned yet");
     }

@@ -16,6 +16,7 @@
 #include "control/config.h"
 #include "control/eal_args.h"
 #include "control/final_report.h"
+#include "control/source_etcd.h"
 #include "control/metrics.h"
 
 namespace {
@@ -94,6 +95,19 @@ int main(int argc, char** argv) {
         return 1;
     }
     Config config = std::move(*cfg);
+    if (config.source.kind == SourceKind::Etcd && config.ipam.mode == IpamMode::ClusterPool) {
+        // The block comes from etcd, claimed cluster-wide, not from the file's node list.
+        auto block = etcd_claim_pod_cidr(config);
+        if (!block) {
+            std::fprintf(stderr, "podlaned: %s\n", block.error().message.c_str());
+            return 1;
+        }
+        config.network.pod_cidr = *block;
+        config.network.gateway_ip = Ipv4Addr::from_host(block->addr.host() + 1);
+        config.network.gateway_mac = MacAddr::from_ipv4(config.network.gateway_ip);
+        std::printf("podlaned: ipam cluster-pool: %s claimed %s through etcd\n", config.node_name.c_str(),
+                    block->str().c_str());
+    }
 
     std::vector<std::string> eal = build_eal_args(config, argv[0]);
     std::vector<char*> eal_argv;

@@ -1,0 +1,167 @@
+#include "cli/kvstore.h"
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "control/cluster_source.h"
+#include "control/etcd_client.h"
+#include "control/etcd_objects.h"
+
+namespace podlane {
+
+using Json = nlohmann::json;
+
+namespace {
+
+/// A node config that accepts any cluster's nodes and services for checking:
+/// its own addresses are in benchmark ranges (RFC 2544) no cluster uses.
+Result<Config> checking_config() {
+    return parse_config("node: {name: podlane-kvstore-cli, ip: 198.19.255.1}\n"
+                        "uplinks: [{name: check, devargs: net_null0}]\n"
+                        "network: {pod_cidr: 198.18.255.0/24, gateway_ip: 198.18.255.1}\n",
+                        "kvstore");
+}
+
+/// A YAML value as JSON: integers and booleans as such, other scalars as strings.
+Json yaml_to_json(const YAML::Node& n) {
+    if (n.IsMap()) {
+        Json o = Json::object();
+        for (const auto& kv : n)
+            o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+        return o;
+    }
+    if (n.IsSequence()) {
+        Json a = Json::array();
+        for (const auto& item : n)
+            a.push_back(yaml_to_json(item));
+        return a;
+    }
+    if (!n.IsScalar())
+        return nullptr;
+    const std::string s = n.Scalar();
+    if (n.Tag() != "!" && !s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 10)
+        return std::stoll(s);
+    if (n.Tag() != "!" && (s == "true" || s == "false"))
+        return s == "true";
+    return s;
+}
+
+/// The `nodes:` and `services:` items of a YAML document, as JSON.
+Result<Json> yaml_items_as_json(const std::string& yaml) {
+    try {
+        const YAML::Node root = YAML::Load(yaml);
+        Json out{{"nodes", Json::array()}, {"services", Json::array()}};
+        for (const char* list : {"nodes", "services"})
+            if (root[list])
+                for (const auto& item : root[list])
+                    out[list].push_back(yaml_to_json(item));
+        return out;
+    } catch (const YAML::Exception& e) {
+        return make_error(std::string("kvstore apply: ") + e.what());
+    }
+}
+
+} // namespace
+
+Result<Json> kvstore_apply(const std::string& yaml, const KvstoreOptions& o) {
+    auto base = checking_config();
+    if (!base)
+        return base.error();
+    // Only nodes and services are cluster state; other sections (loadbalancer,
+    // masquerade...) are node-local config and stay out of etcd.
+    std::string cluster_yaml;
+    try {
+        YAML::Node root = YAML::Load(yaml);
+        YAML::Node only(YAML::NodeType::Map);
+        if (root.IsMap())
+            for (const auto& kv : root) {
+                const std::string key = kv.first.as<std::string>();
+                if (key == "nodes" || key == "services")
+                    only[key] = kv.second;
+                else
+                    std::fprintf(stderr, "podlane: kvstore apply: %s is node-local config, not written to etcd\n",
+                                 key.c_str());
+            }
+        YAML::Emitter out;
+        out << only;
+        cluster_yaml = out.c_str();
+    } catch (const YAML::Exception& e) {
+        return make_error(std::string("kvstore apply: ") + e.what());
+    }
+    auto objects = parse_cluster_objects(yaml, *base, "kvstore apply");
+    if (!objects && objects.error().message.find("unknown key") == std::string::npos)
+        return objects.error();
+    objects = parse_cluster_objects(cluster_yaml, *base, "kvstore apply");
+    if (!objects)
+        return objects.error();
+    // The values are the file's own items, re-read as JSON through yaml-cpp's
+    // view of them: parse_cluster_objects validated them; store what was written.
+    auto items = yaml_items_as_json(yaml);
+    if (!items)
+        return items.error();
+    EtcdClient client(o.endpoints, 3000);
+    const EtcdKeys keys{o.prefix};
+    auto existing = client.range_prefix(o.prefix);
+    if (!existing)
+        return existing.error();
+    std::map<std::string, std::string> current;
+    for (const EtcdKv& kv : existing->kvs)
+        current[kv.key] = kv.value;
+    Json written = Json::array(), deleted = Json::array();
+    size_t unchanged = 0;
+    std::set<std::string> named;
+    auto write = [&](const std::string& key, const std::string& value) -> Result<void> {
+        named.insert(key);
+        if (auto it = current.find(key); it != current.end() && it->second == value) {
+            ++unchanged;
+            return {};
+        }
+        auto r = client.put(key, value);
+        if (!r)
+            return r.error();
+        written.push_back(key);
+        return {};
+    };
+    for (const Json& n : (*items)["nodes"])
+        if (auto r = write(keys.node(n.value("name", "")), n.dump()); !r)
+            return r.error();
+    for (const Json& s : (*items)["services"])
+        if (auto r = write(keys.service(s.value("name", "")), s.dump()); !r)
+            return r.error();
+    if (o.prune) {
+        for (const auto& [key, value] : current) {
+            const bool ours = key.rfind(keys.nodes(), 0) == 0 || key.rfind(keys.services(), 0) == 0;
+            if (!ours || named.count(key))
+                continue;
+            auto r = client.delete_key(key);
+            if (!r)
+                return r.error();
+            deleted.push_back(key);
+        }
+    }
+    return Json{{"written", written}, {"unchanged", unchanged}, {"deleted", deleted}, {"etcd", client.current_url()}};
+}
+
+Result<Json> kvstore_list(const KvstoreOptions& o) {
+    EtcdClient client(o.endpoints, 3000);
+    const EtcdKeys keys{o.prefix};
+    auto range = client.range_prefix(o.prefix);
+    if (!range)
+        return range.error();
+    Json list = Json::array();
+    for (const EtcdKv& kv : range->kvs) {
+        std::string kind = "other", name = kv.key.substr(o.prefix.size());
+        for (const auto& [k, p] : {std::pair{"node", keys.nodes()}, {"service", keys.services()}, {"ipam-block", keys.blocks()}})
+            if (kv.key.rfind(p, 0) == 0) {
+                kind = k;
+                name = kv.key.substr(p.size());
+            }
+        list.push_back(Json{{"key", kv.key}, {"kind", kind}, {"name", name}, {"value", kv.value}, {"mod_revision", kv.mod_revision}});
+    }
+    return list;
+}
+
+} // namespace podlane
