@@ -2,6 +2,7 @@
 
 #include "control/source_etcd.h"
 #include "control/source_file.h"
+#include "control/source_k8s.h"
 
 namespace podlane {
 
@@ -15,7 +16,7 @@ Result<std::unique_ptr<ClusterSource>> make_cluster_source(const Config& config,
     case SourceKind::Etcd:
         return std::unique_ptr<ClusterSource>(std::make_unique<EtcdSource>(config));
     case SourceKind::Kubernetes:
-        return make_error("source.kind kubernetes: not built into this podlaned yet");
+        return std::unique_ptr<ClusterSource>(std::make_unique<KubernetesSource>(config));
     }
     return make_error("source.kind: unknown");
 }

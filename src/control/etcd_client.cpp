@@ -1,18 +1,9 @@
 #include "control/etcd_client.h"
 
-#include <chrono>
-#include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
+#include "control/http_client.h"
 
 namespace podlane {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using Json = nlohmann::json;
 
 // ---- base64 and keys ----
@@ -148,163 +139,9 @@ Result<EtcdWatchResponse> parse_watch_message(const Json& message) {
     return out;
 }
 
-// ---- HTTP/1.1 over a blocking-with-timeout socket ----
+// ---- the gateway over HTTP/1.1 ----
 
 namespace {
-
-/// One HTTP connection with its own io_context; every operation has a timeout.
-class HttpConnection {
-public:
-    Result<void> connect(const EtcdEndpoint& ep, uint32_t timeout_ms) {
-        tcp::resolver resolver(io_);
-        boost::system::error_code ec;
-        auto addrs = resolver.resolve(ep.host, ep.port, ec);
-        if (ec)
-            return make_error("cannot resolve " + ep.url + ": " + ec.message());
-        bool done = false;
-        asio::async_connect(socket_, addrs, [&](const boost::system::error_code& e, const tcp::endpoint&) {
-            ec = e;
-            done = true;
-        });
-        if (!run(timeout_ms, done))
-            return make_error("cannot connect to " + ep.url + ": timed out after " + std::to_string(timeout_ms) + " ms");
-        if (ec)
-            return make_error("cannot connect to " + ep.url + ": " + ec.message());
-        host_ = ep.host + ":" + ep.port;
-        return {};
-    }
-
-    Result<void> post(const std::string& path, const std::string& body, uint32_t timeout_ms) {
-        const std::string req = "POST " + path + " HTTP/1.1\r\nHost: " + host_ +
-                                "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                                "\r\n\r\n" + body;
-        boost::system::error_code ec;
-        bool done = false;
-        asio::async_write(socket_, asio::buffer(req), [&](const boost::system::error_code& e, size_t) {
-            ec = e;
-            done = true;
-        });
-        if (!run(timeout_ms, done))
-            return make_error("etcd " + path + ": request timed out");
-        if (ec)
-            return make_error("etcd " + path + ": " + ec.message());
-        return {};
-    }
-
-    /// Reads the status line and headers; then body() or chunk() read what follows.
-    Result<void> read_head(uint32_t timeout_ms) {
-        size_t end;
-        while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-            auto r = fill(timeout_ms);
-            if (!r)
-                return r.error();
-            if (!*r)
-                return make_error("etcd: no answer within " + std::to_string(timeout_ms) + " ms");
-        }
-        const std::string head = buf_.substr(0, end);
-        buf_.erase(0, end + 4);
-        if (head.size() < 12 || head.rfind("HTTP/1.", 0) != 0)
-            return make_error("etcd: not an HTTP answer");
-        status_ = std::stoi(head.substr(9, 3));
-        std::string lower = head;
-        for (char& c : lower)
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        chunked_ = lower.find("transfer-encoding: chunked") != std::string::npos;
-        length_ = 0;
-        if (auto p = lower.find("content-length:"); p != std::string::npos)
-            length_ = std::stoul(lower.substr(p + 15));
-        return {};
-    }
-    int status() const noexcept { return status_; }
-
-    /// The whole body (Content-Length or chunked).
-    Result<std::string> body(uint32_t timeout_ms) {
-        if (!chunked_) {
-            while (buf_.size() < length_) {
-                auto r = fill(timeout_ms);
-                if (!r)
-                    return r.error();
-                if (!*r)
-                    return make_error("etcd: answer timed out");
-            }
-            return buf_.substr(0, length_);
-        }
-        std::string out;
-        for (;;) {
-            auto c = chunk(timeout_ms);
-            if (!c)
-                return c.error();
-            if (!*c)
-                return make_error("etcd: answer timed out");
-            if ((*c)->empty())
-                return out;
-            out += **c;
-        }
-    }
-
-    /// The next chunk of a chunked body: empty string at the end, nullopt if
-    /// nothing complete arrived within the timeout.
-    Result<std::optional<std::string>> chunk(uint32_t timeout_ms) {
-        for (;;) {
-            const size_t eol = buf_.find("\r\n");
-            if (eol != std::string::npos) {
-                const size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
-                if (buf_.size() >= eol + 2 + size + 2) {
-                    std::string data = buf_.substr(eol + 2, size);
-                    buf_.erase(0, eol + 2 + size + 2);
-                    return std::optional<std::string>(std::move(data));
-                }
-            }
-            auto r = fill(timeout_ms);
-            if (!r)
-                return r.error();
-            if (!*r)
-                return std::optional<std::string>();
-        }
-    }
-
-private:
-    /// Reads what arrives within the timeout into buf_: false on timeout.
-    Result<bool> fill(uint32_t timeout_ms) {
-        char data[16384];
-        boost::system::error_code ec;
-        size_t n = 0;
-        bool done = false;
-        socket_.async_read_some(asio::buffer(data), [&](const boost::system::error_code& e, size_t got) {
-            ec = e;
-            n = got;
-            done = true;
-        });
-        if (!run(timeout_ms, done))
-            return false;
-        if (ec)
-            return make_error(ec == asio::error::eof ? "etcd closed the connection" : "etcd: " + ec.message());
-        buf_.append(data, n);
-        return true;
-    }
-
-    /// Runs the io_context until `done` or the timeout; on timeout cancels the
-    /// operation and lets its handler run. True if it completed.
-    bool run(uint32_t timeout_ms, bool& done) {
-        io_.restart();
-        io_.run_for(std::chrono::milliseconds(timeout_ms));
-        if (done)
-            return true;
-        boost::system::error_code ignored;
-        socket_.cancel(ignored);
-        io_.restart();
-        io_.run();
-        return false;
-    }
-
-    asio::io_context io_;
-    tcp::socket socket_{io_};
-    std::string host_;
-    std::string buf_;
-    int status_ = 0;
-    bool chunked_ = false;
-    size_t length_ = 0;
-};
 
 /// A watch over one HttpConnection: the gateway sends one JSON object per chunk or line.
 class HttpWatch : public EtcdWatch {
@@ -366,9 +203,9 @@ Result<Json> EtcdClient::call(const std::string& path, const Json& body) {
     std::string errors;
     for (const EtcdEndpoint& ep : endpoints_) {
         HttpConnection c;
-        auto r = c.connect(ep, timeout_ms_);
+        auto r = c.connect(HttpUrl{false, ep.host, ep.port}, timeout_ms_);
         if (r)
-            r = c.post(path, body.dump(), timeout_ms_);
+            r = c.send("POST", path, body.dump(), {}, timeout_ms_);
         if (r)
             r = c.read_head(timeout_ms_);
         if (!r) {
@@ -455,9 +292,9 @@ Result<std::unique_ptr<EtcdWatch>> EtcdClient::watch_prefix(const std::string& p
                    {"range_end", base64_encode(etcd_prefix_end(prefix))},
                    {"start_revision", std::to_string(start_revision)},
                    {"progress_notify", true}}}};
-        auto r = c->connect(ep, timeout_ms_);
+        auto r = c->connect(HttpUrl{false, ep.host, ep.port}, timeout_ms_);
         if (r)
-            r = c->post("/v3/watch", req.dump(), timeout_ms_);
+            r = c->send("POST", "/v3/watch", req.dump(), {}, timeout_ms_);
         if (r)
             r = c->read_head(timeout_ms_);
         if (r && c->status() != 200)

@@ -141,9 +141,11 @@ int main(int argc, char** argv) {
         } else if (auto src = make_cluster_source(config, opt.config_file); !src) {
             std::fprintf(stderr, "podlaned: %s\n", src.error().message.c_str());
             exit_code = 1;
-        } else if (source = std::move(*src);
-                   source && !source->start(io, [&agent](ClusterDelta d) { agent.apply_delta(std::move(d)); })) {
-            std::fprintf(stderr, "podlaned: cannot start the cluster-state source\n");
+        } else if (auto started = (source = std::move(*src))
+                                      ? source->start(io, [&agent](ClusterDelta d) { agent.apply_delta(std::move(d)); })
+                                      : Result<void>{};
+                   !started) {
+            std::fprintf(stderr, "podlaned: source: %s\n", started.error().message.c_str());
             exit_code = 1;
         } else {
             agent.attach_source(source.get());
