@@ -13,6 +13,7 @@
 #include "cli/client.h"
 #include "cli/format.h"
 #include "cli/kvstore.h"
+#include "cli/observe.h"
 
 namespace {
 
@@ -47,6 +48,12 @@ Commands:
                                   service keys FILE does not name (talks to etcd, not podlaned)
   kvstore list [--etcd URL[,URL...]] [--prefix P]
                                   the nodes, services and ipam blocks in etcd
+  observe [--last N] [-f] [--pod NAME] [--from-pod NAME] [--to-pod NAME] [--ip IP]
+          [--from-ip IP] [--to-ip IP] [--port P] [--protocol tcp|udp|icmp]
+          [--verdict FORWARDED|DROPPED|TRANSLATED]
+                                  flow events like hubble observe: every drop with its reason and
+                                  a sample of forwarded and translated packets (observe.sample_every);
+                                  -f follows new events; -o json prints one JSON object per line
   ct list                         tracked (load-balanced and NATed) flows
   nat list                        source-NAT mappings (masquerade, NodePort SNAT, hairpin)
   help                            this text
@@ -62,6 +69,10 @@ The API serves root only. Examples:
   podlane stats -o json
   podlane ipcache list
 )";
+
+/// `podlane observe`'s filters and --last.
+constexpr const char* kObserveOptions[] = {"--last", "--pod", "--from-pod", "--to-pod", "--ip", "--from-ip",
+                                           "--to-ip", "--port", "--protocol", "--verdict"};
 
 /// A command line that cannot be run as typed (exit code 2).
 struct UsageError {
@@ -81,6 +92,9 @@ const std::vector<std::string> kEndpointAddOptions = {"--id",     "--ip",    "--
 
 CommandLine parse_args(int argc, char** argv) {
     CommandLine cl;
+    bool observing = false;
+    for (int i = 1; i < argc; ++i)
+        observing = observing || std::string(argv[i]) == "observe";
     bool only_words = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
@@ -105,14 +119,16 @@ CommandLine parse_args(int argc, char** argv) {
         }
         if (name == "-o")
             name = "--output";
-        if (name == "-f")
+        if (name == "-f" && !observing) // observe -f follows; elsewhere -f FILE
             name = "--file";
-        if (name == "--prune") { // the one option without a value
-            cl.opts["--prune"] = "true";
+        if (name == "--prune" || name == "-f" || name == "--follow") { // options without a value
+            cl.opts[name == "--prune" ? "--prune" : "--follow"] = "true";
             continue;
         }
         bool known = name == "--socket" || name == "--output" || name == "--file" || name == "--etcd" ||
                      name == "--prefix";
+        for (const char* o : kObserveOptions)
+            known = known || name == o;
         for (const auto& o : kEndpointAddOptions)
             known = known || name == o;
         if (!known)
@@ -329,6 +345,20 @@ int run(int argc, char** argv) {
                                      : "unknown service subcommand \"" + sub + "\" (list, maglev, update or delete)"};
     } else if (first == "kvstore") {
         return run_kvstore(cl, sub, output);
+    } else if (first == "observe") {
+        expect_words(cl, 1, "observe [--last N] [-f] [filters]");
+        std::map<std::string, std::string> filters;
+        for (const char* o : kObserveOptions)
+            if (cl.opts.count(o) && std::string(o) != "--last")
+                filters[std::string(o).substr(2)] = cl.opts.at(o);
+        unsigned last = 20;
+        if (cl.opts.count("--last")) {
+            const std::string& v = cl.opts.at("--last");
+            if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 6)
+                throw UsageError{"--last must be a number of events, like 50"};
+            last = static_cast<unsigned>(std::stoul(v));
+        }
+        return podlane::run_observe(socket, filters, last, cl.opts.count("--follow") > 0, output == "json");
     } else if (auto it = list_only.find(first); it != list_only.end()) {
         if (sub != "list")
             throw UsageError{sub.empty() ? first + " needs a subcommand: list"
@@ -339,6 +369,11 @@ int run(int argc, char** argv) {
     } else {
         throw UsageError{"unknown command \"" + first + "\""};
     }
+    for (const char* o : kObserveOptions)
+        if (cl.opts.count(o))
+            throw UsageError{std::string(o) + " is only valid with 'observe'"};
+    if (cl.opts.count("--follow"))
+        throw UsageError{"-f/--follow is only valid with 'observe' (service update and kvstore apply take -f FILE)"};
     for (const char* o : {"--etcd", "--prefix", "--prune"})
         if (cl.opts.count(o))
             throw UsageError{std::string(o) + " is only valid with 'kvstore'"};

@@ -111,6 +111,8 @@ Result<void> Agent::start() {
     }
 
     counters_ = std::make_unique<WorkerCounters[]>(n_workers);
+    if (auto r = start_observe(); !r)
+        return r;
     worker_ctx_.resize(n_workers);
     for (uint32_t w = 0; w < n_workers; ++w) {
         worker_ctx_[w] = WorkerContext{
@@ -123,6 +125,7 @@ Result<void> Agent::start() {
             .burst_size = dp.burst_size,
             .idle_sleep_us = dp.idle_sleep_us,
             .idle_polls_before_sleep = dp.idle_polls_before_sleep,
+            .flows = taps_ ? &taps_[w] : nullptr,
         };
     }
     publish(); // static ports, before the workers look
@@ -170,6 +173,7 @@ void Agent::stop() {
         while (rte_ring_sc_dequeue(control_tx_, reinterpret_cast<void**>(&m)) == 0)
             rte_pktmbuf_free(m);
     }
+    stop_observe();
     rte_ring_free(control_tx_); // both accept nullptr
     rte_ring_free(neighbor_ring_);
     control_tx_ = neighbor_ring_ = nullptr;

@@ -89,6 +89,7 @@ public:
     Result<Json> service_delete(const std::string& name) override;
     Json ct_list() override;
     Json nat_list() override;
+    Json flow_list(uint64_t since, uint32_t last) override;
 
 private:
     Result<void> start_uplink();
@@ -122,6 +123,20 @@ private:
     std::unique_ptr<RcuPublisher<Snapshot>> tables_;
     std::unique_ptr<WorkerCounters[]> counters_;
     std::vector<std::unique_ptr<HoldQueue>> hold_queues_;
+    // Flow events (agent_observe.cpp).
+    std::unique_ptr<FlowTap[]> taps_;           ///< one per worker when observe is on
+    std::vector<rte_ring*> flow_rings_;
+    struct StoredFlow {
+        uint64_t seq;
+        double time;                            ///< seconds since the epoch
+        FlowEvent event;
+    };
+    std::deque<StoredFlow> flows_;
+    uint64_t flow_seq_ = 0;
+    Result<void> start_observe();
+    void stop_observe();
+    void drain_flows();
+    Json flow_json(const StoredFlow& f) const;
     std::vector<WorkerContext> worker_ctx_;
     std::atomic<bool> stop_workers_{false};
     bool workers_running_ = false;

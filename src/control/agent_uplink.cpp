@@ -143,6 +143,7 @@ void Agent::tick() {
             publish();
     }
     services_tick();
+    drain_flows();
     tables_->reclaim();
     feed_metrics(false);
 }

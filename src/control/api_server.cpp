@@ -202,6 +202,18 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
             throw RequestError{r.error().message};
         return std::move(r).value();
     }
+    if (cmd == "flow.list") {
+        check_known(cmd, args, {"since", "last"});
+        auto number = [&](const char* key, uint64_t dflt) -> uint64_t {
+            auto it = args.find(key);
+            if (it == args.end() || it->is_null())
+                return dflt;
+            if (!it->is_number_unsigned())
+                throw RequestError{cmd + ": " + key + " must be a non-negative integer"};
+            return it->get<uint64_t>();
+        };
+        return api.flow_list(number("since", 0), static_cast<uint32_t>(std::min<uint64_t>(number("last", 1000), 100000)));
+    }
     if (cmd == "ct.list") {
         check_known(cmd, args, {});
         return api.ct_list();
@@ -213,7 +225,7 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
     throw RequestError{"unknown command " + show(cmd) +
                        " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list,"
                        " identity.list, neighbor.list, service.list, service.maglev, service.update, service.delete, ct.list,"
-                       " nat.list)"};
+                       " nat.list, flow.list)"};
 }
 
 bool peer_is_root(stream::socket& socket) {

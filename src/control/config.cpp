@@ -402,7 +402,8 @@ Config read_config(const YAML::Node& root) {
     Config c;
     const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
                                         "neighbor", "host", "ports", "endpoints", "tables", "api",
-                                        "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source"});
+                                        "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source",
+                                        "observe"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -428,6 +429,13 @@ Config read_config(const YAML::Node& root) {
         invalid(*api.get("socket"), "an absolute path, like /run/podlane/podlane.sock");
     read_metrics(top, c.metrics);
     read_source(top, c.source);
+    const Mapping obs = top.section("observe", {"enabled", "sample_every", "ring_size", "history"});
+    obs.read("enabled", c.observe.enabled, as_bool);
+    obs.read("sample_every", c.observe.sample_every, as_uint<uint32_t>(0, 1u << 20));
+    if (obs.read("ring_size", c.observe.ring_size, as_uint<uint32_t>(64, 1u << 20)) &&
+        (c.observe.ring_size & (c.observe.ring_size - 1)) != 0)
+        invalid(*obs.get("ring_size"), "a power of two, like 4096");
+    obs.read("history", c.observe.history, as_uint<uint32_t>(16, 1u << 22));
     read_ports(top, c.ports);
     read_lb_settings(top, c);
     read_services(top, c);

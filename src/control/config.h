@@ -128,6 +128,14 @@ struct MetricsConfig {
     std::string listen() const { return address.str() + ":" + std::to_string(port); }
 };
 
+/// Flow events for `podlane observe` (docs/config.md "observe").
+struct ObserveConfig {
+    bool enabled = true;
+    uint32_t sample_every = 64;   ///< one event per this many forwarded packets per worker; 0: drops only
+    uint32_t ring_size = 4096;    ///< events each worker's ring holds (a power of two)
+    uint32_t history = 8192;      ///< events the agent keeps for observe
+};
+
 enum class SourceKind { File, Etcd, Kubernetes };
 
 /// etcd v3 as the cluster-state source (docs/config.md "Sources").
@@ -178,6 +186,7 @@ struct Config {
     ApiConfig api;
     MetricsConfig metrics;
     SourceConfig source;
+    ObserveConfig observe;
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and

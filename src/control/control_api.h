@@ -54,6 +54,9 @@ public:
     virtual Json ct_list() = 0;
     /// "nat.list": source-NAT mappings (masquerade, NodePort SNAT, hairpin).
     virtual Json nat_list() = 0;
+    /// "flow.list": flow events with a sequence number above `since` (at most
+    /// the `last` newest): {"events": [...], "next": seq, "lost": n, "enabled"}.
+    virtual Json flow_list(uint64_t since, uint32_t last) = 0;
 };
 
 } // namespace podlane

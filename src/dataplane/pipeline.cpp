@@ -53,9 +53,35 @@ inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, 
 
 /// Runs `handle` on every packet with prefetch ahead, frees what is not
 /// transmitted (counting drops by reason) and counts outcomes.
+/// Reports what happened to pkts[i] as a flow event: every drop, and one in
+/// tap.sample_every of the rest (`sampled`, whose pre-pipeline tuple was
+/// taken before the pipeline touched it).
+[[gnu::noinline]] void observe_packet(FlowTap& tap, const rte_mbuf* m, const Verdict& v, bool sampled,
+                                      const FlowTuple& pre, uint16_t in_port, uint16_t length) noexcept {
+    FlowEvent e;
+    e.tsc = rte_rdtsc();
+    e.pre = sampled ? pre : flow_tuple_at(m, 0);
+    e.in_port = in_port;
+    e.out_port = v.port;
+    e.length = length;
+    e.worker = tap.worker;
+    e.outcome = v.outcome;
+    if (v.outcome == Outcome::Dropped) {
+        e.verdict = FlowVerdict::Dropped;
+        e.reason = v.reason;
+    } else {
+        e.post = flow_tuple_at(m, v.outcome == Outcome::Encapsulated ? flow_inner_offset(m) : 0);
+        const bool xlated = e.post.proto != 0 && (e.post.src != e.pre.src || e.post.dst != e.pre.dst ||
+                                                  e.post.sport != e.pre.sport || e.post.dport != e.pre.dport);
+        const bool decap = v.outcome == Outcome::Decapsulated;
+        e.verdict = xlated && !decap ? FlowVerdict::Translated : FlowVerdict::Forwarded;
+    }
+    flow_emit(tap, e);
+}
+
 template <typename Handle>
 inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
-                      Handle handle) noexcept {
+                      FlowTap* tap, uint16_t in_port, Handle handle) noexcept {
     const size_t n = pkts.size();
     for (size_t i = 0; i < n && i < kPrefetchOffset; ++i)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
@@ -63,7 +89,20 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     for (size_t i = 0; i < n; ++i) {
         if (i + kPrefetchOffset < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
+        bool sampled = false;
+        FlowTuple pre;
+        uint16_t length = 0;
+        if (tap != nullptr) [[unlikely]] {
+            length = static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkts[i]));
+            if (tap->sample_every != 0 && --tap->countdown == 0) {
+                tap->countdown = tap->sample_every;
+                sampled = true;
+                pre = flow_tuple_at(pkts[i], 0);
+            }
+        }
         const Verdict v = handle(static_cast<uint32_t>(i), pkts[i]);
+        if (tap != nullptr && (sampled || v.outcome == Outcome::Dropped)) [[unlikely]]
+            observe_packet(*tap, pkts[i], v, sampled, pre, in_port, length);
         ++outcomes[static_cast<size_t>(v.outcome)];
         if (v.outcome == Outcome::Dropped)
             drop_packet(pkts[i], v.reason, c);
@@ -101,20 +140,21 @@ void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*>
     case PortRole::Host:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst(pkts, out_ports, c, hold, [&](uint32_t i, rte_mbuf* m) {
+        run_burst(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
             w.ct_burst.current = i;
             return from_pod(snap, m, ingress, c, w);
         });
         break;
     }
     case PortRole::Uplink:
-        run_burst(pkts, out_ports, c, hold, [&](uint32_t i, rte_mbuf* m) {
+        run_burst(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
             w.ct_burst.current = i;
             return from_uplink(snap, m, in_port, c, w);
         });
         break;
     default: // PortRole::Unused: the port is being removed, the table no longer knows it
-        run_burst(pkts, out_ports, c, hold, [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+        run_burst(pkts, out_ports, c, hold, w.flows, in_port,
+                  [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
         break;
     }
     // The burst's conntrack answers hold for this burst only: once it is

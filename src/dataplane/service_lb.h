@@ -7,6 +7,7 @@
 #include "dataplane/affinity.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/ct_tuple.h"
+#include "dataplane/flow_event.h"
 #include "dataplane/flow_hash.h"
 #include "dataplane/service_table.h"
 
@@ -45,6 +46,7 @@ struct LbWorker {
     uint64_t rng = 0x9E3779B97F4A7C15ull;    ///< xorshift state for random selection
     uint32_t ct_writes = 0;                  ///< flows this worker created or rebound (see ct_find)
     CtBurstLookup ct_burst;
+    FlowTap* flows = nullptr;                ///< flow events (observe); nullptr: off
 };
 
 /// xorshift64: cheap, per worker, good enough to spread flows.

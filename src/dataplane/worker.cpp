@@ -59,6 +59,7 @@ int worker_main(void* arg) {
 
     LbWorker lb;
     lb.worker_id = w.worker_id;
+    lb.flows = w.flows;
     lb.rng = (lb.rng ^ rte_rdtsc() * (w.worker_id + 1)) | 1;
     uint32_t idle_rounds = 0;
     while (!w.stop->load(std::memory_order_relaxed)) {
