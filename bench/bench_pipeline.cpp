@@ -30,6 +30,7 @@
 
 #include "control/snapshot_builder.h"
 #include "dataplane/pipeline.h"
+#include "dataplane/service_lb.h"
 
 using namespace podlane;
 
@@ -50,6 +51,7 @@ struct Options {
     uint32_t endpoints = 16;
     uint16_t burst = 32;
     bool json = false;
+    int observe = -1; ///< flow events: one per N forwarded packets (0: drops only); -1: off
 };
 
 Options parse_options(int argc, char** argv) {
@@ -77,8 +79,9 @@ Options parse_options(int argc, char** argv) {
         else if (a == "--endpoints") o.endpoints = static_cast<uint32_t>(std::atoi(next()));
         else if (a == "--burst") o.burst = static_cast<uint16_t>(std::atoi(next()));
         else if (a == "--json") o.json = true;
+        else if (a == "--observe") o.observe = std::atoi(next());
         else {
-            std::fprintf(stderr, "usage: bench_pipeline [--scenario local|encap|decap] [--seconds S] [--iterations N] [--endpoints E] [--burst B] [--json]\n");
+            std::fprintf(stderr, "usage: bench_pipeline [--scenario local|encap|decap] [--seconds S] [--iterations N] [--endpoints E] [--burst B] [--observe N] [--json]\n");
             std::exit(a == "-h" || a == "--help" ? 0 : 2);
         }
     }
@@ -203,6 +206,23 @@ int main(int argc, char** argv) {
     }
     WorkerCounters counters;
     uint16_t out[kMaxBurst];
+    // --observe N: a worker's flow-event tap, its ring emptied after every
+    // burst (the control thread drains it, on another core, in podlaned).
+    LbWorker lb;
+    FlowTap tap;
+    std::vector<uint8_t> ring_mem;
+    if (o.observe >= 0) {
+        ring_mem.resize(rte_ring_get_memsize_elem(sizeof(FlowEvent), 4096) + 64);
+        auto* ring = reinterpret_cast<rte_ring*>((reinterpret_cast<uintptr_t>(ring_mem.data()) + 63) & ~uintptr_t{63});
+        if (rte_ring_init(ring, "bench_flows", 4096, RING_F_SP_ENQ | RING_F_SC_DEQ) != 0) {
+            std::fprintf(stderr, "bench_pipeline: cannot set up the flow-event ring\n");
+            return 1;
+        }
+        tap.ring = ring;
+        tap.sample_every = static_cast<uint32_t>(o.observe);
+        tap.countdown = o.observe > 0 ? static_cast<uint32_t>(o.observe) : 1;
+        lb.flows = &tap;
+    }
     if (o.scenario == Scenario::Decap) {
         // The input is what node A really sends: encapsulate once with it.
         WorkerCounters setup;
@@ -227,7 +247,9 @@ int main(int argc, char** argv) {
     uint64_t iterations = 0;
     const uint64_t start = rte_rdtsc();
     for (;;) {
-        classify_burst(snap, in_port, std::span(burst.data(), o.burst), out, counters);
+        classify_burst(snap, in_port, std::span(burst.data(), o.burst), out, counters, nullptr, &lb);
+        if (tap.ring != nullptr)
+            rte_ring_reset(tap.ring);
         // Undo what the pipeline did so the same packets can go round again:
         // strip (encap) or restore (decap) the outer headers, reset TTL and
         // checksum. A few instructions per packet, counted in the figure.

@@ -1,5 +1,6 @@
 #include "control/cluster_sources.h"
 
+#include "control/kubeconfig.h"
 #include "control/source_etcd.h"
 #include "control/source_file.h"
 #include "control/source_k8s.h"
@@ -16,7 +17,12 @@ Result<std::unique_ptr<ClusterSource>> make_cluster_source(const Config& config,
     case SourceKind::Etcd:
         return std::unique_ptr<ClusterSource>(std::make_unique<EtcdSource>(config));
     case SourceKind::Kubernetes:
-        return std::unique_ptr<ClusterSource>(std::make_unique<KubernetesSource>(config));
+    {
+        auto access = resolve_kube_access(config.source.kubernetes);
+        if (!access)
+            return access.error();
+        return std::unique_ptr<ClusterSource>(std::make_unique<KubernetesSource>(config, std::move(*access)));
+    }
     }
     return make_error("source.kind: unknown");
 }

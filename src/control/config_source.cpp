@@ -42,9 +42,11 @@ void read_source(const Mapping& top, SourceConfig& s) {
 
     const Mapping k8s = m.section("kubernetes", {"kubeconfig", "server", "token_file", "ca_file", "timeout_ms"});
     k8s.read("kubeconfig", s.kubernetes.kubeconfig, as_nonempty);
-    if (k8s.read("server", s.kubernetes.server, as_nonempty) && s.kubernetes.server.rfind("https://", 0) != 0 &&
-        s.kubernetes.server.rfind("http://", 0) != 0)
-        invalid(*k8s.get("server"), "an API server URL like https://127.0.0.1:6443");
+    // The API is reached over HTTPS only (the insecure port is gone since Kubernetes 1.20).
+    const std::string https = "https://";
+    if (k8s.read("server", s.kubernetes.server, as_nonempty) &&
+        (s.kubernetes.server.rfind(https, 0) != 0 || s.kubernetes.server.size() == https.size()))
+        invalid(*k8s.get("server"), "an https:// API server URL like https://127.0.0.1:6443");
     k8s.read("token_file", s.kubernetes.token_file, as_nonempty);
     k8s.read("ca_file", s.kubernetes.ca_file, as_nonempty);
     k8s.read("timeout_ms", s.kubernetes.timeout_ms, as_uint<uint32_t>(100, 600000));

@@ -1,382 +1,336 @@
 #include "control/source_k8s.h"
 
-#include <atomic>
-#include <condition_variable>
+#include <array>
 #include <cstdio>
-#include <map>
-#include <mutex>
-#include <set>
-#include <thread>
+#include <exception>
+#include <random>
 #include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <nlohmann/json.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
-#include "control/http_client.h"
-#include "control/k8s_convert.h"
-#include "control/kubeconfig.h"
+#include "control/k8s_cache.h"
+#include "control/k8s_client.h"
 
 namespace podlane {
 
+namespace asio = boost::asio;
+using asio::awaitable;
 using Json = nlohmann::json;
 
 namespace {
 
-enum Resource { kNodes, kServices, kSlices, kResources };
-constexpr const char* kPaths[kResources] = {"/api/v1/nodes", "/api/v1/services",
-                                            "/apis/discovery.k8s.io/v1/endpointslices"};
-constexpr const char* kNames[kResources] = {"nodes", "services", "endpointslices"};
+/// Retry delays after a failure: 250 ms doubling to 4 s, +-20% so that the
+/// nodes of a cluster do not come back to the API server in step.
+class Backoff {
+public:
+    std::chrono::milliseconds next(std::minstd_rand& rng) {
+        const auto base = delay_;
+        delay_ = std::min(delay_ * 2, std::chrono::milliseconds(4000));
+        std::uniform_int_distribution<int64_t> jitter(-base.count() / 5, base.count() / 5);
+        return base + std::chrono::milliseconds(jitter(rng));
+    }
+    void reset() { delay_ = std::chrono::milliseconds(250); }
 
-/// A request's outcome that is not a plain failure: 410 Gone.
-struct Gone {};
+private:
+    std::chrono::milliseconds delay_{250};
+};
+
+/// What an HTTP error from the API server means, with the Status message it sent.
+std::string http_problem(const HttpReply& r, const std::string& origin) {
+    std::string message;
+    const Json status = Json::parse(r.body, nullptr, false);
+    if (status.is_object() && status.contains("message") && status["message"].is_string())
+        message = status["message"].get<std::string>();
+    else
+        message = r.body.substr(0, 200);
+    std::string out = "HTTP " + std::to_string(r.status) + " " + r.reason;
+    if (!message.empty() && message != r.reason)
+        out += ": " + message;
+    if (r.status == 401)
+        out += " (the API server refused the credentials of " + origin + ": check its token or client certificate)";
+    else if (r.status == 403)
+        out += " (podlaned needs RBAC permission to list and watch nodes, services and endpointslices.discovery.k8s.io)";
+    return out;
+}
 
 } // namespace
 
 struct KubernetesSource::Impl {
-    Config config;
+    Impl(const Config& config, KubeAccess a) : access(std::move(a)), cache(ConvertSettings::from(config)),
+                                                 timeout(config.source.kubernetes.timeout_ms) {}
+
     KubeAccess access;
-    HttpUrl url;
-    boost::asio::io_context* io = nullptr;
+    K8sCache cache;
+    std::chrono::milliseconds timeout;
+    std::shared_ptr<K8sClient> client;
     Sink sink;
-    std::thread threads[kResources];
-    std::atomic<bool> stopping{false};
-    std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
-    mutable std::mutex mu;
-    std::condition_variable wake;
-    // Under mu:
-    std::map<std::string, Json> objects[kResources]; ///< by namespace/name
-    bool listed[kResources] = {false, false, false};
-    bool synced_once = false;
-    bool down[kResources] = {false, false, false};
-    SourceStatus st;
-    std::map<std::string, std::string> bad; ///< object -> why it is left out
+    SourceStatus status;
+    bool stopped = true;
+    bool synced = false;               ///< the first replace delta went out
+    std::array<bool, 3> healthy{};     ///< the resource's last request succeeded
+    std::array<bool, 3> listed_once{}; ///< a later list is a relist
+    std::array<std::string, 3> failure; ///< the resource's current failure, logged once
+    std::array<std::unique_ptr<asio::steady_timer>, 3> timers;
+    std::minstd_rand rng{std::random_device{}()};
 
-    explicit Impl(Config c) : config(std::move(c)) {}
+    static size_t at(K8sResource r) { return static_cast<size_t>(r); }
 
-    std::vector<std::string> headers() const {
-        std::vector<std::string> h{"Accept: application/json"};
-        if (!access.token.empty())
-            h.push_back("Authorization: Bearer " + access.token);
-        return h;
+    void update_state() {
+        if (!synced)
+            status.state = SourceState::Connecting;
+        else
+            status.state = healthy[0] && healthy[1] && healthy[2] ? SourceState::Synced : SourceState::Disconnected;
     }
 
-    void pause(uint32_t ms) {
-        std::unique_lock lock(mu);
-        wake.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping.load(); });
-    }
-
-    void deliver(ClusterDelta d) {
-        ++st.events; // under mu
-        auto alive_flag = alive;
-        boost::asio::post(*io, [this, alive_flag, d = std::move(d)]() mutable {
-            if (alive_flag->load())
-                sink(std::move(d));
-        });
-    }
-
-    /// The slices of service `key` (under mu).
-    std::vector<const Json*> slices_of(const std::string& key) const {
-        std::vector<const Json*> out;
-        for (const auto& [k, s] : objects[kSlices])
-            if (k8s_slice_service(s) == key)
-                out.push_back(&s);
-        return out;
-    }
-
-    /// Adds service `key`'s current version (or its removal) to `d` (under mu).
-    void service_into(const std::string& key, ClusterDelta& d) {
-        auto it = objects[kServices].find(key);
-        if (it == objects[kServices].end()) {
-            d.delete_services.push_back(key);
-            return;
-        }
-        auto s = k8s_service(it->second, slices_of(key), config);
-        if (!s) {
-            bad[key] = s.error().message;
-            st.last_error = s.error().message;
-            d.delete_services.push_back(key);
-        } else if (!*s) {
-            bad.erase(key);
-            d.delete_services.push_back(key); // headless or the like
-        } else {
-            bad.erase(key);
-            d.upsert_services.push_back(std::move(**s));
-        }
-    }
-
-    void node_into(const std::string& key, ClusterDelta& d) {
-        auto it = objects[kNodes].find(key);
-        if (it == objects[kNodes].end()) {
-            d.delete_nodes.push_back(key);
-            return;
-        }
-        auto n = k8s_node(it->second, config);
-        if (!n) {
-            bad[key] = n.error().message;
-            st.last_error = n.error().message;
-            d.delete_nodes.push_back(key);
-        } else if (*n) {
-            bad.erase(key);
-            d.upsert_nodes.push_back(std::move(**n));
-        }
-    }
-
-    /// The whole state as a replace delta (under mu).
-    ClusterDelta everything() {
-        ClusterDelta d;
-        d.replace = true;
-        for (const auto& [key, n] : objects[kNodes])
-            node_into(key, d);
-        for (const auto& [key, s] : objects[kServices])
-            service_into(key, d);
-        d.delete_nodes.clear();
-        d.delete_services.clear();
-        return d;
-    }
-
-    /// After `r` was (re)listed: the first full state once all three are, a
-    /// replace delta on a relist.
-    void after_list(Resource r) {
-        std::lock_guard lock(mu);
-        const bool relist = listed[r];
-        listed[r] = true;
-        if (!(listed[kNodes] && listed[kServices] && listed[kSlices]))
-            return;
-        if (synced_once && !relist)
-            return;
-        if (synced_once)
-            ++st.resyncs;
-        synced_once = true;
-        deliver(everything());
+    /// The resource cannot reach the API server (or was refused).
+    void failed(K8sResource r, const std::string& why) {
+        healthy[at(r)] = false;
+        const std::string text = std::string(resource_name(r)) + ": " + why;
+        status.last_error = text;
+        if (failure[at(r)] != text)
+            std::fprintf(stderr, "podlaned: kubernetes: %s%s\n", text.c_str(),
+                         synced ? " (keeping the last good state; retrying)" : " (retrying)");
+        failure[at(r)] = text;
         update_state();
     }
 
-    void update_state() { // under mu
-        bool any_down = false;
-        for (bool d : down)
-            any_down = any_down || d;
-        st.state = any_down ? (synced_once ? SourceState::Disconnected : SourceState::Connecting)
-                            : (synced_once ? SourceState::Synced : SourceState::Connecting);
+    /// The resource's list or watch request succeeded.
+    void reached(K8sResource r) {
+        healthy[at(r)] = true;
+        if (!failure[at(r)].empty())
+            std::fprintf(stderr, "podlaned: kubernetes: %s: reachable again\n", resource_name(r));
+        failure[at(r)].clear();
+        update_state();
     }
 
-    /// GET `path`: the JSON answer; Gone on 410; errors otherwise.
-    Result<Json> get(const std::string& path, bool& gone) {
-        HttpConnection c;
-        auto r = c.connect(url, config.source.kubernetes.timeout_ms, &access.tls);
-        if (r)
-            r = c.send("GET", path, "", headers(), config.source.kubernetes.timeout_ms);
-        if (r)
-            r = c.read_head(config.source.kubernetes.timeout_ms);
-        if (!r)
-            return r.error();
-        auto body = c.body(config.source.kubernetes.timeout_ms);
-        if (!body)
-            return body.error();
-        gone = c.status() == 410;
-        if (c.status() != 200 && !gone) {
-            Json j = Json::parse(*body, nullptr, false);
-            return make_error("GET " + path + ": HTTP " + std::to_string(c.status()) +
-                              (j.is_object() ? " " + j.value("message", std::string()) : ""));
+    /// Objects skipped or partly converted: logged, the latest kept as last_error.
+    void report_problems() {
+        for (const std::string& p : cache.take_problems()) {
+            std::fprintf(stderr, "podlaned: kubernetes: %s\n", p.c_str());
+            status.last_error = p;
         }
-        Json j = Json::parse(*body, nullptr, false);
-        if (j.is_discarded())
-            return make_error("GET " + path + ": the answer is not JSON");
-        return j;
     }
 
-    /// Lists resource `r`; returns its resourceVersion.
-    Result<std::string> list(Resource r) {
-        bool gone = false;
-        auto j = get(kPaths[r], gone);
-        if (!j)
-            return j.error();
-        std::map<std::string, Json> items;
-        for (const Json& item : j->value("items", Json::array()))
-            items[k8s_key(item)] = item;
-        {
-            std::lock_guard lock(mu);
-            objects[r] = std::move(items);
-        }
-        after_list(r);
-        return j->value("metadata", Json::object()).value("resourceVersion", std::string());
+    /// Hands the agent what changed (everything, with `replace`).
+    void deliver(bool replace, std::chrono::steady_clock::time_point received) {
+        if (stopped || !sink)
+            return;
+        ClusterDelta d = cache.take_delta(replace);
+        d.received = received;
+        if (d.empty())
+            return;
+        ++status.events;
+        sink(std::move(d));
     }
 
-    /// Applies one watch event of resource `r`; "gone" on a 410 ERROR event.
-    Result<bool> apply_event(Resource r, const Json& ev, std::string& rv) {
-        const std::string type = ev.value("type", "");
-        const Json& obj = ev.value("object", Json::object());
-        if (type == "ERROR") {
-            if (obj.value("code", 0) == 410)
-                return true;
-            return make_error("watch " + std::string(kNames[r]) + ": " + obj.value("message", std::string("error")));
-        }
-        const std::string new_rv = obj.value("metadata", Json::object()).value("resourceVersion", std::string());
-        if (!new_rv.empty())
-            rv = new_rv;
-        if (type == "BOOKMARK")
-            return false;
-        const std::string key = k8s_key(obj);
-        std::lock_guard lock(mu);
-        std::set<std::string> services;
-        if (r == kSlices) {
-            auto old = objects[r].find(key);
-            if (old != objects[r].end())
-                services.insert(k8s_slice_service(old->second));
-        }
-        if (type == "DELETED")
-            objects[r].erase(key);
-        else if (type == "ADDED" || type == "MODIFIED")
-            objects[r][key] = obj;
-        else
-            return false;
-        if (r == kSlices)
-            services.insert(k8s_slice_service(obj));
-        if (r == kServices)
-            services.insert(key);
-        if (!synced_once)
-            return false; // the first full state carries it
-        ClusterDelta d;
-        if (r == kNodes)
-            node_into(key, d);
-        for (const std::string& s : services)
-            if (!s.empty())
-                service_into(s, d);
-        if (!d.empty())
-            deliver(std::move(d));
-        st.revision = rv;
-        return false;
+    awaitable<void> pause(K8sResource r, Backoff& backoff) {
+        boost::system::error_code ec;
+        timers[at(r)]->expires_after(backoff.next(rng));
+        co_await timers[at(r)]->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
 
-    /// Watches `r` from `rv` until the stream ends; true if it must relist (410).
-    Result<bool> watch(Resource r, std::string& rv) {
-        HttpConnection c;
-        const std::string path = std::string(kPaths[r]) + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=300" +
-                                 "&resourceVersion=" + rv;
-        auto ok = c.connect(url, config.source.kubernetes.timeout_ms, &access.tls);
-        if (ok)
-            ok = c.send("GET", path, "", headers(), config.source.kubernetes.timeout_ms);
-        if (ok)
-            ok = c.read_head(config.source.kubernetes.timeout_ms);
-        if (!ok)
-            return ok.error();
-        if (c.status() == 410)
-            return true;
-        if (c.status() != 200)
-            return make_error("watch " + std::string(kNames[r]) + ": HTTP " + std::to_string(c.status()));
-        {
-            std::lock_guard lock(mu);
-            if (down[r]) {
-                down[r] = false;
-                ++st.reconnects;
-            }
+    /// Lists the resource into the cache; false (and the failure recorded) when it could not.
+    awaitable<bool> list(K8sResource r) {
+        const auto reply = co_await client->get(resource_path(r));
+        if (stopped)
+            co_return false;
+        const std::string what = std::string("list ") + resource_path(r) + ": ";
+        if (!reply) {
+            failed(r, what + reply.error().message);
+            co_return false;
+        }
+        if (reply->status != 200) {
+            failed(r, what + http_problem(*reply, access.origin));
+            co_return false;
+        }
+        const Json body = Json::parse(reply->body, nullptr, false);
+        if (body.is_discarded()) {
+            failed(r, what + "the response is not JSON");
+            co_return false;
+        }
+        if (auto applied = cache.apply_list(r, body); !applied) {
+            failed(r, what + applied.error().message);
+            co_return false;
+        }
+        co_return true;
+    }
+
+    /// After a successful list: the first complete sync, or a relist's correction.
+    void listed(K8sResource r, std::chrono::steady_clock::time_point received) {
+        const bool relist = listed_once[at(r)];
+        listed_once[at(r)] = true;
+        reached(r);
+        report_problems();
+        if (!cache.all_listed())
+            return;
+        if (synced && relist)
+            ++status.resyncs;
+        if (!synced || relist) {
+            synced = true;
             update_state();
+            deliver(/*replace=*/true, received);
         }
-        std::string pending;
-        while (!stopping) {
-            auto chunk = c.chunk(200);
-            if (!chunk)
-                return chunk.error();
-            if (!*chunk)
-                continue;
-            if ((*chunk)->empty())
-                return false; // the server ended the watch (timeoutSeconds): watch again
-            pending += **chunk;
-            for (size_t nl; (nl = pending.find('\n')) != std::string::npos;) {
-                const std::string line = pending.substr(0, nl);
-                pending.erase(0, nl + 1);
-                if (line.find_first_not_of(" \r\t") == std::string::npos)
-                    continue;
-                Json ev = Json::parse(line, nullptr, false);
-                if (ev.is_discarded())
-                    return make_error("watch " + std::string(kNames[r]) + ": an event is not JSON");
-                auto gone = apply_event(r, ev, rv);
-                if (!gone)
-                    return gone.error();
-                if (*gone)
-                    return true;
-            }
-        }
-        return false;
     }
 
-    void run(Resource r) {
-        std::string rv;
-        uint32_t backoff_ms = 100;
-        while (!stopping) {
-            std::string failure;
-            if (rv.empty()) {
-                auto listed_rv = list(r);
-                if (!listed_rv)
-                    failure = listed_rv.error().message;
-                else
-                    rv = *listed_rv;
-            }
-            if (failure.empty()) {
-                auto w = watch(r, rv);
-                if (!w)
-                    failure = w.error().message;
-                else if (*w) {
-                    std::fprintf(stderr, "podlaned: kubernetes: %s: resourceVersion %s is gone (410): listing again\n",
-                                 kNames[r], rv.c_str());
-                    rv.clear();
-                    continue;
-                } else {
-                    backoff_ms = 100;
+    /// The list+watch loop of one resource, until stop(). The loop holds
+    /// `self`: a handler still queued after stop() finds its Impl alive.
+    static awaitable<void> run(std::shared_ptr<Impl> self, K8sResource r) { co_await self->loop(r); }
+
+    awaitable<void> loop(K8sResource r) {
+        Backoff backoff;
+        bool need_list = true;
+        bool dropped = false; // the watch broke: the next one is a reconnect
+        const auto idle = std::chrono::seconds(kWatchTimeoutS + 60);
+        while (!stopped) {
+            if (need_list) {
+                if (!co_await list(r)) {
+                    if (stopped)
+                        co_return;
+                    co_await pause(r, backoff);
                     continue;
                 }
+                need_list = false;
+                listed(r, std::chrono::steady_clock::now());
             }
-            if (stopping)
-                break;
-            {
-                std::lock_guard lock(mu);
-                down[r] = true;
-                st.last_error = std::string(kNames[r]) + ": " + failure + " (keeping the last good state; retrying)";
-                update_state();
+            const std::string target = watch_target(r, cache.resource_version(r), kWatchTimeoutS);
+            auto opened = co_await client->watch(target, idle);
+            if (stopped)
+                co_return;
+            if (!opened) {
+                failed(r, "watch: " + opened.error().message);
+                dropped = true;
+                co_await pause(r, backoff);
+                continue;
             }
-            std::fprintf(stderr, "podlaned: kubernetes: %s: %s; retrying in %u ms\n", kNames[r], failure.c_str(), backoff_ms);
-            pause(backoff_ms);
-            backoff_ms = std::min(backoff_ms * 2, 5000u);
+            std::unique_ptr<WatchStream> stream = std::move(*opened);
+            if (stream->status() == 410) { // the resourceVersion was compacted away
+                std::fprintf(stderr, "podlaned: kubernetes: %s: resourceVersion %s expired (HTTP 410): relisting\n",
+                             resource_name(r), cache.resource_version(r).c_str());
+                need_list = true;
+                continue;
+            }
+            if (stream->status() != 200) {
+                failed(r, "watch: " + http_problem(stream->error_reply(), access.origin));
+                dropped = true;
+                co_await pause(r, backoff);
+                continue;
+            }
+            if (dropped)
+                ++status.reconnects;
+            dropped = false;
+            backoff.reset();
+            reached(r);
+            const auto started = std::chrono::steady_clock::now();
+            co_await follow(r, *stream, need_list, dropped);
+            // A server that ends every watch at once is not asked again at once.
+            if (!stopped && !need_list && std::chrono::steady_clock::now() - started < std::chrono::seconds(1))
+                co_await pause(r, backoff);
+        }
+    }
+
+    /// Applies a running watch's events until it ends, breaks or expires.
+    awaitable<void> follow(K8sResource r, WatchStream& stream, bool& need_list, bool& dropped) {
+        for (;;) {
+            auto lines = co_await stream.read_lines();
+            if (stopped)
+                co_return;
+            const auto received = std::chrono::steady_clock::now();
+            if (!lines) {
+                std::fprintf(stderr, "podlaned: kubernetes: %s: the watch broke (%s): resuming from resourceVersion %s\n",
+                             resource_name(r), lines.error().message.c_str(), cache.resource_version(r).c_str());
+                dropped = true;
+                co_return;
+            }
+            if (lines->empty()) // the server ended the watch (timeoutSeconds): resume it
+                co_return;
+            bool restart = false;
+            for (const std::string& line : *lines) {
+                const WatchOutcome out = cache.apply_event(r, Json::parse(line, nullptr, false));
+                if (out.kind == WatchOutcome::Kind::Expired) {
+                    std::fprintf(stderr, "podlaned: kubernetes: %s: %s (410 Gone): relisting\n", resource_name(r),
+                                 out.message.c_str());
+                    need_list = restart = true;
+                    break;
+                }
+                if (out.kind == WatchOutcome::Kind::Failed) {
+                    std::fprintf(stderr, "podlaned: kubernetes: %s: %s: restarting the watch\n", resource_name(r),
+                                 out.message.c_str());
+                    status.last_error = std::string(resource_name(r)) + ": " + out.message;
+                    dropped = restart = true;
+                    break;
+                }
+            }
+            report_problems();
+            if (synced)
+                deliver(/*replace=*/false, received);
+            if (restart)
+                co_return;
         }
     }
 };
 
-KubernetesSource::KubernetesSource(Config node_config) : impl_(std::make_shared<Impl>(std::move(node_config))) {
-    impl_->st.kind = "kubernetes";
+KubernetesSource::KubernetesSource(const Config& config, KubeAccess access)
+    : impl_(std::make_shared<Impl>(config, std::move(access))) {
+    impl_->status.kind = "kubernetes";
+    impl_->status.endpoint = impl_->access.server;
 }
 
 KubernetesSource::~KubernetesSource() { stop(); }
 
-Result<void> KubernetesSource::start(boost::asio::io_context& io, Sink sink) {
-    auto access = kube_access(impl_->config.source.kubernetes);
-    if (!access)
-        return access.error();
-    impl_->access = std::move(*access);
-    impl_->url = *parse_http_url(impl_->access.server);
-    impl_->st.endpoint = impl_->access.server;
-    impl_->io = &io;
+Result<void> KubernetesSource::start(asio::io_context& io, Sink sink) {
+    auto client = K8sClient::create(io, impl_->access, impl_->timeout);
+    if (!client)
+        return client.error();
+    impl_->client = std::move(*client);
     impl_->sink = std::move(sink);
-    for (int r = 0; r < kResources; ++r)
-        impl_->threads[r] = std::thread([impl = impl_, r] { impl->run(static_cast<Resource>(r)); });
+    impl_->stopped = false;
+    for (K8sResource r : kK8sResources) {
+        impl_->timers[Impl::at(r)] = std::make_unique<asio::steady_timer>(io);
+        std::weak_ptr<Impl> weak = impl_;
+        asio::co_spawn(io, Impl::run(impl_, r), [weak, r](std::exception_ptr e) {
+            if (!e)
+                return;
+            std::string what = "unknown exception";
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                what = ex.what();
+            } catch (...) {
+            }
+            std::fprintf(stderr, "podlaned: kubernetes: %s: the watch loop failed: %s\n", resource_name(r), what.c_str());
+            if (auto impl = weak.lock()) {
+                impl->status.state = SourceState::Error;
+                impl->status.last_error = std::string(resource_name(r)) + ": the watch loop failed: " + what;
+            }
+        });
+    }
     return {};
 }
 
 void KubernetesSource::stop() {
-    if (!impl_ || !impl_->threads[0].joinable())
+    if (!impl_ || impl_->stopped)
         return;
-    impl_->alive->store(false);
-    {
-        std::lock_guard lock(impl_->mu);
-        impl_->stopping = true;
-    }
-    impl_->wake.notify_all();
-    for (auto& t : impl_->threads)
-        t.join();
+    impl_->stopped = true;
+    impl_->sink = nullptr;
+    if (impl_->client)
+        impl_->client->cancel();
+    for (auto& timer : impl_->timers)
+        if (timer)
+            timer->cancel();
 }
 
 SourceStatus KubernetesSource::status() const {
-    std::lock_guard lock(impl_->mu);
-    return impl_->st;
+    SourceStatus s = impl_->status;
+    s.revision.clear();
+    for (K8sResource r : kK8sResources) {
+        const std::string& rv = impl_->cache.resource_version(r);
+        s.revision += (s.revision.empty() ? "" : " ") + std::string(resource_name(r)) + "=" + (rv.empty() ? "-" : rv);
+    }
+    return s;
 }
 
 } // namespace podlane

@@ -1,29 +1,39 @@
-// The Kubernetes API as the cluster-state source (source.kind: kubernetes):
-// list + watch of Nodes, Services and EndpointSlices, one thread per
-// resource. A watch resumes from its last resourceVersion (bookmarks advance
-// it); 410 Gone relists that resource. The first delta (the whole state)
-// goes out once all three are listed; while the API server is away the last
-// good state stays in the agent.
+// The Kubernetes API as the cluster-state source: lists and watches Nodes,
+// Services and EndpointSlices (client-go's list+watch, one watch per
+// resource), converts them (k8s_convert) and hands the agent deltas on the
+// control thread's io_context. While the API server is unreachable the
+// agent keeps its last good state; a dropped watch resumes from its last
+// resourceVersion, an expired one (410 Gone) is relisted.
 #pragma once
 
 #include <memory>
 
 #include "control/cluster_source.h"
+#include "control/kubeconfig.h"
 
 namespace podlane {
 
 class KubernetesSource : public ClusterSource {
 public:
-    explicit KubernetesSource(Config node_config);
+    /// `config` is the node's config (its name, addresses and load-balancer
+    /// settings decide the conversion); `access` where the API server is.
+    KubernetesSource(const Config& config, KubeAccess access);
     ~KubernetesSource() override;
+
+    /// Sets up TLS (errors name the bad certificate or key) and starts the
+    /// list+watch loops. The first delta (replace) follows once all three
+    /// resources are listed.
     Result<void> start(boost::asio::io_context& io, Sink sink) override;
     void stop() override;
     SourceStatus status() const override;
 
-    struct Impl;
+    /// Seconds a watch lasts before the server ends it and it is resumed
+    /// (the watch's timeoutSeconds).
+    static constexpr unsigned kWatchTimeoutS = 300;
 
 private:
-    std::shared_ptr<Impl> impl_;
+    struct Impl;
+    std::shared_ptr<Impl> impl_; ///< shared with the running loops, which may outlive stop() by a few handlers
 };
 
 } // namespace podlane

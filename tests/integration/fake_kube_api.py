@@ -1,195 +1,452 @@
 #!/usr/bin/python3
-"""A fake Kubernetes API server that replays recorded streams, for podlane's
-Kubernetes source tests (python3 stdlib only).
+"""A fake Kubernetes API server for podlane's integration tests.
 
-  fake_kube_api.py --data DIR --port PORT --cert CRT --key KEY --token-file F
-                   [--release nodes=N,services=N,endpointslices=N]
+    fake_kube_api.py --data DIR --cert CRT --key KEY --token TOKEN
+                     --listen ADDR:PORT --control SOCKET [--client-ca CA]
 
-DIR holds, per resource (nodes, services, endpointslices), <resource>.list.json
-(a List as the API server returns it, resourceVersion 1000) and
-<resource>.watch.jsonl (the watch events that follow, each with its own
-resourceVersion). It serves over HTTPS, with bearer-token auth:
+It serves, over HTTPS, the three collections podlaned lists and watches
+(/api/v1/nodes, /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices)
+by replaying recorded, real-shaped data from DIR: for a resource R,
 
-  GET /api/v1/nodes, /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices
-      the current list, or with ?watch=1&resourceVersion=RV the released
-      events after RV, then new ones as they are released, as a chunked stream
-      of JSON lines; BOOKMARKs only with allowWatchBookmarks=true. A watch from
-      a resourceVersion older than the last expiry gets an ERROR event with a
-      410 Status, as a real API server sends it.
+    R.json         the list as the API server returns it (metadata.resourceVersion)
+    R.watch.jsonl  the watch events that follow, one JSON object a line, in
+                   order ({"type": "ADDED"|"MODIFIED"|"DELETED"|"BOOKMARK", "object": {...}})
 
-Control (no auth), to drive a test step by step:
-  POST /__admin/release?resource=R&count=N   release R's next N recorded events
-  POST /__admin/expire                       expire every resourceVersion so far:
-                                             open watches get ERROR 410 and end
---release replays that many events per resource at start (a restart that
-keeps the cluster's state)."""
+Nothing is sent by itself: the test releases events with the control socket.
+A released event changes what a list returns, and is streamed to every open
+watch of R. A watch (?watch=1&resourceVersion=RV) gets the released events
+whose resourceVersion is above RV, then waits for more until its
+timeoutSeconds. Requests need "Authorization: Bearer TOKEN" (or, with
+--client-ca, a client certificate signed by that CA), else 401.
+
+The control socket is HTTP over a unix socket (curl --unix-socket SOCKET
+http://fake/...):
+
+    /release?resource=R&count=N  release the next N recorded events of R
+    /expire?resource=R[&http=1]  compact R at the current resourceVersion: open
+                                 watches of R end with an ERROR 410 event, and
+                                 a watch from an older resourceVersion gets
+                                 one (or, with http=1, an HTTP 410 response)
+    /drop                        break every open watch (TCP closed, no TLS
+                                 close_notify, no last chunk)
+    /stop, /start                close / reopen the HTTPS port (state is kept)
+    /token?value=T               accept only token T from now on
+    /auth?token=0|1&cert=0|1     whether a token / a client certificate is accepted
+    /certificate?cert=CRT&key=K  serve this certificate to new connections
+    /state                       JSON: released counts, resourceVersions, open watches
+    /requests                    JSON: every API request so far ("GET path -> status")
+
+Everything stays on the addresses given; the server never connects anywhere.
+"""
 import argparse
 import http.server
 import json
+import os
+import socket
 import socketserver
 import ssl
+import sys
 import threading
 import time
 import urllib.parse
 
 RESOURCES = {
-    "/api/v1/nodes": "nodes",
-    "/api/v1/services": "services",
-    "/apis/discovery.k8s.io/v1/endpointslices": "endpointslices",
+    "/api/v1/nodes": ("nodes", "NodeList", "v1"),
+    "/api/v1/services": ("services", "ServiceList", "v1"),
+    "/apis/discovery.k8s.io/v1/endpointslices": ("endpointslices", "EndpointSliceList", "discovery.k8s.io/v1"),
 }
-
-ap = argparse.ArgumentParser()
-ap.add_argument("--data", required=True)
-ap.add_argument("--port", type=int, required=True)
-ap.add_argument("--cert", required=True)
-ap.add_argument("--key", required=True)
-ap.add_argument("--token-file", required=True)
-ap.add_argument("--release", default="")
-args = ap.parse_args()
-TOKEN = open(args.token_file).read().strip()
-
-lock = threading.Condition()
-state = {}      # resource -> {"kind", "apiVersion", "items": {key: obj}}
-pending = {}    # resource -> recorded events not released yet
-log = {}        # resource -> released events [(rv, event)]
-expired_below = 0  # watches from a resourceVersion below this get 410
-epoch = 0          # bumped by expire: open watches end
+NAMES = [r[0] for r in RESOURCES.values()]
 
 
-def key(obj):
-    m = obj["metadata"]
-    return m.get("namespace", "") + "/" + m["name"]
+def compact(obj):
+    return json.dumps(obj, separators=(",", ":"))
 
 
-for res in RESOURCES.values():
-    lst = json.load(open(f"{args.data}/{res}.list.json"))
-    state[res] = {"kind": lst["kind"], "apiVersion": lst["apiVersion"], "items": {key(o): o for o in lst["items"]}}
-    pending[res] = [json.loads(l) for l in open(f"{args.data}/{res}.watch.jsonl") if l.strip()]
-    log[res] = []
+def status_object(code, reason, message):
+    """A metav1.Status, as the API server reports errors."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
 
 
-def rv_of(ev):
-    return int(ev["object"]["metadata"]["resourceVersion"])
+def object_key(obj):
+    meta = obj.get("metadata", {})
+    return (meta.get("namespace", ""), meta.get("name", ""))
 
 
-def current_rv():
-    rvs = [1000] + [rv for res in log for rv, _ in log[res]]
-    return max(rvs)
+class Cluster:
+    """The recorded data, what has been released of it, and the watches."""
+
+    def __init__(self, data_dir, token):
+        self.cond = threading.Condition()
+        self.token = token
+        self.lists, self.events, self.objects = {}, {}, {}
+        self.released = {r: 0 for r in NAMES}
+        self.compacted = {r: 0 for r in NAMES}
+        self.http_410 = {r: False for r in NAMES}
+        self.expire_gen = {r: 0 for r in NAMES}
+        self.drop_gen = 0
+        self.accept_token = True
+        self.accept_cert = True
+        self.stopped = False
+        self.watches = 0
+        self.requests = []
+        self.rv = 0
+        for r in NAMES:
+            with open(os.path.join(data_dir, r + ".json")) as f:
+                self.lists[r] = json.load(f)
+            with open(os.path.join(data_dir, r + ".watch.jsonl")) as f:
+                self.events[r] = [json.loads(line) for line in f if line.strip()]
+            self.objects[r] = {object_key(o): o for o in self.lists[r]["items"]}
+            self.rv = max(self.rv, int(self.lists[r]["metadata"]["resourceVersion"]))
+
+    def release(self, r, count):
+        with self.cond:
+            for _ in range(count):
+                if self.released[r] >= len(self.events[r]):
+                    raise ValueError(f"{r}: all {len(self.events[r])} recorded events are released")
+                ev = self.events[r][self.released[r]]
+                self.released[r] += 1
+                obj = ev["object"]
+                if ev["type"] in ("ADDED", "MODIFIED"):
+                    self.objects[r][object_key(obj)] = obj
+                elif ev["type"] == "DELETED":
+                    self.objects[r].pop(object_key(obj), None)
+                self.rv = max(self.rv, int(obj["metadata"]["resourceVersion"]))
+            self.cond.notify_all()
+            return self.released[r]
+
+    def list_body(self, r):
+        """The list as it is now: recorded items with the released events applied."""
+        with self.cond:
+            kind, api_version = next((k, v) for n, k, v in RESOURCES.values() if n == r)
+            items = []
+            for key in sorted(self.objects[r]):
+                item = dict(self.objects[r][key])
+                item.pop("kind", None)  # list items carry neither
+                item.pop("apiVersion", None)
+                items.append(item)
+            return {"kind": kind, "apiVersion": api_version,
+                    "metadata": {"resourceVersion": str(self.rv)}, "items": items}
+
+    def state(self):
+        with self.cond:
+            return {"released": dict(self.released), "recorded": {r: len(self.events[r]) for r in NAMES},
+                    "resource_version": str(self.rv), "compacted": dict(self.compacted),
+                    "watches": self.watches, "stopped": self.stopped, "requests": len(self.requests)}
 
 
-def release(res, n):
-    with lock:
-        for _ in range(min(n, len(pending[res]))):
-            ev = pending[res].pop(0)
-            obj = ev["object"]
-            if ev["type"] in ("ADDED", "MODIFIED"):
-                state[res]["items"][key(obj)] = obj
-            elif ev["type"] == "DELETED":
-                state[res]["items"].pop(key(obj), None)
-            log[res].append((rv_of(ev), ev))
-        lock.notify_all()
-
-
-for part in filter(None, args.release.split(",")):
-    r, n = part.split("=")
-    release(r, int(n))
-
-
-def gone_event():
-    return {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                        "message": "too old resource version", "reason": "Expired", "code": 410}}
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
+class ApiHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    server_version = "fake-kube-apiserver"
+    sys_version = ""
 
-    def log_message(self, fmt, *a):
-        pass
+    def log_message(self, fmt, *args):
+        sys.stderr.write("fake_kube_api: %s\n" % (fmt % args))
 
     def send_json(self, code, obj):
-        body = json.dumps(obj).encode()
+        body = (compact(obj) + "\n").encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self):
-        global expired_below, epoch
-        url = urllib.parse.urlparse(self.path)
-        q = urllib.parse.parse_qs(url.query)
-        if url.path == "/__admin/release":
-            release(q["resource"][0], int(q.get("count", ["1"])[0]))
-            return self.send_json(200, {"rv": current_rv()})
-        if url.path == "/__admin/expire":
-            with lock:
-                expired_below = current_rv()  # a watch from the current version is fine
-                epoch += 1
-                lock.notify_all()
-            return self.send_json(200, {"expired_below": expired_below})
-        self.send_json(404, {"kind": "Status", "code": 404})
+    def authorized(self):
+        cluster = self.server.cluster
+        with cluster.cond:
+            token, accept_token, accept_cert = cluster.token, cluster.accept_token, cluster.accept_cert
+        if accept_token and self.headers.get("Authorization", "") == "Bearer " + token:
+            return True
+        try:
+            return accept_cert and bool(self.connection.getpeercert())  # verified against --client-ca
+        except (AttributeError, ValueError):
+            return False
+
+    def send_response(self, code, message=None):
+        # Every answer is logged for /requests as it starts (a watch runs on).
+        with self.server.cluster.cond:
+            self.server.cluster.requests.append(f"GET {self.path} -> {code}")
+        super().send_response(code, message)
 
     def do_GET(self):
-        if self.headers.get("Authorization") != "Bearer " + TOKEN:
-            return self.send_json(401, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                        "message": "Unauthorized", "reason": "Unauthorized", "code": 401})
-        url = urllib.parse.urlparse(self.path)
+        cluster = self.server.cluster
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query)
         res = RESOURCES.get(url.path)
-        if res is None:
-            return self.send_json(404, {"kind": "Status", "code": 404, "message": "not found"})
-        q = urllib.parse.parse_qs(url.query)
-        if q.get("watch", ["0"])[0] not in ("1", "true"):
-            with lock:
-                st = state[res]
-                lst = {"kind": st["kind"], "apiVersion": st["apiVersion"],
-                       "metadata": {"resourceVersion": str(current_rv())}, "items": list(st["items"].values())}
-            return self.send_json(200, lst)
-        self.watch(res, int(q.get("resourceVersion", ["0"])[0] or 0), q.get("allowWatchBookmarks", ["false"])[0] == "true",
-                   int(q.get("timeoutSeconds", ["300"])[0]))
+        if not self.authorized():
+            self.send_json(401, status_object(401, "Unauthorized", "Unauthorized"))
+        elif res is None:
+            self.send_json(404, status_object(404, "NotFound", "the server could not find the requested resource"))
+        elif query.get("watch", ["0"])[0] in ("1", "true"):
+            self.watch(res[0], query)
+        else:
+            self.send_json(200, cluster.list_body(res[0]))
 
-    def chunk(self, obj):
-        data = (json.dumps(obj) + "\n").encode()
+    def chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
-    def watch(self, res, rv, bookmarks, timeout):
+    def watch(self, r, query):
+        cluster = self.server.cluster
+        rv = int(query.get("resourceVersion", ["0"])[0] or 0)
+        timeout = int(query.get("timeoutSeconds", ["1800"])[0])
+        with cluster.cond:
+            compacted, http_410, current = cluster.compacted[r], cluster.http_410[r], cluster.rv
+        if rv < compacted:
+            gone = status_object(410, "Expired", f"too old resource version: {rv} ({current})")
+            if http_410:
+                self.send_json(410, gone)
+                return
+            self.start_stream()
+            self.chunk((compact({"type": "ERROR", "object": gone}) + "\n").encode())
+            self.end_stream()
+            return
+        self.start_stream()
+        with cluster.cond:
+            events = cluster.events[r]
+            sent = 0  # recorded events at or below rv were seen already
+            while sent < cluster.released[r] and int(events[sent]["object"]["metadata"]["resourceVersion"]) <= rv:
+                sent += 1
+            drop_gen, expire_gen = cluster.drop_gen, cluster.expire_gen[r]
+            cluster.watches += 1
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                with cluster.cond:
+                    while (sent >= cluster.released[r] and drop_gen == cluster.drop_gen and not cluster.stopped
+                           and expire_gen == cluster.expire_gen[r] and time.monotonic() < deadline):
+                        cluster.cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    pending = events[sent:cluster.released[r]]
+                    sent = cluster.released[r]
+                    dropped = drop_gen != cluster.drop_gen or cluster.stopped
+                    expired = expire_gen != cluster.expire_gen[r]
+                    current = cluster.rv
+                if dropped:
+                    self.abort()
+                    return
+                for ev in pending:
+                    self.chunk((compact(ev) + "\n").encode())
+                if expired:
+                    gone = status_object(410, "Expired", f"too old resource version: {rv} ({current})")
+                    self.chunk((compact({"type": "ERROR", "object": gone}) + "\n").encode())
+                    self.end_stream()
+                    return
+                if pending:
+                    rv = int(pending[-1]["object"]["metadata"]["resourceVersion"])
+                if time.monotonic() >= deadline:
+                    self.end_stream()
+                    return
+        except OSError:  # the client went away
+            self.close_connection = True
+        finally:
+            with cluster.cond:
+                cluster.watches -= 1
+
+    def start_stream(self):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        deadline = time.monotonic() + timeout
-        with lock:
-            my_epoch = epoch
-        try:
-            while time.monotonic() < deadline:
-                with lock:
-                    if rv < expired_below or epoch != my_epoch:
-                        self.chunk(gone_event())
-                        break
-                    todo = [(r, e) for r, e in log[res] if r > rv]
-                    if not todo:
-                        lock.wait(0.2)
-                        continue
-                for r, ev in todo:
-                    rv = r
-                    if ev["type"] == "BOOKMARK" and not bookmarks:
-                        continue
-                    self.chunk(ev)
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            pass
+        self.wfile.flush()
+
+    def end_stream(self):
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def abort(self):
+        """Ends the connection as a crashed or partitioned server would: no
+        last chunk, no TLS close_notify."""
         self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+class ApiServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def __init__(self, addr, cluster, frontend):
+        self.cluster, self.frontend = cluster, frontend
+        self.open_sockets = set()
+        self.lock = threading.Lock()
+        super().__init__(addr, ApiHandler)
 
-server = Server(("127.0.0.1", args.port), Handler)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(args.cert, args.key)
-server.socket = ctx.wrap_socket(server.socket, server_side=True)
-print(f"fake kube-apiserver on https://127.0.0.1:{args.port}", flush=True)
-server.serve_forever()
+    def finish_request(self, request, client_address):
+        # The TLS handshake happens here, in the connection's own thread.
+        try:
+            tls_sock = self.frontend.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            sys.stderr.write(f"fake_kube_api: TLS handshake with {client_address[0]} failed: {e}\n")
+            return
+        with self.lock:
+            self.open_sockets.add(tls_sock)
+        try:
+            super().finish_request(tls_sock, client_address)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            with self.lock:
+                self.open_sockets.discard(tls_sock)
+            tls_sock.close()
+
+    def close_all(self):
+        with self.lock:
+            socks = list(self.open_sockets)
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Frontend:
+    """The HTTPS port, which can be closed and reopened."""
+
+    def __init__(self, addr, cluster, tls):
+        self.addr, self.cluster, self.tls = addr, cluster, tls
+        self.server = None
+        self.thread = None
+
+    def start(self):
+        if self.server:
+            return
+        with self.cluster.cond:
+            self.cluster.stopped = False
+        self.server = ApiServer(self.addr, self.cluster, self)
+        self.addr = self.server.server_address  # keep the port picked for port 0
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if not self.server:
+            return
+        with self.cluster.cond:
+            self.cluster.stopped = True
+            self.cluster.drop_gen += 1  # open watches end as with /drop
+            self.cluster.cond.notify_all()
+        self.server.shutdown()
+        self.server.server_close()
+        self.server.close_all()
+        self.server = None
+
+
+class ControlHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def address_string(self):
+        return "control"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("fake_kube_api: control: %s\n" % (fmt % args))
+
+    def reply(self, code, obj):
+        body = (json.dumps(obj) + "\n").encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        frontend, cluster = self.server.frontend, self.server.frontend.cluster
+        url = urllib.parse.urlsplit(self.path)
+        q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+        try:
+            if url.path == "/release":
+                r = q["resource"]
+                if r not in NAMES:
+                    raise ValueError(f"resource {r}: expected one of {NAMES}")
+                n = cluster.release(r, int(q.get("count", "1")))
+                self.reply(200, {"resource": r, "released": n, "resource_version": str(cluster.rv)})
+            elif url.path == "/expire":
+                r = q["resource"]
+                if r not in NAMES:
+                    raise ValueError(f"resource {r}: expected one of {NAMES}")
+                with cluster.cond:
+                    cluster.compacted[r] = cluster.rv
+                    cluster.http_410[r] = q.get("http") == "1"
+                    cluster.expire_gen[r] += 1
+                    cluster.cond.notify_all()
+                self.reply(200, {"resource": r, "compacted": cluster.rv})
+            elif url.path == "/drop":
+                with cluster.cond:
+                    cluster.drop_gen += 1
+                    cluster.cond.notify_all()
+                self.reply(200, {"dropped": True})
+            elif url.path == "/stop":
+                frontend.stop()
+                self.reply(200, {"stopped": True})
+            elif url.path == "/start":
+                frontend.start()
+                self.reply(200, {"started": True})
+            elif url.path == "/token":
+                with cluster.cond:
+                    cluster.token = q["value"]
+                self.reply(200, {"token": "set"})
+            elif url.path == "/auth":
+                with cluster.cond:
+                    cluster.accept_token = q.get("token", "1") == "1"
+                    cluster.accept_cert = q.get("cert", "1") == "1"
+                self.reply(200, {"token": cluster.accept_token, "cert": cluster.accept_cert})
+            elif url.path == "/certificate":
+                frontend.tls = self.server.make_tls(q["cert"], q["key"])
+                self.reply(200, {"certificate": q["cert"]})
+            elif url.path == "/state":
+                self.reply(200, cluster.state())
+            elif url.path == "/requests":
+                with cluster.cond:
+                    self.reply(200, list(cluster.requests))
+            else:
+                self.reply(404, {"error": "unknown control path " + url.path})
+        except (KeyError, ValueError, OSError, ssl.SSLError) as e:
+            self.reply(400, {"error": str(e)})
+
+
+class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--client-ca")
+    p.add_argument("--token", required=True)
+    p.add_argument("--listen", required=True, help="ADDR:PORT (port 0: any)")
+    p.add_argument("--control", required=True, help="unix socket path")
+    a = p.parse_args()
+    host, port = a.listen.rsplit(":", 1)
+
+    def make_tls(cert, key):
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+        if a.client_ca:
+            tls.load_verify_locations(a.client_ca)
+            tls.verify_mode = ssl.CERT_OPTIONAL
+        return tls
+
+    cluster = Cluster(a.data, a.token)
+    frontend = Frontend((host, int(port)), cluster, make_tls(a.cert, a.key))
+    frontend.start()
+
+    if os.path.exists(a.control):
+        os.unlink(a.control)
+    control = ControlServer(a.control, ControlHandler)
+    control.frontend = frontend
+    control.make_tls = make_tls
+    sys.stderr.write(f"fake_kube_api: serving https://{frontend.addr[0]}:{frontend.addr[1]}, control {a.control}\n")
+    sys.stderr.flush()
+    try:
+        control.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        frontend.stop()
+        os.unlink(a.control)
+
+
+if __name__ == "__main__":
+    main()
