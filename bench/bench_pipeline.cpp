@@ -247,7 +247,8 @@ int main(int argc, char** argv) {
     uint64_t iterations = 0;
     const uint64_t start = rte_rdtsc();
     for (;;) {
-        classify_burst(snap, in_port, std::span(burst.data(), o.burst), out, counters, nullptr, &lb);
+        classify_burst(snap, in_port, std::span(burst.data(), o.burst), out, counters, nullptr,
+                       o.observe >= 0 ? &lb : nullptr);
         if (tap.ring != nullptr)
             rte_ring_reset(tap.ring);
         // Undo what the pipeline did so the same packets can go round again:

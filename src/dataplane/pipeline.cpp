@@ -22,7 +22,7 @@ static_assert(kMaxBurst <= kCtBurstMax, "lb_lookup_burst covers a whole burst");
 constexpr size_t kPrefetchOffset = 3;
 
 /// One packet from a pod, host or plain port.
-inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in, WorkerCounters& c,
+[[gnu::always_inline]] inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in, WorkerCounters& c,
                         LbWorker& w) noexcept {
     const ParsedPacket p = parse_packet(m);
     switch (p.kind) {
@@ -37,7 +37,7 @@ inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in, Wo
 }
 
 /// One packet from the uplink.
-inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, WorkerCounters& c,
+[[gnu::always_inline]] inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, WorkerCounters& c,
                            LbWorker& w) noexcept {
     const ParsedPacket p = parse_packet(m);
     switch (p.kind) {
@@ -79,30 +79,41 @@ inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, 
     flow_emit(tap, e);
 }
 
-template <typename Handle>
+/// kObserve: with a flow-event tap (compiled separately, so that a worker
+/// without one runs exactly the loop it would without observe).
+template <bool kObserve, typename Handle>
 inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
                       FlowTap* tap, uint16_t in_port, Handle handle) noexcept {
     const size_t n = pkts.size();
     for (size_t i = 0; i < n && i < kPrefetchOffset; ++i)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     std::array<uint32_t, static_cast<size_t>(Outcome::Count)> outcomes{};
+    // Observe: pick the sampled packets and take their tuples before the
+    // pipeline touches them, in a pass of its own, so that the per-packet
+    // loop below carries one mask and nothing else.
+    [[maybe_unused]] uint64_t sampled = 0;
+    [[maybe_unused]] FlowTuple pre[kMaxBurst];
+    [[maybe_unused]] uint16_t length[kMaxBurst];
+    if constexpr (kObserve) {
+        if (tap->sample_every != 0)
+            for (size_t i = 0; i < n; ++i)
+                if (--tap->countdown == 0) {
+                    tap->countdown = tap->sample_every;
+                    sampled |= uint64_t{1} << i;
+                    pre[i] = flow_tuple_at(pkts[i], 0);
+                    length[i] = static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkts[i]));
+                }
+    }
     for (size_t i = 0; i < n; ++i) {
         if (i + kPrefetchOffset < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
-        bool sampled = false;
-        FlowTuple pre;
-        uint16_t length = 0;
-        if (tap != nullptr) [[unlikely]] {
-            length = static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkts[i]));
-            if (tap->sample_every != 0 && --tap->countdown == 0) {
-                tap->countdown = tap->sample_every;
-                sampled = true;
-                pre = flow_tuple_at(pkts[i], 0);
-            }
-        }
         const Verdict v = handle(static_cast<uint32_t>(i), pkts[i]);
-        if (tap != nullptr && (sampled || v.outcome == Outcome::Dropped)) [[unlikely]]
-            observe_packet(*tap, pkts[i], v, sampled, pre, in_port, length);
+        if constexpr (kObserve) {
+            const bool was_sampled = (sampled >> i) & 1;
+            if (was_sampled || v.outcome == Outcome::Dropped) [[unlikely]]
+                observe_packet(*tap, pkts[i], v, was_sampled, pre[i], in_port,
+                               was_sampled ? length[i] : static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkts[i])));
+        }
         ++outcomes[static_cast<size_t>(v.outcome)];
         if (v.outcome == Outcome::Dropped)
             drop_packet(pkts[i], v.reason, c);
@@ -126,8 +137,50 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
 
 } // namespace
 
+namespace {
+
+/// classify_burst() for a worker with a flow-event tap: out of line, so that
+/// a worker without one runs exactly the code it runs without observe.
+template <bool kObserve>
+[[gnu::noinline]] void classify_with(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
+                                     uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold, LbWorker& w) noexcept {
+    const PortRole role = snap.ports[in_port].role;
+    if (snap.lb->ct != nullptr)
+        w.now_s = ct_now_s();
+    lb_lookup_burst(snap, role == PortRole::Uplink, pkts, w);
+    switch (role) {
+    case PortRole::Endpoint:
+    case PortRole::Host:
+    case PortRole::Plain: {
+        const Ingress ingress = Ingress::of(snap, in_port);
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
+            w.ct_burst.current = i;
+            return from_pod(snap, m, ingress, c, w);
+        });
+        break;
+    }
+    case PortRole::Uplink:
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
+            w.ct_burst.current = i;
+            return from_uplink(snap, m, in_port, c, w);
+        });
+        break;
+    default:
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port,
+                            [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+        break;
+    }
+    w.ct_burst.looked_up = 0;
+}
+
+} // namespace
+
 void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
                     uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold, LbWorker* lbw) noexcept {
+    if (lbw != nullptr && lbw->flows != nullptr) {
+        classify_with<true>(snap, in_port, pkts, out_ports, c, hold, *lbw);
+        return;
+    }
     LbWorker local;
     LbWorker& w = lbw != nullptr ? *lbw : local;
     const PortRole role = snap.ports[in_port].role;
@@ -140,21 +193,21 @@ void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*>
     case PortRole::Host:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
+        run_burst<false>(pkts, out_ports, c, hold, nullptr, in_port, [&](uint32_t i, rte_mbuf* m) {
             w.ct_burst.current = i;
             return from_pod(snap, m, ingress, c, w);
         });
         break;
     }
     case PortRole::Uplink:
-        run_burst(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
+        run_burst<false>(pkts, out_ports, c, hold, nullptr, in_port, [&](uint32_t i, rte_mbuf* m) {
             w.ct_burst.current = i;
             return from_uplink(snap, m, in_port, c, w);
         });
         break;
     default: // PortRole::Unused: the port is being removed, the table no longer knows it
-        run_burst(pkts, out_ports, c, hold, w.flows, in_port,
-                  [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+        run_burst<false>(pkts, out_ports, c, hold, nullptr, in_port,
+                         [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
         break;
     }
     // The burst's conntrack answers hold for this burst only: once it is
