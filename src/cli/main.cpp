@@ -1,4 +1,5 @@
 // podlane: the operator CLI over podlaned's local API (docs/api.md).
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -369,9 +370,13 @@ int run(int argc, char** argv) {
     } else {
         throw UsageError{"unknown command \"" + first + "\""};
     }
-    for (const char* o : kObserveOptions)
-        if (cl.opts.count(o))
-            throw UsageError{std::string(o) + " is only valid with 'observe'"};
+    for (const char* o : kObserveOptions) {
+        const bool endpoint_option = std::find(kEndpointAddOptions.begin(), kEndpointAddOptions.end(), o) !=
+                                     kEndpointAddOptions.end(); // --ip is both
+        if (cl.opts.count(o) && !(endpoint_option && cmd == "endpoint.add"))
+            throw UsageError{std::string(o) + " is only valid with 'observe'" +
+                             (endpoint_option ? " or 'endpoint add'" : "")};
+    }
     if (cl.opts.count("--follow"))
         throw UsageError{"-f/--follow is only valid with 'observe' (service update and kvstore apply take -f FILE)"};
     for (const char* o : {"--etcd", "--prefix", "--prune"})
