@@ -141,7 +141,7 @@ Result<void> Agent::start() {
             return make_error("endpoints[" + std::to_string(i) + "] (" + config_.endpoints[i].id +
                               "): " + r.error().message);
     }
-    return {};
+    return start_cni(); // pods attached through CNI before a restart
 }
 
 void Agent::stop() {
@@ -261,11 +261,24 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
     if (endpoints_.size() >= config_.tables.max_endpoints)
         return make_error("tables.max_endpoints (" + std::to_string(config_.tables.max_endpoints) +
                           ") reached");
-    auto netns = resolve_netns_path(ep.netns);
+    // A vhost-user pod needs no namespace: nothing is configured in it.
+    auto netns = ep.netns.empty() && !ep.vhost_socket.empty() ? Result<std::string>{""} : resolve_netns_path(ep.netns);
     if (!netns)
         return netns.error();
 
     EndpointRecord rec{ep, *netns, "", {}};
+    if (auto r = ep.vhost_socket.empty() ? attach_tap(rec) : attach_vhost(rec); !r)
+        return r.error();
+    auto [it, inserted] = endpoints_.emplace(ep.id, std::move(rec));
+    host_ports_dirty_ = host_ports_dirty_ || !ep.host_ports.empty();
+    publish();
+    return endpoint_json(it->second);
+}
+
+/// Hot-plugs a TAP for `rec` and moves its kernel side into the pod as
+/// rec.spec.ifname with the pod's MAC, address, MTU and routes.
+Result<void> Agent::attach_tap(EndpointRecord& rec) {
+    const EndpointConfig& ep = rec.spec;
     const uint32_t seq = tap_seq_++;
     char ifname[16];
     std::snprintf(ifname, sizeof ifname, "pl%04x%05u", static_cast<unsigned>(getpid() & 0xffff), seq % 100000);
@@ -289,10 +302,7 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
         ports_->detach(rec.port.port_id);
         return make_error("endpoint \"" + ep.id + "\": " + r.error().message);
     }
-    auto [it, inserted] = endpoints_.emplace(ep.id, std::move(rec));
-    host_ports_dirty_ = host_ports_dirty_ || !ep.host_ports.empty();
-    publish();
-    return endpoint_json(it->second);
+    return {};
 }
 
 Result<void> Agent::endpoint_delete(const std::string& id) {
@@ -321,7 +331,8 @@ Json Agent::endpoint_json(const EndpointRecord& rec) const {
                                   {"protocol", hp.protocol == L4Proto::Tcp ? "TCP" : "UDP"}});
     return Json{{"id", rec.spec.id},       {"ip", rec.spec.ip.str()},   {"mac", rec.spec.mac.str()},
                 {"port_id", rec.port.port_id},  {"netns", rec.spec.netns},   {"ifname", rec.spec.ifname},
-                {"tap", rec.tap_ifname},   {"labels", labels},        {"host_ports", host_ports}};
+                {"tap", rec.tap_ifname},   {"labels", labels},        {"host_ports", host_ports},
+                {"vhost_socket", rec.spec.vhost_socket}};
 }
 
 Json Agent::endpoint_list() {

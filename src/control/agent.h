@@ -16,6 +16,7 @@
 #include "control/cluster_source.h"
 #include "control/config.h"
 #include "control/control_api.h"
+#include "control/ipam_store.h"
 #include "control/metrics.h"
 #include "control/neighbor_cache.h"
 #include "control/ports.h"
@@ -90,8 +91,24 @@ public:
     Json ct_list() override;
     Json nat_list() override;
     Json flow_list(uint64_t since, uint32_t last) override;
+    // CNI (agent_cni.cpp).
+    Result<Json> cni_add(const CniAddRequest& req) override;
+    Result<Json> cni_del(const CniKey& key) override;
+    Result<Json> cni_check(const CniKey& key) override;
+    Result<Json> cni_gc(const std::vector<CniKey>& valid) override;
+    Result<Json> cni_list() override;
+    Result<Json> cni_status() override;
 
 private:
+    Result<void> attach_tap(EndpointRecord& rec);
+    Result<void> attach_vhost(EndpointRecord& rec); // agent_vhost.cpp
+    // CNI (agent_cni.cpp).
+    Result<void> start_cni();
+    Result<IpamStore*> cni_store();
+    Result<Json> attach_cni(const CniAttachment& a);
+    Json cni_result(const CniAttachment& a) const;
+    std::unique_ptr<IpamStore> ipam_store_;
+
     Result<void> start_uplink();
     void send_arp_probe(Ipv4Addr target);
     std::vector<EndpointConfig> endpoint_specs() const;

@@ -14,6 +14,8 @@
 #include <optional>
 #include <system_error>
 
+#include "control/api_cni.h"
+
 namespace podlane {
 
 namespace asio = boost::asio;
@@ -73,7 +75,7 @@ std::string required_string(const std::string& cmd, const Json& args, const char
 
 // endpoint.add's args → EndpointConfig, with mac and ifname defaults filled in.
 EndpointConfig parse_endpoint(const std::string& cmd, const Json& args) {
-    check_known(cmd, args, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports"});
+    check_known(cmd, args, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket"});
     EndpointConfig ep;
     ep.id = required_string(cmd, args, "id");
     std::string ip = required_string(cmd, args, "ip");
@@ -88,7 +90,10 @@ EndpointConfig parse_endpoint(const std::string& cmd, const Json& args) {
             throw RequestError{cmd + ": mac: " + show(*mac) + " is not a MAC address (expected aa:bb:cc:dd:ee:ff)"};
         ep.mac = *parsed_mac;
     }
-    ep.netns = required_string(cmd, args, "netns");
+    if (auto vhost = optional_string(cmd, args, "vhost_socket"))
+        ep.vhost_socket = *vhost;
+    ep.netns = ep.vhost_socket.empty() ? required_string(cmd, args, "netns")
+                                       : optional_string(cmd, args, "netns").value_or("");
     if (auto ifname = optional_string(cmd, args, "ifname"))
         ep.ifname = *ifname;
     if (auto it = args.find("labels"); it != args.end() && !it->is_null()) {
@@ -222,10 +227,16 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
         check_known(cmd, args, {});
         return api.nat_list();
     }
+    if (auto cni = dispatch_cni(api, cmd, args)) {
+        if (!*cni)
+            throw RequestError{cni->error().message};
+        return std::move(*cni).value();
+    }
     throw RequestError{"unknown command " + show(cmd) +
                        " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list,"
                        " identity.list, neighbor.list, service.list, service.maglev, service.update, service.delete, ct.list,"
-                       " nat.list, flow.list)"};
+                       " nat.list, flow.list, " +
+                       std::string(kCniCommands) + ")"};
 }
 
 bool peer_is_root(stream::socket& socket) {

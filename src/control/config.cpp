@@ -220,7 +220,12 @@ std::optional<Problem> endpoint_problem(const EndpointConfig& ep, const Config& 
         return bad("ip", ep.ip.str(), "an address other than network.gateway_ip");
     if (auto e = mac_problem(ep.mac))
         return bad("mac", ep.mac.str(), *e);
-    if (ep.netns.empty() || (ep.netns[0] != '/' && ep.netns.find('/') != std::string::npos))
+    if (!ep.vhost_socket.empty() &&
+        (ep.vhost_socket[0] != '/' || ep.vhost_socket.size() > 107 ||
+         ep.vhost_socket.find_first_of(", \t\n") != std::string::npos))
+        return bad("vhost_socket", ep.vhost_socket, "an absolute path of at most 107 bytes without commas or spaces");
+    if ((ep.netns.empty() && ep.vhost_socket.empty()) ||
+        (!ep.netns.empty() && ep.netns[0] != '/' && ep.netns.find('/') != std::string::npos))
         return bad("netns", ep.netns, "a namespace name under /run/netns (like pl-pod-a) or an absolute path");
     if (!valid_ifname(ep.ifname))
         return bad("ifname", ep.ifname, "an interface name of 1..15 characters without '/' or whitespace");
@@ -331,7 +336,11 @@ EndpointConfig read_endpoint(const Mapping& m) {
     ep.ip = as_ip(m.require("ip", "an address inside network.pod_cidr, like 10.200.0.11"));
     ep.mac = MacAddr::from_ipv4(ep.ip);
     m.read("mac", ep.mac, as_mac);
-    ep.netns = as_string(m.require("netns", "a namespace name under /run/netns, like pl-pod-a"));
+    m.read("vhost_socket", ep.vhost_socket, as_string);
+    if (ep.vhost_socket.empty())
+        ep.netns = as_string(m.require("netns", "a namespace name under /run/netns, like pl-pod-a"));
+    else
+        m.read("netns", ep.netns, as_string);
     m.read("ifname", ep.ifname, as_string);
     if (auto f = m.get("labels"); f && !f->node.IsNull()) {
         if (!f->node.IsMap())
@@ -350,7 +359,7 @@ void read_endpoints(const Mapping& top, Config& c) {
     if (!list)
         return;
     for (const Field& item : items(*list, "a list of endpoints, like [{id: default/web-1, ip: 10.200.0.11, netns: pl-web-1}]")) {
-        const Mapping m(item, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports"});
+        const Mapping m(item, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket"});
         EndpointConfig ep = read_endpoint(m);
         read_host_ports(m, ep, c);
         if (auto p = endpoint_problem(ep, c)) {

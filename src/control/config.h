@@ -53,6 +53,7 @@ struct EndpointConfig {
     std::string ifname = "eth0";               ///< interface name inside the pod
     std::map<std::string, std::string> labels; ///< e.g. app=web
     std::vector<HostPortConfig> host_ports;    ///< hostPort mappings on the node IP
+    std::string vhost_socket;                  ///< non-empty: served over vhost-user at this path, not a TAP
 };
 
 /// An uplink: a DPDK port that carries the node IP to the underlay.
@@ -101,6 +102,7 @@ struct IpamConfig {
     IpamMode mode = IpamMode::Kubernetes; ///< "kubernetes": per node in the config; "cluster-pool": allocated
     Ipv4Prefix cluster_pool_cidr;         ///< cluster-pool: the pool, e.g. 10.0.0.0/8
     uint8_t mask_size = 24;               ///< cluster-pool: block size per node
+    std::string state_dir;                ///< CNI pod address allocations; default /var/lib/podlane/ipam-<node.name>
 };
 
 /// Neighbour (ARP) cache timers for next hops on the uplink.

@@ -50,8 +50,11 @@ void read_routing(const Mapping& top, RoutingConfig& r) {
 
 /// Returns the section, where cluster-pool allocation errors point.
 Mapping read_ipam(const Mapping& top, Config& c) {
-    const Mapping m = top.section("ipam", {"mode", "cluster_pool_cidr", "mask_size"});
+    const Mapping m = top.section("ipam", {"mode", "cluster_pool_cidr", "mask_size", "state_dir"});
     IpamConfig& p = c.ipam;
+    p.state_dir = "/var/lib/podlane/ipam-" + c.node_name;
+    if (m.read("state_dir", p.state_dir, as_string) && (p.state_dir.empty() || p.state_dir[0] != '/'))
+        invalid(*m.get("state_dir"), "an absolute path, like /var/lib/podlane/ipam-node1");
     m.read("mode", p.mode, [](const Field& f) {
         return as_enum<IpamMode>(f, {{"kubernetes", IpamMode::Kubernetes}, {"cluster-pool", IpamMode::ClusterPool}});
     });

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "control/cni_types.h"
 #include "control/config.h"
 
 namespace podlane {
@@ -57,6 +58,24 @@ public:
     /// "flow.list": flow events with a sequence number above `since` (at most
     /// the `last` newest): {"events": [...], "next": seq, "lost": n, "enabled"}.
     virtual Json flow_list(uint64_t since, uint32_t last) = 0;
+
+    // The CNI plugin's commands (docs/api.md, "CNI"). The defaults refuse,
+    // so a ControlApi that does not serve CNI need not implement them.
+    /// "cni.add": allocates an address and attaches the pod; returns the attachment.
+    virtual Result<Json> cni_add(const CniAddRequest&) { return make_error(kNoCni); }
+    /// "cni.del": detaches the pod and releases its address; unknown keys succeed.
+    virtual Result<Json> cni_del(const CniKey&) { return make_error(kNoCni); }
+    /// "cni.check": whether the attachment exists and its pod looks as attached.
+    virtual Result<Json> cni_check(const CniKey&) { return make_error(kNoCni); }
+    /// "cni.gc": releases every attachment not in `valid`.
+    virtual Result<Json> cni_gc(const std::vector<CniKey>& /*valid*/) { return make_error(kNoCni); }
+    /// "cni.list": every CNI attachment with its state.
+    virtual Result<Json> cni_list() { return make_error(kNoCni); }
+    /// "cni.status": whether ADD can be served (the pool has free addresses).
+    virtual Result<Json> cni_status() { return make_error(kNoCni); }
+
+private:
+    static constexpr const char* kNoCni = "this server does not serve CNI commands";
 };
 
 } // namespace podlane

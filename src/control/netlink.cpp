@@ -367,4 +367,104 @@ Result<void> attach_pod_interface(const PodInterfaceSpec& spec) {
     return run_on_netns_thread(ns->get(), spec.netns_path, [&] { return configure_in_pod(spec); });
 }
 
+// ---- reading a pod interface back (CNI CHECK) ----
+
+namespace {
+
+/// The attributes of one netlink message, indexed by type (up to `max`).
+std::vector<const nlattr*> attributes(const nlmsghdr* nlh, size_t header_len, uint16_t max) {
+    struct Table {
+        std::vector<const nlattr*> a;
+    } table{std::vector<const nlattr*>(max + 1u, nullptr)};
+    mnl_attr_parse(nlh, static_cast<unsigned>(header_len), [](const nlattr* a, void* d) {
+        auto* t = static_cast<Table*>(d);
+        const uint16_t type = mnl_attr_get_type(a);
+        if (type < t->a.size()) t->a[type] = a;
+        return MNL_CB_OK;
+    }, &table);
+    return table.a;
+}
+
+Ipv4Addr attr_ip(const nlattr* a) {
+    return a != nullptr && mnl_attr_get_payload_len(a) == 4 ? Ipv4Addr{mnl_attr_get_u32(a)} : Ipv4Addr{};
+}
+
+struct Inspect {
+    int index = 0;
+    PodInterfaceState state;
+};
+
+Result<void> read_link(NlSocket& nl, const std::string& ifname, Inspect& in) {
+    Msg m(RTM_GETLINK, 0);
+    m.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
+    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, ifname.c_str());
+    return nl.request(m.nlh, [](const nlmsghdr* nlh, void* d) {
+        if (nlh->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
+        auto* in = static_cast<Inspect*>(d);
+        const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+        in->index = ifi->ifi_index;
+        in->state.up = (ifi->ifi_flags & IFF_UP) != 0;
+        auto attrs = attributes(nlh, sizeof(ifinfomsg), IFLA_MAX);
+        if (const nlattr* a = attrs[IFLA_ADDRESS]; a != nullptr && mnl_attr_get_payload_len(a) == 6)
+            std::memcpy(in->state.mac.bytes.data(), mnl_attr_get_payload(a), 6);
+        if (const nlattr* a = attrs[IFLA_MTU]; a != nullptr) in->state.mtu = mnl_attr_get_u32(a);
+        return MNL_CB_OK;
+    }, &in);
+}
+
+Result<void> read_addresses(NlSocket& nl, Inspect& in) {
+    Msg m(RTM_GETADDR, NLM_F_DUMP);
+    m.header<ifaddrmsg>()->ifa_family = AF_INET;
+    return nl.request(m.nlh, [](const nlmsghdr* nlh, void* d) {
+        auto* in = static_cast<Inspect*>(d);
+        const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+        if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET || static_cast<int>(ifa->ifa_index) != in->index)
+            return MNL_CB_OK;
+        auto attrs = attributes(nlh, sizeof(ifaddrmsg), IFA_MAX);
+        const nlattr* local = attrs[IFA_LOCAL] != nullptr ? attrs[IFA_LOCAL] : attrs[IFA_ADDRESS];
+        if (local != nullptr) in->state.addresses.push_back(InterfaceAddress{attr_ip(local), ifa->ifa_prefixlen});
+        return MNL_CB_OK;
+    }, &in);
+}
+
+Result<void> read_routes(NlSocket& nl, Inspect& in) {
+    Msg m(RTM_GETROUTE, NLM_F_DUMP);
+    m.header<rtmsg>()->rtm_family = AF_INET;
+    return nl.request(m.nlh, [](const nlmsghdr* nlh, void* d) {
+        auto* in = static_cast<Inspect*>(d);
+        const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+        if (nlh->nlmsg_type != RTM_NEWROUTE || rtm->rtm_family != AF_INET) return MNL_CB_OK;
+        auto attrs = attributes(nlh, sizeof(rtmsg), RTA_MAX);
+        const uint32_t table = attrs[RTA_TABLE] != nullptr ? mnl_attr_get_u32(attrs[RTA_TABLE]) : rtm->rtm_table;
+        if (table != RT_TABLE_MAIN || attrs[RTA_OIF] == nullptr ||
+            static_cast<int>(mnl_attr_get_u32(attrs[RTA_OIF])) != in->index)
+            return MNL_CB_OK;
+        const Ipv4Addr dst = attr_ip(attrs[RTA_DST]);
+        const uint8_t len = rtm->rtm_dst_len;
+        const uint32_t mask = len == 0 ? 0u : ~uint32_t{0} << (32 - len);
+        in->state.routes.push_back(InterfaceRoute{Ipv4Prefix{Ipv4Addr::from_host(dst.host() & mask), len},
+                                                  attr_ip(attrs[RTA_GATEWAY])});
+        return MNL_CB_OK;
+    }, &in);
+}
+
+} // namespace
+
+Result<PodInterfaceState> inspect_pod_interface(const std::string& netns_path, const std::string& ifname) {
+    if (!valid_ifname(ifname)) return make_error("invalid interface name " + quoted(ifname));
+    Inspect in;
+    auto r = run_in_netns(netns_path, [&]() -> Result<void> {
+        auto nl = NlSocket::open();
+        if (!nl) return nl.error();
+        if (auto link = read_link(*nl, ifname, in); !link)
+            return nl->last_errno() == ENODEV ? make_error("no interface " + quoted(ifname) + " in " + netns_path)
+                                               : step_failed("looking up " + quoted(ifname) + " in " + netns_path, link.error());
+        if (auto a = read_addresses(*nl, in); !a) return step_failed("listing addresses in " + netns_path, a.error());
+        if (auto rt = read_routes(*nl, in); !rt) return step_failed("listing routes in " + netns_path, rt.error());
+        return {};
+    });
+    if (!r) return r.error();
+    return in.state;
+}
+
 } // namespace podlane

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/net_types.h"
 #include "common/result.h"
@@ -40,5 +41,31 @@ Result<void> configure_local_interface(const PodInterfaceSpec& spec);
 /// Runs `fn` on a short-lived thread that has entered `netns_path`; the
 /// calling thread's namespace is never changed.
 Result<void> run_in_netns(const std::string& netns_path, const std::function<Result<void>()>& fn);
+
+/// An IPv4 address on an interface, with its prefix length.
+struct InterfaceAddress {
+    Ipv4Addr ip;
+    uint8_t len = 32;
+};
+
+/// An IPv4 route of the main table out of an interface.
+struct InterfaceRoute {
+    Ipv4Prefix dst;    ///< 0.0.0.0/0 for the default route
+    Ipv4Addr gateway;  ///< zero: on-link
+};
+
+/// A pod interface as the kernel reports it (what CNI CHECK compares).
+struct PodInterfaceState {
+    bool up = false;
+    MacAddr mac;
+    uint32_t mtu = 0;
+    std::vector<InterfaceAddress> addresses;
+    std::vector<InterfaceRoute> routes;
+};
+
+/// Reads `ifname` in the network namespace at `netns_path`: flags, MAC, MTU,
+/// IPv4 addresses and main-table routes through it. Fails when the
+/// namespace or the interface does not exist.
+Result<PodInterfaceState> inspect_pod_interface(const std::string& netns_path, const std::string& ifname);
 
 } // namespace podlane
