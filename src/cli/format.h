@@ -57,5 +57,9 @@ std::string format_applied(const Json& data);
 std::string format_ct(const Json& data);
 /// `nat.list`: OUT and IN mappings as cilium bpf nat list.
 std::string format_nat(const Json& data);
+/// `cni.list` data: the pods attached through podlane-cni.
+std::string format_cni_list(const Json& data);
+/// `cni.status` data: PodCIDR address usage.
+std::string format_cni_status(const Json& data);
 
 } // namespace podlane

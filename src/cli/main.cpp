@@ -30,8 +30,12 @@ Commands:
   endpoint list                   the attached pod endpoints
   endpoint add --id ID --ip IP --netns NS [--mac MAC] [--ifname IF] [--label k=v]...
                [--host-port HOST[:CONTAINER][/TCP|/UDP]]...
+                  [--vhost-socket PATH]
                                   attach a pod (MAC defaults to 0a:58:<ip>, IF to eth0);
-                                  a hostPort maps node-IP:HOST to the pod's CONTAINER port
+                                  a hostPort maps node-IP:HOST to the pod's CONTAINER port;
+                                  --vhost-socket serves the pod over vhost-user at PATH
+                                  (a DPDK app in the pod opens net_virtio_user,path=PATH)
+                                  instead of a TAP, and --netns becomes optional
   endpoint delete ID              detach a pod
   stats                           per-worker and per-port counters, drops by reason
   ipcache list                    IP prefix -> security identity and tunnel endpoint
@@ -55,6 +59,9 @@ Commands:
                                   flow events like hubble observe: every drop with its reason and
                                   a sample of forwarded and translated packets (observe.sample_every);
                                   -f follows new events; -o json prints one JSON object per line
+  cni list                        pods attached through podlane-cni (the CNI plugin), with
+                                  their container, address and whether they are attached
+  cni status                      PodCIDR addresses: allocated through CNI, free, capacity
   ct list                         tracked (load-balanced and NATed) flows
   nat list                        source-NAT mappings (masquerade, NodePort SNAT, hairpin)
   help                            this text
@@ -89,7 +96,7 @@ struct CommandLine {
 };
 
 const std::vector<std::string> kEndpointAddOptions = {"--id",     "--ip",    "--netns",    "--mac",
-                                                      "--ifname", "--label", "--host-port"};
+                                                      "--ifname", "--label", "--host-port", "--vhost-socket"};
 
 CommandLine parse_args(int argc, char** argv) {
     CommandLine cl;
@@ -153,11 +160,14 @@ CommandLine parse_args(int argc, char** argv) {
 Json endpoint_add_args(const CommandLine& cl) {
     Json args = Json::object();
     for (const char* required : {"--id", "--ip", "--netns"})
-        if (!cl.opts.count(required))
+        if (!cl.opts.count(required) && !(required == std::string("--netns") && cl.opts.count("--vhost-socket")))
             throw UsageError{std::string("endpoint add needs ") + required};
     for (const auto& [name, value] : cl.opts)
-        if (name != "--socket" && name != "--output")
-            args[name.substr(2)] = value;
+        if (name != "--socket" && name != "--output") {
+            std::string key = name.substr(2); // --vhost-socket -> vhost_socket
+            std::replace(key.begin(), key.end(), '-', '_');
+            args[key] = value;
+        }
     // --host-port HOST[:CONTAINER][/PROTO], e.g. 8080:80/TCP
     for (const auto& hp : cl.host_ports) {
         const std::string bad = "--host-port \"" + hp + "\": expected HOST[:CONTAINER][/TCP|/UDP], e.g. 8080:80/TCP";
@@ -296,6 +306,7 @@ int run(int argc, char** argv) {
         {"neighbour", {"neighbor.list", podlane::format_neighbors}},
         {"ct", {"ct.list", podlane::format_ct}},
         {"nat", {"nat.list", podlane::format_nat}},
+        {"cni", {"cni.list", podlane::format_cni_list}},
     };
     std::string cmd;
     Json args = Json::object();
@@ -360,6 +371,10 @@ int run(int argc, char** argv) {
             last = static_cast<unsigned>(std::stoul(v));
         }
         return podlane::run_observe(socket, filters, last, cl.opts.count("--follow") > 0, output == "json");
+    } else if (first == "cni" && sub == "status") {
+        expect_words(cl, 2, "cni status");
+        cmd = "cni.status";
+        render = podlane::format_cni_status;
     } else if (auto it = list_only.find(first); it != list_only.end()) {
         if (sub != "list")
             throw UsageError{sub.empty() ? first + " needs a subcommand: list"

@@ -196,6 +196,7 @@ struct LinkChange {
     std::optional<MacAddr> mac{};
     std::optional<uint32_t> mtu{};
     std::optional<bool> up{};
+    std::optional<bool> promisc{};
     int netns_fd = -1;
 };
 
@@ -205,8 +206,12 @@ Result<void> link_set(NlSocket& nl, int ifindex, const LinkChange& c) {
     ifi->ifi_family = AF_UNSPEC;
     ifi->ifi_index = ifindex;
     if (c.up) {
-        ifi->ifi_change = IFF_UP;
-        ifi->ifi_flags = *c.up ? IFF_UP : 0;
+        ifi->ifi_change |= IFF_UP;
+        ifi->ifi_flags |= *c.up ? IFF_UP : 0;
+    }
+    if (c.promisc) {
+        ifi->ifi_change |= IFF_PROMISC;
+        ifi->ifi_flags |= *c.promisc ? IFF_PROMISC : 0;
     }
     if (c.name) mnl_attr_put_strz(m.nlh, IFLA_IFNAME, c.name->c_str());
     if (c.mac) mnl_attr_put(m.nlh, IFLA_ADDRESS, c.mac->bytes.size(), c.mac->bytes.data());
@@ -290,7 +295,9 @@ Result<void> configure_in_pod(const PodInterfaceSpec& s) {
         if (s.disable_ipv6) {
             if (auto r = disable_ipv6(s.pod_ifname); !r) return step_failed("disabling IPv6 on " + dev, r.error());
         }
-        if (auto r = link_set(*nl, *idx, {.up = true}); !r) return step_failed("bringing " + dev + " up", r.error());
+        // DPDK's TAP PMD leaves its interface promiscuous; a pod's is not
+        // (CNI's tuning plugin CHECKs it).
+        if (auto r = link_set(*nl, *idx, {.up = true, .promisc = false}); !r) return step_failed("bringing " + dev + " up", r.error());
         if (auto r = addr_add(*nl, *idx, s.ip, 32); !r) return step_failed("adding address " + s.ip.str() + "/32 to " + dev, r.error());
         if (auto r = route_add(*nl, *idx, s.gateway, 32, Ipv4Addr{}); !r)
             return step_failed("adding route " + s.gateway.str() + "/32 scope link dev " + dev, r.error());
