@@ -20,7 +20,11 @@
 #                (for LoadBalancer IPs and ExternalIPs)
 #   ${P}node<i>  node i: uplink veth eth0 on the fabric, podlaned with node IP
 #                192.168.50.(10+i) and PodCIDR 10.210.<i>.0/24 (gateway .1)
-#   ${P}n<i>p<k> pod k of node i, 10.210.<i>.(10+k), labels {app: web, node: node<i>}
+#   ${P}n<i>p<k> pod k of node i, 10.210.<i>.(10+k), labels {app: web, node: node<i>},
+#                attached as a container runtime does it: scripts/cnitool.py
+#                runs configs/05-podlane.conflist (podlane-cni, then tuning)
+#                against the node's podlaned (container lab-n<i>p<k>, pod
+#                lab/n<i>p<k>, CNI_ARGS IP= asks for the lab address)
 #
 # --etcd: the cluster runs from etcd: one etcd member in ${P}etcd on the
 # fabric (192.168.50.2); node configs have `source: {kind: etcd}` and no
@@ -47,6 +51,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PODLANED=${PODLANED:-$REPO/build/podlaned}
 PODLANE=${PODLANE:-$REPO/build/podlane}
+PODLANE_CNI=${PODLANE_CNI:-$(dirname "$PODLANE")/podlane-cni}
 API_TIMEOUT=${LAB_API_TIMEOUT:-30}          # seconds for every node's API to answer
 NEIGHBOR_TIMEOUT=${LAB_NEIGHBOR_TIMEOUT:-30} # seconds for every node to resolve its peers
 
@@ -170,8 +175,8 @@ make_ns() {
     net.ipv4.igmp_link_local_mcast_reports=0
 }
 
-# write_config I: node I's config without its endpoints (append_endpoints
-# adds them once the PodCIDR is known).
+# write_config I: node I's config. It has no endpoints: the pods are attached
+# through podlane-cni once podlaned runs (add_pods).
 write_config() {
   local i=$1 j routing
   case $MODE in
@@ -185,8 +190,9 @@ write_config() {
     echo "dataplane: {worker_lcores: [1], idle_sleep_us: 100, file_prefix: ${PREFIX}node$i, rx_ring_size: 256, tx_ring_size: 256}"
     if [ "$IPAM" = kubernetes ]; then
       echo "network: {pod_cidr: $(pod_cidr "$i"), gateway_ip: $(gateway_ip "$i")}"
+      echo "ipam: {state_dir: $RUN_DIR/ipam-node$i}"
     else
-      echo "ipam: {mode: cluster-pool, cluster_pool_cidr: $POOL_CIDR, mask_size: $POOL_MASK}"
+      echo "ipam: {mode: cluster-pool, cluster_pool_cidr: $POOL_CIDR, mask_size: $POOL_MASK, state_dir: $RUN_DIR/ipam-node$i}"
     fi
     echo "api: {socket: $RUN_DIR/node$i.sock}"
     echo "uplinks:"
@@ -259,15 +265,41 @@ read_block() {
   POD_CIDR[$i]=$cidr
 }
 
-append_endpoints() {
-  local i=$1 k hp
-  {
-    echo "endpoints:"
-    for k in $(seq "$PODS"); do
-      hp=${HOST_PORTS[$i:$k]:-}
-      echo "  - {id: lab/n${i}p$k, ip: $(pod_ip "$i" "$k"), netns: ${PREFIX}n${i}p$k, labels: {app: web, node: node$i}${hp:+, host_ports: [$hp]}}"
-    done
-  } >> "$RUN_DIR/node$i.yaml"
+# write_conflist I: node I's CNI network, configs/05-podlane.conflist (the
+# one a node installs) pointed at node I's API socket, with the pods' labels.
+write_conflist() {
+  local i=$1
+  jq --arg sock "$RUN_DIR/node$i.sock" --arg vhost "$RUN_DIR/vhost-node$i" --arg node "node$i" \
+    '.plugins[0] += {socket: $sock, vhostSocketDir: $vhost,
+                     args: {cni: {labels: [{key: "app", value: "web"}, {key: "node", value: $node}]}}}' \
+    "$REPO/configs/05-podlane.conflist" > "$RUN_DIR/node$i.conflist"
+}
+
+# add_pod I K: attaches pod K of node I as a container runtime does: ADD
+# through scripts/cnitool.py, which runs podlane-cni (and the conflist's
+# chained plugins) with the CNI_* environment kubelet would give. The pod
+# asks for its lab address (CNI_ARGS IP=) and gets its --host-port mappings.
+add_pod() {
+  local i=$1 k=$2 out
+  if ! out=$("$REPO/scripts/cnitool.py" --cache-dir "$RUN_DIR/cni" --cni-path "$(dirname "$PODLANE_CNI"):/usr/lib/cni" \
+      --args "IgnoreUnknown=1;K8S_POD_NAMESPACE=lab;K8S_POD_NAME=n${i}p$k;IP=$(pod_ip "$i" "$k")" \
+      --runtime-config "{\"portMappings\": [${HOST_PORTS[$i:$k]:-}]}" \
+      add "$RUN_DIR/node$i.conflist" "lab-n${i}p$k" "${PREFIX}n${i}p$k" 2>&1); then
+    log_tail "$RUN_DIR/node$i.log"
+    die "CNI ADD of pod n${i}p$k failed: $out"
+  fi
+}
+
+# add_pods: every node's pods, the nodes in parallel.
+add_pods() {
+  local i k pids=() rc=0
+  for i in $(seq "$NODES"); do
+    (for k in $(seq "$PODS"); do add_pod "$i" "$k"; done) &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || rc=1; done
+  [ $rc = 0 ] || die "attaching the pods failed (run: scripts/lab.sh down --prefix ${PREFIX})"
+  say "attached $((NODES * PODS)) pod(s) through podlane-cni"
 }
 
 log_tail() {
@@ -299,6 +331,7 @@ cmd_up() {
   command -v ethtool >/dev/null || die "ethtool is missing (scripts/install-deps.sh installs it)"
   [ -x "$PODLANED" ] || die "no podlaned at $PODLANED (build with scripts/build.sh, or set PODLANED)"
   [ -x "$PODLANE" ] || die "no podlane CLI at $PODLANE (build with scripts/build.sh, or set PODLANE)"
+  [ -x "$PODLANE_CNI" ] || die "no podlane-cni at $PODLANE_CNI (build with scripts/build.sh, or set PODLANE_CNI)"
   [[ $NODES =~ ^[0-9]+$ ]] && [ "$NODES" -ge 1 ] && [ "$NODES" -le $MAX_NODES ] ||
     die "--nodes $NODES: expected 1..$MAX_NODES"
   [[ $PODS =~ ^[0-9]+$ ]] && [ "$PODS" -ge 1 ] && [ "$PODS" -le $MAX_PODS ] ||
@@ -324,7 +357,7 @@ cmd_up() {
       [ "$p" -ge 1 ] && [ "$p" -le "$PODS" ] && [ "$h" -ge 1 ] && [ "$h" -le 65535 ] &&
       [ "$c" -ge 1 ] && [ "$c" -le 65535 ] ||
       die "--host-port $spec: expected NODE:POD:HOSTPORT:CONTAINERPORT with NODE 1..$NODES, POD 1..$PODS, ports 1..65535"
-    HOST_PORTS[$n:$p]+="${HOST_PORTS[$n:$p]:+, }{host_port: $h, container_port: $c}"
+    HOST_PORTS[$n:$p]+="${HOST_PORTS[$n:$p]:+, }{\"hostPort\": $h, \"containerPort\": $c, \"protocol\": \"tcp\"}"
   done
 
   if [ -d "$RUN_DIR" ] || [ -n "$(lab_namespaces)" ]; then
@@ -368,7 +401,7 @@ cmd_up() {
     done
     write_config "$i"
     [ "$IPAM" = kubernetes ] || read_block "$i"
-    append_endpoints "$i"
+    write_conflist "$i"
     check_config "$i"
     if [ "$MODE" = native ]; then
       ip -n "$ext" route add "$(pod_cidr "$i")" via "$(node_ip "$i")"
@@ -403,6 +436,7 @@ cmd_up() {
     sleep 0.2
   done
 
+  add_pods
   say "every API answers; waiting for every node to resolve its $((NODES - 1)) peer(s)"
   deadline=$((SECONDS + NEIGHBOR_TIMEOUT))
   while :; do

@@ -147,7 +147,7 @@ identity_of() {
   local i=$1 id
   id=$(cli "$i" identity list -o json |
     jq -er --arg node "node$i" \
-      '[.[] | select(.reserved | not) | select((.labels | sort) == (["app=web", "node=\($node)"] | sort))] |
+      '[.[] | select(.reserved | not) | select((.labels | index("app=web")) and (.labels | index("node=\($node)")))] |
        if length == 1 then .[0].id else error("expected one identity") end') ||
     pl_fail "node$i: no single identity with labels app=web,node=node$i" >&2
   cli "$i" ipcache list -o json | jq -e --arg p "$(pod_ip "$i")/32" --argjson id "$id" \
@@ -348,6 +348,36 @@ if [ "$MODE" = native ]; then
  (the pod's echo replies to 192.168.50.1, outside the cluster)"
     pl_check_fail "ping from the external host to n${i}p1 $(pod_ip "$i"): $PL_PING_SUMMARY$why"
   done
+fi
+
+# A vhost-user pod (a DPDK application, dpdk-testpmd answering ARP and ping
+# on net_virtio_user) attached to node2 through podlane-cni exchanges
+# traffic with a TAP pod on node2 and with pods on the other nodes.
+if [ "$MODE" = vxlan ]; then
+  pl_log "vhost-user pod on node2 (dpdk-testpmd icmpecho), pinged from pods on every node"
+  VH=${P}n2vh
+  pl_netns "$VH"
+  out=$("$REPO/scripts/cnitool.py" --cache-dir "$RUN/cni" \
+    --cni-path "$(dirname "$PODLANE"):/usr/lib/cni" --runtime-config '{"vhostUser": true}' \
+    --args "IgnoreUnknown=1;K8S_POD_NAMESPACE=lab;K8S_POD_NAME=n2vh" \
+    add "$RUN/node2.conflist" lab-n2vh "$VH") || pl_fail "CNI ADD of the vhost-user pod: $out"
+  vh_ip=$(jq -er '.ips[0].address | split("/")[0]' <<<"$out") || pl_fail "no address in $out"
+  vh_mac=$(jq -er '.interfaces[0].mac' <<<"$out")
+  vh_sock=$(cli 2 endpoint list -o json | jq -er '.[] | select(.id == "lab/n2vh") | .vhost_socket') ||
+    pl_fail "node2 does not list lab/n2vh with its vhost-user socket"
+  mkfifo "$PL_TMP/testpmd.in"
+  exec {pmd_in}<>"$PL_TMP/testpmd.in"   # testpmd exits on a line of stdin: none comes
+  ip netns exec "$VH" dpdk-testpmd -l 0,1 --no-huge -m 256 --no-pci --file-prefix "${P}vh" --no-telemetry \
+    --vdev "net_virtio_user0,path=$vh_sock,mac=$vh_mac" -- --forward-mode=icmpecho --auto-start \
+    --stats-period 0 --total-num-mbufs 4096 <&$pmd_in > "$PL_TMP/testpmd.log" 2>&1 &
+  PL_PIDS+=($!)
+  pl_wait_for "the vhost-user pod to answer n2p1" 30 pl_ping_ok "$(pod_ns 2)" "$vh_ip"
+  for i in 1 3; do
+    pl_ping_ok "$(pod_ns "$i")" "$vh_ip" ||
+      pl_check_fail "n${i}p1 (node$i) -> vhost-user pod $vh_ip on node2: $PL_PING_SUMMARY"
+  done
+  pl_log "vhost-user pod $vh_ip answers pods on node1, node2 and node3"
+  kill "${PL_PIDS[-1]}"
 fi
 
 pl_checks_done
