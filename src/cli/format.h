@@ -59,6 +59,8 @@ std::string format_ct(const Json& data);
 std::string format_nat(const Json& data);
 /// `cni.list` data: the pods attached through podlane-cni.
 std::string format_cni_list(const Json& data);
+/// `capture.status` / `capture.stop` data.
+std::string format_capture(const Json& data);
 /// `cni.status` data: PodCIDR address usage.
 std::string format_cni_status(const Json& data);
 

@@ -13,6 +13,7 @@
 
 #include "cli/client.h"
 #include "cli/format.h"
+#include "cli/capture.h"
 #include "cli/kvstore.h"
 #include "cli/observe.h"
 
@@ -62,6 +63,13 @@ Commands:
   cni list                        pods attached through podlane-cni (the CNI plugin), with
                                   their container, address and whether they are attached
   cni status                      PodCIDR addresses: allocated through CNI, free, capacity
+  capture -w FILE [--filter EXPR] [-c N] [--duration S] [--snaplen B]
+                                  write the packets podlane's ports receive that match EXPR to
+                                  FILE (pcapng; tshark -r FILE) until N packets, S seconds or
+                                  Ctrl-C. EXPR: [not] [src|dst] host IP, [not] [src|dst] port N,
+                                  tcp, udp, icmp, pod NAME, joined by 'and'; a VXLAN/Geneve
+                                  packet matches when its outer or inner packet does
+  capture status | capture stop   the running (or last) capture; stop it
   ct list                         tracked (load-balanced and NATed) flows
   nat list                        source-NAT mappings (masquerade, NodePort SNAT, hairpin)
   help                            this text
@@ -81,6 +89,9 @@ The API serves root only. Examples:
 /// `podlane observe`'s filters and --last.
 constexpr const char* kObserveOptions[] = {"--last", "--pod", "--from-pod", "--to-pod", "--ip", "--from-ip",
                                            "--to-ip", "--port", "--protocol", "--verdict"};
+
+/// `podlane capture`'s options.
+constexpr const char* kCaptureOptions[] = {"--filter", "--write", "--count", "--duration", "--snaplen"};
 
 /// A command line that cannot be run as typed (exit code 2).
 struct UsageError {
@@ -127,6 +138,10 @@ CommandLine parse_args(int argc, char** argv) {
         }
         if (name == "-o")
             name = "--output";
+        if (name == "-w")
+            name = "--write";
+        if (name == "-c")
+            name = "--count";
         if (name == "-f" && !observing) // observe -f follows; elsewhere -f FILE
             name = "--file";
         if (name == "--prune" || name == "-f" || name == "--follow") { // options without a value
@@ -135,6 +150,8 @@ CommandLine parse_args(int argc, char** argv) {
         }
         bool known = name == "--socket" || name == "--output" || name == "--file" || name == "--etcd" ||
                      name == "--prefix";
+        for (const char* o : kCaptureOptions)
+            known = known || name == o;
         for (const char* o : kObserveOptions)
             known = known || name == o;
         for (const auto& o : kEndpointAddOptions)
@@ -371,6 +388,37 @@ int run(int argc, char** argv) {
             last = static_cast<unsigned>(std::stoul(v));
         }
         return podlane::run_observe(socket, filters, last, cl.opts.count("--follow") > 0, output == "json");
+    } else if (first == "capture" && (sub == "status" || sub == "stop")) {
+        expect_words(cl, 2, "capture " + sub);
+        cmd = "capture." + sub;
+        render = podlane::format_capture;
+    } else if (first == "capture") {
+        expect_words(cl, 1, "capture -w FILE [--filter EXPR] [-c N] [--duration S] [--snaplen B]");
+        if (!cl.opts.count("--write"))
+            throw UsageError{"capture needs -w FILE (the pcapng file to write)"};
+        podlane::CaptureOptions o;
+        o.path = cl.opts.at("--write");
+        o.filter = cl.opts.count("--filter") ? cl.opts.at("--filter") : "";
+        auto number = [&](const char* opt, uint64_t max) -> uint64_t {
+            if (!cl.opts.count(opt))
+                return 0;
+            const std::string& v = cl.opts.at(opt);
+            if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos ||
+                std::stoull(v) > max)
+                throw UsageError{std::string(opt) + " must be a whole number up to " + std::to_string(max)};
+            return std::stoull(v);
+        };
+        o.count = number("--count", 1000000000000ull);
+        o.snaplen = static_cast<uint32_t>(number("--snaplen", 65535));
+        if (cl.opts.count("--duration")) {
+            const std::string& v = cl.opts.at("--duration");
+            char* end = nullptr;
+            o.duration_s = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0' || !(o.duration_s > 0) || o.duration_s > 86400)
+                throw UsageError{"--duration must be a number of seconds, like 5 or 0.5"};
+        }
+        o.json = output == "json";
+        return podlane::run_capture(socket, o);
     } else if (first == "cni" && sub == "status") {
         expect_words(cl, 2, "cni status");
         cmd = "cni.status";
@@ -392,6 +440,9 @@ int run(int argc, char** argv) {
             throw UsageError{std::string(o) + " is only valid with 'observe'" +
                              (endpoint_option ? " or 'endpoint add'" : "")};
     }
+    for (const char* o : kCaptureOptions)
+        if (cl.opts.count(o))
+            throw UsageError{std::string(o) + " is only valid with 'capture'"};
     if (cl.opts.count("--follow"))
         throw UsageError{"-f/--follow is only valid with 'observe' (service update and kvstore apply take -f FILE)"};
     for (const char* o : {"--etcd", "--prefix", "--prune"})

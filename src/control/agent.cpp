@@ -113,6 +113,8 @@ Result<void> Agent::start() {
     counters_ = std::make_unique<WorkerCounters[]>(n_workers);
     if (auto r = start_observe(); !r)
         return r;
+    if (auto r = start_capture_taps(); !r)
+        return r;
     worker_ctx_.resize(n_workers);
     for (uint32_t w = 0; w < n_workers; ++w) {
         worker_ctx_[w] = WorkerContext{
@@ -126,6 +128,7 @@ Result<void> Agent::start() {
             .idle_sleep_us = dp.idle_sleep_us,
             .idle_polls_before_sleep = dp.idle_polls_before_sleep,
             .flows = taps_ ? &taps_[w] : nullptr,
+            .capture = &capture_taps_[w],
         };
     }
     publish(); // static ports, before the workers look
@@ -151,6 +154,8 @@ void Agent::stop() {
             rte_eal_wait_lcore(lcore);
         workers_running_ = false;
     }
+    if (tables_)
+        stop_capture_taps(); // a running capture's file is completed
     if (ports_) {
         for (auto& [id, rec] : endpoints_)
             ports_->detach(rec.port.port_id);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "control/cluster_source.h"
+#include "dataplane/capture.h"
 #include "control/config.h"
 #include "control/control_api.h"
 #include "control/ipam_store.h"
@@ -91,6 +92,10 @@ public:
     Json ct_list() override;
     Json nat_list() override;
     Json flow_list(uint64_t since, uint32_t last) override;
+    Result<Json> capture_start(const std::string& filter, const std::string& path, uint64_t max_packets,
+                               uint32_t snaplen) override;
+    Result<Json> capture_status() override;
+    Result<Json> capture_stop() override;
     // CNI (agent_cni.cpp).
     Result<Json> cni_add(const CniAddRequest& req) override;
     Result<Json> cni_del(const CniKey& key) override;
@@ -154,6 +159,27 @@ private:
     void stop_observe();
     void drain_flows();
     Json flow_json(const StoredFlow& f) const;
+    // Packet capture (agent_capture.cpp).
+    std::unique_ptr<CaptureTap[]> capture_taps_; ///< one per worker
+    rte_mempool* capture_pool_ = nullptr;        ///< pcapng copies; made by the first capture
+    struct CaptureRun {
+        rte_pcapng_t* file = nullptr;            ///< non-null while the capture runs
+        std::string path;                        ///< empty: no capture ran yet
+        std::string filter;
+        uint64_t max_packets = 0;                ///< 0: until stopped
+        uint64_t written = 0;
+        uint64_t matched_base = 0, lost_base = 0; ///< the taps' counters when it started
+        bool write_failed = false;
+        std::string error;
+        std::chrono::steady_clock::time_point started, stopped;
+    };
+    CaptureRun capture_;
+    Result<void> start_capture_taps();
+    void stop_capture_taps();
+    void write_captured();
+    void drain_capture();
+    Json finish_capture();
+    Json capture_json() const;
     std::vector<WorkerContext> worker_ctx_;
     std::atomic<bool> stop_workers_{false};
     bool workers_running_ = false;

@@ -207,17 +207,34 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
             throw RequestError{r.error().message};
         return std::move(r).value();
     }
+    auto number = [&](const char* key, uint64_t dflt) -> uint64_t {
+        auto it = args.find(key);
+        if (it == args.end() || it->is_null())
+            return dflt;
+        if (!it->is_number_unsigned())
+            throw RequestError{cmd + ": " + key + " must be a non-negative integer"};
+        return it->get<uint64_t>();
+    };
     if (cmd == "flow.list") {
         check_known(cmd, args, {"since", "last"});
-        auto number = [&](const char* key, uint64_t dflt) -> uint64_t {
-            auto it = args.find(key);
-            if (it == args.end() || it->is_null())
-                return dflt;
-            if (!it->is_number_unsigned())
-                throw RequestError{cmd + ": " + key + " must be a non-negative integer"};
-            return it->get<uint64_t>();
-        };
         return api.flow_list(number("since", 0), static_cast<uint32_t>(std::min<uint64_t>(number("last", 1000), 100000)));
+    }
+    if (cmd == "capture.start" || cmd == "capture.status" || cmd == "capture.stop") {
+        Result<Json> r = make_error("");
+        if (cmd == "capture.start") {
+            check_known(cmd, args, {"filter", "path", "count", "snaplen"});
+            const uint64_t snaplen = number("snaplen", 0);
+            if (snaplen > 65535)
+                throw RequestError{cmd + ": snaplen must be at most 65535"};
+            r = api.capture_start(optional_string(cmd, args, "filter").value_or(""), required_string(cmd, args, "path"),
+                                  number("count", 0), static_cast<uint32_t>(snaplen));
+        } else {
+            check_known(cmd, args, {});
+            r = cmd == "capture.status" ? api.capture_status() : api.capture_stop();
+        }
+        if (!r)
+            throw RequestError{r.error().message};
+        return std::move(r).value();
     }
     if (cmd == "ct.list") {
         check_known(cmd, args, {});
@@ -235,7 +252,7 @@ Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
     throw RequestError{"unknown command " + show(cmd) +
                        " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list,"
                        " identity.list, neighbor.list, service.list, service.maglev, service.update, service.delete, ct.list,"
-                       " nat.list, flow.list, " +
+                       " nat.list, flow.list, capture.start, capture.status, capture.stop, " +
                        std::string(kCniCommands) + ")"};
 }
 

@@ -58,6 +58,17 @@ public:
     /// "flow.list": flow events with a sequence number above `since` (at most
     /// the `last` newest): {"events": [...], "next": seq, "lost": n, "enabled"}.
     virtual Json flow_list(uint64_t since, uint32_t last) = 0;
+    /// "capture.start": writes the received packets that match `filter` to
+    /// the pcapng file at `path` (absolute), up to `max_packets` (0: until
+    /// stopped), `snaplen` bytes each (0: whole packets).
+    virtual Result<Json> capture_start(const std::string& /*filter*/, const std::string& /*path*/,
+                                       uint64_t /*max_packets*/, uint32_t /*snaplen*/) {
+        return make_error("this server does not capture packets");
+    }
+    /// "capture.status": the running or last capture.
+    virtual Result<Json> capture_status() { return make_error("this server does not capture packets"); }
+    /// "capture.stop": stops the running capture (if any) and closes its file.
+    virtual Result<Json> capture_stop() { return make_error("this server does not capture packets"); }
 
     // The CNI plugin's commands (docs/api.md, "CNI"). The defaults refuse,
     // so a ControlApi that does not serve CNI need not implement them.

@@ -44,6 +44,8 @@ uint32_t poll_once(const WorkerContext& w, const Snapshot& snap, LbWorker& lb) n
             continue;
         total += n;
         w.counters->rx_packets.add(n);
+        if (w.capture != nullptr && w.capture->active.load(std::memory_order_acquire)) [[unlikely]]
+            capture_burst(*w.capture, rx.port_id, rx.queue_id, pkts, n);
         process_burst(snap, rx.port_id, static_cast<uint16_t>(w.worker_id), std::span(pkts, n), *w.counters, w.hold,
                       &lb);
     }

@@ -7,6 +7,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dataplane/counters.h"
+#include "dataplane/capture.h"
 #include "dataplane/flow_event.h"
 #include "dataplane/hold_queue.h"
 #include "dataplane/rcu_publisher.h"
@@ -26,6 +27,7 @@ struct WorkerContext {
     uint32_t idle_sleep_us = 0;                ///< 0: never sleep
     uint32_t idle_polls_before_sleep = 256;
     FlowTap* flows = nullptr;                  ///< this worker's flow-event tap (observe); nullptr: off
+    CaptureTap* capture = nullptr;             ///< this worker's packet-capture tap; copies only while active
 };
 
 /// Polls the rx queues the current snapshot assigns to this worker, runs the

@@ -1,4 +1,4 @@
-// Tables for `podlane cni list` and `podlane cni status`.
+// Tables for `podlane cni list|status` and `podlane capture status|stop`.
 #include "cli/format.h"
 
 namespace podlane {
@@ -35,6 +35,15 @@ std::string format_cni_status(const Json& data) {
     return "PodCIDR:     " + cell(data, "pod_cidr") + " (gateway " + cell(data, "gateway") + ")\n" +
            "Addresses:   " + cell(data, "allocated") + " allocated through CNI, " + cell(data, "free") + " free of " +
            cell(data, "capacity") + "\n" + "State dir:   " + cell(data, "state_dir") + "\n";
+}
+
+std::string format_capture(const Json& data) {
+    std::string out = std::string(data.value("running", false) ? "running" : "stopped") + ": " +
+                      text(data["packets"]) + " packets written to " + text(data["path"]) + " (" + text(data["matched"]) +
+                      " matched, " + text(data["lost"]) + " lost), filter: " + text(data["filter"]) + "\n";
+    if (data.contains("error"))
+        out += "error: " + text(data["error"]) + "\n";
+    return out;
 }
 
 } // namespace podlane
