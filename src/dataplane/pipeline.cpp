@@ -95,14 +95,19 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     [[maybe_unused]] FlowTuple pre[kMaxBurst];
     [[maybe_unused]] uint16_t length[kMaxBurst];
     if constexpr (kObserve) {
-        if (tap->sample_every != 0)
-            for (size_t i = 0; i < n; ++i)
-                if (--tap->countdown == 0) {
-                    tap->countdown = tap->sample_every;
-                    sampled |= uint64_t{1} << i;
-                    pre[i] = flow_tuple_at(pkts[i], 0);
-                    length[i] = static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkts[i]));
-                }
+        // countdown: packets until the next sample (1: this burst's first).
+        // Most bursts hold none: one compare; otherwise a step per sample.
+        const uint32_t every = tap->sample_every;
+        uint32_t next = tap->countdown;
+        if (every != 0) {
+            for (; next <= n; next += every) {
+                const size_t i = next - 1;
+                sampled |= uint64_t{1} << i;
+                pre[i] = flow_tuple_at(pkts[i], 0);
+                length[i] = static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkts[i]));
+            }
+            tap->countdown = next - static_cast<uint32_t>(n);
+        }
     }
     for (size_t i = 0; i < n; ++i) {
         if (i + kPrefetchOffset < n)
