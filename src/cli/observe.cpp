@@ -91,6 +91,8 @@ std::string format_flow(const Json& e) {
         line += " " + e["tcp_flags"].get<std::string>();
     line += "  " + e.value("in_port", std::string()) +
             (e.contains("out_port") ? " -> " + e.value("out_port", std::string()) : "");
+    if (const uint64_t n = e.value("count", uint64_t{1}); n > 1)
+        line += "  (" + std::to_string(n) + " events aggregated)";
     return line;
 }
 

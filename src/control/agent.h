@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "control/cluster_source.h"
+#include "control/ipcache.h"
 #include "dataplane/capture.h"
 #include "control/config.h"
 #include "control/control_api.h"
@@ -158,7 +159,7 @@ private:
     Result<void> start_observe();
     void stop_observe();
     void drain_flows();
-    Json flow_json(const StoredFlow& f) const;
+    Json flow_json(const StoredFlow& f, const std::vector<IpcacheEntry>& ipcache) const;
     // Packet capture (agent_capture.cpp).
     std::unique_ptr<CaptureTap[]> capture_taps_; ///< one per worker
     rte_mempool* capture_pool_ = nullptr;        ///< pcapng copies; made by the first capture

@@ -1,6 +1,7 @@
 // Flow events (observe): one single-producer ring per worker, drained by the
 // control thread into a bounded history that `podlane observe` reads.
 #include "control/agent.h"
+#include "control/identity.h"
 
 #include <chrono>
 #include <cstdio>
@@ -66,6 +67,7 @@ Result<void> Agent::start_observe() {
         taps_[w].sample_every = o.sample_every;
         taps_[w].countdown = o.sample_every == 0 ? 1 : o.sample_every;
         taps_[w].worker = static_cast<uint8_t>(w);
+        taps_[w].aggregate_tsc = rte_get_tsc_hz() / 1000 * o.aggregate_ms;
     }
     return {};
 }
@@ -97,7 +99,7 @@ void Agent::drain_flows() {
     }
 }
 
-Json Agent::flow_json(const StoredFlow& f) const {
+Json Agent::flow_json(const StoredFlow& f, const std::vector<IpcacheEntry>& ipcache) const {
     const FlowEvent& e = f.event;
     auto endpoint_of = [&](rte_be32_t ip) -> std::string {
         for (const auto& [id, rec] : endpoints_)
@@ -115,6 +117,10 @@ Json Agent::flow_json(const StoredFlow& f) const {
         const rte_be32_t ip = source ? t.src : t.dst;
         const rte_be16_t port = source ? t.sport : t.dport;
         Json j{{"ip", ip_text(ip)}, {"port", rte_be_to_cpu_16(port)}};
+        Ipv4Addr addr;
+        addr.be = ip;
+        const IpcacheEntry* entry = ipcache_lookup(ipcache, addr);
+        j["identity"] = entry != nullptr ? entry->identity : kIdentityWorld;
         const std::string pod = endpoint_of(ip);
         if (!pod.empty())
             j["pod"] = pod;
@@ -128,6 +134,7 @@ Json Agent::flow_json(const StoredFlow& f) const {
            {"source", side(e.pre, true)},
            {"destination", side(e.pre, false)},
            {"length", e.length},
+           {"count", e.count},
            {"in_port", port_name(e.in_port)}};
     if (e.pre.proto == IPPROTO_TCP)
         j["tcp_flags"] = tcp_flags(e.pre.tcp_flags);
@@ -152,14 +159,22 @@ Json Agent::flow_list(uint64_t since, uint32_t last) {
     const size_t available = static_cast<size_t>(flows_.end() - it);
     if (available > last)
         it += static_cast<std::ptrdiff_t>(available - last);
+    const std::vector<IpcacheEntry> ipcache = build_ipcache(config_, endpoint_specs());
     for (; it != flows_.end(); ++it)
-        events.push_back(flow_json(*it));
-    uint64_t lost = 0;
+        events.push_back(flow_json(*it, ipcache));
+    uint64_t lost = 0, aggregated = 0;
     if (taps_)
-        for (size_t w = 0; w < config_.dataplane.worker_lcores.size(); ++w)
+        for (size_t w = 0; w < config_.dataplane.worker_lcores.size(); ++w) {
             lost += taps_[w].lost.get();
-    return Json{{"events", events}, {"next", flow_seq_}, {"lost", lost}, {"enabled", taps_ != nullptr},
-                {"sample_every", config_.observe.sample_every}};
+            aggregated += taps_[w].aggregated.get();
+        }
+    return Json{{"events", events},
+                {"next", flow_seq_},
+                {"lost", lost},
+                {"aggregated", aggregated},
+                {"enabled", taps_ != nullptr},
+                {"sample_every", config_.observe.sample_every},
+                {"aggregate_ms", config_.observe.aggregate_ms}};
 }
 
 } // namespace podlane

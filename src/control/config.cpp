@@ -438,13 +438,14 @@ Config read_config(const YAML::Node& root) {
         invalid(*api.get("socket"), "an absolute path, like /run/podlane/podlane.sock");
     read_metrics(top, c.metrics);
     read_source(top, c.source);
-    const Mapping obs = top.section("observe", {"enabled", "sample_every", "ring_size", "history"});
+    const Mapping obs = top.section("observe", {"enabled", "sample_every", "ring_size", "history", "aggregate_ms"});
     obs.read("enabled", c.observe.enabled, as_bool);
     obs.read("sample_every", c.observe.sample_every, as_uint<uint32_t>(0, 1u << 20));
     if (obs.read("ring_size", c.observe.ring_size, as_uint<uint32_t>(64, 1u << 20)) &&
         (c.observe.ring_size & (c.observe.ring_size - 1)) != 0)
         invalid(*obs.get("ring_size"), "a power of two, like 4096");
     obs.read("history", c.observe.history, as_uint<uint32_t>(16, 1u << 22));
+    obs.read("aggregate_ms", c.observe.aggregate_ms, as_uint<uint32_t>(0, 3600000));
     read_ports(top, c.ports);
     read_lb_settings(top, c);
     read_services(top, c);

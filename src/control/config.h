@@ -136,6 +136,7 @@ struct ObserveConfig {
     uint32_t sample_every = 64;   ///< one event per this many forwarded packets per worker; 0: drops only
     uint32_t ring_size = 4096;    ///< events each worker's ring holds (a power of two)
     uint32_t history = 8192;      ///< events the agent keeps for observe
+    uint32_t aggregate_ms = 1000; ///< like events within this interval become one, with a count; 0: off
 };
 
 enum class SourceKind { File, Etcd, Kubernetes };

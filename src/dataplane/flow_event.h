@@ -47,18 +47,59 @@ struct FlowEvent {
     FlowVerdict verdict = FlowVerdict::Forwarded;
     DropReason reason = DropReason::Count;
     Outcome outcome = Outcome::Forwarded;
-    uint8_t pad[6] = {};
+    uint8_t pad[2] = {};
+    uint32_t count = 1;     ///< events it stands for: itself and those aggregated into it (see FlowTap)
 };
 static_assert(sizeof(FlowEvent) == 56, "ring elements: a multiple of 4 bytes, and small");
 
+/// Aggregation, as Cilium's monitor aggregation: an event like one this
+/// worker emitted less than `aggregate_tsc` ago (same tuples, verdict, drop
+/// reason and ports) is not emitted but counted, and the flow's next event
+/// after the interval carries the count. A direct-mapped table of recent
+/// events per worker; a collision only costs an extra event.
+struct FlowAggregateSlot {
+    uint64_t key = 0;
+    uint64_t until_tsc = 0;      ///< events of `key` before this are aggregated
+    uint32_t aggregated = 0;     ///< events of `key` not emitted since its last event
+};
+
 /// A worker's tap: its ring and sampling state (nullptr ring: observing off).
 struct FlowTap {
+    static constexpr uint32_t kAggregateSlots = 256;
     rte_ring* ring = nullptr;
     uint32_t sample_every = 0;   ///< forwarded packets: one event per this many; 0: drops only
     uint32_t countdown = 1;
     uint8_t worker = 0;
+    uint64_t aggregate_tsc = 0;  ///< aggregation interval in TSC cycles; 0: every event is emitted
+    FlowAggregateSlot aggregate[kAggregateSlots];
     Counter lost;                ///< events the full ring refused (read by the control thread)
+    Counter aggregated;          ///< events folded into a later one's count
 };
+
+/// Whether `e` is to be emitted; when it is, e.count includes the events of
+/// its flow aggregated since the previous one.
+inline bool flow_aggregate(FlowTap& tap, FlowEvent& e) noexcept {
+    if (tap.aggregate_tsc == 0)
+        return true;
+    uint64_t key = (uint64_t{e.pre.src} << 32 | e.pre.dst) ^ (uint64_t{e.post.src} << 29 | e.post.dst) * 0x9e3779b97f4a7c15ull;
+    key ^= (uint64_t{e.pre.sport} << 48 | uint64_t{e.pre.dport} << 32 | uint64_t{e.post.sport} << 16 | e.post.dport) *
+           0xc2b2ae3d27d4eb4full;
+    key ^= uint64_t{e.pre.proto} << 56 | uint64_t{static_cast<uint8_t>(e.verdict)} << 48 |
+           uint64_t{static_cast<uint8_t>(e.reason)} << 40 | uint64_t{e.in_port} << 16 | e.out_port;
+    key = (key ^ (key >> 31)) * 0xbf58476d1ce4e5b9ull;
+    key ^= key >> 29;
+    FlowAggregateSlot& s = tap.aggregate[key % FlowTap::kAggregateSlots];
+    if (s.key == key && e.tsc < s.until_tsc) {
+        ++s.aggregated;
+        tap.aggregated.add(1);
+        return false;
+    }
+    e.count = s.key == key ? s.aggregated + 1 : 1;
+    s.key = key;
+    s.until_tsc = e.tsc + tap.aggregate_tsc;
+    s.aggregated = 0;
+    return true;
+}
 
 /// The IPv4 5-tuple of the frame at `offset` in `m`, or a zero tuple.
 inline FlowTuple flow_tuple_at(const rte_mbuf* m, uint32_t offset) noexcept {

@@ -76,7 +76,8 @@ constexpr size_t kPrefetchOffset = 3;
         const bool decap = v.outcome == Outcome::Decapsulated;
         e.verdict = xlated && !decap ? FlowVerdict::Translated : FlowVerdict::Forwarded;
     }
-    flow_emit(tap, e);
+    if (flow_aggregate(tap, e))
+        flow_emit(tap, e);
 }
 
 /// kObserve: with a flow-event tap (compiled separately, so that a worker

@@ -5,7 +5,11 @@
 #   - FORWARDED ICMP between the pods, found by --pod and --protocol;
 #   - the curl to the ClusterIP TRANSLATED to pod B's address and port;
 #   - a DROPPED packet with its reason (a ping to an address no pod has);
-#   - with -f, events that happen after it started, as JSON lines.
+#   - with -f, events that happen after it started, as JSON lines;
+#   - aggregation (observe.aggregate_ms 1000): 3 datagrams of one flow within
+#     a second are one event; the flow's next event, after the interval,
+#     carries the count of those aggregated into it;
+#   - source and destination identities (the ipcache's).
 set -euo pipefail
 PODLANED=$(realpath "$1")
 PODLANE=$(realpath "$2")
@@ -65,9 +69,20 @@ pl_log "following"
 follower=$!
 PL_PIDS+=("$follower")
 sleep 0.5
-ip netns exec "$POD_B" python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b'x', ('10.208.0.11', 9999)) for _ in range(3)]"
-followed() { [ "$(jq -s '[.[] | select(.protocol == "UDP" and .destination.port == 9999)] | length' "$PL_TMP/follow.json")" -ge 3 ]; }
-for _ in $(seq 50); do followed && break; sleep 0.1; done
-followed || { cat "$PL_TMP/follow.json"; "$PODLANE" observe --last 5; pl_fail "observe -f did not show the UDP datagrams sent after it started"; }
+ip netns exec "$POD_B" python3 -c "
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 40999))
+for _ in range(3): s.sendto(b'x', ('10.208.0.11', 9999))
+time.sleep(1.3)   # past observe.aggregate_ms
+s.sendto(b'x', ('10.208.0.11', 9999))"
+udp_counts() { jq -s -c '[.[] | select(.protocol == "UDP" and .destination.port == 9999) | .count]' "$PL_TMP/follow.json"; }
+for _ in $(seq 50); do [ "$(udp_counts)" = "[1,3]" ] && break; sleep 0.1; done
+[ "$(udp_counts)" = "[1,3]" ] || { cat "$PL_TMP/follow.json"; "$PODLANE" observe --last 5
+  pl_fail "observe -f: the 4 datagrams of one flow (3, then 1 after the aggregation interval) gave counts $(udp_counts), expected [1,3]"; }
+"$PODLANE" observe --from-pod test/pod-b --protocol udp --last 50 | grep -q "(3 events aggregated)" ||
+  pl_fail "the text output does not show the aggregated count"
+jq -s -e '.[0] | .source.identity > 255 and .destination.identity > 255' "$PL_TMP/follow.json" > /dev/null ||
+  pl_fail "events between two pods do not carry the pods' identities: $(head -1 "$PL_TMP/follow.json")"
 kill "$follower" 2>/dev/null || true
-pl_log "PASS: observe showed forwarded, translated and dropped packets, and followed new ones"
+pl_log "PASS: observe showed forwarded, translated and dropped packets, followed new ones, aggregated a flow's events and named identities"
