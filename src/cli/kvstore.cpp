@@ -102,7 +102,10 @@ Result<Json> kvstore_apply(const std::string& yaml, const KvstoreOptions& o) {
     auto items = yaml_items_as_json(yaml);
     if (!items)
         return items.error();
-    EtcdClient client(o.endpoints, 3000);
+    auto tls = tls_from_files(o.ca_file, o.cert_file, o.key_file);
+    if (!tls)
+        return tls.error();
+    EtcdClient client(o.endpoints, 3000, std::move(*tls));
     const EtcdKeys keys{o.prefix};
     auto existing = client.range_prefix(o.prefix);
     if (!existing)
@@ -146,7 +149,10 @@ Result<Json> kvstore_apply(const std::string& yaml, const KvstoreOptions& o) {
 }
 
 Result<Json> kvstore_list(const KvstoreOptions& o) {
-    EtcdClient client(o.endpoints, 3000);
+    auto tls = tls_from_files(o.ca_file, o.cert_file, o.key_file);
+    if (!tls)
+        return tls.error();
+    EtcdClient client(o.endpoints, 3000, std::move(*tls));
     const EtcdKeys keys{o.prefix};
     auto range = client.range_prefix(o.prefix);
     if (!range)

@@ -15,6 +15,7 @@ struct KvstoreOptions {
     std::vector<std::string> endpoints{"http://127.0.0.1:2379"};
     std::string prefix = "/podlane/";
     bool prune = false; ///< apply: delete node and service keys the file does not name
+    std::string ca_file, cert_file, key_file; ///< https endpoints: as etcdctl's --cacert, --cert, --key
 };
 
 /// Validates the nodes and services of a YAML document (config schema) and

@@ -51,7 +51,8 @@ Commands:
   kvstore apply -f FILE [--etcd URL[,URL...]] [--prefix P] [--prune]
                                   write FILE's nodes: and services: (config schema) into etcd
                                   for podlaned's etcd source; --prune deletes the node and
-                                  service keys FILE does not name (talks to etcd, not podlaned)
+                                  service keys FILE does not name (talks to etcd, not podlaned);
+                                  https:// URLs take --cacert CA.pem [--cert C.pem --key K.pem]
   kvstore list [--etcd URL[,URL...]] [--prefix P]
                                   the nodes, services and ipam blocks in etcd
   observe [--last N] [-f] [--pod NAME] [--from-pod NAME] [--to-pod NAME] [--ip IP]
@@ -149,7 +150,7 @@ CommandLine parse_args(int argc, char** argv) {
             continue;
         }
         bool known = name == "--socket" || name == "--output" || name == "--file" || name == "--etcd" ||
-                     name == "--prefix";
+                     name == "--prefix" || name == "--cacert" || name == "--cert" || name == "--key";
         for (const char* o : kCaptureOptions)
             known = known || name == o;
         for (const char* o : kObserveOptions)
@@ -259,6 +260,12 @@ int run_kvstore(const CommandLine& cl, const std::string& sub, const std::string
             o.prefix += '/';
     }
     o.prune = cl.opts.count("--prune") > 0;
+    auto opt = [&](const char* name) { return cl.opts.count(name) ? cl.opts.at(name) : std::string(); };
+    o.ca_file = opt("--cacert");
+    o.cert_file = opt("--cert");
+    o.key_file = opt("--key");
+    if (o.cert_file.empty() != o.key_file.empty())
+        throw UsageError{"--cert and --key go together"};
     podlane::Result<Json> r = podlane::make_error("");
     if (sub == "apply") {
         expect_words(cl, 2, "kvstore apply -f FILE [--etcd URL] [--prefix P] [--prune]");
@@ -445,7 +452,7 @@ int run(int argc, char** argv) {
             throw UsageError{std::string(o) + " is only valid with 'capture'"};
     if (cl.opts.count("--follow"))
         throw UsageError{"-f/--follow is only valid with 'observe' (service update and kvstore apply take -f FILE)"};
-    for (const char* o : {"--etcd", "--prefix", "--prune"})
+    for (const char* o : {"--etcd", "--prefix", "--prune", "--cacert", "--cert", "--key"})
         if (cl.opts.count(o))
             throw UsageError{std::string(o) + " is only valid with 'kvstore'"};
     if (cmd != "service.update" && cl.opts.count("--file"))

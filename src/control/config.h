@@ -147,6 +147,9 @@ struct EtcdSourceConfig {
     std::string prefix = "/podlane/";  ///< every key podlane reads or writes starts with this
     uint32_t dial_timeout_ms = 2000;   ///< connect timeout per endpoint
     uint32_t lease_ttl_s = 15;         ///< TTL of this node's registration key
+    std::string ca_file;               ///< https endpoints: PEM CA(s) that sign etcd's certificate; empty: the system's
+    std::string cert_file;             ///< https endpoints: this client's certificate (etcd --client-cert-auth)
+    std::string key_file;              ///< and its key
 };
 
 /// The Kubernetes API as the cluster-state source.

@@ -2,16 +2,31 @@
 // learns nodes, PodCIDRs, services and endpoints at run time.
 #include "control/config_reader.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace podlane::config_detail {
 
 namespace {
 
-/// An etcd client URL: http://host:port (https is not supported yet).
+/// An etcd client URL: http://host:port or https://host:port.
 std::string as_etcd_url(const Field& f) {
     const std::string s = as_nonempty(f);
-    const std::string scheme = "http://";
-    if (s.rfind(scheme, 0) != 0 || s.size() == scheme.size() || s.find('/', scheme.size()) != std::string::npos)
-        invalid(f, "an etcd client URL like http://127.0.0.1:2379");
+    const size_t scheme = s.rfind("https://", 0) == 0 ? 8 : s.rfind("http://", 0) == 0 ? 7 : 0;
+    if (scheme == 0 || s.size() == scheme || s.find('/', scheme) != std::string::npos)
+        invalid(f, "an etcd client URL like http://127.0.0.1:2379 or https://127.0.0.1:2379");
+    return s;
+}
+
+/// A readable file named by an absolute path.
+std::string as_readable_file(const Field& f) {
+    const std::string s = as_nonempty(f);
+    if (s[0] != '/')
+        invalid(f, "an absolute path to a PEM file");
+    if (::access(s.c_str(), R_OK) != 0)
+        invalid(f, "a readable PEM file (" + std::string(std::strerror(errno)) + ")");
     return s;
 }
 
@@ -27,7 +42,8 @@ void read_source(const Mapping& top, SourceConfig& s) {
     file.read("watch", s.file_watch, as_bool);
     file.read("poll_ms", s.file_poll_ms, as_uint<uint32_t>(50, 60000));
 
-    const Mapping etcd = m.section("etcd", {"endpoints", "prefix", "dial_timeout_ms", "lease_ttl_s"});
+    const Mapping etcd =
+        m.section("etcd", {"endpoints", "prefix", "dial_timeout_ms", "lease_ttl_s", "ca_file", "cert_file", "key_file"});
     if (auto list = etcd.get("endpoints")) {
         s.etcd.endpoints.clear();
         for (const Field& f : items(*list, "a list of etcd client URLs, like [http://127.0.0.1:2379]"))
@@ -39,6 +55,12 @@ void read_source(const Mapping& top, SourceConfig& s) {
         s.etcd.prefix += '/';
     etcd.read("dial_timeout_ms", s.etcd.dial_timeout_ms, as_uint<uint32_t>(100, 60000));
     etcd.read("lease_ttl_s", s.etcd.lease_ttl_s, as_uint<uint32_t>(5, 3600));
+    etcd.read("ca_file", s.etcd.ca_file, as_readable_file);
+    const bool cert = etcd.read("cert_file", s.etcd.cert_file, as_readable_file);
+    const bool key = etcd.read("key_file", s.etcd.key_file, as_readable_file);
+    if (cert != key)
+        invalid(*etcd.get(cert ? "cert_file" : "key_file"), std::string("etcd.cert_file and etcd.key_file together (") +
+                                                                 (cert ? "key_file" : "cert_file") + " is missing)");
 
     const Mapping k8s = m.section("kubernetes", {"kubeconfig", "server", "token_file", "ca_file", "timeout_ms"});
     k8s.read("kubeconfig", s.kubernetes.kubeconfig, as_nonempty);

@@ -88,14 +88,14 @@ std::string etcd_prefix_end(const std::string& prefix) {
 }
 
 Result<EtcdEndpoint> parse_etcd_url(const std::string& url) {
-    const std::string scheme = "http://";
-    if (url.rfind(scheme, 0) != 0)
-        return make_error("etcd endpoint " + url + ": expected http://host:port");
-    const std::string rest = url.substr(scheme.size());
+    const bool tls = url.rfind("https://", 0) == 0;
+    if (!tls && url.rfind("http://", 0) != 0)
+        return make_error("etcd endpoint " + url + ": expected http://host:port or https://host:port");
+    const std::string rest = url.substr(tls ? 8 : 7);
     const size_t colon = rest.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size() || rest.find('/') != std::string::npos)
-        return make_error("etcd endpoint " + url + ": expected http://host:port");
-    return EtcdEndpoint{rest.substr(0, colon), rest.substr(colon + 1), url};
+        return make_error("etcd endpoint " + url + ": expected http://host:port or https://host:port");
+    return EtcdEndpoint{rest.substr(0, colon), rest.substr(colon + 1), url, tls};
 }
 
 Result<EtcdRange> parse_range_response(const Json& r) {
@@ -191,7 +191,8 @@ private:
 
 } // namespace
 
-EtcdClient::EtcdClient(std::vector<std::string> urls, uint32_t timeout_ms) : timeout_ms_(timeout_ms) {
+EtcdClient::EtcdClient(std::vector<std::string> urls, uint32_t timeout_ms, TlsSettings tls)
+    : timeout_ms_(timeout_ms), tls_(std::move(tls)) {
     for (const std::string& u : urls)
         if (auto ep = parse_etcd_url(u))
             endpoints_.push_back(*ep);
@@ -203,7 +204,7 @@ Result<Json> EtcdClient::call(const std::string& path, const Json& body) {
     std::string errors;
     for (const EtcdEndpoint& ep : endpoints_) {
         HttpConnection c;
-        auto r = c.connect(HttpUrl{false, ep.host, ep.port}, timeout_ms_);
+        auto r = c.connect(HttpUrl{ep.tls, ep.host, ep.port}, timeout_ms_, ep.tls ? &tls_ : nullptr);
         if (r)
             r = c.send("POST", path, body.dump(), {}, timeout_ms_);
         if (r)
@@ -292,7 +293,7 @@ Result<std::unique_ptr<EtcdWatch>> EtcdClient::watch_prefix(const std::string& p
                    {"range_end", base64_encode(etcd_prefix_end(prefix))},
                    {"start_revision", std::to_string(start_revision)},
                    {"progress_notify", true}}}};
-        auto r = c->connect(HttpUrl{false, ep.host, ep.port}, timeout_ms_);
+        auto r = c->connect(HttpUrl{ep.tls, ep.host, ep.port}, timeout_ms_, ep.tls ? &tls_ : nullptr);
         if (r)
             r = c->send("POST", "/v3/watch", req.dump(), {}, timeout_ms_);
         if (r)

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "control/http_client.h"
 
 namespace podlane {
 
@@ -53,11 +54,12 @@ Result<EtcdWatchResponse> parse_watch_message(const nlohmann::json& message);
 /// Decodes a range response.
 Result<EtcdRange> parse_range_response(const nlohmann::json& response);
 
-/// A URL "http://host:port" split, or an error.
+/// A URL "http://host:port" or "https://host:port" split, or an error.
 struct EtcdEndpoint {
     std::string host;
     std::string port;
     std::string url;
+    bool tls = false;
 };
 Result<EtcdEndpoint> parse_etcd_url(const std::string& url);
 
@@ -65,7 +67,10 @@ class EtcdWatch;
 
 class EtcdClient {
 public:
-    EtcdClient(std::vector<std::string> urls, uint32_t timeout_ms);
+    /// `tls` is used for https:// endpoints: the CA that signs etcd's
+    /// certificate (empty: the system's) and, when etcd asks for one
+    /// (--client-cert-auth), this client's certificate and key.
+    EtcdClient(std::vector<std::string> urls, uint32_t timeout_ms, TlsSettings tls = {});
 
     /// The endpoint the last successful call used ("" before any).
     const std::string& current_url() const noexcept { return current_; }
@@ -87,6 +92,7 @@ public:
 private:
     std::vector<EtcdEndpoint> endpoints_;
     uint32_t timeout_ms_;
+    TlsSettings tls_;
     std::string current_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
 
 #include <boost/asio/connect.hpp>
@@ -244,6 +246,23 @@ Result<std::optional<std::string>> HttpConnection::chunk(uint32_t timeout_ms) {
         if (!*r)
             return std::optional<std::string>();
     }
+}
+
+Result<TlsSettings> tls_from_files(const std::string& ca_file, const std::string& cert_file,
+                                   const std::string& key_file) {
+    TlsSettings t;
+    for (auto [path, out] : {std::pair{&ca_file, &t.ca_pem}, std::pair{&cert_file, &t.client_cert_pem},
+                             std::pair{&key_file, &t.client_key_pem}}) {
+        if (path->empty())
+            continue;
+        std::ifstream in(*path, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in || text.str().empty())
+            return make_error("cannot read " + *path + (in ? ": empty" : ""));
+        *out = text.str();
+    }
+    return t;
 }
 
 } // namespace podlane

@@ -21,6 +21,11 @@ struct TlsSettings {
     std::string client_key_pem;
 };
 
+/// TlsSettings from PEM files (each may be empty: not used); an error names
+/// the file that cannot be read.
+Result<TlsSettings> tls_from_files(const std::string& ca_file, const std::string& cert_file,
+                                   const std::string& key_file);
+
 /// "http(s)://host:port[/...]" split; the port defaults to 80 or 443.
 struct HttpUrl {
     bool tls = false;

@@ -71,7 +71,14 @@ struct EtcdSource::Impl {
     }
 
     void run() {
-        EtcdClient client(config.source.etcd.endpoints, config.source.etcd.dial_timeout_ms);
+        const EtcdSourceConfig& e = config.source.etcd;
+        auto tls = tls_from_files(e.ca_file, e.cert_file, e.key_file);
+        if (!tls) {
+            note_error("TLS: " + tls.error().message); // the files went away after the config check
+            set(SourceState::Disconnected);
+            return;
+        }
+        EtcdClient client(e.endpoints, e.dial_timeout_ms, std::move(*tls));
         int64_t revision = 0;   ///< the last revision the agent has; 0: list first
         int64_t lease = 0;
         bool was_synced = false;
@@ -205,7 +212,11 @@ SourceStatus EtcdSource::status() const {
 
 Result<Ipv4Prefix> etcd_claim_pod_cidr(const Config& config) {
     const IpamConfig& ipam = config.ipam;
-    EtcdClient client(config.source.etcd.endpoints, config.source.etcd.dial_timeout_ms);
+    const EtcdSourceConfig& e = config.source.etcd;
+    auto tls = tls_from_files(e.ca_file, e.cert_file, e.key_file);
+    if (!tls)
+        return make_error("ipam cluster-pool through etcd: TLS: " + tls.error().message);
+    EtcdClient client(e.endpoints, e.dial_timeout_ms, std::move(*tls));
     const EtcdKeys keys{config.source.etcd.prefix};
     auto owned = client.range_prefix(keys.blocks());
     if (!owned)

@@ -54,7 +54,11 @@ TEST_CASE("base64 and prefix ends as etcd's gateway needs them", "[etcd]") {
     CHECK(etcd_prefix_end("/podlane/") == "/podlane0");
     CHECK(etcd_prefix_end(std::string("a\xff", 2)) == "b");
     CHECK(parse_etcd_url("http://192.168.50.2:2379")->host == "192.168.50.2");
-    CHECK_FALSE(parse_etcd_url("https://x:1"));
+    CHECK_FALSE(parse_etcd_url("http://192.168.50.2:2379")->tls);
+    CHECK(parse_etcd_url("https://etcd.example:2379")->tls);
+    CHECK(parse_etcd_url("https://etcd.example:2379")->port == "2379");
+    CHECK_FALSE(parse_etcd_url("ftp://x:1"));
+    CHECK_FALSE(parse_etcd_url("https://x:1/path"));
     CHECK_FALSE(parse_etcd_url("http://x"));
 }
 
