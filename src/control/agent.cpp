@@ -277,6 +277,7 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
     auto [it, inserted] = endpoints_.emplace(ep.id, std::move(rec));
     host_ports_dirty_ = host_ports_dirty_ || !ep.host_ports.empty();
     publish();
+    publish_endpoints_to_source();
     return endpoint_json(it->second);
 }
 
@@ -318,6 +319,7 @@ Result<void> Agent::endpoint_delete(const std::string& id) {
     host_ports_dirty_ = host_ports_dirty_ || !it->second.spec.host_ports.empty();
     endpoints_.erase(it);
     publish();
+    publish_endpoints_to_source();
     // Workers may still hold the old table, which polls and names the port:
     // unplug it only after the grace period.
     tables_->synchronize();

@@ -71,7 +71,9 @@ public:
     /// Returns the names of the nodes and services that changed.
     std::vector<std::string> apply_delta(ClusterDelta delta);
     /// The source `podlane status` reports on (not owned; nullptr: none).
-    void attach_source(const ClusterSource* source);
+    void attach_source(ClusterSource* source);
+    /// Hands this node's pods and their identities to the source (etcd shares them).
+    void publish_endpoints_to_source();
     /// True while an applied delta has not reached every worker yet (its
     /// update latency is not recorded yet).
     bool update_pending() const noexcept { return !pending_latency_.empty(); }
@@ -209,7 +211,7 @@ private:
     Metrics* metrics_ = nullptr;
     PublishHistogram publish_times_;    ///< how long each publish() took
     std::chrono::steady_clock::time_point last_metrics_{};
-    const ClusterSource* source_ = nullptr;
+    ClusterSource* source_ = nullptr;
     /// A control loop as `podlane status` shows it (cilium-dbg's controllers).
     struct Controller {
         uint64_t runs = 0;

@@ -2,6 +2,7 @@
 // nodes with their PodCIDRs, services with their backends) and showing the
 // source's health.
 #include "control/agent.h"
+#include "control/identity.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -74,8 +75,12 @@ std::vector<std::string> Agent::apply_delta(ClusterDelta delta) {
     const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);
     const auto services_changed =
         apply_named(config_.services, delta.replace, delta.upsert_services, delta.delete_services);
+    // Other nodes' pods only feed the ipcache and identities (the API's view):
+    // nothing to publish to the workers.
+    auto endpoints_changed =
+        apply_named(config_.remote_endpoints, delta.replace, delta.upsert_endpoints, delta.delete_endpoints);
     if (nodes_changed.empty() && services_changed.empty())
-        return {};
+        return endpoints_changed;
     if (!nodes_changed.empty() && uplink_) {
         std::vector<Ipv4Addr> peers;
         for (const PeerNodeConfig& peer : config_.nodes)
@@ -125,7 +130,21 @@ Json Agent::applied(const std::vector<std::string>& changed) {
     return Json{{"changed", changed}, {"generation", snap ? snap->generation : 0}};
 }
 
-void Agent::attach_source(const ClusterSource* source) { source_ = source; }
+void Agent::attach_source(ClusterSource* source) {
+    source_ = source;
+    publish_endpoints_to_source();
+}
+
+void Agent::publish_endpoints_to_source() {
+    if (source_ == nullptr)
+        return;
+    std::vector<RemoteEndpointConfig> local;
+    for (const auto& [id, rec] : endpoints_)
+        local.push_back(RemoteEndpointConfig{config_.node_name + "/" + rec.spec.ip.str(), rec.spec.ip,
+                                             config_.node_name, identity_for_labels(rec.spec.labels),
+                                             rec.spec.labels});
+    source_->publish_endpoints(std::move(local));
+}
 
 Json Agent::source_status() const {
     if (source_ == nullptr)

@@ -39,13 +39,15 @@ struct ClusterDelta {
     std::vector<std::string> delete_nodes;       ///< by name
     std::vector<ServiceConfig> upsert_services;
     std::vector<std::string> delete_services;    ///< by name
+    std::vector<RemoteEndpointConfig> upsert_endpoints; ///< other nodes' pods (etcd)
+    std::vector<std::string> delete_endpoints;   ///< by name
     /// When the source received the event that caused this delta (for the
     /// update-latency histogram); default: when the delta was made.
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 
     bool empty() const noexcept {
         return !replace && upsert_nodes.empty() && delete_nodes.empty() && upsert_services.empty() &&
-               delete_services.empty();
+               delete_services.empty() && upsert_endpoints.empty() && delete_endpoints.empty();
     }
 };
 
@@ -90,6 +92,10 @@ public:
     /// Stops watching; no sink call happens after it returns. Idempotent.
     virtual void stop() = 0;
     virtual SourceStatus status() const = 0;
+    /// This node's pods with their identities, for a source that shares them
+    /// with the other nodes (etcd). Called whenever they change; the default
+    /// ignores them.
+    virtual void publish_endpoints(std::vector<RemoteEndpointConfig> /*local*/) {}
 };
 
 /// Parses nodes and services in the config schema (docs/config.md: the

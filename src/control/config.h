@@ -95,6 +95,18 @@ struct PeerNodeConfig {
     friend bool operator==(const PeerNodeConfig&, const PeerNodeConfig&) = default;
 };
 
+/// A pod on another node, as that node published it in the kvstore (etcd):
+/// its address and its security identity, for the ipcache.
+struct RemoteEndpointConfig {
+    std::string name;                          ///< "<node>/<ip>", unique
+    Ipv4Addr ip;
+    std::string node;                          ///< the node it runs on
+    uint32_t identity = 0;                     ///< the identity its node gave its labels
+    std::map<std::string, std::string> labels;
+
+    friend bool operator==(const RemoteEndpointConfig&, const RemoteEndpointConfig&) = default;
+};
+
 enum class IpamMode { Kubernetes, ClusterPool };
 
 /// Where PodCIDRs come from.
@@ -180,6 +192,7 @@ struct Config {
     RoutingConfig routing;
     IpamConfig ipam;
     std::vector<PeerNodeConfig> nodes;      ///< the other nodes of the cluster
+    std::vector<RemoteEndpointConfig> remote_endpoints; ///< pods of other nodes (kvstore source only), by name
     NeighborConfig neighbor;
     HostConfig host;
     std::vector<PortConfig> ports;

@@ -11,6 +11,21 @@ EtcdObjects::EtcdObjects(Config node_config, std::string prefix)
 }
 
 void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors) const {
+    if (kv.key.rfind(keys_.endpoints(), 0) == 0) {
+        const std::string name = kv.key.substr(keys_.endpoints().size());
+        if (name.rfind(config_.node_name + "/", 0) == 0)
+            return; // this node's own pods
+        if (deleted) {
+            d.delete_endpoints.push_back(name);
+            return;
+        }
+        auto ep = parse_endpoint(name, kv.value);
+        if (!ep)
+            errors.push_back("etcd " + kv.key + ": " + ep.error().message);
+        else
+            d.upsert_endpoints.push_back(std::move(*ep));
+        return;
+    }
     const bool is_node = kv.key.rfind(keys_.nodes(), 0) == 0;
     const bool is_service = kv.key.rfind(keys_.services(), 0) == 0;
     if (!is_node && !is_service)
@@ -68,6 +83,43 @@ std::string EtcdObjects::node_value(const PeerNodeConfig& n) {
     for (const Ipv4Prefix& p : n.pod_cidrs)
         cidrs.push_back(p.str());
     return nlohmann::json{{"name", n.name}, {"ip", n.ip.str()}, {"pod_cidrs", cidrs}}.dump();
+}
+
+std::string EtcdObjects::endpoint_value(const RemoteEndpointConfig& e) {
+    nlohmann::json labels = nlohmann::json::object();
+    for (const auto& [k, v] : e.labels)
+        labels[k] = v;
+    return nlohmann::json{{"ip", e.ip.str()}, {"node", e.node}, {"identity", e.identity}, {"labels", labels}}.dump();
+}
+
+Result<RemoteEndpointConfig> EtcdObjects::parse_endpoint(const std::string& name, const std::string& value) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(value);
+    } catch (const nlohmann::json::exception&) {
+        return make_error("not JSON");
+    }
+    if (!j.is_object() || !j.contains("ip") || !j["ip"].is_string() || !j.contains("node") || !j["node"].is_string() ||
+        !j.contains("identity") || !j["identity"].is_number_unsigned())
+        return make_error("expected {\"ip\", \"node\", \"identity\", \"labels\"}");
+    RemoteEndpointConfig e;
+    e.name = name;
+    e.node = j["node"].get<std::string>();
+    auto ip = Ipv4Addr::parse(j["ip"].get<std::string>());
+    if (!ip)
+        return make_error("ip " + j["ip"].dump() + " is not an IPv4 address");
+    e.ip = *ip;
+    if (name != e.node + "/" + e.ip.str())
+        return make_error("the key does not name its node and IP");
+    const uint64_t id = j["identity"].get<uint64_t>();
+    if (id == 0 || id > 0xffffff)
+        return make_error("identity " + std::to_string(id) + " is out of range (1..16777215)");
+    e.identity = static_cast<uint32_t>(id);
+    if (auto labels = j.find("labels"); labels != j.end() && labels->is_object())
+        for (const auto& [k, v] : labels->items())
+            if (v.is_string())
+                e.labels[k] = v.get<std::string>();
+    return e;
 }
 
 } // namespace podlane

@@ -3,6 +3,8 @@
 //   <prefix>nodes/<name>                 a node: {"name", "ip", "pod_cidrs"}
 //   <prefix>services/<namespace>/<name>  a service in the config schema
 //   <prefix>ipam/blocks/<a.b.c.d>-<len>  a cluster-pool block: its node's name
+//   <prefix>endpoints/<node>/<ip>        a pod: {"ip", "node", "identity", "labels"},
+//                                        written by its node under the node's lease
 #pragma once
 
 #include <string>
@@ -19,6 +21,8 @@ struct EtcdKeys {
     std::string nodes() const { return prefix + "nodes/"; }
     std::string services() const { return prefix + "services/"; }
     std::string blocks() const { return prefix + "ipam/blocks/"; }
+    std::string endpoints() const { return prefix + "endpoints/"; }
+    std::string endpoint(const std::string& name) const { return endpoints() + name; }
     std::string node(const std::string& name) const { return nodes() + name; }
     std::string service(const std::string& name) const { return services() + name; }
     std::string block(const Ipv4Prefix& p) const { return blocks() + p.addr.str() + "-" + std::to_string(p.len); }
@@ -38,6 +42,10 @@ public:
 
     /// JSON text of a node / service in the config schema, as stored.
     static std::string node_value(const PeerNodeConfig& n);
+    /// JSON text of a pod's endpoint key.
+    static std::string endpoint_value(const RemoteEndpointConfig& e);
+    /// An endpoint key's value, checked against its key name ("<node>/<ip>").
+    static Result<RemoteEndpointConfig> parse_endpoint(const std::string& name, const std::string& value);
 
 private:
     /// Adds the object of one key to `d` (upsert, or delete when `deleted`).

@@ -39,6 +39,11 @@ std::vector<IpcacheEntry> build_ipcache(const Config& config, const std::vector<
     Builder b;
     for (const auto& ep : local_endpoints)
         b.add(host_prefix(ep.ip), identity_for_labels(ep.labels), local, "local-endpoint");
+    // Other nodes' pods as their nodes published them (etcd), behind their node.
+    for (const auto& ep : config.remote_endpoints)
+        for (const auto& peer : config.nodes)
+            if (peer.name == ep.node && !peer.ip.is_zero())
+                b.add(host_prefix(ep.ip), ep.identity, peer.ip, "remote-endpoint");
     if (!config.node_ip.is_zero())
         b.add(host_prefix(config.node_ip), kIdentityHost, local, "node");
     if (!config.network.gateway_ip.is_zero())
@@ -79,22 +84,34 @@ Json ipcache_json(const Config& config, const std::vector<EndpointConfig>& local
     return ipcache_json(build_ipcache(config, local_endpoints));
 }
 
-Json identity_list_json(const Config& /*config*/, const std::vector<EndpointConfig>& local_endpoints) {
-    // (id, canonical labels) -> (labels, endpoint count): distinct label sets stay
-    // apart even when their identities collide.
-    std::map<std::pair<uint32_t, std::string>, std::pair<std::vector<std::string>, std::size_t>> sets;
-    for (const auto& ep : local_endpoints) {
-        auto [it, inserted] = sets.try_emplace({identity_for_labels(ep.labels), canonical_labels(ep.labels)});
+Json identity_list_json(const Config& config, const std::vector<EndpointConfig>& local_endpoints) {
+    // (id, canonical labels) -> (labels, local endpoints, remote endpoints):
+    // distinct label sets stay apart even when their identities collide.
+    struct Set {
+        std::vector<std::string> labels;
+        std::size_t local = 0, remote = 0;
+    };
+    std::map<std::pair<uint32_t, std::string>, Set> sets;
+    auto add = [&](uint32_t id, const std::map<std::string, std::string>& labels) -> Set& {
+        auto [it, inserted] = sets.try_emplace({id, canonical_labels(labels)});
         if (inserted)
-            for (const auto& [key, value] : ep.labels)
-                it->second.first.push_back(key + "=" + value);
-        ++it->second.second;
-    }
+            for (const auto& [key, value] : labels)
+                it->second.labels.push_back(key + "=" + value);
+        return it->second;
+    };
+    for (const auto& ep : local_endpoints)
+        ++add(identity_for_labels(ep.labels), ep.labels).local;
+    for (const auto& ep : config.remote_endpoints)
+        ++add(ep.identity, ep.labels).remote;
     Json list = Json::array();
     for (const auto& r : kReservedIdentities)
         list.push_back({{"id", r.id}, {"labels", Json::array({identity_name(r.id)})}, {"reserved", true}, {"endpoints", 0}});
-    for (const auto& [key, value] : sets)
-        list.push_back({{"id", key.first}, {"labels", value.first}, {"reserved", false}, {"endpoints", value.second}});
+    for (const auto& [key, s] : sets)
+        list.push_back({{"id", key.first},
+                        {"labels", s.labels},
+                        {"reserved", false},
+                        {"endpoints", s.local},
+                        {"remote_endpoints", s.remote}});
     return list;
 }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
@@ -27,6 +28,9 @@ struct EtcdSource::Impl {
     std::mutex mu;
     std::condition_variable wake;
     SourceStatus st;           ///< under mu
+    std::map<std::string, std::string> wanted_endpoints; ///< key -> value, under mu
+    bool endpoints_dirty = false;                         ///< under mu
+    std::map<std::string, std::string> written_endpoints; ///< what this thread last wrote
     std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
 
     explicit Impl(Config c)
@@ -42,6 +46,43 @@ struct EtcdSource::Impl {
         std::fprintf(stderr, "podlaned: etcd: %s\n", error.c_str());
         std::lock_guard lock(mu);
         st.last_error = error;
+    }
+    /// Brings this node's endpoint keys in etcd to what the agent last
+    /// published: puts (under `lease`) what is new or changed, deletes what
+    /// is gone. "" or the failure.
+    std::string sync_endpoints(EtcdClient& client, int64_t lease) {
+        std::map<std::string, std::string> wanted;
+        {
+            std::lock_guard lock(mu);
+            if (!endpoints_dirty)
+                return "";
+            wanted = wanted_endpoints;
+            endpoints_dirty = false;
+        }
+        for (const auto& [key, value] : wanted) {
+            auto it = written_endpoints.find(key);
+            if (it != written_endpoints.end() && it->second == value)
+                continue;
+            if (auto p = client.put(key, value, lease); !p) {
+                std::lock_guard lock(mu);
+                endpoints_dirty = true;
+                return p.error().message;
+            }
+            written_endpoints[key] = value;
+        }
+        for (auto it = written_endpoints.begin(); it != written_endpoints.end();) {
+            if (wanted.count(it->first)) {
+                ++it;
+                continue;
+            }
+            if (auto d = client.delete_key(it->first); !d) {
+                std::lock_guard lock(mu);
+                endpoints_dirty = true;
+                return d.error().message;
+            }
+            it = written_endpoints.erase(it);
+        }
+        return "";
     }
     /// Sleeps up to `ms`, or less when stopping.
     void pause(uint32_t ms) {
@@ -97,7 +138,14 @@ struct EtcdSource::Impl {
                     if (!p) { failure = p.error().message; break; }
                     lease = *l;
                     last_keepalive = std::chrono::steady_clock::now();
+                    // The pods' keys went with an expired lease: write them all again.
+                    written_endpoints.clear();
+                    std::lock_guard lock(mu);
+                    endpoints_dirty = true;
                 }
+                if (lease != 0)
+                    if (failure = sync_endpoints(client, lease); !failure.empty())
+                        break;
                 if (revision == 0) {
                     auto range = client.range_prefix(keys.prefix);
                     if (!range) { failure = range.error().message; break; }
@@ -134,6 +182,9 @@ struct EtcdSource::Impl {
                             break;
                         }
                     }
+                    if (lease != 0)
+                        if (failure = sync_endpoints(client, lease); !failure.empty())
+                            break;
                     auto msg = (*watch)->next(200);
                     if (!msg) { failure = msg.error().message; break; }
                     if (!*msg)
@@ -203,6 +254,15 @@ void EtcdSource::stop() {
     }
     impl_->wake.notify_all();
     impl_->thread.join();
+}
+
+void EtcdSource::publish_endpoints(std::vector<RemoteEndpointConfig> local) {
+    std::map<std::string, std::string> wanted;
+    for (const RemoteEndpointConfig& e : local)
+        wanted[impl_->keys.endpoint(e.name)] = EtcdObjects::endpoint_value(e);
+    std::lock_guard lock(impl_->mu);
+    impl_->wanted_endpoints = std::move(wanted);
+    impl_->endpoints_dirty = true;
 }
 
 SourceStatus EtcdSource::status() const {

@@ -19,6 +19,9 @@ public:
     Result<void> start(boost::asio::io_context& io, Sink sink) override;
     void stop() override;
     SourceStatus status() const override;
+    /// Writes this node's pods under <prefix>endpoints/<node>/<ip>, under
+    /// the node's lease (so they vanish with the node), from the source's thread.
+    void publish_endpoints(std::vector<RemoteEndpointConfig> local) override;
 
     struct Impl;
 

@@ -48,6 +48,20 @@ seen=$(for _ in $(seq 30); do curl_web | sed -E 's/name=([^ ]*).*/\1/'; done | s
 pl_log "default/web answered from: $seen"
 [ "$seen" = "n1p2 n2p1 n3p1" ] || pl_fail "curl reached \"$seen\", expected the backends on all three nodes"
 
+pl_log "1b. pods and identities shared through etcd: node1's ipcache and identities know node2's pods"
+n2_id=$(cli 2 identity list -o json | jq -er '[.[] | select(.labels | index("node=node2")) | .id] | if length == 1 then .[0] else error("one") end')
+remote_pod() { cli 1 ipcache list -o json | jq -e --argjson id "$n2_id" \
+  'any(.[]; .prefix == "10.210.2.11/32" and .identity == $id and .tunnel_endpoint == "192.168.50.12" and .source == "remote-endpoint")'; }
+pl_wait_for "node1's ipcache to carry node2's pod 10.210.2.11 with identity $n2_id" 5 remote_pod
+cli 1 identity list -o json | jq -e --argjson id "$n2_id" 'any(.[]; .id == $id and .remote_endpoints == 2 and .endpoints == 0)' > /dev/null ||
+  pl_fail "node1's identity list lacks node2's identity $n2_id with 2 remote endpoints: $(cli 1 identity list -o json | jq -c .)"
+ip netns exec "${P}ext" etcdctl --endpoints http://192.168.50.2:2379 get --prefix /podlane/endpoints/ --keys-only | grep -q "^/podlane/endpoints/node3/10.210.3.12$" ||
+  pl_fail "etcd has no key for node3's pod 10.210.3.12"
+cli 2 endpoint delete lab/n2p2
+gone() { ! cli 1 ipcache list -o json | jq -e 'any(.[]; .prefix == "10.210.2.12/32")' > /dev/null; }
+pl_wait_for "node1 to forget node2's deleted pod 10.210.2.12" 5 gone
+pl_log "node1 sees node2's pods with identity $n2_id; a deleted pod leaves its ipcache"
+
 pl_log "2. a change written to etcd reaches every node"
 cat > "$PL_TMP/web-node3.yaml" <<'YAML'
 services:

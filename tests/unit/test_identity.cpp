@@ -234,15 +234,16 @@ TEST_CASE("ipcache and identity list: JSON shapes", "[identity]") {
         by_id[id["id"].get<uint32_t>()] = id;
     uint32_t web = identity_for_labels({{"app", "web"}});
     uint32_t db = identity_for_labels({{"app", "db"}, {"tier", "back"}});
-    CHECK(by_id[web] == Json{{"id", web}, {"labels", Json::array({"app=web"})}, {"reserved", false}, {"endpoints", 2}});
+    CHECK(by_id[web] == Json{{"id", web}, {"labels", Json::array({"app=web"})}, {"reserved", false}, {"endpoints", 2}, {"remote_endpoints", 0}});
     CHECK(by_id[db] ==
-          Json{{"id", db}, {"labels", Json::array({"app=db", "tier=back"})}, {"reserved", false}, {"endpoints", 1}});
+          Json{{"id", db}, {"labels", Json::array({"app=db", "tier=back"})}, {"reserved", false}, {"endpoints", 1},
+               {"remote_endpoints", 0}});
 
     SECTION("no endpoints: only the reserved identities; an unlabelled endpoint gets its own entry") {
         CHECK(identity_list_json(config, {}).size() == kReservedIdentities.size());
         Json one = identity_list_json(config, {endpoint("bare", "10.200.0.9", {})});
         REQUIRE(one.size() == kReservedIdentities.size() + 1);
         CHECK(one.back() == Json{{"id", identity_for_labels({})}, {"labels", Json::array()}, {"reserved", false},
-                                 {"endpoints", 1}});
+                                 {"endpoints", 1}, {"remote_endpoints", 0}});
     }
 }
