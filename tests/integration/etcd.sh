@@ -55,8 +55,9 @@ remote_pod() { cli 1 ipcache list -o json | jq -e --argjson id "$n2_id" \
 pl_wait_for "node1's ipcache to carry node2's pod 10.210.2.11 with identity $n2_id" 5 remote_pod
 cli 1 identity list -o json | jq -e --argjson id "$n2_id" 'any(.[]; .id == $id and .remote_endpoints == 2 and .endpoints == 0)' > /dev/null ||
   pl_fail "node1's identity list lacks node2's identity $n2_id with 2 remote endpoints: $(cli 1 identity list -o json | jq -c .)"
-ip netns exec "${P}ext" etcdctl --endpoints http://192.168.50.2:2379 get --prefix /podlane/endpoints/ --keys-only | grep -q "^/podlane/endpoints/node3/10.210.3.12$" ||
-  pl_fail "etcd has no key for node3's pod 10.210.3.12"
+node3_key() { ip netns exec "${P}ext" etcdctl --endpoints http://192.168.50.2:2379 get --prefix /podlane/endpoints/ --keys-only |
+  grep -q "^/podlane/endpoints/node3/10.210.3.12$"; }
+pl_wait_for "etcd to hold the key of node3's pod 10.210.3.12" 5 node3_key
 cli 2 endpoint delete lab/n2p2
 gone() { ! cli 1 ipcache list -o json | jq -e 'any(.[]; .prefix == "10.210.2.12/32")' > /dev/null; }
 pl_wait_for "node1 to forget node2's deleted pod 10.210.2.12" 5 gone
