@@ -65,7 +65,9 @@ pl_log "traffic: 64 UDP flows at 2000 datagrams/s; updates: $RATE per second for
 ip netns exec "$CLIENT" python3 "$HERE/udp_flows.py" 10.96.0.50 53 64 2000 $((SECONDS_RUN + 1)) > "$PL_TMP/traffic.json" &
 traffic=$!
 sleep 0.5
-python3 "$HERE/service_churn.py" "$PODLANE_SOCKET" "$RATE" "$SECONDS_RUN" "$PL_TMP/churn.json"
+# Bounded: a podlaned that stops reading its API socket fails the test, not hangs it.
+timeout 120 python3 "$HERE/service_churn.py" "$PODLANE_SOCKET" "$RATE" "$SECONDS_RUN" "$PL_TMP/churn.json" ||
+  pl_fail "service_churn.py did not finish within 120 s (podlaned stopped answering service.update?)"
 wait "$traffic"
 
 jq -c '{requested, answered, rate, seconds, errors, churn_updates: (.churn | length)}' "$PL_TMP/churn.json"
