@@ -29,7 +29,8 @@ class Builder {
     for (unsigned i = 0; i < n; ++i) {
       rte_mbuf* m = pkts[i];
       const uint32_t f = next_flow_;
-      if (++next_flow_ == t_.count) next_flow_ = 0;
+      bool wrapped = false;
+      if (++next_flow_ == t_.count) { next_flow_ = 0; wrapped = true; }
       uint8_t* d = rte_pktmbuf_mtod(m, uint8_t*);
       memcpy(d, t_.frame(f), t_.frame_len);
       m->data_len = t_.frame_len;
@@ -40,8 +41,10 @@ class Builder {
       auto* th = reinterpret_cast<rte_tcp_hdr*>(d + t_.l4_off);
       if (o_.proto == Proto::tcp_syn) {
         // A new connection per packet: walk the source port x address space.
+        // The source advances once all flows (destinations) had it, so the
+        // tuples repeat only after flows x ports x addresses packets.
         const uint64_t c = syn_next_;
-        if (++syn_next_ == syn_space_) syn_next_ = 0;
+        if (wrapped && ++syn_next_ == syn_space_) syn_next_ = 0;
         th->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(o_.src_port.lo + c % o_.src_port.size()));
         ip->src_addr = rte_cpu_to_be_32(static_cast<uint32_t>(o_.src_ip.lo + (c / o_.src_port.size()) % o_.src_ip.size()));
         th->sent_seq = rte_cpu_to_be_32(static_cast<uint32_t>(c));

@@ -19,6 +19,7 @@
 #include "options.h"
 #include "ports.h"
 #include "report.h"
+#include "resolve.h"
 
 using namespace podlane::gen;
 
@@ -103,7 +104,19 @@ int main(int argc, char** argv) {
     rte_ether_addr mac{};
     rte_eth_macaddr_get(ports[o.tx_port].id, &mac);
     FlowTemplates t;
-    if (err = build_templates(o, mac, t); !err.empty()) {
+    if (o.resolve_ip != 0) {
+      rte_ether_addr dst{};
+      err = resolve_mac(ports[o.tx_port].id, pool, o.arp_ips.empty() ? 0 : o.arp_ips[0], o.resolve_ip, dst);
+      if (err.empty()) {
+        o.dst_mac = dst;
+        char buf[RTE_ETHER_ADDR_FMT_SIZE];
+        rte_ether_format_addr(buf, sizeof buf, &dst);
+        if (!o.quiet) fprintf(stderr, "podlane-gen: %s is at %s\n", ip_to_string(o.resolve_ip).c_str(), buf);
+      }
+    }
+    if (!err.empty()) {
+      rc = fail(2, err);
+    } else if (err = build_templates(o, mac, t); !err.empty()) {
       rc = fail(1, err);
     } else {
       if (!o.quiet)

@@ -71,11 +71,14 @@ ports
   --no-tx               only receive (a sink)
   --no-rx-check         do not fail when nothing is received
   --arp-reply IP[,IP..] answer ARP requests for these addresses with the port's MAC
+  --resolve IP          before sending, ARP for IP on the tx port (asking as the first
+                        --arp-reply address) and send to the MAC that answers
 
 traffic
   --proto udp|tcp|syn   UDP datagrams, TCP ACK segments of established flows, or TCP
-                        SYNs whose source port and address change on every packet
-                        (new connections: a SYN flood)
+                        SYNs over the flows' destinations, the source port (then
+                        address) advancing after each round of them: every packet
+                        is a new connection until flows x ports x addresses wrap
   --flows N             distinct 5-tuples (default 1), enumerated source port first,
                         then source IP, destination IP, destination port
   --src-ip A[-B]        source address range (default 10.200.0.2)
@@ -166,6 +169,7 @@ std::string parse_options(int argc, char** argv, Options& o, bool& help) {
         pos = c + 1;
       }
     }
+    else if (a == "--resolve") { if (!parse_ip(v, o.resolve_ip)) return bad("expected an IPv4 address"); }
     else if (a == "--rate") { if (!parse_u64(v, o.rate_pps)) return bad("expected packets per second"); }
     else if (a == "--count") { if (!parse_u64(v, o.count)) return bad("expected a packet count"); }
     else if (a == "--warmup") { if (!parse_double(v, o.warmup_s)) return bad("expected seconds"); }

@@ -49,6 +49,7 @@ struct Options {
   rte_ether_addr inner_dst_mac{{0x0a, 0x58, 0, 0, 0, 0x02}};
 
   std::vector<uint32_t> arp_ips;       ///< answer ARP requests for these (host order)
+  uint32_t resolve_ip = 0;             ///< ARP for it on the tx port; the answer becomes dst_mac
 
   uint64_t rate_pps = 0;               ///< 0: as fast as possible
   uint64_t count = 0;                  ///< stop after this many packets (0: by time)

@@ -1,6 +1,7 @@
 #include "ports.h"
 
 #include <rte_bus_vdev.h>
+#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 
@@ -42,6 +43,15 @@ std::string start_ports(const std::vector<std::string>& devargs, unsigned queues
     }
     if ((rc = rte_eth_dev_start(id)) != 0) return "port " + d + ": start failed: " + rte_strerror(-rc);
     rte_eth_promiscuous_enable(id);
+  }
+  // Wait for every link (a vhost-user peer connecting, a client reconnecting).
+  const uint64_t deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
+  for (const auto& p : out) {
+    rte_eth_link link{};
+    while (rte_eth_link_get_nowait(p.id, &link) == 0 && link.link_status != RTE_ETH_LINK_UP &&
+           rte_get_timer_cycles() < deadline)
+      rte_delay_ms(50);
+    if (link.link_status != RTE_ETH_LINK_UP) return "port " + p.devargs + ": link still down after 10 s (peer not there?)";
   }
   return {};
 }
