@@ -105,17 +105,40 @@ arm_up() {
 }
 arm_down() { "$(arm_kind "$1")_down"; }
 
-# cpu_busy_fraction STATLOG START END: busy share of $DP_CPU between two UTC
-# times (from /proc/stat samples every 0.25 s; steal and idle are not busy).
-cpu_busy_fraction() {
+# dp_threads ARM: /proc stat files of the datapath's own threads (podlane's
+# workers, OVS's PMD threads); none for the kernel, whose forwarding is the
+# irq + softirq time of CPU $DP_CPU.
+dp_threads() {
+  local pid="" pat=""
+  case $1 in
+    podlane-*) pid=$P_PID pat='^rte-worker' ;;
+    ovs) ovs_env; pid=$(cat "$OVS_RUNDIR/ovs-vswitchd.pid" 2>/dev/null) pat='^pmd' ;;
+    *) return 0 ;;
+  esac
+  local t
+  for t in /proc/"$pid"/task/*; do grep -q "$pat" "$t/comm" 2>/dev/null && echo "$t/stat"; done
+  return 0
+}
+
+# sampler FILES...: every 0.25 s, "time cpu_irq_softirq_ticks thread_ticks".
+sampler() {
+  while :; do
+    local th=0 f
+    for f in "$@"; do th=$((th + $(awk '{print $14 + $15}' "$f" 2>/dev/null || echo 0))); done
+    echo "$(date +%s.%N) $(awk -v c="cpu$DP_CPU" '$1 == c {print $7 + $8}' /proc/stat) $th"
+    sleep 0.25
+  done
+}
+
+# cores_used STATLOG START END COLUMN: CPUs' worth of time the datapath used
+# between two UTC times (column 2: the kernel's irq + softirq on $DP_CPU,
+# column 3: the datapath threads' user + system time), in clock ticks.
+cores_used() {
   local s e
   s=$(date -d "$2" +%s.%N) e=$(date -d "$3" +%s.%N)
-  awk -v s="$s" -v e="$e" '
-    $1 >= s && $1 <= e {
-      busy = $3 + $4 + $5 + $8 + $9; total = busy + $6 + $7 + $10
-      if (!n++) { b0 = busy; t0 = total } ; b1 = busy; t1 = total
-    }
-    END { if (n < 2 || t1 == t0) print 0; else printf "%.4f", (b1 - b0) / (t1 - t0) }' "$1"
+  awk -v s="$s" -v e="$e" -v col="$4" -v hz="$(getconf CLK_TCK)" '
+    $1 >= s - 0.3 && $1 <= e + 0.3 { if (!n++) { t0 = $1; v0 = $col } ; t1 = $1; v1 = $col }
+    END { if (n < 2 || t1 == t0) print 0; else printf "%.4f", (v1 - v0) / hz / (t1 - t0) }' "$1"
 }
 
 run_one() {  # ARM SCENARIO ROUND
@@ -127,7 +150,8 @@ run_one() {  # ARM SCENARIO ROUND
   local resolve=""
   case $sc in nodeport-*) resolve="--resolve $NODE1_IP" ;; esac
   local prefix; prefix=$("${kind}_gen_prefix")
-  ( while :; do echo "$(date +%s.%N) $(grep "^cpu$DP_CPU " /proc/stat)"; sleep 0.25; done ) > "$WORK/stat.log" &
+  # shellcheck disable=SC2046
+  sampler $(dp_threads "$arm") > "$WORK/stat.log" &
   STAT_PID=$!
   set +e
   # shellcheck disable=SC2086
@@ -147,21 +171,23 @@ run_one() {  # ARM SCENARIO ROUND
       '{arm:$a, scenario:$s, round:$r, error:$e}' >> "$WORK/runs.jsonl"
     return 0
   fi
-  local ws we busy
+  local ws we cores col=3
+  [ "$kind" = kernel ] && col=2
   ws=$(jq -r .window.start "$out") we=$(jq -r .window.end "$out")
-  busy=$(cpu_busy_fraction "$WORK/stat.log" "$ws" "$we")
-  # Mpps per core: what came out the far side of the datapath in the window,
-  # per core it used. DPDK workers busy-poll a whole core each; the kernel's
-  # softirq share of CPU $DP_CPU is what it used (its af_packet generator
-  # throttles, so delivered Mpps understates its capacity).
-  jq -c --arg a "$arm" --arg s "$sc" --argjson r "$round" --argjson busy "$busy" --argjson w "$workers" '{
+  cores=$(cores_used "$WORK/stat.log" "$ws" "$we" "$col")
+  # Mpps per core: what came out of the far side of the datapath in the
+  # window, per CPU-second the datapath itself used in it: its worker or PMD
+  # threads' CPU time (DPDK), the forwarding CPU's irq + softirq time (kernel).
+  # Other processes sharing the CPUs (a busy CI machine) then do not count
+  # against it; the kernel's throttling af_packet generator neither.
+  jq -c --arg a "$arm" --arg s "$sc" --argjson r "$round" --argjson cores "$cores" --argjson w "$workers" '{
       arm:$a, scenario:$s, round:$r, window_start:.window.start, window_end:.window.end,
-      tx_mpps, rx_mpps:.rx_marked_mpps, loss_pct, flows_seen:.flows.seen_rx,
-      p50_us:.latency_us.p50, p99_us:.latency_us.p99, dp_cpu_busy:$busy,
-      cores: (if $a == "kernel" then $busy else $w end),
-      mpps_per_core: (if $a == "kernel" then (if $busy > 0.01 then .rx_marked_mpps / $busy else 0 end)
-                      else .rx_marked_mpps / $w end)}' "$out" | tee -a "$WORK/runs.jsonl" |
-    jq -r '"  \(.arm) \(.scenario) round \(.round) [\(.window_start) .. \(.window_end)]: tx \(.tx_mpps*1000|round/1000) rx \(.rx_mpps*1000|round/1000) Mpps, loss \(.loss_pct*10|round/10)%, p99 \(.p99_us*10|round/10) us, CPU\('"$DP_CPU"') busy \(.dp_cpu_busy*100|round)% -> \(.mpps_per_core*1000|round/1000) Mpps/core"'
+      tx_mpps, rx_mpps:.rx_marked_mpps, loss_pct,
+      window_loss_pct: (if .tx_mpps > 0 then ([0, 100 * (1 - .rx_marked_mpps / .tx_mpps)] | max) else null end),
+      flows_seen:.flows.seen_rx,
+      p50_us:.latency_us.p50, p99_us:.latency_us.p99, workers:$w, cores_used:$cores,
+      mpps_per_core: (if $cores > 0.02 then .rx_marked_mpps / $cores else 0 end)}' "$out" | tee -a "$WORK/runs.jsonl" |
+    jq -r '"  \(.arm) \(.scenario) round \(.round) [\(.window_start) .. \(.window_end)]: tx \(.tx_mpps*1000|round/1000) rx \(.rx_mpps*1000|round/1000) Mpps, loss \(.loss_pct*10|round/10)% (window \(.window_loss_pct*10|round/10)%), p99 \(.p99_us*10|round/10) us, datapath used \(.cores_used*100|round/100) cores -> \(.mpps_per_core*1000|round/1000) Mpps/core"'
 }
 
 echo "compare: arms [$ARMS], scenarios [$SCENARIOS], $ROUNDS round(s) of ${WARMUP}s warm-up + ${WINDOW}s window," \

@@ -16,13 +16,13 @@ jq -s --argjson rounds "$4" --argjson warmup "$5" --argjson window "$6" --argjso
   | {
       method: {rounds: $rounds, warmup_s: $warmup, window_s: $window, hugepages: ($huge == 1),
                host: $host, cpu: $cpu, cpus: 2,
-               note: "medians over rounds; Mpps per core = packets out of the datapath per second of the cores it used (DPDK: one busy-polling core per worker; kernel: busy share of the forwarding CPU)"},
+               note: "medians over rounds; Mpps per core = packets out of the far side of the datapath per CPU-second the datapath used in the window (DPDK: the CPU time of its worker or PMD threads; kernel: irq + softirq time of the forwarding CPU)"},
       results: [ $scen[] as $s | $arms[] as $a | ($all | cell($a; $s)) as $c | select($c | length > 0) | {
           scenario: $s, arm: $a, runs: ($c | length),
           mpps_per_core: ([$c[].mpps_per_core] | median),
           rx_mpps: ([$c[].rx_mpps] | median), tx_mpps: ([$c[].tx_mpps] | median),
           loss_pct: ([$c[].loss_pct] | median), p99_us: ([$c[].p99_us] | median),
-          dp_cpu_busy: ([$c[].dp_cpu_busy] | median),
+          cores_used: ([$c[].cores_used] | median),
           per_run_mpps_per_core: [$c[].mpps_per_core] } ],
       errors: [.[] | select(.error)],
       runs: [.[] | select(.error == null)]
@@ -36,9 +36,9 @@ jq -s --argjson rounds "$4" --argjson warmup "$5" --argjson window "$6" --argjso
 
 order="vxlan-pod clusterip-1k clusterip-10k clusterip-100k nodeport-snat newconn-syn"
 echo
-echo "Mpps per core, median of $4 round(s) (${5}s warm-up, ${6}s windows); kernel = capacity from CPU busy time"
+echo "Mpps per core (packets out per CPU-second the datapath used), median of $4 round(s) (${5}s warm-up, ${6}s windows)"
 echo
-echo "| scenario | podlane 1 worker | podlane 2 workers (Mpps total) | OVS-DPDK | kernel | podlane/OVS | podlane/kernel |"
+echo "| scenario | podlane 1 worker | podlane 2 workers | OVS-DPDK | kernel | podlane/OVS | podlane/kernel |"
 echo "|---|---|---|---|---|---|---|"
 for s in $order; do
   jq -r --arg s "$s" '
@@ -46,7 +46,7 @@ for s in $order; do
     def g($a; k): [.results[] | select(.scenario == $s and .arm == $a) | k][0];
     def r: if . == null then "–" else ((. * 10 | round / 10 | tostring) + "×") end;
     select(any(.results[]; .scenario == $s))
-    | "| \($s) | \(g("podlane-1w"; .mpps_per_core) | f) | \(g("podlane-2w"; .rx_mpps) | f) | \(g("ovs"; .mpps_per_core) | f) | \(g("kernel"; .mpps_per_core) | f) | \([.ratios[] | select(.scenario == $s)][0].podlane_vs_ovs | r) | \([.ratios[] | select(.scenario == $s)][0].podlane_vs_kernel | r) |"' "$json"
+    | "| \($s) | \(g("podlane-1w"; .mpps_per_core) | f) | \(g("podlane-2w"; .mpps_per_core) | f) | \(g("ovs"; .mpps_per_core) | f) | \(g("kernel"; .mpps_per_core) | f) | \([.ratios[] | select(.scenario == $s)][0].podlane_vs_ovs | r) | \([.ratios[] | select(.scenario == $s)][0].podlane_vs_kernel | r) |"' "$json"
 done
 nerr=$(jq '.errors | length' "$json")
 [ "$nerr" = 0 ] || { echo; echo "$nerr run(s) failed:"; jq -r '.errors[] | "  \(.arm) \(.scenario // "setup") round \(.round): \(.error | gsub("\n"; " "))"' "$json"; }
