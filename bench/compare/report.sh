@@ -56,10 +56,10 @@ trap 'rm -f "$dat"' EXIT
 for s in $order; do
   jq -r --arg s "$s" '
     def g($a): ([.results[] | select(.scenario == $s and .arm == $a) | .mpps_per_core][0] // 0);
-    select(any(.results[]; .scenario == $s)) | "\($s) \(g("podlane-1w")) \(g("ovs")) \(g("kernel"))"' "$json"
+    select(any(.results[]; .scenario == $s)) | "\($s) \(g("podlane-1w")) \(g("podlane-2w")) \(g("ovs")) \(g("kernel"))"' "$json"
 done > "$dat"
 if [ -s "$dat" ]; then
-  gnuplot <<GP
+  gnuplot <<GP || true
 set terminal pngcairo size 820,380 font ",9"
 set output "$png"
 set title "Mpps per core, median of $4 round(s) — podlane vs OVS-DPDK 3.1 vs Linux kernel (iptables + vxlan), 64-byte frames"
@@ -68,15 +68,18 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y
-set yrange [0.01:*]
+set yrange [0.05:*]
 set ylabel "Mpps per core (log)"
 set grid ytics
 set key top right
 set xtics rotate by -15 scale 0
-plot "$dat" using 2:xtic(1) title "podlane (1 worker)" lc rgb "#1f77b4", \
-     "" using 3 title "OVS-DPDK" lc rgb "#ff7f0e", \
-     "" using 4 title "kernel" lc rgb "#2ca02c"
+nz(x) = x > 0 ? x : 0.001
+plot "$dat" using (nz(\$2)):xtic(1) title "podlane (1 worker)" lc rgb "#1f77b4", \
+     "" using (nz(\$3)) title "podlane (2 workers, per core)" lc rgb "#aec7e8", \
+     "" using (nz(\$4)) title "OVS-DPDK" lc rgb "#ff7f0e", \
+     "" using (nz(\$5)) title "kernel" lc rgb "#2ca02c"
 GP
+  [ -s "$png" ] || echo "(no plot: nothing above zero)"
   echo; echo "wrote $json and $png"
 else
   echo; echo "wrote $json (no results to plot)"
