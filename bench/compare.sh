@@ -10,6 +10,8 @@
 # usage: bench/compare.sh [--quick] [--rounds N] [--warmup S] [--window S]
 #          [--scenarios "A B"] [--arms "podlane-1w podlane-2w ovs kernel"]
 #          [--json FILE] [--png FILE] [--build DIR] [--no-huge]
+# Environment: GEN_CPU (default 0) runs the generator, DP_CPU (default 1) the
+# datapath; DP_CPUS=2,3,4,5 spreads podlane-Nw's workers on bigger machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,7 +31,7 @@ HUGE=auto
 GEN_CPU=${GEN_CPU:-0}
 DP_CPU=${DP_CPU:-1}
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) ROUNDS=1 WARMUP=1 WINDOW=2 ;;
@@ -94,7 +96,8 @@ else
 fi
 
 arm_kind() { case $1 in podlane-*) echo podlane ;; *) echo "$1" ;; esac; }
-arm_workers() { case $1 in podlane-2w) echo 2 ;; *) echo 1 ;; esac; }
+# podlane-Nw: podlane with N workers (on $DP_CPUS when set, see podlane.sh).
+arm_workers() { case $1 in podlane-*w) local n=${1#podlane-}; echo "${n%w}" ;; *) echo 1 ;; esac; }
 
 arm_up() {
   case $1 in

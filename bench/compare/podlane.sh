@@ -1,15 +1,23 @@
 # The podlane arm of bench/compare.sh: podlaned from this tree with a
 # generated config: the generator's pod is a vhost-user endpoint, the uplink
 # a net_vhost port the generator also connects to (as node2), the service
-# and node2 as in topology.sh. Workers busy-poll (idle_sleep_us 0) on
-# $DP_CPU (1 worker) or on $DP_CPU and $GEN_CPU (2 workers: the second
-# shares a CPU with the generator on a 2-CPU machine; see bench/README.md).
+# and node2 as in topology.sh. Workers busy-poll (idle_sleep_us 0); where
+# they run: podlane_config.
 
 P_PID=
 
 podlane_config() {  # WORKERS
-  local workers=$1 lcores="[1]" map="0@$GEN_CPU,1@$DP_CPU"
-  if [ "$workers" = 2 ]; then lcores="[1, 2]"; map="0@$GEN_CPU,1@$DP_CPU,2@$GEN_CPU"; fi
+  # Worker i runs on the i-th CPU of $DP_CPUS when it is set (bigger
+  # machines: DP_CPUS=2,3,4,5 for 4 workers); otherwise worker 1 on $DP_CPU
+  # and, on a 2-CPU machine, worker 2 on $GEN_CPU beside the generator.
+  local workers=$1 lcores="" map="0@$GEN_CPU" i cpu
+  local -a cpus
+  IFS=, read -r -a cpus <<< "${DP_CPUS:-$DP_CPU,$GEN_CPU}"
+  for i in $(seq "$workers"); do
+    cpu=${cpus[$(( (i - 1) % ${#cpus[@]} ))]}
+    lcores+="${lcores:+, }$i" map+=",$i@$cpu"
+  done
+  lcores="[$lcores]"
   local syn_ports="" p b backends="" np_backends=""
   for p in $(seq "${SYN_PORTS%-*}" "${SYN_PORTS#*-}"); do syn_ports+="      - {name: s$p, protocol: TCP, port: $p}"$'\n'; done
   for b in $BACKENDS; do backends+="      - {ip: $b, node: node2}"$'\n'; done
