@@ -187,7 +187,7 @@ run_one() {  # ARM SCENARIO ROUND
       arm:$a, scenario:$s, round:$r, window_start:.window.start, window_end:.window.end,
       tx_mpps, rx_mpps:.rx_marked_mpps, loss_pct,
       window_loss_pct: (if .tx_mpps > 0 then ([0, 100 * (1 - .rx_marked_mpps / .tx_mpps)] | max) else null end),
-      flows_seen:.flows.seen_rx,
+      flows_seen:.flows.seen_rx, tx_queue_full,
       p50_us:.latency_us.p50, p99_us:.latency_us.p99, workers:$w, cores_used:$cores,
       mpps_per_core: (if $cores > 0.02 then .rx_marked_mpps / $cores else 0 end)}' "$out" | tee -a "$WORK/runs.jsonl" |
     jq -r '"  \(.arm) \(.scenario) round \(.round) [\(.window_start) .. \(.window_end)]: tx \(.tx_mpps*1000|round/1000) rx \(.rx_mpps*1000|round/1000) Mpps, loss \(.loss_pct*10|round/10)% (window \(.window_loss_pct*10|round/10)%), p99 \(.p99_us*10|round/10) us, datapath used \(.cores_used*100|round/100) cores -> \(.mpps_per_core*1000|round/1000) Mpps/core"'
