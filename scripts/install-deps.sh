@@ -17,6 +17,8 @@ PACKAGES=(
   containernetworking-plugins
   # benchmarks: callgrind, and the peers of bench/compare.sh (OVS-DPDK) and its plot
   valgrind openvswitch-switch-dpdk gnuplot-nox
+  # the kernel arm of bench/compare.sh: kube-proxy-style rules in namespaces
+  iptables
 )
 
 if [ "$(id -u)" -ne 0 ]; then
