@@ -11,8 +11,9 @@
 
 namespace podlane {
 
-/// Serves `cmd` when it is a cni.* command: the command's data, or an error
-/// for bad arguments or a refusal. nullopt when `cmd` is not a CNI command.
+/// Serves `cmd` when it is a cni.* command: the command's data, or the
+/// control API's refusal; bad arguments throw RequestError (control/api_args.h).
+/// nullopt when `cmd` is not a CNI command.
 std::optional<Result<Json>> dispatch_cni(ControlApi& api, const std::string& cmd, const Json& args);
 
 /// The CNI commands, for the server's list of known commands.

@@ -14,6 +14,7 @@
 #include <optional>
 #include <system_error>
 
+#include "control/api_args.h"
 #include "control/api_cni.h"
 
 namespace podlane {
@@ -26,121 +27,28 @@ namespace {
 
 constexpr const char* kRefused = "permission denied: the podlane API serves root only";
 
-/// A request the server answers with an error (bad arguments or a failed command).
-struct RequestError {
-    std::string message;
-};
-
 std::string errno_text(int e) { return std::generic_category().message(e); }
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-// A JSON value as shown in an error message, shortened when long.
-std::string show(const Json& v) {
-    std::string s = dump(v);
-    return s.size() > 64 ? s.substr(0, 61) + "..." : s;
-}
-
 std::string reply_ok(Json data) { return dump(Json{{"ok", true}, {"data", std::move(data)}}); }
 std::string reply_error(const std::string& message) { return dump(Json{{"ok", false}, {"error", message}}); }
-
-// Refuses argument names outside `known`, so that a typo is not silently ignored.
-void check_known(const std::string& cmd, const Json& args, std::initializer_list<std::string_view> known) {
-    for (const auto& [key, value] : args.items()) {
-        bool found = false;
-        for (auto k : known)
-            found = found || k == key;
-        if (!found)
-            throw RequestError{cmd + ": unknown argument \"" + key + "\""};
-    }
-}
-
-std::optional<std::string> optional_string(const std::string& cmd, const Json& args, const char* key) {
-    auto it = args.find(key);
-    if (it == args.end() || it->is_null())
-        return std::nullopt;
-    if (!it->is_string())
-        throw RequestError{cmd + ": " + key + ": " + show(*it) + " is not a string"};
-    if (it->get_ref<const std::string&>().empty())
-        throw RequestError{cmd + ": " + key + ": must not be empty"};
-    return it->get<std::string>();
-}
-
-std::string required_string(const std::string& cmd, const Json& args, const char* key) {
-    auto value = optional_string(cmd, args, key);
-    if (!value)
-        throw RequestError{cmd + ": missing argument \"" + key + "\""};
-    return *value;
-}
 
 // endpoint.add's args → EndpointConfig, with mac and ifname defaults filled in.
 EndpointConfig parse_endpoint(const std::string& cmd, const Json& args) {
     check_known(cmd, args, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket"});
     EndpointConfig ep;
     ep.id = required_string(cmd, args, "id");
-    std::string ip = required_string(cmd, args, "ip");
-    auto parsed_ip = Ipv4Addr::parse(ip);
-    if (!parsed_ip)
-        throw RequestError{cmd + ": ip: " + show(ip) + " is not an IPv4 address"};
-    ep.ip = *parsed_ip;
-    ep.mac = MacAddr::from_ipv4(ep.ip);
-    if (auto mac = optional_string(cmd, args, "mac")) {
-        auto parsed_mac = MacAddr::parse(*mac);
-        if (!parsed_mac)
-            throw RequestError{cmd + ": mac: " + show(*mac) + " is not a MAC address (expected aa:bb:cc:dd:ee:ff)"};
-        ep.mac = *parsed_mac;
-    }
+    ep.ip = *ipv4_arg(cmd, args, "ip", true);
+    ep.mac = mac_arg(cmd, args, "mac").value_or(MacAddr::from_ipv4(ep.ip));
     if (auto vhost = optional_string(cmd, args, "vhost_socket"))
         ep.vhost_socket = *vhost;
     ep.netns = ep.vhost_socket.empty() ? required_string(cmd, args, "netns")
                                        : optional_string(cmd, args, "netns").value_or("");
     if (auto ifname = optional_string(cmd, args, "ifname"))
         ep.ifname = *ifname;
-    if (auto it = args.find("labels"); it != args.end() && !it->is_null()) {
-        if (!it->is_object())
-            throw RequestError{cmd + ": labels: " + show(*it) + " is not an object"};
-        for (const auto& [key, value] : it->items()) {
-            if (key.empty())
-                throw RequestError{cmd + ": labels: a label key must not be empty"};
-            if (!value.is_string())
-                throw RequestError{cmd + ": labels." + key + ": " + show(value) + " is not a string"};
-            ep.labels[key] = value.get<std::string>();
-        }
-    }
-    if (auto it = args.find("host_ports"); it != args.end() && !it->is_null()) {
-        if (!it->is_array())
-            throw RequestError{cmd + ": host_ports: " + show(*it) + " is not an array"};
-        for (size_t i = 0; i < it->size(); ++i) {
-            const Json& hp = (*it)[i];
-            const std::string where = cmd + ": host_ports[" + std::to_string(i) + "]";
-            auto port = [&](const char* key, bool required) -> uint16_t {
-                auto f = hp.find(key);
-                if (f == hp.end() || f->is_null()) {
-                    if (required)
-                        throw RequestError{where + ": missing \"" + key + "\""};
-                    return 0;
-                }
-                if (!f->is_number_integer() || f->get<int64_t>() < 1 || f->get<int64_t>() > 65535)
-                    throw RequestError{where + "." + key + ": " + show(*f) + " is not a port (1..65535)"};
-                return static_cast<uint16_t>(f->get<int64_t>());
-            };
-            if (!hp.is_object())
-                throw RequestError{where + ": " + show(hp) + " is not an object"};
-            HostPortConfig h;
-            h.host_port = port("host_port", true);
-            h.container_port = port("container_port", false);
-            if (h.container_port == 0)
-                h.container_port = h.host_port;
-            const std::string proto = hp.value("protocol", std::string("TCP"));
-            if (proto == "TCP" || proto == "tcp")
-                h.protocol = L4Proto::Tcp;
-            else if (proto == "UDP" || proto == "udp")
-                h.protocol = L4Proto::Udp;
-            else
-                throw RequestError{where + ".protocol: " + show(proto) + " is not TCP or UDP"};
-            ep.host_ports.push_back(h);
-        }
-    }
+    ep.labels = labels_arg(cmd, args);
+    ep.host_ports = host_ports_arg(cmd, args, false);
     return ep;
 }
 
