@@ -145,50 +145,12 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
 
 namespace {
 
-/// classify_burst() for a worker with a flow-event tap: out of line, so that
-/// a worker without one runs exactly the code it runs without observe.
+/// classify_burst()'s work, with or without a flow-event tap; always inlined,
+/// so that each caller below is one loop of its own.
 template <bool kObserve>
-[[gnu::noinline]] void classify_with(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                                     uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold, LbWorker& w) noexcept {
-    const PortRole role = snap.ports[in_port].role;
-    if (snap.lb->ct != nullptr)
-        w.now_s = ct_now_s();
-    lb_lookup_burst(snap, role == PortRole::Uplink, pkts, w);
-    switch (role) {
-    case PortRole::Endpoint:
-    case PortRole::Host:
-    case PortRole::Plain: {
-        const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
-            w.ct_burst.current = i;
-            return from_pod(snap, m, ingress, c, w);
-        });
-        break;
-    }
-    case PortRole::Uplink:
-        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
-            w.ct_burst.current = i;
-            return from_uplink(snap, m, in_port, c, w);
-        });
-        break;
-    default:
-        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port,
-                            [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
-        break;
-    }
-    w.ct_burst.looked_up = 0;
-}
-
-} // namespace
-
-void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold, LbWorker* lbw) noexcept {
-    if (lbw != nullptr && lbw->flows != nullptr) {
-        classify_with<true>(snap, in_port, pkts, out_ports, c, hold, *lbw);
-        return;
-    }
-    LbWorker local;
-    LbWorker& w = lbw != nullptr ? *lbw : local;
+[[gnu::always_inline]] inline void classify_with(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
+                                                 uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
+                                                 LbWorker& w) noexcept {
     const PortRole role = snap.ports[in_port].role;
     if (snap.lb->ct != nullptr)
         w.now_s = ct_now_s();
@@ -199,27 +161,47 @@ void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*>
     case PortRole::Host:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst<false>(pkts, out_ports, c, hold, nullptr, in_port, [&](uint32_t i, rte_mbuf* m) {
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
             w.ct_burst.current = i;
             return from_pod(snap, m, ingress, c, w);
         });
         break;
     }
     case PortRole::Uplink:
-        run_burst<false>(pkts, out_ports, c, hold, nullptr, in_port, [&](uint32_t i, rte_mbuf* m) {
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
             w.ct_burst.current = i;
             return from_uplink(snap, m, in_port, c, w);
         });
         break;
     default: // PortRole::Unused: the port is being removed, the table no longer knows it
-        run_burst<false>(pkts, out_ports, c, hold, nullptr, in_port,
-                         [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port,
+                            [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
         break;
     }
     // The burst's conntrack answers hold for this burst only: once it is
     // done the worker may report a quiescent state, and expired entries be
     // reused.
     w.ct_burst.looked_up = 0;
+}
+
+/// classify_burst() for a worker with a flow-event tap: out of line, so that
+/// a worker without one runs exactly the code it runs without observe.
+[[gnu::noinline]] void classify_observed(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
+                                         uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
+                                         LbWorker& w) noexcept {
+    classify_with<true>(snap, in_port, pkts, out_ports, c, hold, w);
+}
+
+} // namespace
+
+void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
+                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold, LbWorker* lbw) noexcept {
+    if (lbw != nullptr && lbw->flows != nullptr) {
+        classify_observed(snap, in_port, pkts, out_ports, c, hold, *lbw);
+        return;
+    }
+    LbWorker local;
+    classify_with<false>(snap, in_port, pkts, out_ports, c, hold, lbw != nullptr ? *lbw : local);
 }
 
 void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16_t tx_queue,
