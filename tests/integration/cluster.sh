@@ -365,19 +365,14 @@ if [ "$MODE" = vxlan ]; then
   vh_mac=$(jq -er '.interfaces[0].mac' <<<"$out")
   vh_sock=$(cli 2 endpoint list -o json | jq -er '.[] | select(.id == "lab/n2vh") | .vhost_socket') ||
     pl_fail "node2 does not list lab/n2vh with its vhost-user socket"
-  mkfifo "$PL_TMP/testpmd.in"
-  exec {pmd_in}<>"$PL_TMP/testpmd.in"   # testpmd exits on a line of stdin: none comes
-  ip netns exec "$VH" dpdk-testpmd -l 0,1 --no-huge -m 256 --no-pci --file-prefix "${P}vh" --no-telemetry \
-    --vdev "net_virtio_user0,path=$vh_sock,mac=$vh_mac" -- --forward-mode=icmpecho --auto-start \
-    --stats-period 0 --total-num-mbufs 4096 <&$pmd_in > "$PL_TMP/testpmd.log" 2>&1 &
-  PL_PIDS+=($!)
+  pl_start_icmpecho "$VH" "$vh_sock" "$vh_mac"
   pl_wait_for "the vhost-user pod to answer n2p1" 30 pl_ping_ok "$(pod_ns 2)" "$vh_ip"
   for i in 1 3; do
     pl_ping_ok "$(pod_ns "$i")" "$vh_ip" ||
       pl_check_fail "n${i}p1 (node$i) -> vhost-user pod $vh_ip on node2: $PL_PING_SUMMARY"
   done
   pl_log "vhost-user pod $vh_ip answers pods on node1, node2 and node3"
-  kill "${PL_PIDS[-1]}"
+  kill "$PL_ICMPECHO_PID"
 fi
 
 pl_checks_done

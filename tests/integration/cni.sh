@@ -89,8 +89,6 @@ del_pod() { cni del "$CONF" "ctr-$1" "$(pod_ns "$1")"; }
 ip_of() { jq -r '.ips[0].address | split("/")[0]' "$PL_TMP/add-$1.json"; }
 allocated() { "$PODLANE" cni status -o json | jq -r .allocated; }
 
-pl_on_exit 'for f in "$PL_TMP"/testpmd.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done; true'
-
 pl_log "starting podlaned in $NODE"
 start_podlaned
 
@@ -205,18 +203,11 @@ cni --runtime-config '{"vhostUser": true}' --args "IgnoreUnknown=1;K8S_POD_NAMES
 sock=$(jq -r '.interfaces[0].socketPath' "$PL_TMP/add-30.json")
 mac=$(jq -r '.interfaces[0].mac' "$PL_TMP/add-30.json")
 [ -S "$sock" ] || pl_fail "no vhost-user socket at $sock"
-# testpmd waits for a line on stdin before it exits: a FIFO nobody writes to.
-mkfifo "$PL_TMP/testpmd.in"
-exec {pmd_in}<>"$PL_TMP/testpmd.in"
-ip netns exec "$(pod_ns 30)" dpdk-testpmd -l 0,1 --no-huge -m 256 --no-pci --file-prefix plc-pmd-$id --no-telemetry \
-  --vdev "net_virtio_user0,path=$sock,mac=$mac" -- --forward-mode=icmpecho --auto-start --stats-period 0 \
-  --total-num-mbufs 4096 <&$pmd_in > "$PL_TMP/testpmd.log" 2>&1 &
-echo $! > "$PL_TMP/testpmd.pid"
-PL_PIDS+=("$(cat "$PL_TMP/testpmd.pid")")
+pl_start_icmpecho "$(pod_ns 30)" "$sock" "$mac"
 pl_wait_for "the vhost-user pod to answer" 30 pl_ping_ok "$(pod_ns 1)" "$(ip_of 30)"
 pl_log "vhost-user pod $(ip_of 30): $PL_PING_SUMMARY"
 cni check "$CONF11" ctr-30 "$(pod_ns 30)" || pl_fail "CHECK of the vhost-user pod failed"
-kill "$(cat "$PL_TMP/testpmd.pid")"
+kill "$PL_ICMPECHO_PID"
 cni del "$CONF11" ctr-30 "$(pod_ns 30)" || pl_fail "DEL of the vhost-user pod"
 [ ! -e "$sock" ] || pl_fail "DEL left the vhost-user socket $sock"
 

@@ -117,3 +117,20 @@ pl_checks_done() {
   printf '  - %s\n' "${PL_FAILED_CHECKS[@]}"
   pl_fail "${#PL_FAILED_CHECKS[@]} check(s) failed"
 }
+
+# pl_start_icmpecho NETNS SOCKET MAC: a DPDK application in a pod, dpdk-testpmd
+# answering ARP and ping (icmpecho) on net_virtio_user at the vhost-user
+# SOCKET with MAC. Stopped on exit; its PID is in PL_ICMPECHO_PID, its output
+# in $PL_TMP/testpmd.log.
+pl_start_icmpecho() {
+  local ns=$1 sock=$2 mac=$3 fifo
+  # testpmd exits on a line of stdin: a FIFO nobody writes to.
+  fifo=$(mktemp -u "$PL_TMP/testpmd.in.XXXXXX")
+  mkfifo "$fifo"
+  exec {PL_ICMPECHO_IN}<>"$fifo"
+  ip netns exec "$ns" dpdk-testpmd -l 0,1 --no-huge -m 256 --no-pci --file-prefix "pl-pmd-$$" --no-telemetry \
+    --vdev "net_virtio_user0,path=$sock,mac=$mac" -- --forward-mode=icmpecho --auto-start --stats-period 0 \
+    --total-num-mbufs 4096 <&"$PL_ICMPECHO_IN" > "$PL_TMP/testpmd.log" 2>&1 &
+  PL_ICMPECHO_PID=$!
+  PL_PIDS+=("$PL_ICMPECHO_PID")
+}
