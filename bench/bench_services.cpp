@@ -736,7 +736,7 @@ int run_memory(const Options& o) {
         const CtTuple t{client_ip(filled).be, kClusterIp.be, rte_cpu_to_be_16(static_cast<uint16_t>(kFirstSport + filled % 4096)),
                         rte_cpu_to_be_16(kServicePort), IPPROTO_TCP, {}};
         const Ipv4Addr b = backend_ip(filled % o.backends);
-        if (ct->create(0, t, CtXlate{t.src, b.be, t.sport, rte_cpu_to_be_16(kTargetPort)}, 1, 0, kCtDnat, 60) ==
+        if (ct->create(0, t, CtXlate{t.src, b.be, t.sport, rte_cpu_to_be_16(kTargetPort)}, 1, 0, kCtDnat, 60).entry ==
             nullptr)
             break;
     }

@@ -315,8 +315,10 @@ Json Agent::ct_list() {
     if (!ct_)
         return list;
     const uint32_t now = ct_now_s();
-    ct_->for_each([&](const CtTuple& o, const CtEntry& e) {
-        const CtTuple x = ct_apply(o, e.xlate[0]);
+    ct_->for_each([&](const CtFlowView& f) {
+        const CtTuple& o = f.orig;
+        const CtEntry& e = *f.entry;
+        const CtTuple x = ct_apply(o, f.fwd);
         const uint32_t expires = e.expires.load(std::memory_order_relaxed);
         Json flow{{"proto", proto_name(o.proto)},
                   {"src", addr_port(o.src, o.sport)},
@@ -325,10 +327,10 @@ Json Agent::ct_list() {
                   {"xlate_dst", addr_port(x.dst, x.dport)},
                   {"expires_in_s", static_cast<int64_t>(expires) - static_cast<int64_t>(now)},
                   {"packets", e.packets.load(std::memory_order_relaxed)},
-                  {"bytes", e.bytes.load(std::memory_order_relaxed)},
+                  {"bytes", e.bytes()},
                   {"flags", flags_json(e.flags.load(std::memory_order_relaxed))},
-                  {"rev_nat_id", e.rev_nat_id},
-                  {"backend_id", e.backend_id}};
+                  {"rev_nat_id", f.rev_nat_id},
+                  {"backend_id", f.backend_id}};
         if (o.proto == IPPROTO_TCP)
             flow["tcp_state"] = tcp_state_name(e.tcp_state.load(std::memory_order_relaxed));
         if (e.flags.load(std::memory_order_relaxed) & kCtDnat)
@@ -342,10 +344,11 @@ Json Agent::nat_list() {
     Json list = Json::array();
     if (!ct_)
         return list;
-    ct_->for_each([&](const CtTuple& o, const CtEntry& e) {
-        if (!(e.flags.load(std::memory_order_relaxed) & kCtSnat))
+    ct_->for_each([&](const CtFlowView& f) {
+        if (!(f.entry->flags.load(std::memory_order_relaxed) & kCtSnat))
             return;
-        const CtTuple x = ct_apply(o, e.xlate[0]);
+        const CtTuple& o = f.orig;
+        const CtTuple x = ct_apply(o, f.fwd);
         const CtTuple r = ct_reverse(x);
         // As cilium bpf nat list: the egress mapping, then its ingress twin.
         list.push_back(Json{{"proto", proto_name(o.proto)}, {"direction", "out"},

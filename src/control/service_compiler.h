@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/net_types.h"
+#include "dataplane/conntrack.h"
 #include "common/result.h"
 #include "control/config.h"
 #include "dataplane/service_table.h"
@@ -52,6 +53,7 @@ private:
 class ServiceIds {
 public:
     static constexpr uint32_t kDefaultMaxBackends = 1u << 20; ///< a million (ip, port, protocol) backends
+    static_assert(kDefaultMaxBackends <= 1u << kCtBackendIdBits, "conntrack keys carry backend ids in 24 bits");
     explicit ServiceIds(uint32_t max_backends = kDefaultMaxBackends) : backends_(0, max_backends - 1) {}
 
     /// The rev_nat id of a frontend (frontend_key), if it has one.

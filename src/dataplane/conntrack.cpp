@@ -1,6 +1,7 @@
 #include "dataplane/conntrack.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <rte_cycles.h>
@@ -23,8 +24,22 @@ constexpr uint32_t kReturnRing = 65536;
 /// rte_hash's per-lcore free-slot cache with MULTI_WRITER_ADD.
 constexpr uint32_t kHashLcoreCache = 64;
 
-void* data_of(uint32_t idx, CtDir dir) noexcept {
-    return reinterpret_cast<void*>(uintptr_t{idx} << 1 | static_cast<uintptr_t>(dir));
+void* as_data(uint64_t v) noexcept { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
+uint64_t of_data(const void* d) noexcept { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(d)); }
+
+/// Key slots rte_hash adds for what its per-lcore caches may hold
+/// (MULTI_WRITER_ADD): (RTE_MAX_LCORE - 1) * (cache size - 1) + 1.
+constexpr uint32_t kHashCacheSlack = (RTE_MAX_LCORE - 1) * (kHashLcoreCache - 1) + 1;
+
+/// The `entries` to ask of rte_hash for `keys` keys. It allocates key
+/// slots for entries plus kHashCacheSlack, and a free-slot ring of the next
+/// power of two: for a power-of-two key count the slack alone would double
+/// the ring. A large table asks for the slack less, so that slots and ring
+/// are exactly `keys`; only the slots parked in the caches of lcores that
+/// insert or delete (a worker's, the control thread's: 64 each at most) are
+/// then out of reach, far fewer than the cuckoo buckets leave unfilled.
+uint32_t hash_entries_for(uint32_t keys) noexcept {
+    return keys >= 16 * kHashCacheSlack ? keys - kHashCacheSlack : keys;
 }
 
 /// A key's hash: exactly what rte_hash computes with the table's hash
@@ -33,11 +48,6 @@ void* data_of(uint32_t idx, CtDir dir) noexcept {
 /// hot-path calls pass it to the *_with_hash variants.
 inline hash_sig_t key_hash(const CtTuple& t) noexcept {
     return rte_hash_crc(&t, sizeof t, 0);
-}
-
-/// The rewrite that takes a reply back to the original flow's addresses.
-CtXlate reply_xlate(const CtTuple& orig) noexcept {
-    return CtXlate{orig.dst, orig.src, orig.dport, orig.sport};
 }
 
 } // namespace
@@ -59,7 +69,7 @@ Result<std::unique_ptr<Conntrack>> Conntrack::create(const std::string& name, ui
 
     rte_hash_parameters p{};
     p.name = name.c_str();
-    p.entries = 2 * max_flows;
+    p.entries = hash_entries_for(2 * max_flows);
     p.key_len = sizeof(CtTuple);
     p.hash_func = rte_hash_crc;
     p.hash_func_init_val = 0;
@@ -74,11 +84,10 @@ Result<std::unique_ptr<Conntrack>> Conntrack::create(const std::string& name, ui
     // the entries plus what the per-lcore caches may hold, the ring of free
     // slot indices (rounded up to a power of two: 16 MiB at 1M flows), the
     // 64-byte buckets of 8 keys, and the per-lcore caches.
-    const size_t keys = 2 * size_t{max_flows};
-    const size_t key_slots = keys + size_t{RTE_MAX_LCORE - 1} * (kHashLcoreCache - 1) + 1;
+    const size_t key_slots = size_t{p.entries} + kHashCacheSlack;
     ct->bytes_ = key_slots * 32 +
                  rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(static_cast<uint32_t>(key_slots))) +
-                 size_t{rte_align32pow2(static_cast<uint32_t>(keys))} / 8 * 64 +
+                 size_t{rte_align32pow2(p.entries)} / 8 * 64 +
                  size_t{RTE_MAX_LCORE} * RTE_ALIGN_CEIL((1 + kHashLcoreCache) * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
     // The entries and each worker's ring of returned entries.
     ct->bytes_ += sizeof(CtEntry) * size_t{max_flows} +
@@ -119,8 +128,7 @@ CtHit Conntrack::lookup(const CtTuple& t) const noexcept {
     void* data = nullptr;
     if (rte_hash_lookup_with_hash_data(hash_, &t, key_hash(t), &data) < 0)
         return {};
-    const auto v = reinterpret_cast<uintptr_t>(data);
-    return CtHit{&entries_[v >> 1], static_cast<CtDir>(v & 1)};
+    return hit_of(of_data(data));
 }
 
 void Conntrack::lookup_burst(const CtTuple* const* keys, uint32_t n, CtHit* hits, const uint8_t* at) const noexcept {
@@ -134,9 +142,8 @@ void Conntrack::lookup_burst(const CtTuple* const* keys, uint32_t n, CtHit* hits
     for (uint32_t k = 0; k < n; ++k) {
         CtHit& h = hits[at[k]];
         if (found >> k & 1) {
-            const auto v = reinterpret_cast<uintptr_t>(data[k]);
-            h = CtHit{&entries_[v >> 1], static_cast<CtDir>(v & 1)};
-            rte_prefetch0(h.entry); // 48 bytes: may straddle two lines
+            h = hit_of(of_data(data[k]));
+            rte_prefetch0(h.entry); // 36 bytes: may straddle two lines
             rte_prefetch0(reinterpret_cast<const uint8_t*>(h.entry) + sizeof(CtEntry) - 1);
         } else {
             h = CtHit{};
@@ -173,51 +180,92 @@ void Conntrack::free_now(uint32_t worker, uint32_t idx) noexcept {
     pool.live.store(pool.live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
-CtEntry* Conntrack::create(uint32_t worker, const CtTuple& orig, const CtXlate& fwd, uint16_t rev_nat_id,
-                           uint32_t backend_id, uint8_t flags, uint32_t expires) noexcept {
+void Conntrack::count_insert_failure(uint32_t worker) noexcept {
     WorkerPool& pool = pools_[worker];
+    pool.insert_failures.store(pool.insert_failures.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+uint8_t Conntrack::snat_index(rte_be32_t src, rte_be32_t orig_src) noexcept {
+    if (src == orig_src)
+        return kCtNoSnat;
+    for (uint32_t i = 0; i < kCtSnatSources; ++i) {
+        rte_be32_t seen = snat_sources_[i].load(std::memory_order_acquire);
+        if (seen == 0 && snat_sources_[i].compare_exchange_strong(seen, src, std::memory_order_acq_rel))
+            return static_cast<uint8_t>(i);
+        if (seen == src) // ours, or another worker claimed the slot for the same address
+            return static_cast<uint8_t>(i);
+    }
+    return kCtSnatSources;
+}
+
+CtHit Conntrack::create(uint32_t worker, const CtTuple& orig, const CtXlate& fwd, uint16_t rev_nat_id,
+                        uint32_t backend_id, uint8_t flags, uint32_t expires) noexcept {
+    const uint8_t snat = snat_index(fwd.src, orig.src);
+    if (snat == kCtSnatSources || backend_id >> kCtBackendIdBits != 0) {
+        count_insert_failure(worker);
+        return {};
+    }
     const uint32_t idx = alloc(worker);
     if (idx == kNone) {
-        pool.insert_failures.store(pool.insert_failures.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        return nullptr;
+        count_insert_failure(worker);
+        return {};
     }
     CtEntry& e = entries_[idx];
-    e.xlate[0] = fwd;
-    e.xlate[1] = reply_xlate(orig);
-    e.bytes.store(0, std::memory_order_relaxed);
+    e.orig_src = orig.src;
+    e.orig_dst = orig.dst;
+    e.orig_sport = orig.sport;
+    e.orig_dport = orig.dport;
+    e.to_dst = fwd.dst;
+    e.to_sport = fwd.sport;
+    e.to_dport = fwd.dport;
     e.packets.store(0, std::memory_order_relaxed);
+    e.bytes_lo.store(0, std::memory_order_relaxed);
+    e.bytes_hi.store(0, std::memory_order_relaxed);
     e.expires.store(expires, std::memory_order_relaxed);
-    e.backend_id = backend_id;
-    e.rev_nat_id = rev_nat_id;
     e.tcp_state.store(static_cast<uint8_t>(CtTcpState::SynSent), std::memory_order_relaxed);
     e.flags.store(flags, std::memory_order_relaxed);
     // The reply key first: if the original key cannot be added, nothing can
     // find the entry by the flow's own packets, and gc removes the reply key
     // with the entry (its expiry is zeroed).
     const CtTuple reply = ct_reverse(ct_apply(orig, fwd));
-    if (rte_hash_add_key_with_hash_data(hash_, &reply, key_hash(reply), data_of(idx, CtDir::Reply)) < 0) {
+    if (rte_hash_add_key_with_hash_data(hash_, &reply, key_hash(reply), as_data(ct_key_data::reply(idx, rev_nat_id))) <
+        0) {
         free_now(worker, idx); // nothing points at it yet
-        pool.insert_failures.store(pool.insert_failures.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        return nullptr;
+        count_insert_failure(worker);
+        return {};
     }
-    if (rte_hash_add_key_with_hash_data(hash_, &orig, key_hash(orig), data_of(idx, CtDir::Original)) < 0) {
+    if (rte_hash_add_key_with_hash_data(hash_, &orig, key_hash(orig),
+                                        as_data(ct_key_data::original(idx, backend_id, snat))) < 0) {
         e.expires.store(0, std::memory_order_relaxed);
-        pool.insert_failures.store(pool.insert_failures.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        return nullptr;
+        count_insert_failure(worker);
+        return {};
     }
-    return &e;
+    return CtHit{&e, CtDir::Original, snat, backend_id};
 }
 
-bool Conntrack::rebind(CtEntry* e, const CtTuple& orig, const CtXlate& fwd, uint32_t backend_id) noexcept {
-    const uint32_t idx = static_cast<uint32_t>(e - entries_);
+bool Conntrack::rebind(CtHit& hit, const CtTuple& orig, const CtXlate& fwd, uint32_t backend_id,
+                       uint16_t rev_nat_id) noexcept {
+    CtEntry& e = *hit.entry;
+    const uint32_t idx = static_cast<uint32_t>(&e - entries_);
+    const uint8_t snat = snat_index(fwd.src, orig.src);
+    if (snat == kCtSnatSources || backend_id >> kCtBackendIdBits != 0)
+        return false;
     // The old reply key stays until the flow expires: it still maps late
     // replies from the old backend back to the client, and gc removes every
     // key that points at an expired entry.
     const CtTuple reply = ct_reverse(ct_apply(orig, fwd));
-    if (rte_hash_add_key_with_hash_data(hash_, &reply, key_hash(reply), data_of(idx, CtDir::Reply)) < 0)
+    if (rte_hash_add_key_with_hash_data(hash_, &reply, key_hash(reply), as_data(ct_key_data::reply(idx, rev_nat_id))) <
+        0)
         return false;
-    e->xlate[0] = fwd;
-    e->backend_id = backend_id;
+    e.to_dst = fwd.dst;
+    e.to_sport = fwd.sport;
+    e.to_dport = fwd.dport;
+    // Adding an existing key replaces its data (one atomic store in rte_hash).
+    if (rte_hash_add_key_with_hash_data(hash_, &orig, key_hash(orig),
+                                        as_data(ct_key_data::original(idx, backend_id, snat))) < 0)
+        return false;
+    hit.snat = snat;
+    hit.backend_id = backend_id;
     return true;
 }
 
@@ -231,7 +279,7 @@ uint32_t Conntrack::expire(uint32_t now_s) {
     void* data = nullptr;
     uint32_t next = 0;
     while (rte_hash_iterate(hash_, &key, &data, &next) >= 0) {
-        const uint32_t idx = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data) >> 1);
+        const uint32_t idx = ct_key_data::index(of_data(data));
         if (entries_[idx].expires.load(std::memory_order_relaxed) < now_s)
             dead.push_back(Dead{*static_cast<const CtTuple*>(key), idx});
     }
@@ -273,14 +321,31 @@ void Conntrack::reclaim() {
     unreturned_.swap(still);
 }
 
-void Conntrack::for_each(const std::function<void(const CtTuple&, const CtEntry&)>& f) const {
+void Conntrack::for_each(const std::function<void(const CtFlowView&)>& f) const {
     const void* key = nullptr;
     void* data = nullptr;
     uint32_t next = 0;
+    // The revNAT ids live with the reply keys: collect them first.
+    std::unordered_map<uint32_t, uint16_t> rev_nat;
     while (rte_hash_iterate(hash_, &key, &data, &next) >= 0) {
-        const auto v = reinterpret_cast<uintptr_t>(data);
-        if ((v & 1) == 0)
-            f(*static_cast<const CtTuple*>(key), entries_[v >> 1]);
+        const uint64_t v = of_data(data);
+        if (ct_key_data::dir(v) == CtDir::Reply && ct_key_data::rev_nat_id(v) != 0)
+            rev_nat[ct_key_data::index(v)] = ct_key_data::rev_nat_id(v);
+    }
+    next = 0;
+    while (rte_hash_iterate(hash_, &key, &data, &next) >= 0) {
+        const uint64_t v = of_data(data);
+        if (ct_key_data::dir(v) != CtDir::Original)
+            continue;
+        const CtHit hit = hit_of(v);
+        CtFlowView flow;
+        flow.orig = *static_cast<const CtTuple*>(key);
+        flow.fwd = xlate(hit);
+        flow.entry = hit.entry;
+        flow.backend_id = hit.backend_id;
+        const auto rn = rev_nat.find(ct_key_data::index(v));
+        flow.rev_nat_id = rn == rev_nat.end() ? 0 : rn->second;
+        f(flow);
     }
 }
 

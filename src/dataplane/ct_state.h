@@ -45,7 +45,7 @@ constexpr uint32_t ct_lifetime(uint8_t proto, CtTcpState s, const CtTimeouts& t)
 inline void ct_on_packet(CtEntry& e, CtDir dir, uint8_t proto, uint8_t tcp_flags, uint32_t len, uint32_t now_s,
                          const CtTimeouts& t) noexcept {
     e.packets.store(e.packets.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    e.bytes.store(e.bytes.load(std::memory_order_relaxed) + len, std::memory_order_relaxed);
+    e.add_bytes(len);
     auto state = static_cast<CtTcpState>(e.tcp_state.load(std::memory_order_relaxed));
     if (proto == IPPROTO_TCP) {
         const CtTcpState next = ct_next_tcp_state(state, dir, tcp_flags);

@@ -55,7 +55,7 @@ inline CtHit ct_find(const LbTables& lb, const CtTuple& t, const LbWorker& w) no
 }
 
 /// Conntrack::create, counted for ct_find().
-inline CtEntry* ct_create(const LbTables& lb, LbWorker& w, const CtTuple& orig, const CtXlate& fwd,
+inline CtHit ct_create(const LbTables& lb, LbWorker& w, const CtTuple& orig, const CtXlate& fwd,
                           uint16_t rev_nat_id, uint32_t backend_id, uint8_t flags, uint32_t expires) noexcept {
     ++w.ct_writes;
     return lb.ct->create(w.worker_id, orig, fwd, rev_nat_id, backend_id, flags, expires);
@@ -68,11 +68,11 @@ inline void ct_account(const LbTables& lb, CtEntry& e, CtDir dir, const ParsedPa
     ct_on_packet(e, dir, t.proto, flags, rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
 }
 
-/// Applies a tracked flow's rewrite for direction `dir` and accounts the packet.
-inline void ct_pass(const LbTables& lb, CtEntry& e, CtDir dir, const ParsedPacket& p, const CtTuple& t,
+/// Applies the rewrite of a tracked flow's direction `hit.dir` and accounts the packet.
+inline void ct_pass(const LbTables& lb, const CtHit& hit, const ParsedPacket& p, const CtTuple& t,
                     const LbWorker& w) noexcept {
-    ct_account(lb, e, dir, p, t, w);
-    nat_apply(p, t, e.xlate[static_cast<size_t>(dir)]);
+    ct_account(lb, *hit.entry, hit.dir, p, t, w);
+    nat_apply(p, t, lb.ct->xlate(hit));
 }
 
 /// The NodePort handling of a flow from outside to a backend on another node.
@@ -137,10 +137,10 @@ inline StageResult lb_new_flow(const Snapshot& snap, rte_mbuf* m, const ParsedPa
     uint8_t flags = 0;
     if (!lb_forward_xlate(snap, t, lb.backends[id], scope, w, fwd, flags, lb_random(w)))
         return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
-    CtEntry* e = ct_create(lb, w, t, fwd, s.rev_nat_id, id, flags, w.now_s + lb.timeouts.tcp_syn);
-    if (e == nullptr)
+    const CtHit hit = ct_create(lb, w, t, fwd, s.rev_nat_id, id, flags, w.now_s + lb.timeouts.tcp_syn);
+    if (hit.entry == nullptr)
         return StageResult::finish(Verdict::drop(DropReason::CtFull));
-    ct_pass(lb, *e, CtDir::Original, p, t, w);
+    ct_pass(lb, hit, p, t, w);
     StageResult r = StageResult::go_on(true);
     if (flags & kCtDsr) {
         r.dsr = true;
@@ -167,9 +167,9 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     CtEntry& e = *hit.entry;
     const uint8_t flags = e.flags.load(std::memory_order_relaxed);
     if (hit.dir == CtDir::Original && (flags & kCtDnat)) {
-        const uint32_t id = e.backend_id;
+        const uint32_t id = hit.backend_id;
         const bool alive = id < lb.backends.size() && lb.backends[id].present &&
-                           lb.backends[id].ip.be == e.xlate[0].dst && lb.backends[id].port_be == e.xlate[0].dport;
+                           lb.backends[id].ip.be == e.to_dst && lb.backends[id].port_be == e.to_dport;
         if (!alive) {
             bool is_frontend = false;
             const uint32_t si = lb_service_for(lb, t, scope, is_frontend);
@@ -181,17 +181,17 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
             if (!lb_forward_xlate(snap, t, lb.backends[nid], scope, w, fwd, nflags, lb_random(w)))
                 return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
             ++w.ct_writes; // for ct_find()
-            if (!lb.ct->rebind(&e, t, fwd, nid))
+            if (!lb.ct->rebind(hit, t, fwd, nid, lb.services[si].rev_nat_id))
                 return StageResult::finish(Verdict::drop(DropReason::CtFull));
             e.flags.store(nflags | (flags & kCtSeenReply), std::memory_order_relaxed);
         }
     }
-    ct_pass(lb, e, hit.dir, p, t, w);
+    ct_pass(lb, hit, p, t, w);
     StageResult r = StageResult::go_on(true);
     if (hit.dir == CtDir::Original && (e.flags.load(std::memory_order_relaxed) & kCtDsr)) {
         r.dsr = true;
-        r.dsr_addr = e.xlate[1].src; // replies are rewritten back to the service address
-        r.dsr_port = e.xlate[1].sport;
+        r.dsr_addr = e.orig_dst; // replies are rewritten back to the service address
+        r.dsr_port = e.orig_dport;
     }
     return r;
 }
@@ -207,7 +207,7 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
         const CtHit hit = lb.ct->lookup(t);
         if (hit.entry == nullptr)
             return StageResult::go_on();
-        nat_apply_icmp_error(p, hit.entry->xlate[static_cast<size_t>(hit.dir)]);
+        nat_apply_icmp_error(p, lb.ct->xlate(hit));
         return StageResult::go_on(true);
     }
     const bool to_frontend = lb.frontend_ips.lookup(Ipv4Addr{ip->dst_addr}) != kNotFound;
@@ -344,7 +344,7 @@ inline void lb_dsr_arrival(const Snapshot& snap, const ParsedPacket& p, rte_be32
     CtEntry* e = lb.ct->lookup(ct_reverse(t)).entry;
     if (e == nullptr) {
         const CtTuple orig{t.src, addr, t.sport, port, t.proto, {}};
-        e = ct_create(lb, w, orig, ct_identity(t), 0, 0, kCtDsr, w.now_s + lb.timeouts.tcp_syn);
+        e = ct_create(lb, w, orig, ct_identity(t), 0, 0, kCtDsr, w.now_s + lb.timeouts.tcp_syn).entry;
     }
     if (e != nullptr)
         ct_account(lb, *e, CtDir::Original, p, t, w);
@@ -372,14 +372,14 @@ inline bool ct_opens_flow(const ParsedPacket& p, const CtTuple& t) noexcept {
         return;
     const CtHit hit = lb.ct->lookup(t);
     if (hit.entry != nullptr) {
-        ct_pass(lb, *hit.entry, hit.dir, p, t, w);
+        ct_pass(lb, hit, p, t, w);
         return;
     }
     if (!ct_opens_flow(p, t) || lb.ct->in_use(ct_reverse(t)))
         return;
-    CtEntry* e = ct_create(lb, w, t, ct_identity(t), 0, 0, flags, w.now_s + lb.timeouts.tcp_syn);
-    if (e != nullptr)
-        ct_account(lb, *e, CtDir::Original, p, t, w);
+    const CtHit made = ct_create(lb, w, t, ct_identity(t), 0, 0, flags, w.now_s + lb.timeouts.tcp_syn);
+    if (made.entry != nullptr)
+        ct_account(lb, *made.entry, CtDir::Original, p, t, w);
 }
 
 /// A packet from outside the cluster straight to a local pod (native
@@ -414,7 +414,7 @@ inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWor
     if (ip->next_proto_id == IPPROTO_ICMP && icmp_error_flow_tuple(p, t)) {
         const CtHit hit = lb.ct->lookup(t);
         if (hit.entry != nullptr)
-            nat_apply_icmp_error(p, hit.entry->xlate[static_cast<size_t>(hit.dir)]);
+            nat_apply_icmp_error(p, lb.ct->xlate(hit));
         return StageResult::go_on(hit.entry != nullptr);
     }
     if (!ct_tuple_of(p, t)) {
@@ -424,7 +424,7 @@ inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWor
     }
     const CtHit hit = ct_find(lb, t, w);
     if (hit.entry != nullptr) {
-        ct_pass(lb, *hit.entry, hit.dir, p, t, w);
+        ct_pass(lb, hit, p, t, w);
         return StageResult::go_on(true);
     }
     const SnatSlice slice{lb.snat_port_min, lb.snat_port_max, w.worker_id, snap.workers.empty() ? 1u : static_cast<uint32_t>(snap.workers.size())};
@@ -433,10 +433,10 @@ inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWor
     if (port == 0)
         return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
     const CtXlate fwd = t.proto == IPPROTO_ICMP ? CtXlate{node, t.dst, port, 0} : CtXlate{node, t.dst, port, t.dport};
-    CtEntry* e = ct_create(lb, w, t, fwd, 0, 0, kCtSnat, w.now_s + lb.timeouts.tcp_syn);
-    if (e == nullptr)
+    const CtHit made = ct_create(lb, w, t, fwd, 0, 0, kCtSnat, w.now_s + lb.timeouts.tcp_syn);
+    if (made.entry == nullptr)
         return StageResult::finish(Verdict::drop(DropReason::CtFull));
-    ct_pass(lb, *e, CtDir::Original, p, t, w);
+    ct_pass(lb, made, p, t, w);
     return StageResult::go_on(true);
 }
 

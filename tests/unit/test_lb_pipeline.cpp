@@ -194,9 +194,10 @@ TEST_CASE("a pod reaches a ClusterIP: DNAT to the backend, replies come back fro
 
     // The flow is tracked once, with both directions counted.
     size_t flows = 0;
-    node.ct->for_each([&](const CtTuple& o, const CtEntry& e) {
+    node.ct->for_each([&](const CtFlowView& f) {
+        const CtEntry& e = *f.entry;
         ++flows;
-        CHECK(o.dst == kVip.be);
+        CHECK(f.orig.dst == kVip.be);
         CHECK(e.packets.load() == 2);
         CHECK((e.flags.load() & kCtDnat) != 0);
         CHECK(static_cast<CtTcpState>(e.tcp_state.load()) == CtTcpState::Established);
