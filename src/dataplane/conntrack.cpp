@@ -131,7 +131,7 @@ CtHit Conntrack::lookup(const CtTuple& t) const noexcept {
     return hit_of(of_data(data));
 }
 
-void Conntrack::lookup_burst(const CtTuple* const* keys, uint32_t n, CtHit* hits, const uint8_t* at) const noexcept {
+uint64_t Conntrack::lookup_burst(const CtTuple* const* keys, uint32_t n, CtHit* hits, const uint8_t* at) const noexcept {
     hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
     void* data[RTE_HASH_LOOKUP_BULK_MAX];
     uint64_t found = 0;
@@ -149,6 +149,7 @@ void Conntrack::lookup_burst(const CtTuple* const* keys, uint32_t n, CtHit* hits
             h = CtHit{};
         }
     }
+    return found;
 }
 
 bool Conntrack::in_use(const CtTuple& t) const noexcept {

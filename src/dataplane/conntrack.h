@@ -156,8 +156,9 @@ public:
     CtHit lookup(const CtTuple& t) const noexcept;
     /// lookup() for n <= 64 tuples at once (rte_hash's bulk lookup, which
     /// fetches all their buckets and keys in parallel); the entries found
-    /// are prefetched. hits[at[k]] is what lookup(*keys[k]) returns.
-    void lookup_burst(const CtTuple* const* keys, uint32_t n, CtHit* hits, const uint8_t* at) const noexcept;
+    /// are prefetched. hits[at[k]] is what lookup(*keys[k]) returns. Returns
+    /// the keys found: bit k for keys[k].
+    uint64_t lookup_burst(const CtTuple* const* keys, uint32_t n, CtHit* hits, const uint8_t* at) const noexcept;
     /// True if some flow already uses `t` in either direction.
     bool in_use(const CtTuple& t) const noexcept;
     /// Tracks a new flow whose original packets have tuple `orig` and are

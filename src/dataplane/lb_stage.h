@@ -44,21 +44,39 @@ struct StageResult {
 
 /// The flow of a packet with tuple `t`: what lb_lookup_burst() found for it
 /// when the burst started, if it looked up this very tuple and this worker
-/// has created or rebound no flow since (either could change the answer);
-/// otherwise a lookup of its own.
+/// has rebound no flow since; a flow the worker created meanwhile, if the
+/// start found none (a later packet of the same new flow); otherwise a
+/// lookup of its own. Only the worker's own writes during the burst can
+/// matter here: another packet's reply cannot arrive before the burst that
+/// carries its request is sent.
 inline CtHit ct_find(const LbTables& lb, const CtTuple& t, const LbWorker& w) noexcept {
     const CtBurstLookup& b = w.ct_burst;
     const uint32_t i = b.current;
-    if ((b.looked_up >> i & 1) && b.writes == w.ct_writes && __builtin_memcmp(&b.keys[i], &t, sizeof t) == 0)
+    if ((b.looked_up >> i & 1) && b.rebinds == w.ct_rebinds && __builtin_memcmp(&b.keys[i], &t, sizeof t) == 0) {
+        if (b.hits[i].entry != nullptr || !(b.repeated >> i & 1) || b.created == 0)
+            return b.hits[i];
+        for (uint32_t k = 0; k < b.created; ++k)
+            if (__builtin_memcmp(&b.created_keys[k], &t, sizeof t) == 0)
+                return b.created_hits[k];
         return b.hits[i];
+    }
     return lb.ct->lookup(t);
 }
 
-/// Conntrack::create, counted for ct_find().
+/// Conntrack::create, remembered for ct_find().
 inline CtHit ct_create(const LbTables& lb, LbWorker& w, const CtTuple& orig, const CtXlate& fwd,
-                          uint16_t rev_nat_id, uint32_t backend_id, uint8_t flags, uint32_t expires) noexcept {
-    ++w.ct_writes;
-    return lb.ct->create(w.worker_id, orig, fwd, rev_nat_id, backend_id, flags, expires);
+                       uint16_t rev_nat_id, uint32_t backend_id, uint8_t flags, uint32_t expires) noexcept {
+    const CtHit hit = lb.ct->create(w.worker_id, orig, fwd, rev_nat_id, backend_id, flags, expires);
+    CtBurstLookup& b = w.ct_burst;
+    if (hit.entry != nullptr && b.looked_up != 0) {
+        if (b.created < kCtBurstMax) {
+            b.created_keys[b.created] = orig;
+            b.created_hits[b.created++] = hit;
+        } else {
+            ++w.ct_rebinds; // cannot happen (one create per packet); forget the burst's answers
+        }
+    }
+    return hit;
 }
 
 /// Accounts packet `p` (tuple `t`) to its flow's entry going in direction `dir`.
@@ -180,7 +198,7 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
             uint8_t nflags = 0;
             if (!lb_forward_xlate(snap, t, lb.backends[nid], scope, w, fwd, nflags, lb_random(w)))
                 return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
-            ++w.ct_writes; // for ct_find()
+            ++w.ct_rebinds; // the burst's answers for this flow are stale (ct_find)
             if (!lb.ct->rebind(hit, t, fwd, nid, lb.services[si].rev_nat_id))
                 return StageResult::finish(Verdict::drop(DropReason::CtFull));
             e.flags.store(nflags | (flags & kCtSeenReply), std::memory_order_relaxed);
@@ -305,13 +323,22 @@ inline bool lb_guess_key(const Snapshot& snap, const rte_mbuf* m, bool from_upli
            ip->dst_addr == lb.hairpin_ip.be || lb.backend_ips.contains(Ipv4Addr{ip->src_addr});
 }
 
+/// An 8-bit hash of a conntrack key (for lb_lookup_burst's repeats).
+inline uint32_t ct_fingerprint8(const CtTuple& t) noexcept {
+    uint64_t a, c;
+    __builtin_memcpy(&a, &t, 8);
+    __builtin_memcpy(&c, reinterpret_cast<const uint8_t*>(&t) + 8, 8);
+    return static_cast<uint32_t>(((a ^ (c * 0x9E3779B97F4A7C15ull)) * 0xC2B2AE3D27D4EB4Full) >> 56);
+}
+
 /// Before the per-packet work on a burst received on the uplink or not:
 /// looks up the conntrack keys its packets will most likely ask for, all at
 /// once (see CtBurstLookup), for ct_find().
 inline void lb_lookup_burst(const Snapshot& snap, bool from_uplink, std::span<rte_mbuf*> pkts, LbWorker& w) noexcept {
     CtBurstLookup& b = w.ct_burst;
     b.looked_up = 0;
-    b.writes = w.ct_writes;
+    b.created = 0;
+    b.rebinds = w.ct_rebinds;
     if (snap.lb->ct == nullptr || pkts.size() > kCtBurstMax)
         return;
     const CtTuple* keys[kCtBurstMax];
@@ -328,8 +355,23 @@ inline void lb_lookup_burst(const Snapshot& snap, bool from_uplink, std::span<rt
     // A lone packet gains nothing from a bulk lookup: it looks its flow up itself.
     if (n < 2)
         return;
-    snap.lb->ct->lookup_burst(keys, n, b.hits.at, at);
+    const uint64_t found = snap.lb->ct->lookup_burst(keys, n, b.hits.at, at);
     b.looked_up = mask;
+    // Keys not found that an earlier packet of the burst may share (an
+    // 8-bit fingerprint seen before): only those can belong to a flow the
+    // worker creates meanwhile (ct_find).
+    b.repeated = 0;
+    if (found != (n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1)) {
+        uint64_t seen[4] = {};
+        for (uint32_t k = 0; k < n; ++k) {
+            if (found >> k & 1)
+                continue;
+            const uint32_t f = ct_fingerprint8(*keys[k]);
+            if (seen[f >> 6] >> (f & 63) & 1)
+                b.repeated |= uint64_t{1} << at[k];
+            seen[f >> 6] |= uint64_t{1} << (f & 63);
+        }
+    }
 }
 
 /// On the backend's node: a packet that came in a Geneve DSR dispatch is

@@ -584,3 +584,39 @@ TEST_CASE("the node kernel's own connections outside keep their ports and replie
     CHECK(back.port == kHostPort);
     CHECK(decode(back.bytes).dport == 40000);
 }
+
+TEST_CASE("new flows whose packets share a burst are tracked once each, on one backend", "[lb]") {
+    // Two backends, random selection: a flow tracked twice would soon split.
+    LbNode node(R"(
+services:
+  - name: default/web
+    cluster_ip: 10.96.0.10
+    ports: [{protocol: TCP, port: 80, target_port: 8080}]
+    backends: [{ip: 10.200.0.12}, {ip: 10.200.0.13}]
+)");
+    constexpr uint16_t kFlows = 6, kRepeats = 4;
+    std::vector<rte_mbuf*> burst;
+    for (uint16_t r = 0; r < kRepeats; ++r)
+        for (uint16_t f = 0; f < kFlows; ++f) {
+            rte_mbuf* m = to_mbuf(lb_pool(), tcp_frame(kA, static_cast<uint16_t>(42000 + f), kVip, 80, RTE_TCP_SYN_FLAG));
+            REQUIRE(m != nullptr);
+            burst.push_back(m);
+        }
+    std::vector<uint16_t> out(burst.size());
+    classify_burst(*node.snap, kPortA, std::span(burst), out.data(), node.c);
+    CHECK(node.ct->flows() == kFlows);
+    CHECK(node.ct->insert_failures() == 0);
+    std::map<uint16_t, std::set<uint32_t>> backends_of; // client port -> backends its packets went to
+    for (size_t i = 0; i < burst.size(); ++i) {
+        REQUIRE(out[i] != kDropPort);
+        const Seen s = decode(bytes_of(burst[i]));
+        CHECK(s.dport == 8080);
+        backends_of[s.sport].insert(s.dst.be);
+        rte_pktmbuf_free(burst[i]);
+    }
+    CHECK(backends_of.size() == kFlows);
+    for (const auto& [port, backends] : backends_of) {
+        INFO("client port " << port);
+        CHECK(backends.size() == 1);
+    }
+}
