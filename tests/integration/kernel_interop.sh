@@ -74,7 +74,7 @@ identity=$("$PODLANE" identity list -o json | jq -er '.[] | select(.labels | ind
 pl_log "pod-a's identity (its VNI): $identity"
 
 pl_log "capture on the fabric while pinging both ways"
-ip netns exec "$FAB" tcpdump -i fpn -nn -w "$PL_TMP/fab.pcap" udp port 8472 > "$PL_TMP/tcpdump.log" 2>&1 &
+ip netns exec "$FAB" tcpdump --immediate-mode -i fpn -nn -w "$PL_TMP/fab.pcap" udp port 8472 > "$PL_TMP/tcpdump.log" 2>&1 &
 TCPDUMP=$!
 PL_PIDS+=("$TCPDUMP")
 pl_wait_for "tcpdump" 10 grep -q "listening on" "$PL_TMP/tcpdump.log"

@@ -75,10 +75,13 @@ pl_cleanup_with_hooks() {
 # pl_capture_start NAME NETNS IFACE [FILTER...]: starts tcpdump on IFACE in
 # NETNS, writing $PL_TMP/NAME.pcap, and returns once it is listening.
 # pl_capture_stop NAME stops it and waits until the file is complete.
+# --immediate-mode: with libpcap's default TPACKET_V3 ring, packets wait in
+# a block for up to a second and those still waiting at SIGINT are never
+# written: a lab fast enough to finish within that second captured nothing.
 declare -A PL_CAPTURES=()
 pl_capture_start() {
   local name=$1 ns=$2 ifc=$3; shift 3
-  ip netns exec "$ns" tcpdump -i "$ifc" -nn -U -w "$PL_TMP/$name.pcap" "$@" > "$PL_TMP/$name.tcpdump.log" 2>&1 &
+  ip netns exec "$ns" tcpdump --immediate-mode -i "$ifc" -nn -U -w "$PL_TMP/$name.pcap" "$@" > "$PL_TMP/$name.tcpdump.log" 2>&1 &
   PL_CAPTURES[$name]=$!
   PL_PIDS+=("$!")
   pl_wait_for "tcpdump on $ifc in $ns" 10 grep -q "listening on" "$PL_TMP/$name.tcpdump.log"

@@ -63,7 +63,7 @@ ip -n "$POD_A" route show default | grep -q "via $GW" || pl_fail "pod-a has no d
 
 pl_log "ping: gateway, A->B (captured in pod-b), B->A"
 ip netns exec "$POD_A" ping -c 3 -i 0.2 -W 2 "$GW"
-ip netns exec "$POD_B" tcpdump -i eth0 -nn -e -v -c 5 -w "$PL_TMP/b.pcap" icmp and src host "$A_IP" \
+ip netns exec "$POD_B" tcpdump --immediate-mode -i eth0 -nn -e -v -c 5 -w "$PL_TMP/b.pcap" icmp and src host "$A_IP" \
   > "$PL_TMP/tcpdump.log" 2>&1 &
 TCPDUMP_PID=$!
 PL_PIDS+=("$TCPDUMP_PID")
