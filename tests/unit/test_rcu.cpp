@@ -76,6 +76,7 @@ TEST_CASE("concurrent readers never see a torn or freed table", "[rcu]") {
 
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> bad_reads{0}, reads{0};
+    std::atomic<uint32_t> reading{0}; // readers online that have read a table
     std::vector<std::thread> readers;
     for (uint32_t id = 0; id < kReaders; ++id) {
         readers.emplace_back([&, id] {
@@ -92,7 +93,8 @@ TEST_CASE("concurrent readers never see a torn or freed table", "[rcu]") {
                 if (!ok)
                     bad_reads.fetch_add(1);
                 last_gen = g;
-                ++local_reads;
+                if (++local_reads == 1)
+                    reading.fetch_add(1);
                 rte_rcu_qsbr_quiescent(q, id);
             }
             reads.fetch_add(local_reads);
@@ -101,6 +103,10 @@ TEST_CASE("concurrent readers never see a torn or freed table", "[rcu]") {
         });
     }
 
+    // Publish only once every reader is in its loop: on a fast machine the
+    // publishes would otherwise all be over before a reader starts.
+    while (reading.load() < kReaders)
+        std::this_thread::yield();
     size_t max_pending = 0;
     for (uint64_t g = 2; g <= kPublishes + 1; ++g) {
         pub.publish(std::make_unique<Table>(g));
