@@ -4,6 +4,8 @@ namespace podlane {
 
 namespace {
 constexpr auto kProbeInterval = std::chrono::seconds(1);
+/// Between probes of an address packets are waiting for.
+constexpr auto kWaitedProbeInterval = std::chrono::milliseconds(200);
 constexpr uint32_t kProbesBeforeFailed = 3;
 } // namespace
 
@@ -39,6 +41,8 @@ void NeighborCache::request(Ipv4Addr ip, uint16_t port_id, Clock::time_point now
         e.port_id = port_id;
     }
     e.requested_until = now + std::chrono::milliseconds(timers_.timeout_ms);
+    if (!e.mac_valid)
+        e.waited_for = true;
 }
 
 bool NeighborCache::learn(Ipv4Addr ip, const MacAddr& mac, uint16_t port_id, Clock::time_point now) {
@@ -52,6 +56,7 @@ bool NeighborCache::learn(Ipv4Addr ip, const MacAddr& mac, uint16_t port_id, Clo
     e.state = NeighborState::Reachable;
     e.confirmed = now;
     e.probes = 0;
+    e.waited_for = false;
     return changed;
 }
 
@@ -79,7 +84,8 @@ NeighborCache::Tick NeighborCache::tick(Clock::time_point now) {
         // (podlane cannot see which neighbours packets use); wanted and
         // requested addresses are probed until they answer.
         const bool needs_probe = (e.wanted || requested || e.mac_valid) && e.state != NeighborState::Reachable;
-        if (needs_probe && now - e.last_probe >= kProbeInterval) {
+        const auto interval = e.waited_for && !e.mac_valid ? kWaitedProbeInterval : kProbeInterval;
+        if (needs_probe && now - e.last_probe >= interval) {
             t.probe.push_back(e.ip);
             e.last_probe = now;
             if (++e.probes >= kProbesBeforeFailed && !e.mac_valid)

@@ -36,6 +36,7 @@ struct NeighborEntry {
     std::chrono::steady_clock::time_point confirmed{};
     std::chrono::steady_clock::time_point last_probe{};
     uint32_t probes = 0; ///< unanswered probes since the last confirmation
+    bool waited_for = false; ///< packets wait for this MAC: probe without the usual second's pause
 };
 
 class NeighborCache {
@@ -46,7 +47,9 @@ public:
     /// Next hops to keep resolved (the other nodes' IPs), reached over `port_id`.
     void set_wanted(const std::vector<Ipv4Addr>& ips, uint16_t port_id);
     /// A packet needed `ip` resolved: probe it until it answers or
-    /// timeout_ms passes without use.
+    /// timeout_ms passes without use. While it has no MAC, packets wait for
+    /// it: it is probed at the next tick, and then every 200 ms, not every
+    /// second (as Linux solicits at once for a queued packet).
     void request(Ipv4Addr ip, uint16_t port_id, Clock::time_point now);
     /// Applies what a worker saw in an ARP packet. True if a usable MAC changed.
     bool learn(Ipv4Addr ip, const MacAddr& mac, uint16_t port_id, Clock::time_point now);

@@ -74,7 +74,7 @@ inline rte_be16_t ipv4_header_checksum(const rte_ipv4_hdr* ip) noexcept {
 
 /// True if the IPv4 header (of `hdr_len` bytes) carries a valid checksum.
 /// The common 20-byte header is summed as five 32-bit words.
-inline bool ipv4_checksum_ok(const rte_ipv4_hdr* ip, uint32_t hdr_len) noexcept {
+[[gnu::always_inline]] inline bool ipv4_checksum_ok(const rte_ipv4_hdr* ip, uint32_t hdr_len) noexcept {
     if (hdr_len != sizeof(rte_ipv4_hdr))
         return rte_raw_cksum(ip, hdr_len) == 0xffff;
     return ipv4_sum20(ip) == 0xffff;

@@ -60,6 +60,17 @@ inline Verdict deliver_host(const Snapshot& snap, const ParsedPacket& p) noexcep
     return Verdict::tx(up.host_port, Outcome::Forwarded);
 }
 
+/// Asks the control thread to resolve `hop` (it probes at once). While a
+/// next hop is unresolved every packet to it asks: once the ring holds a
+/// few requests already, more say nothing new and are not queued.
+inline void ask_resolve(const UplinkView& up, Ipv4Addr hop, WorkerCounters& c) noexcept {
+    NeighborFact ask{hop, {}, kResolveRequest};
+    if (up.neighbor_ring == nullptr)
+        c.neighbor_facts_lost.add(1);
+    else if (rte_ring_count(up.neighbor_ring) < 32 && rte_ring_mp_enqueue_elem(up.neighbor_ring, &ask, sizeof ask) != 0)
+        c.neighbor_facts_lost.add(1);
+}
+
 /// Sends a packet out of the uplink, unencapsulated, to `dst` on the uplink
 /// subnet or else via the uplink's gateway. An unresolved next hop is asked
 /// of the control thread, and the packet waits for it (HoldQueue).
@@ -79,9 +90,7 @@ inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPac
         return too_big_for_path(snap, m, p, in, up.mtu);
     const uint32_t n = up.neighbor_by_ip.lookup(hop);
     if (n == kNotFound) {
-        NeighborFact ask{hop, {}, kResolveRequest};
-        if (up.neighbor_ring == nullptr || rte_ring_mp_enqueue_elem(up.neighbor_ring, &ask, sizeof ask) != 0)
-            c.neighbor_facts_lost.add(1);
+        ask_resolve(up, hop, c);
         return Verdict::unresolved(hop);
     }
     ipv4_decrement_ttl(p.ip);
@@ -91,7 +100,7 @@ inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPac
 }
 
 /// Delivers a packet to local endpoint `ep`: TTL and MACs as a router would.
-inline Verdict deliver_local(const Snapshot& snap, const ParsedPacket& p, uint32_t ep, Outcome what) noexcept {
+[[gnu::always_inline]] inline Verdict deliver_local(const Snapshot& snap, const ParsedPacket& p, uint32_t ep, Outcome what) noexcept {
     const EndpointEntry& to = snap.endpoints[ep];
     ipv4_decrement_ttl(p.ip);
     __builtin_memcpy(p.eth->dst_addr.addr_bytes, to.mac.bytes.data(), RTE_ETHER_ADDR_LEN);
@@ -99,9 +108,12 @@ inline Verdict deliver_local(const Snapshot& snap, const ParsedPacket& p, uint32
     return Verdict::tx(to.port_id, what);
 }
 
-/// Sends a pod's packet to the remote node owning its destination.
-inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
-                              uint32_t node_index, const StageResult& lb) noexcept {
+/// Sends a pod's packet to the remote node owning its destination
+/// (kResolved: whose MAC is known; else the packet is routed and
+/// encapsulated all the same and waits for the MAC in the hold queue).
+template <bool kResolved>
+inline Verdict forward_remote_to(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, const Ingress& in,
+                                 uint32_t node_index, const StageResult& lb) noexcept {
     const UplinkView& up = snap.uplink;
     const RemoteNode& node = up.nodes[node_index];
     const bool tunnel = up.routing != Routing::Native;
@@ -109,14 +121,12 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     const uint16_t path_mtu = static_cast<uint16_t>(tunnel ? up.mtu - kTunnelOverhead - dsr_len : up.mtu);
     if (rte_be_to_cpu_16(p.ip->total_length) > path_mtu)
         return too_big_for_path(snap, m, p, in, path_mtu);
-    if (!node.mac_valid)
-        return Verdict::drop(DropReason::NoNeighbour);
 
     ipv4_decrement_ttl(p.ip);
     if (!tunnel) {
         __builtin_memcpy(p.eth->dst_addr.addr_bytes, node.mac.bytes.data(), RTE_ETHER_ADDR_LEN);
         __builtin_memcpy(p.eth->src_addr.addr_bytes, up.node_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
-        return Verdict::tx(up.port_id, Outcome::Forwarded);
+        return kResolved ? Verdict::tx(up.port_id, Outcome::Forwarded) : Verdict::unresolved(node.ip, true);
     }
     // The inner frame goes from this node's gateway to the remote end of the
     // tunnel (a podlane node rewrites it for its pod anyway; a kernel VXLAN
@@ -128,7 +138,23 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
                                  : tunnel_encap(m, node, in.identity, sport);
     if (!ok)
         return Verdict::drop(DropReason::NoHeadroom);
-    return Verdict::tx(up.port_id, Outcome::Encapsulated);
+    return kResolved ? Verdict::tx(up.port_id, Outcome::Encapsulated) : Verdict::unresolved(node.ip, true);
+}
+
+/// Sends a pod's packet to the remote node owning its destination, whose MAC is known.
+[[gnu::noinline]] inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
+                                                const Ingress& in, uint32_t node_index,
+                                                const StageResult& lb) noexcept {
+    return forward_remote_to<true>(snap, m, p, in, node_index, lb);
+}
+
+/// The same for a node whose MAC is still being resolved: asks for it, and
+/// the routed packet waits in the hold queue.
+[[gnu::noinline]] inline Verdict forward_remote_unresolved(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
+                                                           const Ingress& in, uint32_t node_index, const StageResult& lb,
+                                                           WorkerCounters& c) noexcept {
+    ask_resolve(snap.uplink, snap.uplink.nodes[node_index].ip, c);
+    return forward_remote_to<false>(snap, m, p, in, node_index, lb);
 }
 
 /// Routes a parsed IPv4 packet after the load-balancing stage (`lb` says
@@ -159,8 +185,12 @@ inline Verdict forward_remote(const Snapshot& snap, rte_mbuf* m, const ParsedPac
         if (ip->time_to_live <= 1)
             return Verdict::drop(DropReason::TtlExceeded);
         const uint32_t cidr = up.remote_cidrs.lookup(dst);
-        if (cidr != kNotFound)
-            return forward_remote(snap, m, p, in, up.cidr_owner[cidr], lb);
+        if (cidr != kNotFound) {
+            const uint32_t owner = up.cidr_owner[cidr];
+            if (!up.nodes[owner].mac_valid) [[unlikely]]
+                return forward_remote_unresolved(snap, m, p, in, owner, lb, c);
+            return forward_remote(snap, m, p, in, owner, lb);
+        }
         // Everything else leaves by the uplink, unencapsulated: the node's
         // kernel, the other nodes' kernels, and the outside world (pods
         // masqueraded to the node IP unless the destination is exempt).

@@ -16,9 +16,11 @@ void HoldQueue::retry(const Snapshot& snap, uint16_t tx_queue, uint64_t now_tsc,
         Held& h = items_[i];
         const uint32_t nb = up.has_uplink ? up.neighbor_by_ip.lookup(h.hop) : kNotFound;
         if (nb != kNotFound) {
-            // The frame is as forward_uplink left it: route it now.
+            // The frame is as forward_uplink (route it now) or forward_remote
+            // (routed, maybe encapsulated: addresses only) left it.
             auto* eth = rte_pktmbuf_mtod(h.m, rte_ether_hdr*);
-            ipv4_decrement_ttl(reinterpret_cast<rte_ipv4_hdr*>(eth + 1));
+            if (!h.ready)
+                ipv4_decrement_ttl(reinterpret_cast<rte_ipv4_hdr*>(eth + 1));
             __builtin_memcpy(eth->dst_addr.addr_bytes, up.neighbor_macs[nb].bytes.data(), RTE_ETHER_ADDR_LEN);
             __builtin_memcpy(eth->src_addr.addr_bytes, up.node_mac.bytes.data(), RTE_ETHER_ADDR_LEN);
             ready[n_ready++] = h.m;

@@ -26,12 +26,14 @@ public:
     HoldQueue(const HoldQueue&) = delete;
     HoldQueue& operator=(const HoldQueue&) = delete;
 
-    /// Keeps `m` (an IPv4 frame not yet rewritten) until `hop` resolves.
-    /// False if the queue is full: the caller drops it.
-    bool push(rte_mbuf* m, Ipv4Addr hop, uint64_t now_tsc) noexcept {
+    /// Keeps `m` until `hop` resolves: an IPv4 frame not yet routed (its
+    /// TTL is decremented when it leaves), or with `ready` one that only
+    /// lacks its Ethernet addresses (routed, or encapsulated for a remote
+    /// node). False if the queue is full: the caller drops it.
+    bool push(rte_mbuf* m, Ipv4Addr hop, uint64_t now_tsc, bool ready = false) noexcept {
         if (n_ == kCapacity)
             return false;
-        items_[n_++] = Held{m, hop, now_tsc + hold_ticks_};
+        items_[n_++] = Held{m, hop, now_tsc + hold_ticks_, ready};
         return true;
     }
 
@@ -50,6 +52,7 @@ private:
         rte_mbuf* m;
         Ipv4Addr hop;
         uint64_t deadline;
+        bool ready;
     };
     std::array<Held, kCapacity> items_{};
     uint32_t n_ = 0;

@@ -331,6 +331,25 @@ inline uint32_t ct_fingerprint8(const CtTuple& t) noexcept {
     return static_cast<uint32_t>(((a ^ (c * 0x9E3779B97F4A7C15ull)) * 0xC2B2AE3D27D4EB4Full) >> 56);
 }
 
+/// Bit at[k] for each of the n keys not found (bit k clear in `found`) whose
+/// fingerprint an earlier key not found had: the packets that may belong
+/// to a flow an earlier packet of the burst creates. Out of line: bursts of
+/// known flows never call it.
+[[gnu::noinline]] inline uint64_t ct_repeated_misses(const CtTuple* const* keys, uint32_t n, const uint8_t* at,
+                                                     uint64_t found) noexcept {
+    uint64_t seen[4] = {};
+    uint64_t repeated = 0;
+    for (uint32_t k = 0; k < n; ++k) {
+        if (found >> k & 1)
+            continue;
+        const uint32_t f = ct_fingerprint8(*keys[k]);
+        if (seen[f >> 6] >> (f & 63) & 1)
+            repeated |= uint64_t{1} << at[k];
+        seen[f >> 6] |= uint64_t{1} << (f & 63);
+    }
+    return repeated;
+}
+
 /// Before the per-packet work on a burst received on the uplink or not:
 /// looks up the conntrack keys its packets will most likely ask for, all at
 /// once (see CtBurstLookup), for ct_find().
@@ -360,18 +379,7 @@ inline void lb_lookup_burst(const Snapshot& snap, bool from_uplink, std::span<rt
     // Keys not found that an earlier packet of the burst may share (an
     // 8-bit fingerprint seen before): only those can belong to a flow the
     // worker creates meanwhile (ct_find).
-    b.repeated = 0;
-    if (found != (n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1)) {
-        uint64_t seen[4] = {};
-        for (uint32_t k = 0; k < n; ++k) {
-            if (found >> k & 1)
-                continue;
-            const uint32_t f = ct_fingerprint8(*keys[k]);
-            if (seen[f >> 6] >> (f & 63) & 1)
-                b.repeated |= uint64_t{1} << at[k];
-            seen[f >> 6] |= uint64_t{1} << (f & 63);
-        }
-    }
+    b.repeated = found == (n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1) ? 0 : ct_repeated_misses(keys, n, at, found);
 }
 
 /// On the backend's node: a packet that came in a Geneve DSR dispatch is

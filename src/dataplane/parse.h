@@ -36,7 +36,7 @@ struct ParsedPacket {
 /// Parses Ethernet and then ARP or IPv4. Headers must sit in the first segment.
 /// IPv4 checks: version 4, IHL >= 5, total length within the frame, header
 /// checksum (unless the PMD already verified it).
-inline ParsedPacket parse_packet(rte_mbuf* m) noexcept {
+[[gnu::always_inline]] inline ParsedPacket parse_packet(rte_mbuf* m) noexcept {
     ParsedPacket p;
     const uint32_t len = rte_pktmbuf_data_len(m);
     if (len < sizeof(rte_ether_hdr))

@@ -125,7 +125,8 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
             drop_packet(pkts[i], v.reason, c);
         else if (v.outcome == Outcome::Consumed)
             rte_pktmbuf_free(pkts[i]);
-        else if (v.outcome == Outcome::Unresolved && (hold == nullptr || !hold->push(pkts[i], v.hop, rte_rdtsc())))
+        else if ((v.outcome == Outcome::Unresolved || v.outcome == Outcome::UnresolvedRouted) &&
+                 (hold == nullptr || !hold->push(pkts[i], v.hop, rte_rdtsc(), v.outcome == Outcome::UnresolvedRouted)))
             drop_packet(pkts[i], DropReason::NoNeighbour, c);
         out_ports[i] = v.port;
     }
@@ -137,7 +138,7 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     c.icmp_replies.add(count(Outcome::EchoReply));
     c.icmp_errors.add(count(Outcome::IcmpError));
     c.arp_learned.add(count(Outcome::Consumed));
-    c.held.add(count(Outcome::Unresolved));
+    c.held.add(count(Outcome::Unresolved) + count(Outcome::UnresolvedRouted));
     c.rejected.add(count(Outcome::Rejected));
 }
 

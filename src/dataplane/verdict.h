@@ -21,6 +21,7 @@ enum class Outcome : uint8_t {
     IcmpError,    ///< turned into an ICMP error to its sender
     Consumed,     ///< not transmitted: its facts went to the control thread
     Unresolved,   ///< waits for the MAC of next hop `hop` (HoldQueue), or is dropped as no_neighbour
+    UnresolvedRouted, ///< the same, routed (TTL, tunnel) already: only its Ethernet addresses are left
     Rejected,     ///< answered with a TCP RST or ICMP port unreachable: a service had no backend
     Dropped,
     Count
@@ -30,14 +31,16 @@ struct Verdict {
     uint16_t port = kDropPort;                 ///< output port, or kDropPort
     DropReason reason = DropReason::Malformed; ///< meaningful when dropped
     Outcome outcome = Outcome::Dropped;
-    Ipv4Addr hop;                              ///< Unresolved: the next hop to wait for
+    Ipv4Addr hop;                              ///< Unresolved*: the next hop to wait for
 
     static constexpr Verdict tx(uint16_t port, Outcome what = Outcome::Forwarded) noexcept {
         return {port, DropReason::Count, what, {}};
     }
     static constexpr Verdict drop(DropReason r) noexcept { return {kDropPort, r, Outcome::Dropped, {}}; }
-    static constexpr Verdict unresolved(Ipv4Addr hop) noexcept {
-        return {kDropPort, DropReason::NoNeighbour, Outcome::Unresolved, hop};
+    /// Waits for `hop`'s MAC; `routed`: the frame is routed (TTL, tunnel)
+    /// already, else it is routed when the MAC comes.
+    static constexpr Verdict unresolved(Ipv4Addr hop, bool routed = false) noexcept {
+        return {kDropPort, DropReason::NoNeighbour, routed ? Outcome::UnresolvedRouted : Outcome::Unresolved, hop};
     }
     /// Handled and finished here (an ARP reply learnt by the control plane): freed, not a drop.
     static constexpr Verdict consumed() noexcept { return {kDropPort, DropReason::Count, Outcome::Consumed, {}}; }

@@ -87,3 +87,20 @@ TEST_CASE("neighbour list JSON", "[neighbor]") {
     CHECK(j[1]["state"] == "incomplete");
     CHECK(j[1]["mac"] == "");
 }
+
+TEST_CASE("an address packets wait for is probed at once and every 200 ms until it answers", "[neighbor]") {
+    NeighborCache nc(kTimers);
+    const auto t0 = NeighborCache::Clock::time_point{} + 1h;
+    nc.set_wanted({kPeer}, 0);
+    CHECK(probes(nc.tick(t0), kPeer)); // unanswered: normally again in a second
+    CHECK_FALSE(probes(nc.tick(t0 + 300ms), kPeer));
+    nc.request(kPeer, 0, t0 + 350ms); // a worker holds a packet for it
+    CHECK(probes(nc.tick(t0 + 350ms), kPeer));
+    CHECK_FALSE(probes(nc.tick(t0 + 450ms), kPeer));
+    CHECK(probes(nc.tick(t0 + 550ms), kPeer));
+    nc.learn(kPeer, kMac, 0, t0 + 600ms);
+    CHECK_FALSE(probes(nc.tick(t0 + 800ms), kPeer));
+    // Resolved: a request changes nothing, the entry is refreshed as usual.
+    nc.request(kPeer, 0, t0 + 900ms);
+    CHECK_FALSE(probes(nc.tick(t0 + 1s), kPeer));
+}

@@ -45,7 +45,8 @@ const Ipv4Addr kRouter = *Ipv4Addr::parse("192.168.50.1");
 const MacAddr kRouterMac = *MacAddr::parse("02:00:00:00:00:01");
 
 std::unique_ptr<Snapshot> node_snapshot(int self, Routing routing, bool peer_resolved = true,
-                                        rte_ring* neighbor_ring = nullptr, bool host_path = false) {
+                                        rte_ring* neighbor_ring = nullptr, bool host_path = false,
+                                        uint16_t uplink_port = kUplinkPort) {
     const bool one = self == 1;
     SnapshotInputs in;
     in.pod_cidr = *Ipv4Prefix::parse(one ? "10.200.0.0/24" : "10.200.1.0/24");
@@ -54,7 +55,7 @@ std::unique_ptr<Snapshot> node_snapshot(int self, Routing routing, bool peer_res
     const Ipv4Addr pod = one ? kPodA : kPodR;
     in.endpoints = {{pod, MacAddr::from_ipv4(pod), {kPodPort, 1}, one ? kIdentityA : 777}};
     UplinkInput u;
-    u.port = {kUplinkPort, 1};
+    u.port = {uplink_port, 1};
     u.node_ip = one ? kNode1 : kNode2;
     u.node_mac = one ? kNode1Mac : kNode2Mac;
     u.routing = routing;
@@ -443,6 +444,62 @@ TEST_CASE("a packet to an unresolved next hop waits in the hold queue until the 
     hold.retry(*before, 0, 1500, c);
     CHECK(hold.empty());
     CHECK(c.drop(DropReason::NoNeighbour).get() == 1);
+
+    rte_eth_dev_stop(up_port);
+    rte_eth_dev_close(up_port);
+    for (rte_ring* r : {ring, rx, tx})
+        rte_ring_free(r);
+}
+
+TEST_CASE("a packet to a remote node whose MAC is not known yet is encapsulated and waits for it", "[tunnel]") {
+    rte_ring* ring = rte_ring_create_elem("test_neigh_remote", sizeof(NeighborFact), 64, 0, RING_F_SC_DEQ);
+    rte_ring* rx = rte_ring_create("remote_hold_rx", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* tx = rte_ring_create("remote_hold_tx", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    REQUIRE((ring && rx && tx));
+    const int port = rte_eth_from_rings("remote_hold_uplink", &rx, 1, &tx, 1, 0);
+    REQUIRE(port >= 0);
+    const auto up_port = static_cast<uint16_t>(port);
+    rte_eth_conf conf{};
+    REQUIRE(rte_eth_dev_configure(up_port, 1, 1, &conf) == 0);
+    REQUIRE(rte_eth_rx_queue_setup(up_port, 0, 64, 0, nullptr, tunnel_pool()) == 0);
+    REQUIRE(rte_eth_tx_queue_setup(up_port, 0, 64, 0, nullptr) == 0);
+    REQUIRE(rte_eth_dev_start(up_port) == 0);
+
+    auto before = node_snapshot(1, Routing::Vxlan, false, ring, false, up_port);
+    auto after = node_snapshot(1, Routing::Vxlan, true, ring, false, up_port);
+    HoldQueue hold(1000);
+    WorkerCounters c;
+    const auto frame = ipv4_frame(a_to_remote());
+    rte_mbuf* m = to_mbuf(tunnel_pool(), frame);
+    rte_mbuf* burst[1] = {m};
+    uint16_t out[1];
+    classify_burst(*before, kPodPort, std::span(burst, 1), out, c, &hold);
+    CHECK(out[0] == kDropPort);
+    CHECK(hold.size() == 1);
+    CHECK(c.drop(DropReason::NoNeighbour).get() == 0);
+    NeighborFact ask{};
+    REQUIRE(rte_ring_sc_dequeue_elem(ring, &ask, sizeof ask) == 0); // the control thread is asked at once
+    CHECK(ask.ip == kNode2);
+    CHECK(ask.port_id == kResolveRequest);
+
+    hold.retry(*before, 0, 100, c);
+    CHECK(hold.size() == 1);
+    hold.retry(*after, 0, 200, c); // node2 answered: out in VXLAN to its MAC
+    CHECK(hold.empty());
+    void* sent = nullptr;
+    REQUIRE(rte_ring_sc_dequeue(tx, &sent) == 0);
+    const auto bytes = bytes_of(static_cast<rte_mbuf*>(sent));
+    rte_pktmbuf_free(static_cast<rte_mbuf*>(sent));
+    REQUIRE(bytes.size() == frame.size() + kTunnelOverhead);
+    const OuterHdrs& o = outer_of(bytes);
+    CHECK(std::memcmp(o.eth.dst_addr.addr_bytes, kNode2Mac.bytes.data(), 6) == 0);
+    CHECK(std::memcmp(o.eth.src_addr.addr_bytes, kNode1Mac.bytes.data(), 6) == 0);
+    CHECK(o.ip.dst_addr == kNode2.be);
+    CHECK(o.ip.time_to_live == 64); // the outer header is podlane's own
+    CHECK(vni_of(o) == kIdentityA);
+    const auto* inner = reinterpret_cast<const rte_ipv4_hdr*>(bytes.data() + kTunnelOverhead + 14);
+    CHECK(inner->time_to_live == 63); // routed once, not again on the way out of the queue
+    CHECK(ipv4_checksum_ok(inner, 20));
 
     rte_eth_dev_stop(up_port);
     rte_eth_dev_close(up_port);
