@@ -12,6 +12,9 @@
 #          [--json FILE] [--png FILE] [--build DIR] [--no-huge]
 # Environment: GEN_CPU (default 0) runs the generator, DP_CPU (default 1) the
 # datapath; DP_CPUS=2,3,4,5 spreads podlane-Nw's workers on bigger machines.
+# VIRTIO_OPTS (default empty) is appended to the generator's virtio_user
+# devargs for podlane and OVS alike, e.g. ",packed_vq=1,in_order=1,mrg_rxbuf=0"
+# to have both vhost-user datapaths negotiate packed rings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -111,8 +111,8 @@ FLOWS
 }
 
 ovs_gen_ports() {
-  echo "--port net_virtio_user0,path=$WORK/ovs-pod.sock,server=1,queue_size=1024,mac=$POD_MAC" \
-       "--port net_virtio_user1,path=$WORK/ovs-ul.sock,server=1,queue_size=1024,mac=$GEN_UL_MAC"
+  echo "--port net_virtio_user0,path=$WORK/ovs-pod.sock,server=1,queue_size=1024${VIRTIO_OPTS:-},mac=$POD_MAC" \
+       "--port net_virtio_user1,path=$WORK/ovs-ul.sock,server=1,queue_size=1024${VIRTIO_OPTS:-},mac=$GEN_UL_MAC"
 }
 ovs_gen_prefix() { :; }
 ovs_pod_side_mac() { echo "$GW_MAC"; }

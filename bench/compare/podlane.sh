@@ -94,8 +94,8 @@ podlane_up() {  # WORKERS
 }
 
 podlane_gen_ports() {  # WORKERS
-  echo "--port net_virtio_user0,path=$WORK/pl-pod.sock,queues=$1,queue_size=1024,mac=$POD_MAC" \
-       "--port net_virtio_user1,path=$WORK/pl-ul.sock,queues=$1,queue_size=1024,mac=$GEN_UL_MAC"
+  echo "--port net_virtio_user0,path=$WORK/pl-pod.sock,queues=$1,queue_size=1024${VIRTIO_OPTS:-},mac=$POD_MAC" \
+       "--port net_virtio_user1,path=$WORK/pl-ul.sock,queues=$1,queue_size=1024${VIRTIO_OPTS:-},mac=$GEN_UL_MAC"
 }
 podlane_gen_prefix() { :; }
 podlane_pod_side_mac() { echo "$GW_MAC"; }
