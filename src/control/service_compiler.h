@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "common/net_types.h"
-#include "dataplane/conntrack.h"
 #include "common/result.h"
 #include "control/config.h"
+#include "dataplane/conntrack.h"
 #include "dataplane/service_table.h"
 
 namespace podlane {

@@ -4,7 +4,7 @@
 // Each flow has one 36-byte entry and two keys in a lock-free rte_hash
 // (RW_CONCURRENCY_LF): its original tuple and its reply tuple. A key's
 // 64-bit data says which entry and direction it stands for, plus what does
-// not change while the flow keeps its binding (see CtKeyData): the backend
+// not change while the flow keeps its binding (see ct_key_data): the backend
 // and the rewritten source with the original key, the frontend (revNAT id)
 // with the reply key. Lookups never lock. Inserts from several workers go
 // through rte_hash's multi-writer add, which serialises writers on the

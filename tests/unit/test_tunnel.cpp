@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <string>
 
 #include <rte_cycles.h>
 #include <rte_eth_ring.h>
@@ -95,6 +96,38 @@ Ipv4Spec a_to_remote(uint16_t payload = 18) {
 const OuterHdrs& outer_of(const std::vector<uint8_t>& f) { return *reinterpret_cast<const OuterHdrs*>(f.data()); }
 
 uint32_t vni_of(const OuterHdrs& o) { return uint32_t{o.tun.vni[0]} << 16 | uint32_t{o.tun.vni[1]} << 8 | o.tun.vni[2]; }
+
+/// An uplink that really transmits (a net_ring port: what it sends lands in
+/// `tx`) and the workers' neighbour-fact ring, for the hold-queue cases.
+struct RingUplink {
+    rte_ring* neighbors = nullptr;
+    rte_ring* rx = nullptr;
+    rte_ring* tx = nullptr;
+    uint16_t port = 0;
+
+    explicit RingUplink(const std::string& name) {
+        neighbors = rte_ring_create_elem((name + "_neigh").c_str(), sizeof(NeighborFact), 64, 0, RING_F_SC_DEQ);
+        rx = rte_ring_create((name + "_rx").c_str(), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        tx = rte_ring_create((name + "_tx").c_str(), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        REQUIRE((neighbors && rx && tx));
+        const int id = rte_eth_from_rings((name + "_uplink").c_str(), &rx, 1, &tx, 1, 0);
+        REQUIRE(id >= 0);
+        port = static_cast<uint16_t>(id);
+        rte_eth_conf conf{};
+        REQUIRE(rte_eth_dev_configure(port, 1, 1, &conf) == 0);
+        REQUIRE(rte_eth_rx_queue_setup(port, 0, 64, 0, nullptr, tunnel_pool()) == 0);
+        REQUIRE(rte_eth_tx_queue_setup(port, 0, 64, 0, nullptr) == 0);
+        REQUIRE(rte_eth_dev_start(port) == 0);
+    }
+    ~RingUplink() {
+        rte_eth_dev_stop(port);
+        rte_eth_dev_close(port);
+        for (rte_ring* r : {neighbors, rx, tx})
+            rte_ring_free(r);
+    }
+    RingUplink(const RingUplink&) = delete;
+    RingUplink& operator=(const RingUplink&) = delete;
+};
 
 } // namespace
 
@@ -375,19 +408,11 @@ TEST_CASE("host path: the node's kernel is reached through its TAP and reaches e
 }
 
 TEST_CASE("a packet to an unresolved next hop waits in the hold queue until the snapshot resolves it", "[tunnel]") {
-    rte_ring* ring = rte_ring_create_elem("test_neigh_hold", sizeof(NeighborFact), 64, 0, RING_F_SC_DEQ);
     // The uplink is a real ring-backed port here: the retried packet is sent.
-    rte_ring* rx = rte_ring_create("hold_rx", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    rte_ring* tx = rte_ring_create("hold_tx", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    REQUIRE((ring && rx && tx));
-    const int port = rte_eth_from_rings("hold_uplink", &rx, 1, &tx, 1, 0);
-    REQUIRE(port >= 0);
-    const auto up_port = static_cast<uint16_t>(port);
-    rte_eth_conf conf{};
-    REQUIRE(rte_eth_dev_configure(up_port, 1, 1, &conf) == 0);
-    REQUIRE(rte_eth_rx_queue_setup(up_port, 0, 64, 0, nullptr, tunnel_pool()) == 0);
-    REQUIRE(rte_eth_tx_queue_setup(up_port, 0, 64, 0, nullptr) == 0);
-    REQUIRE(rte_eth_dev_start(up_port) == 0);
+    RingUplink ul("hold");
+    rte_ring* ring = ul.neighbors;
+    rte_ring* tx = ul.tx;
+    const uint16_t up_port = ul.port;
 
     const Ipv4Addr stranger = *Ipv4Addr::parse("192.168.50.77");
     const MacAddr stranger_mac = *MacAddr::parse("02:00:00:00:00:77");
@@ -445,25 +470,13 @@ TEST_CASE("a packet to an unresolved next hop waits in the hold queue until the 
     CHECK(hold.empty());
     CHECK(c.drop(DropReason::NoNeighbour).get() == 1);
 
-    rte_eth_dev_stop(up_port);
-    rte_eth_dev_close(up_port);
-    for (rte_ring* r : {ring, rx, tx})
-        rte_ring_free(r);
 }
 
 TEST_CASE("a packet to a remote node whose MAC is not known yet is encapsulated and waits for it", "[tunnel]") {
-    rte_ring* ring = rte_ring_create_elem("test_neigh_remote", sizeof(NeighborFact), 64, 0, RING_F_SC_DEQ);
-    rte_ring* rx = rte_ring_create("remote_hold_rx", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    rte_ring* tx = rte_ring_create("remote_hold_tx", 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    REQUIRE((ring && rx && tx));
-    const int port = rte_eth_from_rings("remote_hold_uplink", &rx, 1, &tx, 1, 0);
-    REQUIRE(port >= 0);
-    const auto up_port = static_cast<uint16_t>(port);
-    rte_eth_conf conf{};
-    REQUIRE(rte_eth_dev_configure(up_port, 1, 1, &conf) == 0);
-    REQUIRE(rte_eth_rx_queue_setup(up_port, 0, 64, 0, nullptr, tunnel_pool()) == 0);
-    REQUIRE(rte_eth_tx_queue_setup(up_port, 0, 64, 0, nullptr) == 0);
-    REQUIRE(rte_eth_dev_start(up_port) == 0);
+    RingUplink ul("remote_hold");
+    rte_ring* ring = ul.neighbors;
+    rte_ring* tx = ul.tx;
+    const uint16_t up_port = ul.port;
 
     auto before = node_snapshot(1, Routing::Vxlan, false, ring, false, up_port);
     auto after = node_snapshot(1, Routing::Vxlan, true, ring, false, up_port);
@@ -501,8 +514,4 @@ TEST_CASE("a packet to a remote node whose MAC is not known yet is encapsulated 
     CHECK(inner->time_to_live == 63); // routed once, not again on the way out of the queue
     CHECK(ipv4_checksum_ok(inner, 20));
 
-    rte_eth_dev_stop(up_port);
-    rte_eth_dev_close(up_port);
-    for (rte_ring* r : {ring, rx, tx})
-        rte_ring_free(r);
 }
