@@ -106,6 +106,7 @@ RunResult run(const Options& o, const FlowTemplates& t, const std::vector<Port>&
   const uint64_t window_end = by_count ? UINT64_MAX : window_start + static_cast<uint64_t>(o.duration_s * static_cast<double>(hz));
   const uint64_t drain_idle = hz / 5;  // stop draining after 200 ms without a packet
   const unsigned burst = o.burst < kMaxBurst ? o.burst : kMaxBurst;
+  const unsigned rx_queues = o.rx_queue_count();
   const uint16_t txp = ports[o.tx_port].id;
 
   bool in_window = by_count, sending = o.tx_enabled, draining = false;
@@ -159,7 +160,7 @@ RunResult run(const Options& o, const FlowTemplates& t, const std::vector<Port>&
     }
 
     for (size_t pi = 0; pi < ports.size(); ++pi) {
-      for (uint16_t q = 0; q < o.queues; ++q) {
+      for (uint16_t q = 0; q < rx_queues; ++q) {
         const uint16_t nb = rte_eth_rx_burst(ports[pi].id, q, pkts, kMaxBurst);
         if (nb == 0) continue;
         const uint64_t rx_tsc = rte_rdtsc();

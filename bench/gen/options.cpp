@@ -69,6 +69,9 @@ ports
                         net_ring0,nodeaction=r0:0:CREATE (a loopback)
   --tx-port N           send on the N-th --port (default 0); every port is received
   --queues Q            queue pairs per port (default 1); tx spreads flows over them
+  --rx-queues R         rx queues per port, at least Q (default Q): a memif client
+                        that transmits on more queues than it receives (OVS: one
+                        tx queue per PMD thread and one more) needs R of them
   --no-tx               only receive (a sink)
   --no-rx-check         do not fail when nothing is received
   --arp-reply IP[,IP..] answer ARP requests for these addresses with the port's MAC
@@ -130,6 +133,7 @@ std::string parse_options(int argc, char** argv, Options& o, bool& help) {
     if (a == "--port") o.ports.emplace_back(v);
     else if (a == "--tx-port") { if (!parse_u64(v, n)) return bad("expected an index"); o.tx_port = static_cast<unsigned>(n); }
     else if (a == "--queues") { if (!parse_u64(v, n) || n < 1 || n > 16) return bad("expected 1..16"); o.queues = static_cast<unsigned>(n); }
+    else if (a == "--rx-queues") { if (!parse_u64(v, n) || n < 1 || n > 16) return bad("expected 1..16"); o.rx_queues = static_cast<unsigned>(n); }
     else if (a == "--proto") {
       std::string p = v;
       if (p == "udp") o.proto = Proto::udp;
@@ -182,6 +186,7 @@ std::string parse_options(int argc, char** argv, Options& o, bool& help) {
   }
   if (o.ports.empty()) return "no --port given (see --help)";
   if (o.tx_port >= o.ports.size()) return "--tx-port " + std::to_string(o.tx_port) + ": only " + std::to_string(o.ports.size()) + " ports";
+  if (o.rx_queues != 0 && o.rx_queues < o.queues) return "--rx-queues " + std::to_string(o.rx_queues) + ": fewer than --queues " + std::to_string(o.queues);
   return {};
 }
 

@@ -27,6 +27,8 @@ struct Options {
   std::vector<std::string> ports;      ///< devargs hot-plugged at start
   unsigned tx_port = 0;                ///< index into ports; rx polls them all
   unsigned queues = 1;                 ///< rx/tx queue pairs per port
+  unsigned rx_queues = 0;              ///< rx queues per port when more than `queues` (0: `queues`)
+  unsigned rx_queue_count() const { return rx_queues > queues ? rx_queues : queues; }
   bool tx_enabled = true;
   bool expect_rx = true;               ///< exit non-zero when nothing comes back
 

@@ -7,7 +7,7 @@
 
 namespace podlane::gen {
 
-std::string start_ports(const std::vector<std::string>& devargs, unsigned queues, rte_mempool* pool,
+std::string start_ports(const std::vector<std::string>& devargs, unsigned queues, unsigned rx_queues, rte_mempool* pool,
                         std::vector<Port>& out) {
   for (const auto& d : devargs) {
     const std::string name = d.substr(0, d.find(','));
@@ -27,17 +27,20 @@ std::string start_ports(const std::vector<std::string>& devargs, unsigned queues
     rte_eth_dev_info info{};
     rte_eth_dev_info_get(id, &info);
     const uint16_t q = static_cast<uint16_t>(queues);
-    if (q > info.max_rx_queues || q > info.max_tx_queues)
-      return "port " + d + ": " + std::to_string(q) + " queues asked, it has at most " +
-             std::to_string(std::min(info.max_rx_queues, info.max_tx_queues));
+    const uint16_t rq = static_cast<uint16_t>(rx_queues);
+    if (rq > info.max_rx_queues || q > info.max_tx_queues)
+      return "port " + d + ": " + std::to_string(rq) + " rx and " + std::to_string(q) +
+             " tx queues asked, it has at most " + std::to_string(info.max_rx_queues) + " and " +
+             std::to_string(info.max_tx_queues);
     rte_eth_conf conf{};
-    if ((rc = rte_eth_dev_configure(id, q, q, &conf)) != 0)
+    if ((rc = rte_eth_dev_configure(id, rq, q, &conf)) != 0)
       return "port " + d + ": configure failed: " + rte_strerror(-rc);
     uint16_t nrx = 1024, ntx = 1024;
     rte_eth_dev_adjust_nb_rx_tx_desc(id, &nrx, &ntx);
-    for (uint16_t i = 0; i < q; ++i) {
+    for (uint16_t i = 0; i < rq; ++i) {
       if ((rc = rte_eth_rx_queue_setup(id, i, nrx, rte_eth_dev_socket_id(id), nullptr, pool)) != 0)
         return "port " + d + ": rx queue setup failed: " + rte_strerror(-rc);
+      if (i >= q) continue;
       if ((rc = rte_eth_tx_queue_setup(id, i, ntx, rte_eth_dev_socket_id(id), nullptr)) != 0)
         return "port " + d + ": tx queue setup failed: " + rte_strerror(-rc);
     }

@@ -14,10 +14,11 @@ struct Port {
   uint16_t id = 0;
 };
 
-/// Probes each devargs (rte_dev_probe), configures `queues` queue pairs on it
-/// with `pool`, starts it and waits up to `link_wait_ms` for its link.
+/// Probes each devargs (rte_dev_probe), configures `queues` tx queues and
+/// `rx_queues` (>= `queues`) rx queues on it with `pool`, starts it and waits
+/// up to 10 s for its link.
 /// Returns an error text naming the port, or empty; `out` gets what started.
-std::string start_ports(const std::vector<std::string>& devargs, unsigned queues, rte_mempool* pool,
+std::string start_ports(const std::vector<std::string>& devargs, unsigned queues, unsigned rx_queues, rte_mempool* pool,
                         std::vector<Port>& out);
 
 /// Stops, closes and unplugs every port.

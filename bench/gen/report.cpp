@@ -65,6 +65,7 @@ std::string write_json(const std::string& path, const Options& o, const RunResul
                  {"rate_pps", o.rate_pps},
                  {"count", o.count},
                  {"queues", o.queues},
+                 {"rx_queues", o.rx_queue_count()},
                  {"burst", o.burst}};
   j["tx_mpps"] = x.tx_mpps;
   j["rx_mpps"] = x.rx_mpps;
