@@ -37,6 +37,7 @@ Json counters_json(const WorkerCounters& c) {
     return Json{{"rx_packets", c.rx_packets.get()},   {"tx_packets", c.tx_packets.get()},
                 {"forwarded", c.forwarded.get()},     {"arp_replies", c.arp_replies.get()},
                 {"icmp_replies", c.icmp_replies.get()}, {"idle_sleeps", c.idle_sleeps.get()},
+                {"busy_cycles", c.busy_cycles.get()},
                 {"encapsulated", c.encapsulated.get()}, {"decapsulated", c.decapsulated.get()},
                 {"icmp_errors", c.icmp_errors.get()},   {"arp_learned", c.arp_learned.get()},
                 {"neighbor_facts_lost", c.neighbor_facts_lost.get()}, {"held", c.held.get()},
@@ -132,6 +133,7 @@ Result<void> Agent::start() {
         };
     }
     publish(); // static ports, before the workers look
+    workers_started_tsc_ = rte_rdtsc();
     for (uint32_t w = 0; w < n_workers; ++w) {
         if (int ret = rte_eal_remote_launch(worker_main, &worker_ctx_[w], dp.worker_lcores[w]); ret != 0)
             return make_error("cannot launch worker on lcore " + std::to_string(dp.worker_lcores[w]) +
@@ -424,7 +426,14 @@ Json Agent::stats() {
                {"rx_missed", s.rx_missed},   {"rx_nombuf", s.rx_nombuf}};
         ports.push_back(std::move(p));
     }
-    return Json{{"workers", workers}, {"totals", totals}, {"ports", ports}, {"conntrack", conntrack_stats()}};
+    // busy_cycles / elapsed_cycles: a worker's load; busy_cycles / rx_packets:
+    // its cost per packet (both since the workers started).
+    return Json{{"workers", workers},
+                {"totals", totals},
+                {"ports", ports},
+                {"conntrack", conntrack_stats()},
+                {"tsc_hz", rte_get_tsc_hz()},
+                {"elapsed_cycles", workers_started_tsc_ == 0 ? 0 : rte_rdtsc() - workers_started_tsc_}};
 }
 
 } // namespace podlane

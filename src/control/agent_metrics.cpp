@@ -2,6 +2,7 @@
 // thread and handing them to the exporter (control/metrics.h).
 #include "control/agent.h"
 
+#include <rte_cycles.h>
 #include <rte_mempool.h>
 
 #include "control/metrics.h"
@@ -22,6 +23,7 @@ WorkerSample worker_sample(uint32_t id, const WorkerCounters& c) {
     w.arp_replies = c.arp_replies.get();
     w.icmp_replies = c.icmp_replies.get();
     w.idle_sleeps = c.idle_sleeps.get();
+    w.busy_seconds = static_cast<double>(c.busy_cycles.get()) / static_cast<double>(rte_get_tsc_hz());
     w.encapsulated = c.encapsulated.get();
     w.decapsulated = c.decapsulated.get();
     w.icmp_errors = c.icmp_errors.get();

@@ -180,12 +180,18 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
     MetricFamily worker_rx = family("podlane_worker_rx_packets_total", "Packets received, by worker.", MetricType::Counter);
     MetricFamily worker_idle = family("podlane_worker_idle_sleeps_total", "Back-off sleeps after empty polls, by worker.",
                                       MetricType::Counter);
+    MetricFamily worker_busy = family("podlane_worker_busy_seconds_total",
+                                      "Time a worker spent in polling rounds that found packets, by worker: "
+                                      "its rate is the worker's load (1 = saturated).",
+                                      MetricType::Counter);
     for (const WorkerSample& w : s.workers) {
         add(worker_rx, static_cast<double>(w.rx_packets), {{"worker", std::to_string(w.id)}});
         add(worker_idle, static_cast<double>(w.idle_sleeps), {{"worker", std::to_string(w.id)}});
+        add(worker_busy, w.busy_seconds, {{"worker", std::to_string(w.id)}});
     }
     out.push_back(std::move(worker_rx));
     out.push_back(std::move(worker_idle));
+    out.push_back(std::move(worker_busy));
 
     for (const PortDef& d : kPortStats) {
         MetricFamily f = family(d.name, d.help, MetricType::Counter);

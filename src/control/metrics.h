@@ -27,6 +27,7 @@ struct WorkerSample {
     uint64_t rx_packets = 0, tx_packets = 0, forwarded = 0, arp_replies = 0, icmp_replies = 0;
     uint64_t idle_sleeps = 0, encapsulated = 0, decapsulated = 0, icmp_errors = 0, arp_learned = 0;
     uint64_t neighbor_facts_lost = 0, held = 0, rejected = 0;
+    double busy_seconds = 0; ///< busy_cycles / TSC hz
     std::array<uint64_t, kDropReasonCount> drops{}; ///< by DropReason
 };
 

@@ -26,6 +26,7 @@ struct alignas(64) WorkerCounters {
     Counter arp_replies;   ///< ARP replies sent for the gateway
     Counter icmp_replies;  ///< ICMP echo replies sent for the gateway
     Counter idle_sleeps;   ///< back-off sleeps after idle polls
+    Counter busy_cycles;   ///< TSC cycles of polling rounds that found work (OVS's "processing cycles")
     Counter encapsulated;  ///< packets sent into a VXLAN/Geneve tunnel
     Counter decapsulated;  ///< packets received from a tunnel
     Counter icmp_errors;   ///< ICMP errors sent (fragmentation needed)

@@ -65,15 +65,21 @@ int worker_main(void* arg) {
     lb.rng = (lb.rng ^ rte_rdtsc() * (w.worker_id + 1)) | 1;
     uint32_t idle_rounds = 0;
     while (!w.stop->load(std::memory_order_relaxed)) {
+        const uint64_t start = rte_rdtsc();
         const Snapshot* snap = w.tables->load();
         const uint32_t received = poll_once(w, *snap, lb);
         // From here on this worker holds no reference to `snap`.
         rte_rcu_qsbr_quiescent(w.qsbr, w.worker_id);
 
-        if (received != 0 || w.idle_sleep_us == 0) {
+        if (received != 0) {
+            // Rounds that found nothing are idle time: the worker's load is
+            // busy_cycles over the elapsed TSC, its cost busy_cycles/rx_packets.
+            w.counters->busy_cycles.add(rte_rdtsc() - start);
             idle_rounds = 0;
             continue;
         }
+        if (w.idle_sleep_us == 0)
+            continue;
         if (++idle_rounds < w.idle_polls_before_sleep)
             continue;
         rte_rcu_qsbr_thread_offline(w.qsbr, w.worker_id);

@@ -399,22 +399,25 @@ TEST_CASE("format: table aligns columns and right-aligns numbers", "[api]") {
 TEST_CASE("format: stats lists only nonzero drop reasons, per worker and in total", "[api]") {
     Json w0 = {{"id", 0}, {"lcore", 1}, {"rx_packets", 10}, {"tx_packets", 7}, {"forwarded", 5}, {"encapsulated", 3},
                {"decapsulated", 1}, {"arp_replies", 2}, {"icmp_replies", 1}, {"held", 0},
-               {"rejected", 6}, {"drops", {{"no_route", 3}, {"bad_checksum", 0}}}};
+               {"rejected", 6}, {"busy_cycles", 2300}, {"drops", {{"no_route", 3}, {"bad_checksum", 0}}}};
     Json w1 = {{"id", 1}, {"lcore", 2}, {"rx_packets", 4}, {"tx_packets", 4}, {"forwarded", 4}, {"encapsulated", 0},
                {"decapsulated", 4}, {"arp_replies", 0}, {"icmp_replies", 0}, {"held", 2},
                {"rejected", 0}, {"drops", {{"no_route", 0}, {"bad_checksum", 0}, {"ttl_exceeded", 1}}}};
     Json totals = {{"rx_packets", 14}, {"tx_packets", 11}, {"forwarded", 9}, {"encapsulated", 3}, {"decapsulated", 5},
-                   {"arp_replies", 2}, {"icmp_replies", 1}, {"held", 2}, {"rejected", 6},
+                   {"arp_replies", 2}, {"icmp_replies", 1}, {"held", 2}, {"rejected", 6}, {"busy_cycles", 2300},
                    {"drops", {{"no_route", 3}, {"bad_checksum", 0}, {"ttl_exceeded", 1}}}};
-    Json stats = {{"workers", {w0, w1}}, {"totals", totals},
+    Json stats = {{"workers", {w0, w1}}, {"totals", totals}, {"elapsed_cycles", 4600},
                   {"ports", {{{"port_id", 0}, {"name", "uplink"}, {"rx_packets", 14}}}}};
 
     std::string out = format_stats(stats);
     INFO(out);
-    CHECK_THAT(out, Catch::StartsWith("WORKER  LCORE  RX  TX  FWD  ENCAP  DECAP  ARP  ICMP  HELD  REJECTED  DROPS\n"
-                                      "0           1  10   7    5      3      1    2     1     0         6      3\n"
-                                      "1           2   4   4    4      0      4    0     0     2         0      1\n"
-                                      "TOTAL          14  11    9      3      5    2     1     2         6      4\n"));
+    // BUSY: busy_cycles of elapsed_cycles (the total of both workers' time);
+    // CYC/PKT: busy_cycles per received packet; worker 1 reports none.
+    CHECK_THAT(out, Catch::StartsWith(
+                        "WORKER  LCORE  RX  TX  FWD  ENCAP  DECAP  ARP  ICMP  HELD  REJECTED  DROPS   BUSY  CYC/PKT\n"
+                        "0           1  10   7    5      3      1    2     1     0         6      3  50.0%      230\n"
+                        "1           2   4   4    4      0      4    0     0     2         0      1   0.0%        0\n"
+                        "TOTAL          14  11    9      3      5    2     1     2         6      4  25.0%      164\n"));
     CHECK_THAT(out, Catch::Contains("Drops by reason:\n"
                                     "WORKER  REASON        PACKETS\n"
                                     "0       no_route            3\n"
