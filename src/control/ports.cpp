@@ -23,6 +23,27 @@ Error port_error(uint16_t port, const char* what, int ret) {
 
 } // namespace
 
+bool is_zero_copy_memif(const std::string& devargs) {
+    return devargs.rfind("net_memif", 0) == 0 && ("," + devargs + ",").find(",zero-copy=yes,") != std::string::npos;
+}
+
+// DPDK 22.11's zero-copy memif client closes the EAL's descriptor of the
+// memory it shares once its port has connected (memif_connect). A zero-copy
+// port started after that offers its peer the stale descriptor (or whatever
+// file took its number): the peer cannot map it and the link stays down.
+// Refuse that case with the reason instead.
+Result<void> PortManager::check_zero_copy_memif(const std::string& dev) const {
+    for (uint16_t p : zero_copy_memif_) {
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(p, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+            return make_error("cannot attach " + dev + " with zero-copy=yes: the zero-copy memif port " + name(p) +
+                              " has already connected, and DPDK 22.11 then no longer holds the descriptor of the "
+                              "memory a second zero-copy port must share; start every zero-copy memif port before "
+                              "its peers connect (restart podlaned), or attach this one without zero-copy");
+    }
+    return {};
+}
+
 std::string PortManager::name(uint16_t port_id) {
     char buf[RTE_ETH_NAME_MAX_LEN];
     if (rte_eth_dev_get_name_by_port(port_id, buf) != 0)
@@ -49,6 +70,10 @@ Result<PortQueues> PortManager::attach(const std::string& devargs) {
     if (rte_eth_dev_count_avail() >= RTE_MAX_ETHPORTS)
         return make_error("cannot attach " + dev + ": all " + std::to_string(RTE_MAX_ETHPORTS) +
                           " DPDK ports are in use (RTE_MAX_ETHPORTS of this DPDK build)");
+    const bool zero_copy = is_zero_copy_memif(devargs);
+    if (zero_copy)
+        if (auto r = check_zero_copy_memif(dev); !r)
+            return r.error();
     if (int ret = rte_dev_probe(devargs.c_str()); ret != 0)
         return make_error("cannot attach device \"" + devargs + "\": " + rte_strerror(-ret));
     uint16_t port = 0;
@@ -61,6 +86,8 @@ Result<PortQueues> PortManager::attach(const std::string& devargs) {
         detach(port);
         return rx_queues.error();
     }
+    if (zero_copy)
+        zero_copy_memif_.push_back(port);
     return PortQueues{port, *rx_queues};
 }
 
@@ -94,6 +121,7 @@ Result<uint16_t> PortManager::configure_and_start(uint16_t port) {
 }
 
 void PortManager::detach(uint16_t port) {
+    std::erase(zero_copy_memif_, port);
     const std::string dev = name(port);
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <rte_mempool.h>
 
@@ -27,6 +28,9 @@ struct PortSetup {
     uint16_t tx_ring_size = 1024;
 };
 
+/// True for devargs of a zero-copy memif client ("net_memif...,zero-copy=yes").
+bool is_zero_copy_memif(const std::string& devargs);
+
 class PortManager {
 public:
     explicit PortManager(PortSetup setup) : setup_(setup) {}
@@ -46,7 +50,9 @@ public:
 
 private:
     Result<uint16_t> configure_and_start(uint16_t port_id);
+    Result<void> check_zero_copy_memif(const std::string& dev) const;
     PortSetup setup_;
+    std::vector<uint16_t> zero_copy_memif_; ///< attached zero-copy memif ports
 };
 
 } // namespace podlane
