@@ -19,8 +19,8 @@ Result<void> check_socket_path(const std::string& path, const std::string& what)
     return {};
 }
 
-int probe_unix_socket(const std::string& path) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+int probe_unix_socket(const std::string& path, int type) {
+    int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return errno;
     sockaddr_un addr{};
@@ -46,8 +46,8 @@ Result<void> prepare_server_socket(const std::string& path, const std::string& w
         return errno == ENOENT ? Result<void>{} : make_error("cannot stat " + path + ": " + std::strerror(errno));
     if (!S_ISSOCK(st.st_mode))
         return make_error(path + " exists and is not a socket; refusing to replace it");
-    const int probe = probe_unix_socket(path);
-    if (probe == 0)
+    const int probe = probe_unix_socket(path, SOCK_STREAM);
+    if (probe == 0 || probe == EPROTOTYPE) // EPROTOTYPE: a live socket of another type
         return make_error(what + " socket " + path + " is already served by another process");
     if (probe != ECONNREFUSED && probe != ENOENT) // a stale socket refuses connections
         return make_error("cannot check whether " + what + " socket " + path + " is served: " + std::strerror(probe));

@@ -12,13 +12,15 @@ namespace podlane {
 /// commas or spaces. `what` names the socket in the message ("vhost-user").
 Result<void> check_socket_path(const std::string& path, const std::string& what);
 
-/// Whether a process accepts connections on the unix socket at `path`: 0 if
-/// one does, otherwise connect()'s errno (ENOENT, ECONNREFUSED, ...).
-int probe_unix_socket(const std::string& path);
+/// Whether a process accepts connections of `type` (SOCK_STREAM for
+/// vhost-user, SOCK_SEQPACKET for memif) on the unix socket at `path`: 0 if
+/// one does, otherwise connect()'s errno (ENOENT, ECONNREFUSED; EPROTOTYPE:
+/// a live socket of another type is bound there).
+int probe_unix_socket(const std::string& path, int type);
 
 /// Before podlaned listens on `path`: creates its directory and removes a
-/// socket file that nobody serves; refuses a live socket or a file that is
-/// not a socket.
+/// socket file that nobody serves; refuses a live socket (of any type) or a
+/// file that is not a socket.
 Result<void> prepare_server_socket(const std::string& path, const std::string& what);
 
 } // namespace podlane

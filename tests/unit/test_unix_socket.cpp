@@ -26,10 +26,10 @@ struct TempDir {
     ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-/// A unix socket bound at `path`, listening when `listen` (else left stale
-/// once closed: the file stays, nobody accepts).
-int bound_socket(const std::string& path, bool listen) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+/// A unix socket of `type` bound at `path`, listening when `listen`; once
+/// closed, the file stays and nobody accepts (a stale socket).
+int bound_socket(const std::string& path, bool listen, int type = SOCK_STREAM) {
+    int fd = ::socket(AF_UNIX, type, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     path.copy(addr.sun_path, sizeof addr.sun_path - 1);
@@ -58,19 +58,27 @@ TEST_CASE("unix sockets: a stale socket is replaced, a live one or a file is not
     // No file yet: the directory is created.
     REQUIRE(prepare_server_socket(path, "memif").ok());
     CHECK(std::filesystem::is_directory(dir.path + "/sub"));
-    CHECK(probe_unix_socket(path) == ENOENT);
+    CHECK(probe_unix_socket(path, SOCK_STREAM) == ENOENT);
 
     int live = bound_socket(path, true);
-    CHECK(probe_unix_socket(path) == 0);
+    CHECK(probe_unix_socket(path, SOCK_STREAM) == 0);
     CHECK(prepare_server_socket(path, "memif").error().message ==
           "memif socket " + path + " is already served by another process");
     CHECK(std::filesystem::exists(path));
     ::close(live);
 
     // Closed: the file stays but nobody accepts.
-    CHECK(probe_unix_socket(path) == ECONNREFUSED);
+    CHECK(probe_unix_socket(path, SOCK_STREAM) == ECONNREFUSED);
     REQUIRE(prepare_server_socket(path, "memif").ok());
     CHECK_FALSE(std::filesystem::exists(path));
+
+    // memif listens on SOCK_SEQPACKET: live too, though a stream connect is refused with EPROTOTYPE.
+    live = bound_socket(path, true, SOCK_SEQPACKET);
+    CHECK(probe_unix_socket(path, SOCK_SEQPACKET) == 0);
+    CHECK(probe_unix_socket(path, SOCK_STREAM) == EPROTOTYPE);
+    CHECK_THAT(prepare_server_socket(path, "vhost-user").error().message, Contains("is already served"));
+    ::close(live);
+    REQUIRE(prepare_server_socket(path, "memif").ok());
 
     std::ofstream(path) << "not a socket";
     CHECK_THAT(prepare_server_socket(path, "vhost-user").error().message,
