@@ -1,5 +1,6 @@
 #include "control/unix_socket.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,7 +20,7 @@ Result<void> check_socket_path(const std::string& path, const std::string& what)
     return {};
 }
 
-int probe_unix_socket(const std::string& path, int type) {
+int probe_unix_socket(const std::string& path, int type, int greeting_ms) {
     int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return errno;
@@ -28,6 +29,10 @@ int probe_unix_socket(const std::string& path, int type) {
     path.copy(addr.sun_path, sizeof addr.sun_path - 1);
     const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
     const int e = errno;
+    if (rc == 0 && greeting_ms > 0) {
+        pollfd p{fd, POLLIN, 0};
+        ::poll(&p, 1, greeting_ms);
+    }
     ::close(fd);
     // EAGAIN: the listener's backlog is full, but it is there.
     return rc == 0 || e == EAGAIN ? 0 : e;

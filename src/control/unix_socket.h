@@ -15,8 +15,11 @@ Result<void> check_socket_path(const std::string& path, const std::string& what)
 /// Whether a process accepts connections of `type` (SOCK_STREAM for
 /// vhost-user, SOCK_SEQPACKET for memif) on the unix socket at `path`: 0 if
 /// one does, otherwise connect()'s errno (ENOENT, ECONNREFUSED; EPROTOTYPE:
-/// a live socket of another type is bound there).
-int probe_unix_socket(const std::string& path, int type);
+/// a live socket of another type is bound there). With `greeting_ms`, a
+/// connection is held until the server has sent something (a memif server
+/// greets first) or that many milliseconds have passed: DPDK 22.11's memif
+/// server panics when its greeting meets a connection already closed.
+int probe_unix_socket(const std::string& path, int type, int greeting_ms = 0);
 
 /// Before podlaned listens on `path`: creates its directory and removes a
 /// socket file that nobody serves; refuses a live socket (of any type) or a
