@@ -233,14 +233,26 @@ std::string format_status(const Json& data) {
     return t.render();
 }
 
+namespace {
+/// How a pod is attached: "tap", "vhost-user PATH" or "memif ROLE PATH [zero-copy]".
+std::string attachment(const Json& ep) {
+    if (const std::string vhost = text_or(ep, "vhost_socket", ""); !vhost.empty())
+        return "vhost-user " + vhost;
+    if (const std::string memif = text_or(ep, "memif_socket", ""); !memif.empty())
+        return "memif " + text_or(ep, "memif_role", "?") + " " + memif +
+               (field(ep, "memif_zero_copy") == true ? " zero-copy" : "");
+    return "tap";
+}
+} // namespace
+
 std::string format_endpoints(const Json& data) {
     const Json list = data.is_object() ? Json::array({data}) : array_or_empty(data);
     if (list.empty())
         return "no endpoints\n";
-    Table t({"ID", "IP", "MAC", "PORT", "NETNS", "LABELS"});
+    Table t({"ID", "IP", "MAC", "PORT", "NETNS", "ATTACHED", "LABELS"});
     for (const auto& ep : list)
         t.add_row({cell(ep, "id"), cell(ep, "ip"), cell(ep, "mac"), cell(ep, "port_id"), cell(ep, "netns"),
-                   labels(field(ep, "labels"))});
+                   attachment(ep), labels(field(ep, "labels"))});
     return t.render();
 }
 

@@ -31,12 +31,16 @@ Commands:
   endpoint list                   the attached pod endpoints
   endpoint add --id ID --ip IP --netns NS [--mac MAC] [--ifname IF] [--label k=v]...
                [--host-port HOST[:CONTAINER][/TCP|/UDP]]...
-                  [--vhost-socket PATH]
+                  [--vhost-socket PATH | --memif-socket PATH [--memif-role server|client] [--memif-zero-copy]]
                                   attach a pod (MAC defaults to 0a:58:<ip>, IF to eth0);
                                   a hostPort maps node-IP:HOST to the pod's CONTAINER port;
                                   --vhost-socket serves the pod over vhost-user at PATH
                                   (a DPDK app in the pod opens net_virtio_user,path=PATH)
-                                  instead of a TAP, and --netns becomes optional
+                                  instead of a TAP, and --netns becomes optional;
+                                  --memif-socket attaches it over memif on PATH instead: podlaned
+                                  serves PATH (role server, the default) or connects to the pod's
+                                  application serving it (client); --memif-zero-copy (client only)
+                                  lets that application copy in podlane's own packet memory
   endpoint delete ID              detach a pod
   stats                           per-worker and per-port counters, drops by reason
   ipcache list                    IP prefix -> security identity and tunnel endpoint
@@ -108,7 +112,8 @@ struct CommandLine {
 };
 
 const std::vector<std::string> kEndpointAddOptions = {"--id",     "--ip",    "--netns",    "--mac",
-                                                      "--ifname", "--label", "--host-port", "--vhost-socket"};
+                                                      "--ifname", "--label", "--host-port", "--vhost-socket",
+                                                      "--memif-socket", "--memif-role", "--memif-zero-copy"};
 
 CommandLine parse_args(int argc, char** argv) {
     CommandLine cl;
@@ -149,6 +154,12 @@ CommandLine parse_args(int argc, char** argv) {
             cl.opts[name == "--prune" ? "--prune" : "--follow"] = "true";
             continue;
         }
+        if (name == "--memif-zero-copy") {
+            if (has_value)
+                throw UsageError{"option --memif-zero-copy takes no value"};
+            cl.opts[name] = "true";
+            continue;
+        }
         bool known = name == "--socket" || name == "--output" || name == "--file" || name == "--etcd" ||
                      name == "--prefix" || name == "--cacert" || name == "--cert" || name == "--key";
         for (const char* o : kCaptureOptions)
@@ -178,7 +189,8 @@ CommandLine parse_args(int argc, char** argv) {
 Json endpoint_add_args(const CommandLine& cl) {
     Json args = Json::object();
     for (const char* required : {"--id", "--ip", "--netns"})
-        if (!cl.opts.count(required) && !(required == std::string("--netns") && cl.opts.count("--vhost-socket")))
+        if (!cl.opts.count(required) && !(required == std::string("--netns") &&
+                                          (cl.opts.count("--vhost-socket") || cl.opts.count("--memif-socket"))))
             throw UsageError{std::string("endpoint add needs ") + required};
     for (const auto& [name, value] : cl.opts)
         if (name != "--socket" && name != "--output") {
@@ -186,6 +198,8 @@ Json endpoint_add_args(const CommandLine& cl) {
             std::replace(key.begin(), key.end(), '-', '_');
             args[key] = value;
         }
+    if (cl.opts.count("--memif-zero-copy"))
+        args["memif_zero_copy"] = true;
     // --host-port HOST[:CONTAINER][/PROTO], e.g. 8080:80/TCP
     for (const auto& hp : cl.host_ports) {
         const std::string bad = "--host-port \"" + hp + "\": expected HOST[:CONTAINER][/TCP|/UDP], e.g. 8080:80/TCP";

@@ -268,14 +268,16 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
     if (endpoints_.size() >= config_.tables.max_endpoints)
         return make_error("tables.max_endpoints (" + std::to_string(config_.tables.max_endpoints) +
                           ") reached");
-    // A vhost-user pod needs no namespace: nothing is configured in it.
-    auto netns = ep.netns.empty() && !ep.vhost_socket.empty() ? Result<std::string>{""} : resolve_netns_path(ep.netns);
+    // A vhost-user or memif pod needs no namespace: nothing is configured in it.
+    auto netns = ep.netns.empty() && ep.over_socket() ? Result<std::string>{""} : resolve_netns_path(ep.netns);
     if (!netns)
         return netns.error();
 
     EndpointRecord rec{ep, *netns, "", {}};
-    if (auto r = ep.vhost_socket.empty() ? attach_tap(rec) : attach_vhost(rec); !r)
-        return r.error();
+    auto attached = !ep.vhost_socket.empty() ? attach_vhost(rec) : !ep.memif_socket.empty() ? attach_memif(rec)
+                                                                                              : attach_tap(rec);
+    if (!attached)
+        return attached.error();
     auto [it, inserted] = endpoints_.emplace(ep.id, std::move(rec));
     host_ports_dirty_ = host_ports_dirty_ || !ep.host_ports.empty();
     publish();
@@ -341,7 +343,9 @@ Json Agent::endpoint_json(const EndpointRecord& rec) const {
     return Json{{"id", rec.spec.id},       {"ip", rec.spec.ip.str()},   {"mac", rec.spec.mac.str()},
                 {"port_id", rec.port.port_id},  {"netns", rec.spec.netns},   {"ifname", rec.spec.ifname},
                 {"tap", rec.tap_ifname},   {"labels", labels},        {"host_ports", host_ports},
-                {"vhost_socket", rec.spec.vhost_socket}};
+                {"vhost_socket", rec.spec.vhost_socket}, {"memif_socket", rec.spec.memif_socket},
+                {"memif_role", rec.spec.memif_socket.empty() ? Json() : Json(memif_role_name(rec.spec.memif_role))},
+                {"memif_zero_copy", rec.spec.memif_zero_copy}};
 }
 
 Json Agent::endpoint_list() {

@@ -110,6 +110,7 @@ public:
 private:
     Result<void> attach_tap(EndpointRecord& rec);
     Result<void> attach_vhost(EndpointRecord& rec); // agent_vhost.cpp
+    Result<void> attach_memif(EndpointRecord& rec); // agent_memif.cpp
     // CNI (agent_cni.cpp).
     Result<void> start_cni();
     Result<IpamStore*> cni_store();

@@ -36,15 +36,26 @@ std::string reply_error(const std::string& message) { return dump(Json{{"ok", fa
 
 // endpoint.add's args → EndpointConfig, with mac and ifname defaults filled in.
 EndpointConfig parse_endpoint(const std::string& cmd, const Json& args) {
-    check_known(cmd, args, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket"});
+    check_known(cmd, args, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket",
+                            "memif_socket", "memif_role", "memif_zero_copy"});
     EndpointConfig ep;
     ep.id = required_string(cmd, args, "id");
     ep.ip = *ipv4_arg(cmd, args, "ip", true);
     ep.mac = mac_arg(cmd, args, "mac").value_or(MacAddr::from_ipv4(ep.ip));
-    if (auto vhost = optional_string(cmd, args, "vhost_socket"))
-        ep.vhost_socket = *vhost;
-    ep.netns = ep.vhost_socket.empty() ? required_string(cmd, args, "netns")
-                                       : optional_string(cmd, args, "netns").value_or("");
+    ep.vhost_socket = optional_string(cmd, args, "vhost_socket").value_or("");
+    ep.memif_socket = optional_string(cmd, args, "memif_socket").value_or("");
+    if (auto role = optional_string(cmd, args, "memif_role")) {
+        if (*role != "server" && *role != "client")
+            throw RequestError{cmd + ": memif_role: " + show(*role) + " is not server or client"};
+        ep.memif_role = *role == "server" ? MemifRole::Server : MemifRole::Client;
+    }
+    if (auto it = args.find("memif_zero_copy"); it != args.end() && !it->is_null()) {
+        if (!it->is_boolean())
+            throw RequestError{cmd + ": memif_zero_copy: " + show(*it) + " is not true or false"};
+        ep.memif_zero_copy = it->get<bool>();
+    }
+    ep.netns = ep.over_socket() ? optional_string(cmd, args, "netns").value_or("")
+                                : required_string(cmd, args, "netns");
     if (auto ifname = optional_string(cmd, args, "ifname"))
         ep.ifname = *ifname;
     ep.labels = labels_arg(cmd, args);

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "control/config_reader.h"
+#include "control/unix_socket.h"
 
 namespace podlane {
 
@@ -208,6 +209,27 @@ struct Problem {
     std::string text;
 };
 
+/// memif_socket, memif_role and memif_zero_copy together.
+std::optional<Problem> memif_problem(const EndpointConfig& ep, const std::string& socket_path) {
+    const bool client = ep.memif_role == MemifRole::Client;
+    if (ep.memif_socket.empty()) {
+        if (client)
+            return Problem{"memif_role", "\"client\" is not valid: expected memif_role only with memif_socket"};
+        if (ep.memif_zero_copy)
+            return Problem{"memif_zero_copy", "true is not valid: expected memif_zero_copy only with memif_socket"};
+        return std::nullopt;
+    }
+    if (!check_socket_path(ep.memif_socket, "memif").ok())
+        return Problem{"memif_socket", quote(ep.memif_socket) + " is not valid: expected " + socket_path};
+    if (!ep.vhost_socket.empty())
+        return Problem{"memif_socket", quote(ep.memif_socket) + " is not valid: expected no memif_socket together "
+                       "with vhost_socket (a pod attaches over vhost-user or memif, not both)"};
+    if (ep.memif_zero_copy && !client)
+        return Problem{"memif_zero_copy", "true is not valid: expected false with memif_role server "
+                       "(zero-copy is DPDK's memif client mode: set memif_role: client)"};
+    return std::nullopt;
+}
+
 std::optional<Problem> endpoint_problem(const EndpointConfig& ep, const Config& config) {
     auto bad = [](std::string field, const std::string& value, const std::string& expected) {
         return Problem{std::move(field), quote(value) + " is not valid: expected " + expected};
@@ -220,11 +242,12 @@ std::optional<Problem> endpoint_problem(const EndpointConfig& ep, const Config& 
         return bad("ip", ep.ip.str(), "an address other than network.gateway_ip");
     if (auto e = mac_problem(ep.mac))
         return bad("mac", ep.mac.str(), *e);
-    if (!ep.vhost_socket.empty() &&
-        (ep.vhost_socket[0] != '/' || ep.vhost_socket.size() > 107 ||
-         ep.vhost_socket.find_first_of(", \t\n") != std::string::npos))
-        return bad("vhost_socket", ep.vhost_socket, "an absolute path of at most 107 bytes without commas or spaces");
-    if ((ep.netns.empty() && ep.vhost_socket.empty()) ||
+    const std::string socket_path = "an absolute path of at most 107 bytes without commas or spaces";
+    if (!ep.vhost_socket.empty() && !check_socket_path(ep.vhost_socket, "vhost-user").ok())
+        return bad("vhost_socket", ep.vhost_socket, socket_path);
+    if (auto p = memif_problem(ep, socket_path))
+        return p;
+    if ((ep.netns.empty() && !ep.over_socket()) ||
         (!ep.netns.empty() && ep.netns[0] != '/' && ep.netns.find('/') != std::string::npos))
         return bad("netns", ep.netns, "a namespace name under /run/netns (like pl-pod-a) or an absolute path");
     if (!valid_ifname(ep.ifname))
@@ -337,7 +360,12 @@ EndpointConfig read_endpoint(const Mapping& m) {
     ep.mac = MacAddr::from_ipv4(ep.ip);
     m.read("mac", ep.mac, as_mac);
     m.read("vhost_socket", ep.vhost_socket, as_string);
-    if (ep.vhost_socket.empty())
+    m.read("memif_socket", ep.memif_socket, as_string);
+    m.read("memif_role", ep.memif_role, [](const Field& f) {
+        return as_enum<MemifRole>(f, {{"server", MemifRole::Server}, {"client", MemifRole::Client}});
+    });
+    m.read("memif_zero_copy", ep.memif_zero_copy, as_bool);
+    if (!ep.over_socket())
         ep.netns = as_string(m.require("netns", "a namespace name under /run/netns, like pl-pod-a"));
     else
         m.read("netns", ep.netns, as_string);
@@ -359,7 +387,8 @@ void read_endpoints(const Mapping& top, Config& c) {
     if (!list)
         return;
     for (const Field& item : items(*list, "a list of endpoints, like [{id: default/web-1, ip: 10.200.0.11, netns: pl-web-1}]")) {
-        const Mapping m(item, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket"});
+        const Mapping m(item, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket",
+                               "memif_socket", "memif_role", "memif_zero_copy"});
         EndpointConfig ep = read_endpoint(m);
         read_host_ports(m, ep, c);
         if (auto p = endpoint_problem(ep, c)) {

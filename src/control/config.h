@@ -44,7 +44,12 @@ struct PortConfig {
     std::string devargs;  ///< e.g. "net_null0" or "net_af_packet0,iface=veth0"
 };
 
-/// A pod endpoint attached over a hot-plugged TAP port.
+/// Who serves a memif pod's socket: podlaned (server) or the pod's application.
+enum class MemifRole { Server, Client };
+inline const char* memif_role_name(MemifRole r) { return r == MemifRole::Server ? "server" : "client"; }
+
+/// A pod endpoint attached over a hot-plugged TAP port, or over vhost-user
+/// or memif on a unix socket.
 struct EndpointConfig {
     std::string id;                            ///< unique, e.g. "default/web-1"
     Ipv4Addr ip;                               ///< inside pod_cidr, not the gateway
@@ -54,6 +59,12 @@ struct EndpointConfig {
     std::map<std::string, std::string> labels; ///< e.g. app=web
     std::vector<HostPortConfig> host_ports;    ///< hostPort mappings on the node IP
     std::string vhost_socket;                  ///< non-empty: served over vhost-user at this path, not a TAP
+    std::string memif_socket;                  ///< non-empty: attached over memif on this socket, not a TAP
+    MemifRole memif_role = MemifRole::Server;  ///< server: podlaned listens; client: it connects to the pod
+    bool memif_zero_copy = false;              ///< client only: the pod's application copies in podlane's mbufs
+
+    /// Attached over vhost-user or memif: nothing is configured in a netns.
+    bool over_socket() const { return !vhost_socket.empty() || !memif_socket.empty(); }
 };
 
 /// An uplink: a DPDK port that carries the node IP to the underlay.

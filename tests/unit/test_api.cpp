@@ -229,6 +229,32 @@ TEST_CASE("api: bad endpoint.add arguments are refused, naming the field", "[api
     CHECK(f.api.added().empty());
 }
 
+TEST_CASE("api: endpoint.add takes memif_socket, memif_role and memif_zero_copy; netns is then optional", "[api]") {
+    ServerFixture f;
+    REQUIRE(f.call("endpoint.add", {{"id", "m1"}, {"ip", "10.200.0.21"}, {"memif_socket", "/run/m1.sock"}}).ok());
+    REQUIRE(f.call("endpoint.add", {{"id", "m2"}, {"ip", "10.200.0.22"}, {"memif_socket", "/run/m2.sock"},
+                                    {"memif_role", "client"}, {"memif_zero_copy", true}})
+                .ok());
+    auto added = f.api.added();
+    REQUIRE(added.size() == 2);
+    CHECK(added[0].memif_socket == "/run/m1.sock");
+    CHECK(added[0].memif_role == MemifRole::Server);
+    CHECK_FALSE(added[0].memif_zero_copy);
+    CHECK(added[0].netns.empty());
+    CHECK(added[1].memif_role == MemifRole::Client);
+    CHECK(added[1].memif_zero_copy);
+
+    Json args = {{"id", "m3"}, {"ip", "10.200.0.23"}, {"memif_socket", "/run/m3.sock"}};
+    auto bad_role = args;
+    bad_role["memif_role"] = "master";
+    CHECK(error_of(f.call("endpoint.add", bad_role)) == "endpoint.add: memif_role: \"master\" is not server or client");
+    auto bad_zero_copy = args;
+    bad_zero_copy["memif_zero_copy"] = "yes";
+    CHECK(error_of(f.call("endpoint.add", bad_zero_copy)) ==
+          "endpoint.add: memif_zero_copy: \"yes\" is not true or false");
+    CHECK(f.api.added().size() == 2);
+}
+
 TEST_CASE("api: unknown command is an error", "[api]") {
     ServerFixture f;
     CHECK_THAT(error_of(f.call("endpoint.frobnicate")),
@@ -436,8 +462,17 @@ TEST_CASE("format: stats lists only nonzero drop reasons, per worker and in tota
 TEST_CASE("format: endpoint list and status", "[api]") {
     Json eps = {{{"id", "default/web-1"}, {"ip", "10.200.0.5"}, {"mac", "0a:58:0a:c8:00:05"}, {"port_id", 3},
                  {"netns", "pod-web-1"}, {"ifname", "eth0"}, {"labels", {{"app", "web"}, {"tier", "front"}}}}};
-    CHECK(format_endpoints(eps) == "ID             IP          MAC                PORT  NETNS      LABELS\n"
-                                   "default/web-1  10.200.0.5  0a:58:0a:c8:00:05  3     pod-web-1  app=web,tier=front\n");
+    CHECK(format_endpoints(eps) == "ID             IP          MAC                PORT  NETNS      ATTACHED  LABELS\n"
+                                   "default/web-1  10.200.0.5  0a:58:0a:c8:00:05  3     pod-web-1  tap       app=web,tier=front\n");
+    Json sockets = {{{"id", "m"}, {"ip", "10.200.0.21"}, {"mac", "0a:58:0a:c8:00:15"}, {"port_id", 4}, {"netns", ""},
+                     {"vhost_socket", ""}, {"memif_socket", "/run/m.sock"}, {"memif_role", "client"},
+                     {"memif_zero_copy", true}, {"labels", Json::object()}},
+                    {{"id", "v"}, {"ip", "10.200.0.22"}, {"mac", "0a:58:0a:c8:00:16"}, {"port_id", 5}, {"netns", ""},
+                     {"vhost_socket", "/run/v.sock"}, {"memif_socket", ""}, {"memif_role", nullptr},
+                     {"memif_zero_copy", false}, {"labels", Json::object()}}};
+    CHECK(format_endpoints(sockets) == "ID  IP           MAC                PORT  NETNS  ATTACHED                            LABELS\n"
+                                       "m   10.200.0.21  0a:58:0a:c8:00:15  4            memif client /run/m.sock zero-copy  -\n"
+                                       "v   10.200.0.22  0a:58:0a:c8:00:16  5            vhost-user /run/v.sock              -\n");
     CHECK(format_endpoints(Json::array()) == "no endpoints\n");
 
     std::string status = format_status({{"node", "node1"}, {"uptime_s", 3725}, {"idle_sleep_us", 0},
