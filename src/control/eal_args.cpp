@@ -20,6 +20,11 @@ std::vector<std::string> build_eal_args(const Config& config, const std::string&
     else
         args.push_back("--no-huge");
     args.insert(args.end(), {"-m", std::to_string(dp.memory_mb)});
+    // One file descriptor per memory segment list rather than per page: memif
+    // zero-copy pods (memif_zero_copy) are handed podlane's memory, the
+    // mbufs' included, as one region per list passed by file descriptor,
+    // and net_memif refuses memory it cannot get a list's descriptor for.
+    args.push_back("--single-file-segments");
     // net_tap logs at error level that it cannot create the multiq qdisc this
     // kernel lacks (it only disables rte_flow, which podlane does not use),
     // once per pod. A real attach failure still reaches the operator as the
