@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
                                               static_cast<int>(rte_socket_id()));
   if (!pool) {
     rc = fail(2, std::string("mbuf pool: ") + rte_strerror(rte_errno) + " (more -m memory?)");
-  } else if (err = start_ports(o.ports, o.queues, o.rx_queue_count(), pool, ports); !err.empty()) {
+  } else if (err = start_ports(o.ports, o.queues, o.rx_queue_count(), pool, o.link_timeout_s, ports); !err.empty()) {
     rc = fail(2, err);
   } else {
     rte_ether_addr mac{};

@@ -72,6 +72,8 @@ ports
   --rx-queues R         rx queues per port, at least Q (default Q): a memif client
                         that transmits on more queues than it receives (OVS: one
                         tx queue per PMD thread and one more) needs R of them
+  --link-timeout S      wait up to S seconds for every port's link (default 10): the
+                        time a peer has to connect to the generator's server sockets
   --no-tx               only receive (a sink)
   --no-rx-check         do not fail when nothing is received
   --arp-reply IP[,IP..] answer ARP requests for these addresses with the port's MAC
@@ -133,6 +135,7 @@ std::string parse_options(int argc, char** argv, Options& o, bool& help) {
     if (a == "--port") o.ports.emplace_back(v);
     else if (a == "--tx-port") { if (!parse_u64(v, n)) return bad("expected an index"); o.tx_port = static_cast<unsigned>(n); }
     else if (a == "--queues") { if (!parse_u64(v, n) || n < 1 || n > 16) return bad("expected 1..16"); o.queues = static_cast<unsigned>(n); }
+    else if (a == "--link-timeout") { if (!parse_u64(v, n) || n < 1 || n > 600) return bad("expected 1..600 seconds"); o.link_timeout_s = static_cast<unsigned>(n); }
     else if (a == "--rx-queues") { if (!parse_u64(v, n) || n < 1 || n > 16) return bad("expected 1..16"); o.rx_queues = static_cast<unsigned>(n); }
     else if (a == "--proto") {
       std::string p = v;

@@ -29,6 +29,7 @@ struct Options {
   unsigned queues = 1;                 ///< rx/tx queue pairs per port
   unsigned rx_queues = 0;              ///< rx queues per port when more than `queues` (0: `queues`)
   unsigned rx_queue_count() const { return rx_queues > queues ? rx_queues : queues; }
+  unsigned link_timeout_s = 10;        ///< how long the ports' links may take to come up
   bool tx_enabled = true;
   bool expect_rx = true;               ///< exit non-zero when nothing comes back
 

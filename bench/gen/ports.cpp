@@ -8,7 +8,7 @@
 namespace podlane::gen {
 
 std::string start_ports(const std::vector<std::string>& devargs, unsigned queues, unsigned rx_queues, rte_mempool* pool,
-                        std::vector<Port>& out) {
+                        unsigned link_timeout_s, std::vector<Port>& out) {
   for (const auto& d : devargs) {
     const std::string name = d.substr(0, d.find(','));
     int rc = rte_dev_probe(d.c_str());
@@ -48,13 +48,13 @@ std::string start_ports(const std::vector<std::string>& devargs, unsigned queues
     rte_eth_promiscuous_enable(id);
   }
   // Wait for every link (a vhost-user peer connecting, a client reconnecting).
-  const uint64_t deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
+  const uint64_t deadline = rte_get_timer_cycles() + link_timeout_s * rte_get_timer_hz();
   for (const auto& p : out) {
     rte_eth_link link{};
     while (rte_eth_link_get_nowait(p.id, &link) == 0 && link.link_status != RTE_ETH_LINK_UP &&
            rte_get_timer_cycles() < deadline)
       rte_delay_ms(50);
-    if (link.link_status != RTE_ETH_LINK_UP) return "port " + p.devargs + ": link still down after 10 s (peer not there?)";
+    if (link.link_status != RTE_ETH_LINK_UP) return "port " + p.devargs + ": link still down after " + std::to_string(link_timeout_s) + " s (peer not there?)";
   }
   return {};
 }

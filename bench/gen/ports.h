@@ -16,10 +16,10 @@ struct Port {
 
 /// Probes each devargs (rte_dev_probe), configures `queues` tx queues and
 /// `rx_queues` (>= `queues`) rx queues on it with `pool`, starts it and waits
-/// up to 10 s for its link.
+/// up to `link_timeout_s` for its link.
 /// Returns an error text naming the port, or empty; `out` gets what started.
 std::string start_ports(const std::vector<std::string>& devargs, unsigned queues, unsigned rx_queues, rte_mempool* pool,
-                        std::vector<Port>& out);
+                        unsigned link_timeout_s, std::vector<Port>& out);
 
 /// Stops, closes and unplugs every port.
 void stop_ports(std::vector<Port>& ports);

@@ -55,6 +55,7 @@ std::string write_json(const std::string& path, const Options& o, const RunResul
   nlohmann::json j;
   j["tool"] = "podlane-gen";
   j["started"] = started_utc;
+  j["tsc_hz"] = rte_get_tsc_hz();
   j["window"] = {{"start", window_start_utc}, {"end", window_end_utc}, {"seconds", x.seconds},
                  {"warmup_seconds", o.count ? 0.0 : o.warmup_s}};
   j["config"] = {{"ports", o.ports},
