@@ -8,7 +8,11 @@
 // pod's application must open as many.
 #include <sys/socket.h>
 
+#include <rte_ethdev.h>
+
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "control/agent.h"
 #include "control/memif.h"
@@ -33,27 +37,67 @@ std::string memif_devargs(uint32_t seq, const EndpointConfig& ep, uint16_t ring_
     return devargs;
 }
 
+namespace {
+
+/// Waits up to `timeout` for a port's link to come up: a memif client's
+/// connection is set up by the EAL interrupt thread after the port started.
+bool link_comes_up(uint16_t port, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+            return true;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+} // namespace
+
 Result<void> Agent::attach_memif(EndpointRecord& rec) {
     const EndpointConfig& ep = rec.spec;
     const std::string& path = ep.memif_socket;
     const std::string who = "endpoint \"" + ep.id + "\": ";
     const bool server = ep.memif_role == MemifRole::Server;
+    // DPDK 22.11's zero-copy client closes the EAL's descriptor of the
+    // memory it shares when it connects (memif_connect): a later zero-copy
+    // port would offer its peer that stale number, by then perhaps another
+    // file's. PortManager refuses while the first is attached and up; this
+    // refuses after any zero-copy port started (it may have connected).
+    if (ep.memif_zero_copy && memif_zero_copy_started_)
+        return make_error(who + "memif zero-copy works once per podlaned run with DPDK 22.11: a zero-copy memif "
+                          "port has been started, and net_memif closes the descriptor of the memory a zero-copy "
+                          "peer maps when it connects; restart podlaned, or attach this pod without memif_zero_copy");
     if (auto r = server ? prepare_server_socket(path, "memif") : check_socket_path(path, "memif"); !r)
         return make_error(who + r.error().message);
     auto port = ports_->attach(memif_devargs(tap_seq_++, ep, config_.dataplane.rx_ring_size));
-    if (port) {
-        rec.port = *port;
-        return {};
+    memif_zero_copy_started_ = memif_zero_copy_started_ || (port && ep.memif_zero_copy);
+    if (!port) {
+        // A client that finds nobody on the socket fails its start with a
+        // bare "Operation not permitted": say why. (Probed only now, not
+        // before every attach: a probe is one more connection to the pod.)
+        if (!server)
+            if (int e = probe_unix_socket(path, SOCK_SEQPACKET, 1000); e != 0)
+                return make_error(who + "memif socket " + path + " is not served (" + std::strerror(e) +
+                                  "): with memif_role client, the pod's application must listen on it first");
+        return make_error(who + "memif " + memif_role_name(ep.memif_role) + " port on " + path + ": " +
+                          port.error().message);
     }
-    // A client that finds nobody on the socket fails its start with a bare
-    // "Operation not permitted": say why. (Probed only now, not before every
-    // attach, as a probe is one more connection to the pod's application.)
-    if (!server)
-        if (int e = probe_unix_socket(path, SOCK_SEQPACKET, 1000); e != 0)
-            return make_error(who + "memif socket " + path + " is not served (" + std::strerror(e) +
-                              "): with memif_role client, the pod's application must listen on it first");
-    return make_error(who + "memif " + memif_role_name(ep.memif_role) + " port on " + path + ": " +
-                      port.error().message);
+    // A client connects once, when it starts (net_memif does not retry): a
+    // server that refused it (memif id 0 not started yet, too few queues)
+    // would leave the pod silently unreachable. A server waits for its peer.
+    if (!server) {
+        if (!link_comes_up(port->port_id, std::chrono::seconds(2))) {
+            ports_->detach(port->port_id);
+            return make_error(who + "memif client on " + path + ": the pod's application accepted the connection "
+                              "but the link did not come up within 2 s (is its memif interface id 0 started, with " +
+                              std::to_string(config_.dataplane.worker_lcores.size()) +
+                              " queue pairs, one per podlane worker? see its log)");
+        }
+    }
+    rec.port = *port;
+    return {};
 }
 
 } // namespace podlane
