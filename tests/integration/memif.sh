@@ -79,6 +79,8 @@ ip netns exec "$POD_PMD" stdbuf -oL dpdk-testpmd -l 0,1 --no-huge -m 256 --no-pc
   <&"$TESTPMD_IN" > "$PL_TMP/testpmd.log" 2>&1 &
 TESTPMD_PID=$!
 PL_PIDS+=("$TESTPMD_PID")
+# Not --in-memory: testpmd keeps a runtime directory, removed once it is gone.
+pl_on_exit 'kill -TERM "$TESTPMD_PID" 2>/dev/null; wait "$TESTPMD_PID" 2>/dev/null; rm -rf "/var/run/dpdk/pl-pmd-memif-$id"'
 # Its memif server refuses clients until its ports have started (stdbuf: its
 # log is line-buffered, so the line shows when it is printed).
 pl_wait_for "testpmd to start its ports" 20 grep -q "Press enter to exit" "$PL_TMP/testpmd.log"
