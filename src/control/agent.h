@@ -208,7 +208,6 @@ private:
     std::chrono::steady_clock::time_point last_gc_{};
     uint64_t generation_ = 0;
     uint32_t tap_seq_ = 0;
-    bool memif_zero_copy_started_ = false; ///< a zero-copy memif port has started (agent_memif.cpp)
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     uint64_t workers_started_tsc_ = 0;  ///< TSC when the workers were launched: their busy share's base
     Metrics* metrics_ = nullptr;

@@ -60,19 +60,9 @@ Result<void> Agent::attach_memif(EndpointRecord& rec) {
     const std::string& path = ep.memif_socket;
     const std::string who = "endpoint \"" + ep.id + "\": ";
     const bool server = ep.memif_role == MemifRole::Server;
-    // DPDK 22.11's zero-copy client closes the EAL's descriptor of the
-    // memory it shares when it connects (memif_connect): a later zero-copy
-    // port would offer its peer that stale number, by then perhaps another
-    // file's. PortManager refuses while the first is attached and up; this
-    // refuses after any zero-copy port started (it may have connected).
-    if (ep.memif_zero_copy && memif_zero_copy_started_)
-        return make_error(who + "memif zero-copy works once per podlaned run with DPDK 22.11: a zero-copy memif "
-                          "port has been started, and net_memif closes the descriptor of the memory a zero-copy "
-                          "peer maps when it connects; restart podlaned, or attach this pod without memif_zero_copy");
     if (auto r = server ? prepare_server_socket(path, "memif") : check_socket_path(path, "memif"); !r)
         return make_error(who + r.error().message);
     auto port = ports_->attach(memif_devargs(tap_seq_++, ep, config_.dataplane.rx_ring_size));
-    memif_zero_copy_started_ = memif_zero_copy_started_ || (port && ep.memif_zero_copy);
     if (!port) {
         // A client that finds nobody on the socket fails its start with a
         // bare "Operation not permitted": say why. (Probed only now, not

@@ -1,7 +1,9 @@
 #include "control/ports.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -27,21 +29,20 @@ bool is_zero_copy_memif(const std::string& devargs) {
     return devargs.rfind("net_memif", 0) == 0 && ("," + devargs + ",").find(",zero-copy=yes,") != std::string::npos;
 }
 
-// DPDK 22.11's zero-copy memif client closes the EAL's descriptor of the
-// memory it shares once its port has connected (memif_connect). A zero-copy
-// port started after that offers its peer the stale descriptor (or whatever
-// file took its number): the peer cannot map it and the link stays down.
-// Refuse that case with the reason instead.
-Result<void> PortManager::check_zero_copy_memif(const std::string& dev) const {
-    for (uint16_t p : zero_copy_memif_) {
-        rte_eth_link link{};
-        if (rte_eth_link_get_nowait(p, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
-            return make_error("cannot attach " + dev + " with zero-copy=yes: the zero-copy memif port " + name(p) +
-                              " has already connected, and DPDK 22.11 then no longer holds the descriptor of the "
-                              "memory a second zero-copy port must share; start every zero-copy memif port before "
-                              "its peers connect (restart podlaned), or attach this one without zero-copy");
-    }
-    return {};
+// A zero-copy memif client connects in the EAL interrupt thread after its
+// start, and then closes the memory descriptors it shared (memif_memory.h):
+// wait for that, and reopen them at once, before another file takes a number.
+Result<void> PortManager::connect_zero_copy_memif(uint16_t port) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    rte_eth_link link{};
+    while (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status != RTE_ETH_LINK_UP &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (link.link_status != RTE_ETH_LINK_UP)
+        return make_error("zero-copy memif port " + name(port) +
+                          " did not connect within 2 s (does its peer serve the socket, with interface id 0 "
+                          "started and a queue pair per podlane worker?)");
+    return memif_memory_.restore();
 }
 
 std::string PortManager::name(uint16_t port_id) {
@@ -71,9 +72,13 @@ Result<PortQueues> PortManager::attach(const std::string& devargs) {
         return make_error("cannot attach " + dev + ": all " + std::to_string(RTE_MAX_ETHPORTS) +
                           " DPDK ports are in use (RTE_MAX_ETHPORTS of this DPDK build)");
     const bool zero_copy = is_zero_copy_memif(devargs);
-    if (zero_copy)
-        if (auto r = check_zero_copy_memif(dev); !r)
-            return r.error();
+    if (zero_copy) {
+        auto r = memif_memory_.restore();
+        if (r)
+            r = memif_memory_.remember();
+        if (!r)
+            return make_error("cannot attach " + dev + " with zero-copy: " + r.error().message);
+    }
     if (int ret = rte_dev_probe(devargs.c_str()); ret != 0)
         return make_error("cannot attach device \"" + devargs + "\": " + rte_strerror(-ret));
     uint16_t port = 0;
@@ -87,7 +92,11 @@ Result<PortQueues> PortManager::attach(const std::string& devargs) {
         return rx_queues.error();
     }
     if (zero_copy)
-        zero_copy_memif_.push_back(port);
+        if (auto r = connect_zero_copy_memif(port); !r) {
+            detach(port);
+            (void)memif_memory_.restore();
+            return r.error();
+        }
     return PortQueues{port, *rx_queues};
 }
 
@@ -121,7 +130,6 @@ Result<uint16_t> PortManager::configure_and_start(uint16_t port) {
 }
 
 void PortManager::detach(uint16_t port) {
-    std::erase(zero_copy_memif_, port);
     const std::string dev = name(port);
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);

@@ -11,6 +11,7 @@
 #include <rte_mempool.h>
 
 #include "common/result.h"
+#include "control/memif_memory.h"
 #include "control/snapshot_builder.h"
 
 namespace podlane {
@@ -37,7 +38,8 @@ public:
 
     /// Probes a device from devargs ("net_tap3,iface=pl0003"), configures and
     /// starts its port; returns the port id and its rx queue count. On
-    /// failure nothing is left plugged.
+    /// failure nothing is left plugged. A zero-copy memif client must also
+    /// connect within 2 s (see memif_memory.h).
     Result<PortQueues> attach(const std::string& devargs);
 
     /// Stops, closes and unplugs a port. Callers make sure no worker can still
@@ -50,9 +52,9 @@ public:
 
 private:
     Result<uint16_t> configure_and_start(uint16_t port_id);
-    Result<void> check_zero_copy_memif(const std::string& dev) const;
+    Result<void> connect_zero_copy_memif(uint16_t port);
     PortSetup setup_;
-    std::vector<uint16_t> zero_copy_memif_; ///< attached zero-copy memif ports
+    MemifMemoryFds memif_memory_; ///< DPDK memory descriptors zero-copy memif ports close
 };
 
 } // namespace podlane
