@@ -11,7 +11,8 @@
 #                        then ct zone 2 with nat(src=node1) (SNAT) -> vx0
 #     pod CIDR 10.200.1.0/24 -> vx0
 #   br-ul (192.168.50.11 on its LOCAL port): ul (vhost-user client) <-> LOCAL
-# The generator is the vhost-user server of both ports.
+# The generator is the vhost-user server of both ports; with TRANSPORT=memif
+# it is their memif server and OVS a zero-copy memif client (type=dpdk).
 
 O_NS=plcmp-ovs
 OVS_BIN=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
@@ -21,7 +22,12 @@ ovs_env() {
 }
 ovs_vsctl() { ovs_env; ovs-vsctl --db="unix:$OVS_RUNDIR/db.sock" --timeout=20 "$@"; }
 ovs_ofctl() { ovs_env; ovs-ofctl -O OpenFlow15 "$@"; }
-ovs_appctl() { ovs_env; ovs-appctl -t "$OVS_RUNDIR/ovs-vswitchd.$(cat "$OVS_RUNDIR/ovs-vswitchd.pid").ctl" "$@"; }
+# The DPDK build names its control socket after its binary (ovs-vswitchd-dpdk).
+ovs_appctl() {
+  ovs_env
+  local ctl; ctl=$(echo "$OVS_RUNDIR"/ovs-vswitchd*."$(cat "$OVS_RUNDIR/ovs-vswitchd.pid")".ctl)
+  ovs-appctl -t "$ctl" "$@"
+}
 
 ovs_down() {
   ovs_env
@@ -36,7 +42,9 @@ ovs_down() {
     fi
   done
   ip netns del "$O_NS" 2>/dev/null || true
-  rm -rf "$WORK/ovs" "$WORK/ovs-pod.sock" "$WORK/ovs-ul.sock"
+  rm -rf "$WORK/ovs"
+  # memif: the sockets are the generator's, which may already be waiting.
+  [ "$TRANSPORT" = memif ] || rm -f "$WORK/ovs-pod.sock" "$WORK/ovs-ul.sock"
 }
 
 ovs_up() {
@@ -49,11 +57,12 @@ ovs_up() {
   ovsdb-server "$OVS_DBDIR/conf.db" --remote="punix:$OVS_RUNDIR/db.sock" \
     --pidfile="$OVS_RUNDIR/ovsdb-server.pid" --log-file="$OVS_LOGDIR/ovsdb-server.log" --detach
   ovs_vsctl --no-wait init
-  local extra="--no-pci --file-prefix plcmp-ovs"
+  # --single-file-segments: memif zero-copy shares the memory by one fd per segment list.
+  local extra="--no-pci --single-file-segments --file-prefix plcmp-ovs"
   if [ "$HUGE" = 1 ]; then
     ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-socket-mem=1024 other_config:dpdk-socket-limit=1024
   else
-    extra="--no-huge --no-pci -m 2048 --legacy-mem --no-shconf --file-prefix plcmp-ovs"
+    extra="--no-huge --no-pci -m 2048 --legacy-mem --no-shconf --single-file-segments --file-prefix plcmp-ovs"
   fi
   ovs_vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true "other_config:dpdk-extra=$extra" \
     other_config:pmd-cpu-mask="$(printf 0x%x $((1 << DP_CPU)))" other_config:dpdk-lcore-mask="$(printf 0x%x $((1 << GEN_CPU)))"
@@ -62,21 +71,20 @@ ovs_up() {
     || { tail -20 "$OVS_LOGDIR/ovs-vswitchd.log" >&2; return 1; }
 
   ovs_vsctl add-br br-int -- set bridge br-int datapath_type=netdev fail-mode=secure \
-    -- add-port br-int pod -- set Interface pod type=dpdkvhostuserclient \
-         "options:vhost-server-path=$WORK/ovs-pod.sock" ofport_request=1 \
+    -- add-br br-ul -- set bridge br-ul datapath_type=netdev fail-mode=secure \
+    -- add-port br-int pod -- set Interface pod $(ovs_port_options pod) ofport_request=1 \
+    -- add-port br-ul ul -- set Interface ul $(ovs_port_options ul) ofport_request=1 \
     -- add-port br-int vx0 -- set Interface vx0 type=vxlan options:remote_ip="$NODE2_IP" \
-         options:local_ip="$NODE1_IP" options:key=1 options:dst_port=8472 ofport_request=2
-  ovs_vsctl add-br br-ul -- set bridge br-ul datapath_type=netdev fail-mode=secure \
-    -- add-port br-ul ul -- set Interface ul type=dpdkvhostuserclient \
-         "options:vhost-server-path=$WORK/ovs-ul.sock" ofport_request=1 \
+         options:local_ip="$NODE1_IP" options:key=1 options:dst_port=8472 ofport_request=2 \
     -- add-port br-ul patch-int -- set Interface patch-int type=patch options:peer=patch-ul ofport_request=2 \
     -- add-port br-int patch-ul -- set Interface patch-ul type=patch options:peer=patch-int ofport_request=3
   ip netns exec "$O_NS" ip addr add "$NODE1_IP/24" dev br-ul
   ip netns exec "$O_NS" ip link set br-ul up
   ip netns exec "$O_NS" ip link set br-int up
   sleep 0.5
-  ovs_appctl ovs/route/add "$NODE2_IP/32" br-ul >/dev/null
-  ovs_appctl tnl/neigh/set br-ul "$NODE2_IP" "$GEN_UL_MAC" >/dev/null
+  ovs_appctl ovs/route/add "$NODE2_IP/32" br-ul >/dev/null || { echo "ovs: cannot add the route to $NODE2_IP" >&2; return 1; }
+  ovs_appctl tnl/neigh/set br-ul "$NODE2_IP" "$GEN_UL_MAC" >/dev/null ||
+    { echo "ovs: cannot pin $NODE2_IP's MAC" >&2; return 1; }
 
   local g1="" g2="" b
   for b in $BACKENDS; do
@@ -110,9 +118,30 @@ table=0,priority=0 actions=drop
 FLOWS
 }
 
+# ovs_port_options NAME: the Interface columns of the port the generator serves.
+ovs_port_options() {
+  if [ "$TRANSPORT" = memif ]; then
+    echo "type=dpdk options:dpdk-devargs=net_memif_ovs$1,role=client,socket=$WORK/ovs-$1.sock,id=0,socket-abstract=no,zero-copy=yes"
+  else
+    echo "type=dpdkvhostuserclient options:vhost-server-path=$WORK/ovs-$1.sock"
+  fi
+}
+
 ovs_gen_ports() {
+  if [ "$TRANSPORT" = memif ]; then
+    # OVS transmits on one queue per PMD thread plus one for its main thread.
+    echo "--port $(memif_server_devargs 0 "$WORK/ovs-pod.sock" "$POD_MAC")" \
+         "--port $(memif_server_devargs 1 "$WORK/ovs-ul.sock" "$GEN_UL_MAC") --rx-queues 2"
+    return
+  fi
   echo "--port net_virtio_user0,path=$WORK/ovs-pod.sock,server=1,queue_size=1024${VIRTIO_OPTS:-},mac=$POD_MAC" \
        "--port net_virtio_user1,path=$WORK/ovs-ul.sock,server=1,queue_size=1024${VIRTIO_OPTS:-},mac=$GEN_UL_MAC"
+}
+ovs_gen_sockets() { echo "$WORK/ovs-pod.sock $WORK/ovs-ul.sock"; }
+# ovs_busy: "processing_cycles packets_received" of the PMD threads so far.
+ovs_busy() {
+  ovs_appctl dpif-netdev/pmd-stats-show 2>/dev/null |
+    awk '/processing cycles:/ {c += $3} /packets received:/ {p += $3} END {print c + 0, p + 0}'
 }
 ovs_gen_prefix() { :; }
 ovs_pod_side_mac() { echo "$GW_MAC"; }

@@ -1,8 +1,10 @@
 # The podlane arm of bench/compare.sh: podlaned from this tree with a
 # generated config: the generator's pod is a vhost-user endpoint, the uplink
 # a net_vhost port the generator also connects to (as node2), the service
-# and node2 as in topology.sh. Workers busy-poll (idle_sleep_us 0); where
-# they run: podlane_config.
+# and node2 as in topology.sh. With TRANSPORT=memif the generator serves both
+# ports over memif and podlaned is their zero-copy memif client (the pod's
+# endpoint memif_socket, a net_memif uplink). Workers busy-poll
+# (idle_sleep_us 0); where they run: podlane_config.
 
 P_PID=
 
@@ -37,7 +39,7 @@ network:
   pod_cidr: 10.200.0.0/24
   gateway_ip: $GW_IP
 uplinks:
-  - {name: ul, devargs: "net_vhost_plul,iface=$WORK/pl-ul.sock,queues=$workers", mtu: 1550}
+  - {name: ul, devargs: "$(podlane_uplink_devargs "$workers")", mtu: 1550}
 nodes:
   - {name: node2, ip: $NODE2_IP, pod_cidrs: [10.200.1.0/24]}
 routing: {mode: tunnel, tunnel_protocol: vxlan, tunnel_port: 8472}
@@ -49,7 +51,7 @@ source: {kind: file, file: {watch: false}}
 conntrack: {max_flows: 4194304, tcp_syn_timeout_s: 2, gc_interval_ms: 100}
 loadbalancer: {nodeport_mode: snat}
 endpoints:
-  - {id: bench/gen, ip: $POD_IP, vhost_socket: $WORK/pl-pod.sock}
+  - {id: bench/gen, ip: $POD_IP, $(podlane_pod_attachment)}
 services:
   - name: bench/svc
     cluster_ip: $VIP
@@ -67,6 +69,21 @@ $backends
 YAML
 }
 
+podlane_uplink_devargs() {  # WORKERS
+  if [ "$TRANSPORT" = memif ]; then
+    echo "net_memif_plul,role=client,socket=$WORK/pl-ul.sock,id=0,socket-abstract=no,zero-copy=yes"
+  else
+    echo "net_vhost_plul,iface=$WORK/pl-ul.sock,queues=$1"
+  fi
+}
+podlane_pod_attachment() {
+  if [ "$TRANSPORT" = memif ]; then
+    echo "memif_socket: $WORK/pl-pod.sock, memif_role: client, memif_zero_copy: true"
+  else
+    echo "vhost_socket: $WORK/pl-pod.sock"
+  fi
+}
+
 podlane_down() {
   if [ -n "$P_PID" ]; then
     kill "$P_PID" 2>/dev/null || true
@@ -75,7 +92,8 @@ podlane_down() {
     wait "$P_PID" 2>/dev/null || true
     P_PID=
   fi
-  rm -rf "$WORK/pl-ul.sock" "$WORK/pl-pod.sock" "$WORK/podlane.sock" /var/run/dpdk/plcmp-podlane
+  rm -rf "$WORK/podlane.sock" /var/run/dpdk/plcmp-podlane
+  [ "$TRANSPORT" = memif ] || rm -f "$WORK/pl-ul.sock" "$WORK/pl-pod.sock"
 }
 
 podlane_up() {  # WORKERS
@@ -84,8 +102,14 @@ podlane_up() {  # WORKERS
   "$PODLANED" --check-config "$WORK/podlane.yaml" >/dev/null || { "$PODLANED" --check-config "$WORK/podlane.yaml"; return 1; }
   "$PODLANED" --config "$WORK/podlane.yaml" > "$WORK/podlaned.log" 2>&1 &
   P_PID=$!
-  for _ in $(seq 100); do
-    [ -S "$WORK/pl-pod.sock" ] && [ -S "$WORK/pl-ul.sock" ] && return 0
+  # Up: its vhost-user sockets are there, or (memif: it connected to the
+  # generator's) its API answers.
+  for _ in $(seq 300); do
+    if [ "$TRANSPORT" = memif ]; then
+      PODLANE_SOCKET=$WORK/podlane.sock "$PODLANE_CLI" status >/dev/null 2>&1 && return 0
+    else
+      [ -S "$WORK/pl-pod.sock" ] && [ -S "$WORK/pl-ul.sock" ] && return 0
+    fi
     kill -0 "$P_PID" 2>/dev/null || break
     sleep 0.1
   done
@@ -94,8 +118,19 @@ podlane_up() {  # WORKERS
 }
 
 podlane_gen_ports() {  # WORKERS
+  if [ "$TRANSPORT" = memif ]; then
+    echo "--port $(memif_server_devargs 0 "$WORK/pl-pod.sock" "$POD_MAC")" \
+         "--port $(memif_server_devargs 1 "$WORK/pl-ul.sock" "$GEN_UL_MAC")"
+    return
+  fi
   echo "--port net_virtio_user0,path=$WORK/pl-pod.sock,queues=$1,queue_size=1024${VIRTIO_OPTS:-},mac=$POD_MAC" \
        "--port net_virtio_user1,path=$WORK/pl-ul.sock,queues=$1,queue_size=1024${VIRTIO_OPTS:-},mac=$GEN_UL_MAC"
+}
+podlane_gen_sockets() { echo "$WORK/pl-pod.sock $WORK/pl-ul.sock"; }
+# podlane_busy: "busy_cycles rx_packets" of the workers so far.
+podlane_busy() {
+  PODLANE_SOCKET=$WORK/podlane.sock "$PODLANE_CLI" stats -o json 2>/dev/null |
+    jq -r '"\(.totals.busy_cycles // 0) \(.totals.rx_packets // 0)"' 2>/dev/null || echo "0 0"
 }
 podlane_gen_prefix() { :; }
 podlane_pod_side_mac() { echo "$GW_MAC"; }

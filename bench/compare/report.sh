@@ -2,10 +2,10 @@
 # The summary of bench/compare.sh: medians per arm and scenario from the
 # per-run records (one JSON object a line), the table with ratios on stdout,
 # the JSON results file and the PNG (gnuplot).
-# usage: report.sh RUNS.jsonl OUT.json OUT.png ROUNDS WARMUP WINDOW HUGE
+# usage: report.sh RUNS.jsonl OUT.json OUT.png ROUNDS WARMUP WINDOW HUGE TRANSPORT
 set -euo pipefail
 runs=$1 json=$2 png=$3
-jq -s --argjson rounds "$4" --argjson warmup "$5" --argjson window "$6" --argjson huge "$7" \
+jq -s --argjson rounds "$4" --argjson warmup "$5" --argjson window "$6" --argjson huge "$7" --arg transport "$8" \
    --arg host "$(hostname)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" '
   def median: sort | if length == 0 then null elif length % 2 == 1 then .[length/2|floor]
                      else (.[length/2 - 1] + .[length/2]) / 2 end;
@@ -15,14 +15,15 @@ jq -s --argjson rounds "$4" --argjson warmup "$5" --argjson window "$6" --argjso
   | ([.[] | .arm] | unique) as $arms
   | {
       method: {rounds: $rounds, warmup_s: $warmup, window_s: $window, hugepages: ($huge == 1),
-               host: $host, cpu: $cpu, cpus: 2,
-               note: "medians over rounds; Mpps per core = packets out of the far side of the datapath per CPU-second the datapath used in the window (DPDK: the CPU time of its worker or PMD threads; kernel: irq + softirq time of the forwarding CPU)"},
+               transport: $transport, host: $host, cpu: $cpu, cpus: 2,
+               note: "medians over rounds; Mpps per core = packets out of the far side of the datapath per CPU-second the datapath used in the window (DPDK: the CPU time of its worker or PMD threads; kernel: irq + softirq time of the forwarding CPU); mpps_per_busy_core: per second of the DPDK threads busy cycles (polling rounds that found packets: podlane stats busy_cycles, OVS pmd-stats processing cycles)"},
       results: [ $scen[] as $s | $arms[] as $a | ($all | cell($a; $s)) as $c | select($c | length > 0) | {
           scenario: $s, arm: $a, runs: ($c | length),
           mpps_per_core: ([$c[].mpps_per_core] | median),
           rx_mpps: ([$c[].rx_mpps] | median), tx_mpps: ([$c[].tx_mpps] | median),
           loss_pct: ([$c[].loss_pct] | median), p99_us: ([$c[].p99_us] | median),
           cores_used: ([$c[].cores_used] | median),
+          mpps_per_busy_core: ([$c[].mpps_per_busy_core // empty] | median),
           per_run_mpps_per_core: [$c[].mpps_per_core] } ],
       errors: [.[] | select(.error)],
       runs: [.[] | select(.error == null)]
@@ -36,7 +37,7 @@ jq -s --argjson rounds "$4" --argjson warmup "$5" --argjson window "$6" --argjso
 
 order="vxlan-pod clusterip-1k clusterip-10k clusterip-100k nodeport-snat newconn-syn"
 echo
-echo "Mpps per core (packets out per CPU-second the datapath used), median of $4 round(s) (${5}s warm-up, ${6}s windows)"
+echo "Mpps per core (packets out per CPU-second the datapath used), median of $4 round(s) (${5}s warm-up, ${6}s windows), transport $8"
 echo
 echo "| scenario | podlane 1 worker | podlane 2 workers | OVS-DPDK | kernel | podlane/OVS | podlane/kernel |"
 echo "|---|---|---|---|---|---|---|"
@@ -47,6 +48,19 @@ for s in $order; do
     def r: if . == null then "–" else ((. * 10 | round / 10 | tostring) + "×") end;
     select(any(.results[]; .scenario == $s))
     | "| \($s) | \(g("podlane-1w"; .mpps_per_core) | f) | \(g("podlane-2w"; .mpps_per_core) | f) | \(g("ovs"; .mpps_per_core) | f) | \(g("kernel"; .mpps_per_core) | f) | \([.ratios[] | select(.scenario == $s)][0].podlane_vs_ovs | r) | \([.ratios[] | select(.scenario == $s)][0].podlane_vs_kernel | r) |"' "$json"
+done
+echo
+echo "Mpps per busy core (DPDK arms: per second of polling rounds that found packets)"
+echo
+echo "| scenario | podlane 1 worker | podlane 2 workers | OVS-DPDK | podlane/OVS |"
+echo "|---|---|---|---|---|"
+for s in $order; do
+  jq -r --arg s "$s" '
+    def f: if . == null then "–" else (. * 100 | round / 100 | tostring) end;
+    def g($a): [.results[] | select(.scenario == $s and .arm == $a) | .mpps_per_busy_core][0];
+    def r: if . == null then "–" else ((. * 10 | round / 10 | tostring) + "×") end;
+    select(any(.results[]; .scenario == $s))
+    | "| \($s) | \(g("podlane-1w") | f) | \(g("podlane-2w") | f) | \(g("ovs") | f) | \(if g("podlane-1w") and g("ovs") and g("ovs") > 0 then g("podlane-1w") / g("ovs") else null end | r) |"' "$json"
 done
 nerr=$(jq '.errors | length' "$json")
 [ "$nerr" = 0 ] || { echo; echo "$nerr run(s) failed:"; jq -r '.errors[] | "  \(.arm) \(.scenario // "setup") round \(.round): \(.error | gsub("\n"; " "))"' "$json"; }
@@ -62,7 +76,7 @@ if [ -s "$dat" ]; then
   gnuplot <<GP || true
 set terminal pngcairo size 820,380 font ",9"
 set output "$png"
-set title "Mpps per core, median of $4 round(s) — podlane vs OVS-DPDK 3.1 vs Linux kernel (iptables + vxlan), 64-byte frames"
+set title "Mpps per core, median of $4 round(s), $8 — podlane vs OVS-DPDK 3.1 vs Linux kernel (iptables + vxlan), 64-byte frames"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1

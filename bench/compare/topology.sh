@@ -44,3 +44,11 @@ scenario_dst_mac() {
 }
 
 SCENARIOS_ALL="vxlan-pod clusterip-1k clusterip-10k clusterip-100k nodeport-snat newconn-syn"
+
+# memif_server_devargs N SOCKET MAC: the generator's N-th port, serving the
+# datapath's memif client on SOCKET (a path, not DPDK's default abstract
+# socket: those are per network namespace, and OVS runs in a namespace of
+# its own).
+memif_server_devargs() {
+  echo "net_memif$1,role=server,socket=$2,id=0,socket-abstract=no,mac=$3"
+}
