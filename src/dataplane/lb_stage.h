@@ -318,7 +318,7 @@ inline bool lb_guess_key(const Snapshot& snap, const rte_mbuf* m, bool from_upli
         }
     }
     const auto* ports = reinterpret_cast<const rte_be16_t*>(ip + 1);
-    t = CtTuple{ip->src_addr, ip->dst_addr, ports[0], ports[1], ip->next_proto_id, {}};
+    t = make_ct_tuple(ip->src_addr, ip->dst_addr, ports[0], ports[1], ip->next_proto_id);
     return node_bound || lb.frontend_ips.lookup(Ipv4Addr{ip->dst_addr}) != kNotFound ||
            ip->dst_addr == lb.hairpin_ip.be || lb.backend_ips.contains(Ipv4Addr{ip->src_addr});
 }

@@ -101,7 +101,7 @@ inline bool ct_tuple_of(const ParsedPacket& p, CtTuple& t) noexcept {
     rte_be16_t sport, dport;
     if (!nat_detail::l4_ports(proto, l4, avail, sport, dport))
         return false;
-    t = CtTuple{p.ip->src_addr, p.ip->dst_addr, sport, dport, proto, {}};
+    t = make_ct_tuple(p.ip->src_addr, p.ip->dst_addr, sport, dport, proto);
     return true;
 }
 

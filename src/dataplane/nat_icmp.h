@@ -86,7 +86,7 @@ inline bool icmp_error_flow_tuple(const ParsedPacket& p, CtTuple& t) noexcept {
         return false;
     if (rte_raw_cksum(v.icmp, v.icmp_len) != 0xffff)
         return false;
-    t = ct_reverse(CtTuple{v.qip->src_addr, v.qip->dst_addr, v.sport, v.dport, v.qip->next_proto_id, {}});
+    t = ct_reverse(make_ct_tuple(v.qip->src_addr, v.qip->dst_addr, v.sport, v.dport, v.qip->next_proto_id));
     return true;
 }
 

@@ -168,11 +168,16 @@ template <bool kObserve>
     const PortRole role = snap.ports[in_port].role;
     // Every header of the burst at once: the conntrack keys below read them
     // all before the per-packet work starts. (The inner headers of a tunnel
-    // packet, if any, start in the second line.)
+    // packet, if any, start in the second line.) And the headroom line an
+    // outer header goes into: the peer that read the mbuf's last packet out
+    // (zero-copy memif) still holds it.
     for (rte_mbuf* m : pkts) {
-        prefetch_for_write(rte_pktmbuf_mtod(m, const uint8_t*));
+        const uint8_t* data = rte_pktmbuf_mtod(m, const uint8_t*);
+        prefetch_for_write(data);
         if (role == PortRole::Uplink)
-            prefetch_for_write(rte_pktmbuf_mtod(m, const uint8_t*) + RTE_CACHE_LINE_SIZE);
+            prefetch_for_write(data + RTE_CACHE_LINE_SIZE);
+        if (rte_pktmbuf_headroom(m) >= RTE_CACHE_LINE_SIZE)
+            prefetch_for_write(data - 1);
     }
     if (snap.lb->ct != nullptr)
         w.now_s = ct_now_s();

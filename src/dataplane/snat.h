@@ -45,8 +45,8 @@ inline rte_be16_t snat_pick_port(const Conntrack& ct, const CtTuple& orig, rte_b
         const rte_be16_t port = rte_cpu_to_be_16(slice.port((start + i) % n));
         // The reply would come from orig's destination to (to, port).
         const CtTuple reply = orig.proto == IPPROTO_ICMP
-                                  ? CtTuple{orig.dst, to, 0, port, orig.proto, {}}
-                                  : CtTuple{orig.dst, to, orig.dport, port, orig.proto, {}};
+                                  ? make_ct_tuple(orig.dst, to, 0, port, orig.proto)
+                                  : make_ct_tuple(orig.dst, to, orig.dport, port, orig.proto);
         if (!ct.in_use(reply))
             return port;
     }
