@@ -136,4 +136,6 @@ pl_start_icmpecho() {
     --total-num-mbufs 4096 <&"$PL_ICMPECHO_IN" > "$PL_TMP/testpmd.log" 2>&1 &
   PL_ICMPECHO_PID=$!
   PL_PIDS+=("$PL_ICMPECHO_PID")
+  # Not --in-memory: testpmd keeps a runtime directory; stop it, then remove that.
+  pl_on_exit 'kill -TERM "$PL_ICMPECHO_PID" 2>/dev/null; wait "$PL_ICMPECHO_PID" 2>/dev/null; rm -rf "/var/run/dpdk/pl-pmd-$$"'
 }
