@@ -8,11 +8,7 @@
 // pod's application must open as many.
 #include <sys/socket.h>
 
-#include <rte_ethdev.h>
-
-#include <chrono>
 #include <cstring>
-#include <thread>
 
 #include "control/agent.h"
 #include "control/memif.h"
@@ -37,24 +33,6 @@ std::string memif_devargs(uint32_t seq, const EndpointConfig& ep, uint16_t ring_
     return devargs;
 }
 
-namespace {
-
-/// Waits up to `timeout` for a port's link to come up: a memif client's
-/// connection is set up by the EAL interrupt thread after the port started.
-bool link_comes_up(uint16_t port, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        rte_eth_link link{};
-        if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
-            return true;
-        if (std::chrono::steady_clock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-}
-
-} // namespace
-
 Result<void> Agent::attach_memif(EndpointRecord& rec) {
     const EndpointConfig& ep = rec.spec;
     const std::string& path = ep.memif_socket;
@@ -78,7 +56,7 @@ Result<void> Agent::attach_memif(EndpointRecord& rec) {
     // server that refused it (memif id 0 not started yet, too few queues)
     // would leave the pod silently unreachable. A server waits for its peer.
     if (!server) {
-        if (!link_comes_up(port->port_id, std::chrono::seconds(2))) {
+        if (!PortManager::wait_for_link(port->port_id, std::chrono::seconds(2))) {
             ports_->detach(port->port_id);
             return make_error(who + "memif client on " + path + ": the pod's application accepted the connection "
                               "but the link did not come up within 2 s (is its memif interface id 0 started, with " +

@@ -14,14 +14,10 @@ namespace podlane {
 
 namespace {
 
-struct Walk {
-    std::vector<int> fds;
-};
-
 int collect_fd(const rte_memseg_list*, const rte_memseg* ms, void* arg) {
     // Called with the memory lock held: the _thread_unsafe variant.
     const int fd = rte_memseg_get_fd_thread_unsafe(ms);
-    auto& fds = static_cast<Walk*>(arg)->fds;
+    auto& fds = *static_cast<std::vector<int>*>(arg);
     if (fd >= 0 && (fds.empty() || fds.back() != fd))
         fds.push_back(fd);
     return 0;
@@ -40,9 +36,9 @@ MemifMemoryFds::~MemifMemoryFds() {
 }
 
 Result<void> MemifMemoryFds::remember() {
-    Walk walk;
-    rte_memseg_walk(collect_fd, &walk);
-    for (int fd : walk.fds) {
+    std::vector<int> fds;
+    rte_memseg_walk(collect_fd, &fds);
+    for (int fd : fds) {
         bool known = false;
         for (const Kept& k : kept_)
             known = known || k.number == fd;

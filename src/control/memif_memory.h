@@ -33,8 +33,6 @@ public:
     /// longer be shared.
     Result<void> restore();
 
-    size_t size() const noexcept { return kept_.size(); }
-
 private:
     struct Kept {
         int number;   ///< the EAL's descriptor

@@ -1,7 +1,6 @@
 #include "control/ports.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -33,16 +32,23 @@ bool is_zero_copy_memif(const std::string& devargs) {
 // start, and then closes the memory descriptors it shared (memif_memory.h):
 // wait for that, and reopen them at once, before another file takes a number.
 Result<void> PortManager::connect_zero_copy_memif(uint16_t port) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    rte_eth_link link{};
-    while (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status != RTE_ETH_LINK_UP &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    if (link.link_status != RTE_ETH_LINK_UP)
+    if (!wait_for_link(port, std::chrono::seconds(2)))
         return make_error("zero-copy memif port " + name(port) +
                           " did not connect within 2 s (does its peer serve the socket, with interface id 0 "
                           "started and a queue pair per podlane worker?)");
     return memif_memory_.restore();
+}
+
+bool PortManager::wait_for_link(uint16_t port_id, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(port_id, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+            return true;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
 }
 
 std::string PortManager::name(uint16_t port_id) {

@@ -4,9 +4,9 @@
 // and reading their statistics.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include <rte_mempool.h>
 
@@ -45,6 +45,11 @@ public:
     /// Stops, closes and unplugs a port. Callers make sure no worker can still
     /// use it (RCU grace period) first.
     void detach(uint16_t port_id);
+
+    /// Waits up to `timeout` for the port's link to come up (a memif
+    /// client's connection completes in the EAL interrupt thread after its
+    /// start); true if it did.
+    static bool wait_for_link(uint16_t port_id, std::chrono::milliseconds timeout);
 
     /// The port's device name, e.g. "net_tap3".
     static std::string name(uint16_t port_id);
