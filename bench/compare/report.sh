@@ -30,24 +30,28 @@ jq -s --argjson rounds "$4" --argjson warmup "$5" --argjson window "$6" --argjso
     }
   | .ratios = [ .results as $r | ($r | map(.scenario) | unique)[] as $s
       | ($r | map(select(.scenario == $s)) | map({(.arm): .mpps_per_core}) | add) as $m
+      | ($r | map(select(.scenario == $s)) | map({(.arm): .mpps_per_busy_core}) | add) as $b
       | {scenario: $s,
          podlane_vs_ovs: (if $m["podlane-1w"] and $m.ovs and $m.ovs > 0 then $m["podlane-1w"] / $m.ovs else null end),
-         podlane_vs_kernel: (if $m["podlane-1w"] and $m.kernel and $m.kernel > 0 then $m["podlane-1w"] / $m.kernel else null end)} ]
+         podlane_vs_kernel: (if $m["podlane-1w"] and $m.kernel and $m.kernel > 0 then $m["podlane-1w"] / $m.kernel else null end),
+         podlane_vs_ovs_busy: (if $b["podlane-1w"] and $b.ovs and $b.ovs > 0 then $b["podlane-1w"] / $b.ovs else null end)} ]
   ' "$runs" > "$json"
 
 order="vxlan-pod clusterip-1k clusterip-10k clusterip-100k nodeport-snat newconn-syn"
+# For the tables: f a figure, r a ratio, g an arm's field k, q the scenario's ratio k.
+defs='def f: if . == null then "–" else (. * 100 | round / 100 | tostring) end;
+  def r: if . == null then "–" else ((. * 10 | round / 10 | tostring) + "×") end;
+  def g($a; k): [.results[] | select(.scenario == $s and .arm == $a) | k][0];
+  def q(k): [.ratios[] | select(.scenario == $s)][0] | k;'
 echo
 echo "Mpps per core (packets out per CPU-second the datapath used), median of $4 round(s) (${5}s warm-up, ${6}s windows), transport $8"
 echo
 echo "| scenario | podlane 1 worker | podlane 2 workers | OVS-DPDK | kernel | podlane/OVS | podlane/kernel |"
 echo "|---|---|---|---|---|---|---|"
 for s in $order; do
-  jq -r --arg s "$s" '
-    def f: if . == null then "–" else (. * 100 | round / 100 | tostring) end;
-    def g($a; k): [.results[] | select(.scenario == $s and .arm == $a) | k][0];
-    def r: if . == null then "–" else ((. * 10 | round / 10 | tostring) + "×") end;
+  jq -r --arg s "$s" "$defs"'
     select(any(.results[]; .scenario == $s))
-    | "| \($s) | \(g("podlane-1w"; .mpps_per_core) | f) | \(g("podlane-2w"; .mpps_per_core) | f) | \(g("ovs"; .mpps_per_core) | f) | \(g("kernel"; .mpps_per_core) | f) | \([.ratios[] | select(.scenario == $s)][0].podlane_vs_ovs | r) | \([.ratios[] | select(.scenario == $s)][0].podlane_vs_kernel | r) |"' "$json"
+    | "| \($s) | \(g("podlane-1w"; .mpps_per_core) | f) | \(g("podlane-2w"; .mpps_per_core) | f) | \(g("ovs"; .mpps_per_core) | f) | \(g("kernel"; .mpps_per_core) | f) | \(q(.podlane_vs_ovs) | r) | \(q(.podlane_vs_kernel) | r) |"' "$json"
 done
 echo
 echo "Mpps per busy core (DPDK arms: per second of polling rounds that found packets)"
@@ -55,12 +59,9 @@ echo
 echo "| scenario | podlane 1 worker | podlane 2 workers | OVS-DPDK | podlane/OVS |"
 echo "|---|---|---|---|---|"
 for s in $order; do
-  jq -r --arg s "$s" '
-    def f: if . == null then "–" else (. * 100 | round / 100 | tostring) end;
-    def g($a): [.results[] | select(.scenario == $s and .arm == $a) | .mpps_per_busy_core][0];
-    def r: if . == null then "–" else ((. * 10 | round / 10 | tostring) + "×") end;
+  jq -r --arg s "$s" "$defs"'
     select(any(.results[]; .scenario == $s))
-    | "| \($s) | \(g("podlane-1w") | f) | \(g("podlane-2w") | f) | \(g("ovs") | f) | \(if g("podlane-1w") and g("ovs") and g("ovs") > 0 then g("podlane-1w") / g("ovs") else null end | r) |"' "$json"
+    | "| \($s) | \(g("podlane-1w"; .mpps_per_busy_core) | f) | \(g("podlane-2w"; .mpps_per_busy_core) | f) | \(g("ovs"; .mpps_per_busy_core) | f) | \(q(.podlane_vs_ovs_busy) | r) |"' "$json"
 done
 nerr=$(jq '.errors | length' "$json")
 [ "$nerr" = 0 ] || { echo; echo "$nerr run(s) failed:"; jq -r '.errors[] | "  \(.arm) \(.scenario // "setup") round \(.round): \(.error | gsub("\n"; " "))"' "$json"; }
