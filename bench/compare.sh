@@ -124,6 +124,16 @@ arm_up() {
   esac
 }
 arm_down() { "$(arm_kind "$1")_down"; }
+# setup_failed ARM ROUND [SCENARIO]: reports and records that ARM did not
+# come up (its output in up.log), and takes down what it left.
+setup_failed() {
+  local where="$1${3:+ $3} round $2"
+  echo "  $where did not come up: $(tail -5 "$WORK/up.log")" >&2
+  jq -nc --arg a "$1" --argjson r "$2" --arg s "${3:-}" --arg e "$(tail -5 "$WORK/up.log")" \
+    '{arm:$a, round:$r, error:("setup: " + $e)} + (if $s == "" then {} else {scenario:$s} end)' >> "$WORK/runs.jsonl"
+  arm_down "$1" >/dev/null 2>&1 || true
+}
+
 # up_per_run ARM: brought up for each run, after the generator (memif).
 up_per_run() { [ "$TRANSPORT" = memif ] && [ "$(arm_kind "$1")" != kernel ]; }
 
@@ -213,16 +223,13 @@ run_one() {  # ARM SCENARIO ROUND
     arm_up "$arm" > "$WORK/up.log" 2>&1 || up=$?
     [ "$kind" = ovs ] && kill -CONT "$GEN_PID"
     if [ "$up" != 0 ]; then
-      echo "  $arm $sc round $round did not come up: $(tail -5 "$WORK/up.log")" >&2
       kill "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null; GEN_PID=
-      jq -nc --arg a "$arm" --arg s "$sc" --argjson r "$round" --arg e "$(tail -5 "$WORK/up.log")" \
-        '{arm:$a, scenario:$s, round:$r, error:("setup: " + $e)}' >> "$WORK/runs.jsonl"
-      arm_down "$arm" >/dev/null 2>&1 || true
+      setup_failed "$arm" "$round" "$sc"
       return 0
     fi
   fi
-  # shellcheck disable=SC2046
   local busy0; busy0=$(dp_busy "$arm")
+  # shellcheck disable=SC2046
   sampler $(dp_threads "$arm") > "$WORK/stat.log" &
   STAT_PID=$!
   set +e
@@ -276,10 +283,7 @@ for round in $(seq "$ROUNDS"); do
       continue
     fi
     if ! arm_up "$arm" > "$WORK/up.log" 2>&1; then
-      echo "  $arm did not come up: $(tail -5 "$WORK/up.log")" >&2
-      jq -nc --arg a "$arm" --argjson r "$round" --arg e "$(tail -5 "$WORK/up.log")" \
-        '{arm:$a, round:$r, error:("setup: " + $e)}' >> "$WORK/runs.jsonl"
-      arm_down "$arm" >/dev/null 2>&1 || true
+      setup_failed "$arm" "$round"
       continue
     fi
     for sc in $SCENARIOS; do run_one "$arm" "$sc" "$round"; done
