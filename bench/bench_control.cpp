@@ -27,8 +27,8 @@
 
 #include <rte_eal.h>
 
-#include "control/agent.h"
-#include "control/config.h"
+#include "control/agent/agent.h"
+#include "control/config/config.h"
 
 namespace {
 

@@ -28,7 +28,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
-#include "control/snapshot_builder.h"
+#include "control/tables/snapshot_builder.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/service_lb.h"
 

@@ -71,10 +71,10 @@
     } while (0)
 #endif
 
-#include "control/config.h"
-#include "control/maglev.h"
-#include "control/service_compiler.h"
-#include "control/snapshot_builder.h"
+#include "control/config/config.h"
+#include "control/tables/maglev.h"
+#include "control/tables/service_compiler.h"
+#include "control/tables/snapshot_builder.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/rcu_publisher.h"

@@ -212,7 +212,7 @@ run_one() {  # ARM SCENARIO ROUND
     # offers the peer a stale descriptor (mmap fails, the link stays down).
     # With the server stopped, both ports connect into the sockets' backlog
     # and shake hands once both have started. (podlaned reopens those
-    # descriptors itself, src/control/memif_memory.h, and waits for each
+    # descriptors itself, src/control/ports/memif_memory.h, and waits for each
     # zero-copy port to connect: it must find the generator running.)
     local sock
     for sock in $("${kind}_gen_sockets"); do

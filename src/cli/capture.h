@@ -8,7 +8,7 @@
 namespace podlane {
 
 struct CaptureOptions {
-    std::string filter;        ///< capture filter (control/capture_filter.h), empty: everything
+    std::string filter;        ///< capture filter (control/observe/capture_filter.h), empty: everything
     std::string path;          ///< the pcapng file, made absolute by the CLI
     uint64_t count = 0;        ///< stop after this many packets; 0: no limit
     double duration_s = 0;     ///< stop after this long; 0: no limit

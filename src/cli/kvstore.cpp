@@ -6,9 +6,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "control/cluster_source.h"
-#include "control/etcd_client.h"
-#include "control/etcd_objects.h"
+#include "control/sources/cluster_source.h"
+#include "control/sources/etcd/etcd_client.h"
+#include "control/sources/etcd/etcd_objects.h"
 
 namespace podlane {
 

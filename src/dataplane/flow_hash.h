@@ -1,7 +1,7 @@
 // The flow hash Cilium's datapath feeds Maglev (bpf/lib/hash.h
 // __hash_from_tuple_v4 over bpf/lib/jhash.h jhash_3words), computed from the
 // packet's wire fields so that podlane and Cilium pick the same Maglev slot
-// for a flow. control/maglev.h documents the algorithm and its sources.
+// for a flow. control/tables/maglev.h documents the algorithm and its sources.
 #pragma once
 
 #include <cstdint>

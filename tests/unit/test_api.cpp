@@ -17,7 +17,7 @@
 
 #include "cli/client.h"
 #include "cli/format.h"
-#include "control/api_server.h"
+#include "control/api/api_server.h"
 
 using namespace podlane;
 

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <netinet/in.h>
 
-#include "control/capture_filter.h"
+#include "control/observe/capture_filter.h"
 
 using namespace podlane;
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "control/cluster_source.h"
-#include "control/config.h"
+#include "control/sources/cluster_source.h"
+#include "control/config/config.h"
 
 using namespace podlane;
 using Catch::Matchers::Contains;

@@ -1,12 +1,12 @@
-// Tests for the YAML config loader (src/control/config.cpp).
+// Tests for the YAML config loader (src/control/config/config.cpp).
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "control/config.h"
-#include "control/ipam.h"
+#include "control/config/config.h"
+#include "control/pods/ipam.h"
 
 #ifndef PODLANE_SOURCE_DIR
 #error "PODLANE_SOURCE_DIR must be defined as the source tree's path, as a string literal"

@@ -1,12 +1,12 @@
-// The EAL command line podlaned builds from its config (src/control/eal_args.cpp).
+// The EAL command line podlaned builds from its config (src/control/agent/eal_args.cpp).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "control/config.h"
-#include "control/eal_args.h"
+#include "control/config/config.h"
+#include "control/agent/eal_args.h"
 
 using namespace podlane;
 

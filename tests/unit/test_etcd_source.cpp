@@ -1,4 +1,4 @@
-// Tests for the etcd source's pure parts (src/control/etcd_client.cpp,
+// Tests for the etcd source's pure parts (src/control/sources/etcd/etcd_client.cpp,
 // etcd_objects.cpp) against answers recorded from etcd 3.4's JSON gateway
 // (tests/data/etcd/).
 #include <catch2/catch.hpp>
@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "control/config.h"
-#include "control/etcd_client.h"
-#include "control/etcd_objects.h"
+#include "control/config/config.h"
+#include "control/sources/etcd/etcd_client.h"
+#include "control/sources/etcd/etcd_objects.h"
 
 #ifndef PODLANE_SOURCE_DIR
 #error "PODLANE_SOURCE_DIR must be defined"

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "control/identity.h"
-#include "control/ipcache.h"
+#include "control/tables/identity.h"
+#include "control/tables/ipcache.h"
 
 using namespace podlane;
 

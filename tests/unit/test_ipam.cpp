@@ -1,4 +1,4 @@
-// Tests for cluster-pool IPAM (src/control/ipam.cpp).
+// Tests for cluster-pool IPAM (src/control/pods/ipam.cpp).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -10,7 +10,7 @@
 #include <tuple>
 #include <vector>
 
-#include "control/ipam.h"
+#include "control/pods/ipam.h"
 
 using namespace podlane;
 using Catch::Matchers::Contains;

@@ -9,9 +9,9 @@
 #include <set>
 #include <sstream>
 
-#include "control/api_server.h"
-#include "control/ipam_store.h"
-#include "control/pod_check.h"
+#include "control/api/api_server.h"
+#include "control/pods/ipam_store.h"
+#include "control/pods/pod_check.h"
 
 using namespace podlane;
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "control/k8s_cache.h"
-#include "control/k8s_convert.h"
+#include "control/sources/k8s/k8s_cache.h"
+#include "control/sources/k8s/k8s_convert.h"
 
 #ifndef PODLANE_SOURCE_DIR
 #error "PODLANE_SOURCE_DIR must be defined as the source tree's path, as a string literal"

@@ -15,9 +15,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "control/k8s_client.h"
-#include "control/kubeconfig.h"
-#include "control/source_k8s.h"
+#include "control/sources/k8s/k8s_client.h"
+#include "control/sources/k8s/kubeconfig.h"
+#include "control/sources/k8s/source_k8s.h"
 
 #ifndef PODLANE_SOURCE_DIR
 #error "PODLANE_SOURCE_DIR must be defined as the source tree's path, as a string literal"

@@ -9,9 +9,9 @@
 
 #include <rte_tcp.h>
 
-#include "control/config.h"
-#include "control/service_compiler.h"
-#include "control/snapshot_builder.h"
+#include "control/config/config.h"
+#include "control/tables/service_compiler.h"
+#include "control/tables/snapshot_builder.h"
 #include "dataplane/affinity.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/flow_hash.h"

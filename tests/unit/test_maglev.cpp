@@ -1,6 +1,6 @@
 // Maglev: compatibility vectors from Cilium's own tests, hash vectors, and
 // properties of the table and of the flow slot.
-#include "control/maglev.h"
+#include "control/tables/maglev.h"
 
 #include <catch2/catch.hpp>
 

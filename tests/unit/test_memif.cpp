@@ -1,12 +1,12 @@
-// memif pods: the endpoint keys in the config (src/control/config.cpp), the
+// memif pods: the endpoint keys in the config (src/control/config/config.cpp), the
 // same rules for endpoints added over the API (validate_endpoint), and the
-// net_memif devargs podlaned probes (src/control/agent_memif.cpp).
+// net_memif devargs podlaned probes (src/control/agent/agent_memif.cpp).
 #include <catch2/catch.hpp>
 
 #include <string>
 
-#include "control/config.h"
-#include "control/memif.h"
+#include "control/config/config.h"
+#include "control/ports/memif.h"
 
 using namespace podlane;
 

@@ -1,4 +1,4 @@
-// The Prometheus exporter (control/metrics.h), scraped over real HTTP, and
+// The Prometheus exporter (control/observe/metrics.h), scraped over real HTTP, and
 // the config's metrics section.
 #include <catch2/catch.hpp>
 
@@ -9,8 +9,8 @@
 #include <string>
 
 #include "cli/format.h"
-#include "control/config.h"
-#include "control/metrics.h"
+#include "control/config/config.h"
+#include "control/observe/metrics.h"
 
 using namespace podlane;
 using Catch::Matchers::Contains;

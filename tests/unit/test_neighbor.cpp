@@ -1,7 +1,7 @@
 // The control thread's neighbour cache, driven by an injected clock.
 #include <catch2/catch.hpp>
 
-#include "control/neighbor_cache.h"
+#include "control/ports/neighbor_cache.h"
 
 using namespace podlane;
 using namespace std::chrono_literals;

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "control/netlink.h"
+#include "control/ports/netlink.h"
 
 using namespace podlane;
 using nlohmann::json;

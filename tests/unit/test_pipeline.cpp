@@ -8,7 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
-#include "control/snapshot_builder.h"
+#include "control/tables/snapshot_builder.h"
 #include "dataplane/checksum.h"
 #include "dataplane/pipeline.h"
 #include "packet_builder.h"

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "control/snapshot_builder.h"
+#include "control/tables/snapshot_builder.h"
 #include "dataplane/rcu_publisher.h"
 
 using namespace podlane;

@@ -1,4 +1,4 @@
-// Tests for compile_services (src/control/service_compiler.cpp): frontends by
+// Tests for compile_services (src/control/tables/service_compiler.cpp): frontends by
 // type and traffic policy, backend selection, Maglev tables, NAT settings and
 // the stability of rev_nat and backend ids across compiles.
 #include <catch2/catch.hpp>
@@ -9,9 +9,9 @@
 
 #include <rte_byteorder.h>
 
-#include "control/config.h"
-#include "control/maglev.h"
-#include "control/service_compiler.h"
+#include "control/config/config.h"
+#include "control/tables/maglev.h"
+#include "control/tables/service_compiler.h"
 
 using namespace podlane;
 using Catch::Matchers::Contains;

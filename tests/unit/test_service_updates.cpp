@@ -1,4 +1,4 @@
-// Tests for ServiceCompiler's incremental updates (src/control/service_compiler.cpp):
+// Tests for ServiceCompiler's incremental updates (src/control/tables/service_compiler.cpp):
 // a change to one service recompiles that service only, ids stay stable,
 // shared backends stay, and a failing service keeps its previous version.
 #include <catch2/catch.hpp>
@@ -9,8 +9,8 @@
 
 #include <rte_byteorder.h>
 
-#include "control/config.h"
-#include "control/service_compiler.h"
+#include "control/config/config.h"
+#include "control/tables/service_compiler.h"
 
 using namespace podlane;
 using Catch::Matchers::Contains;

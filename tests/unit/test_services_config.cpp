@@ -1,11 +1,11 @@
-// Tests for the loader's service sections (src/control/config_services.cpp):
+// Tests for the loader's service sections (src/control/config/config_services.cpp):
 // loadbalancer, conntrack, masquerade, services and the endpoints' host_ports.
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-#include "control/config.h"
+#include "control/config/config.h"
 
 using namespace podlane;
 using Catch::Matchers::EndsWith;

@@ -12,7 +12,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "control/snapshot_builder.h"
+#include "control/tables/snapshot_builder.h"
 #include "dataplane/checksum.h"
 #include "dataplane/hold_queue.h"
 #include "dataplane/pipeline.h"

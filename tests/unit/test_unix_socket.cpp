@@ -1,4 +1,4 @@
-// The socket files podlaned serves pods on (src/control/unix_socket.cpp):
+// The socket files podlaned serves pods on (src/control/ports/unix_socket.cpp):
 // path checks, and clearing a stale socket but never a live one or a file.
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "control/unix_socket.h"
+#include "control/ports/unix_socket.h"
 
 using namespace podlane;
 using Catch::Matchers::Contains;

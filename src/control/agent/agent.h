@@ -1,0 +1,238 @@
+// The node agent: owns the packet pool, the ports, the workers and the
+// published tables, and serves the control API. Everything here runs on the
+// control thread (the EAL main lcore); workers run on their own lcores.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "control/sources/cluster_source.h"
+#include "control/tables/ipcache.h"
+#include "dataplane/capture.h"
+#include "control/config/config.h"
+#include "control/api/control_api.h"
+#include "control/pods/ipam_store.h"
+#include "control/observe/metrics.h"
+#include "control/ports/neighbor_cache.h"
+#include "control/ports/ports.h"
+#include "control/tables/service_compiler.h"
+#include "dataplane/affinity.h"
+#include "dataplane/conntrack.h"
+#include "dataplane/counters.h"
+#include "dataplane/rcu_publisher.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/worker.h"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace podlane {
+
+/// A pod endpoint the agent has attached.
+struct EndpointRecord {
+    EndpointConfig spec;
+    std::string netns_path;
+    std::string tap_ifname; ///< name in the agent's netns before the move
+    PortQueues port;
+};
+
+/// A static port from the config.
+struct StaticPort {
+    PortConfig spec;
+    PortQueues port;
+};
+
+class Agent : public ControlApi {
+public:
+    explicit Agent(Config config);
+    ~Agent() override;
+
+    /// Creates the pool, attaches static ports, launches the workers and
+    /// attaches the config's endpoints. EAL must be initialised.
+    Result<void> start();
+    /// Stops the workers and unplugs every port. Idempotent.
+    void stop();
+    /// Periodic control work (every ~10 ms): learns what workers saw in ARP,
+    /// ages and probes neighbours, republishes when next hops change, and
+    /// frees tables whose grace period is over.
+    void tick();
+    /// Feeds `metrics` from tick() from now on (at most every 500 ms), and
+    /// now; nullptr stops. The agent does not own it.
+    void attach_metrics(Metrics* metrics);
+    /// Applies what a cluster-state source reports: other nodes and services
+    /// are replaced or changed as the delta says, recompiled and published.
+    /// Returns the names of the nodes and services that changed.
+    std::vector<std::string> apply_delta(ClusterDelta delta);
+    /// The source `podlane status` reports on (not owned; nullptr: none).
+    void attach_source(ClusterSource* source);
+    /// Hands this node's pods and their identities to the source (etcd shares them).
+    void publish_endpoints_to_source();
+    /// True while an applied delta has not reached every worker yet (its
+    /// update latency is not recorded yet).
+    bool update_pending() const noexcept { return !pending_latency_.empty(); }
+    /// Records the update latency of deltas whose tables every worker now uses.
+    void check_update_latency();
+
+    Json status() override;
+    Json endpoint_list() override;
+    Result<Json> endpoint_add(const EndpointConfig& ep) override;
+    Result<void> endpoint_delete(const std::string& id) override;
+    Json stats() override;
+    Json ipcache_list() override;
+    Json identity_list() override;
+    Json neighbor_list() override;
+    Json service_list() override;
+    Result<Json> service_maglev(const std::string& service) override;
+    Result<Json> service_update(const std::string& yaml) override;
+    Result<Json> service_delete(const std::string& name) override;
+    Json ct_list() override;
+    Json nat_list() override;
+    Json flow_list(uint64_t since, uint32_t last) override;
+    Result<Json> capture_start(const std::string& filter, const std::string& path, uint64_t max_packets,
+                               uint32_t snaplen) override;
+    Result<Json> capture_status() override;
+    Result<Json> capture_stop() override;
+    // CNI (agent_cni.cpp).
+    Result<Json> cni_add(const CniAddRequest& req) override;
+    Result<Json> cni_del(const CniKey& key) override;
+    Result<Json> cni_check(const CniKey& key) override;
+    Result<Json> cni_gc(const std::vector<CniKey>& valid) override;
+    Result<Json> cni_list() override;
+    Result<Json> cni_status() override;
+
+private:
+    Result<void> attach_tap(EndpointRecord& rec);
+    Result<void> attach_vhost(EndpointRecord& rec); // agent_vhost.cpp
+    Result<void> attach_memif(EndpointRecord& rec); // agent_memif.cpp
+    // CNI (agent_cni.cpp).
+    Result<void> start_cni();
+    Result<IpamStore*> cni_store();
+    Result<Json> attach_cni(const CniAttachment& a);
+    Json cni_result(const CniAttachment& a) const;
+    std::unique_ptr<IpamStore> ipam_store_;
+
+    Result<void> start_uplink();
+    void send_arp_probe(Ipv4Addr target);
+    std::vector<EndpointConfig> endpoint_specs() const;
+    MacAddr host_mac() const;
+    Result<void> check_workers_available() const;
+    void publish();
+    // Services (agent_services.cpp).
+    Result<void> start_services();
+    Result<void> compile_services_now();
+    void services_tick();
+    ServiceCompileInputs service_inputs() const;
+    Json services_status() const;
+    Json conntrack_stats() const;
+    Json endpoint_json(const EndpointRecord& rec) const;
+    size_t backend_count() const;
+    /// Every attached port with its operator-facing name (as in stats()).
+    std::vector<std::pair<uint16_t, std::string>> named_ports() const;
+    // Metrics (agent_metrics.cpp).
+    MetricsSnapshot metrics_snapshot() const;
+    void feed_metrics(bool now);
+
+    Json source_status() const;
+    Json applied(const std::vector<std::string>& changed);
+
+    Config config_;
+    rte_mempool* pool_ = nullptr;
+    std::unique_ptr<PortManager> ports_;
+    std::unique_ptr<Qsbr> qsbr_;
+    std::unique_ptr<RcuPublisher<Snapshot>> tables_;
+    std::unique_ptr<WorkerCounters[]> counters_;
+    std::vector<std::unique_ptr<HoldQueue>> hold_queues_;
+    // Flow events (agent_observe.cpp).
+    std::unique_ptr<FlowTap[]> taps_;           ///< one per worker when observe is on
+    std::vector<rte_ring*> flow_rings_;
+    struct StoredFlow {
+        uint64_t seq;
+        double time;                            ///< seconds since the epoch
+        FlowEvent event;
+    };
+    std::deque<StoredFlow> flows_;
+    uint64_t flow_seq_ = 0;
+    Result<void> start_observe();
+    void stop_observe();
+    void drain_flows();
+    Json flow_json(const StoredFlow& f, const std::vector<IpcacheEntry>& ipcache) const;
+    // Packet capture (agent_capture.cpp).
+    std::unique_ptr<CaptureTap[]> capture_taps_; ///< one per worker
+    rte_mempool* capture_pool_ = nullptr;        ///< pcapng copies; made by the first capture
+    struct CaptureRun {
+        rte_pcapng_t* file = nullptr;            ///< non-null while the capture runs
+        std::string path;                        ///< empty: no capture ran yet
+        std::string filter;
+        uint64_t max_packets = 0;                ///< 0: until stopped
+        uint64_t written = 0;
+        uint64_t matched_base = 0, lost_base = 0; ///< the taps' counters when it started
+        bool write_failed = false;
+        std::string error;
+        std::chrono::steady_clock::time_point started, stopped;
+    };
+    CaptureRun capture_;
+    Result<void> start_capture_taps();
+    void stop_capture_taps();
+    void write_captured();
+    void drain_capture();
+    Json finish_capture();
+    Json capture_json() const;
+    std::vector<WorkerContext> worker_ctx_;
+    std::atomic<bool> stop_workers_{false};
+    bool workers_running_ = false;
+
+    std::map<std::string, EndpointRecord> endpoints_; ///< by id
+    std::vector<StaticPort> static_ports_;
+    std::optional<StaticPort> uplink_;  ///< config.uplinks[0], when present
+    std::optional<PortQueues> host_port_; ///< the host path's TAP, when on
+    Result<void> start_host_path();
+    MacAddr node_mac_;
+    rte_ring* neighbor_ring_ = nullptr; ///< workers -> control: NeighborFact
+    rte_ring* control_tx_ = nullptr;    ///< control -> worker 0: packets for the uplink
+    NeighborCache neighbors_;
+    std::unique_ptr<Conntrack> ct_;
+    std::unique_ptr<AffinityTable> affinity_;
+    ServiceCompiler services_;          ///< one compiled unit per service; recompiles what changed
+    std::shared_ptr<const LbTables> lb_ = std::make_shared<const LbTables>(); ///< the last assembled tables, shared by snapshots
+    bool lb_dirty_ = true;              ///< recompile every service (node-wide settings changed)
+    bool host_ports_dirty_ = false;     ///< local endpoints' hostPorts changed
+    bool lb_reassemble_ = false;        ///< node-wide inputs (other nodes) changed: assemble again
+    std::vector<std::string> changed_services_; ///< services to recompile, by name
+    std::chrono::steady_clock::time_point last_gc_{};
+    uint64_t generation_ = 0;
+    uint32_t tap_seq_ = 0;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    uint64_t workers_started_tsc_ = 0;  ///< TSC when the workers were launched: their busy share's base
+    Metrics* metrics_ = nullptr;
+    PublishHistogram publish_times_;    ///< how long each publish() took
+    std::chrono::steady_clock::time_point last_metrics_{};
+    ClusterSource* source_ = nullptr;
+    /// A control loop as `podlane status` shows it (cilium-dbg's controllers).
+    struct Controller {
+        uint64_t runs = 0;
+        uint64_t failures = 0;      ///< runs that ended in an error
+        uint64_t consecutive_failures = 0;
+        std::string last_error;
+        std::chrono::steady_clock::time_point last_run{};
+    };
+    std::map<std::string, Controller> controllers_;
+    void controller_ran(const std::string& name, const std::string& error = "");
+    Json controllers_json() const;
+    Json ipam_json() const;
+    uint64_t state_updates_ = 0;        ///< deltas that changed something
+    struct PendingLatency {
+        uint64_t token;                 ///< QSBR token of the publish that carried the delta
+        std::chrono::steady_clock::time_point received;
+    };
+    std::deque<PendingLatency> pending_latency_;
+    PublishHistogram update_latency_;   ///< source event -> every worker on the new tables
+};
+
+} // namespace podlane

@@ -1,0 +1,209 @@
+// The agent's cluster state: applying what a ClusterSource reports (other
+// nodes with their PodCIDRs, services with their backends) and showing the
+// source's health.
+#include "control/agent/agent.h"
+#include "control/tables/identity.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace podlane {
+
+namespace {
+
+/// Applies upserts and deletes (or a whole replacement) to a list of named
+/// objects sorted by name, keeping it sorted. Returns the names that changed.
+/// Upserts and deletes touch only their own entries (a binary search each),
+/// so one change to a list of 10,000 costs what one change costs.
+template <typename T>
+std::vector<std::string> apply_named(std::vector<T>& list, bool replace, std::vector<T>& upserts,
+                                     const std::vector<std::string>& deletes) {
+    const auto by_name = [](const T& item, const std::string& name) { return item.name < name; };
+    std::vector<std::string> changed;
+    if (replace) {
+        std::map<std::string, T> next;
+        for (T& item : upserts)
+            next.insert_or_assign(item.name, std::move(item));
+        auto old = list.begin();
+        for (const auto& [name, item] : next) {
+            for (; old != list.end() && old->name < name; ++old)
+                changed.push_back(old->name); // gone
+            if (old != list.end() && old->name == name) {
+                if (!(*old == item))
+                    changed.push_back(name);
+                ++old;
+            } else {
+                changed.push_back(name); // new
+            }
+        }
+        for (; old != list.end(); ++old)
+            changed.push_back(old->name);
+        list.clear();
+        list.reserve(next.size());
+        for (auto& [name, item] : next)
+            list.push_back(std::move(item));
+    } else {
+        for (T& item : upserts) {
+            auto at = std::lower_bound(list.begin(), list.end(), item.name, by_name);
+            if (at != list.end() && at->name == item.name) {
+                if (*at == item)
+                    continue;
+                changed.push_back(item.name);
+                *at = std::move(item);
+            } else {
+                changed.push_back(item.name);
+                list.insert(at, std::move(item));
+            }
+        }
+        for (const std::string& name : deletes) {
+            auto at = std::lower_bound(list.begin(), list.end(), name, by_name);
+            if (at != list.end() && at->name == name) {
+                changed.push_back(name);
+                list.erase(at);
+            }
+        }
+    }
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    return changed;
+}
+
+} // namespace
+
+std::vector<std::string> Agent::apply_delta(ClusterDelta delta) {
+    const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);
+    const auto services_changed =
+        apply_named(config_.services, delta.replace, delta.upsert_services, delta.delete_services);
+    // Other nodes' pods only feed the ipcache and identities (the API's view):
+    // nothing to publish to the workers.
+    auto endpoints_changed =
+        apply_named(config_.remote_endpoints, delta.replace, delta.upsert_endpoints, delta.delete_endpoints);
+    if (nodes_changed.empty() && services_changed.empty())
+        return endpoints_changed;
+    if (!nodes_changed.empty() && uplink_) {
+        std::vector<Ipv4Addr> peers;
+        for (const PeerNodeConfig& peer : config_.nodes)
+            peers.push_back(peer.ip);
+        neighbors_.set_wanted(peers, uplink_->port.port_id);
+    }
+    // Only the changed services are recompiled. Other nodes' IPs and PodCIDRs
+    // decide what is never masqueraded: node changes assemble the tables again.
+    changed_services_.insert(changed_services_.end(), services_changed.begin(), services_changed.end());
+    lb_reassemble_ = lb_reassemble_ || !nodes_changed.empty();
+    ++state_updates_;
+    publish();
+    pending_latency_.push_back(PendingLatency{tables_->last_token(), delta.received});
+    std::vector<std::string> changed = nodes_changed;
+    changed.insert(changed.end(), services_changed.begin(), services_changed.end());
+    return changed;
+}
+
+Result<Json> Agent::service_update(const std::string& yaml) {
+    auto objects = parse_cluster_objects(yaml, config_, "service.update");
+    if (!objects)
+        return objects.error();
+    if (!objects->nodes.empty())
+        return make_error("service.update: takes services only (nodes come from the cluster-state source)");
+    ClusterDelta d;
+    d.upsert_services = std::move(objects->services);
+    return applied(apply_delta(std::move(d)));
+}
+
+Result<Json> Agent::service_delete(const std::string& name) {
+    const bool known = std::any_of(config_.services.begin(), config_.services.end(),
+                                   [&](const ServiceConfig& s) { return s.name == name; });
+    if (!known)
+        return make_error("service \"" + name + "\" does not exist");
+    ClusterDelta d;
+    d.delete_services.push_back(name);
+    return applied(apply_delta(std::move(d)));
+}
+
+Json Agent::applied(const std::vector<std::string>& changed) {
+    // Answer once every worker uses the new tables: a caller that stops
+    // sending to a removed backend's service knows no packet goes there.
+    if (!changed.empty())
+        tables_->synchronize();
+    check_update_latency();
+    const Snapshot* snap = tables_->load();
+    return Json{{"changed", changed}, {"generation", snap ? snap->generation : 0}};
+}
+
+void Agent::attach_source(ClusterSource* source) {
+    source_ = source;
+    publish_endpoints_to_source();
+}
+
+void Agent::publish_endpoints_to_source() {
+    if (source_ == nullptr)
+        return;
+    std::vector<RemoteEndpointConfig> local;
+    for (const auto& [id, rec] : endpoints_)
+        local.push_back(RemoteEndpointConfig{config_.node_name + "/" + rec.spec.ip.str(), rec.spec.ip,
+                                             config_.node_name, identity_for_labels(rec.spec.labels),
+                                             rec.spec.labels});
+    source_->publish_endpoints(std::move(local));
+}
+
+Json Agent::source_status() const {
+    if (source_ == nullptr)
+        return Json{{"kind", "none"}, {"state", "synced"}};
+    const SourceStatus s = source_->status();
+    return Json{{"kind", s.kind},           {"endpoint", s.endpoint},     {"state", source_state_name(s.state)},
+                {"last_error", s.last_error}, {"revision", s.revision},   {"events", s.events},
+                {"reconnects", s.reconnects}, {"resyncs", s.resyncs},     {"updates_applied", state_updates_}};
+}
+
+void Agent::check_update_latency() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!pending_latency_.empty() && tables_->passed(pending_latency_.front().token)) {
+        update_latency_.observe(std::chrono::duration<double>(now - pending_latency_.front().received).count());
+        pending_latency_.pop_front();
+    }
+}
+
+void Agent::controller_ran(const std::string& name, const std::string& error) {
+    Controller& c = controllers_[name];
+    ++c.runs;
+    c.last_run = std::chrono::steady_clock::now();
+    if (error.empty()) {
+        c.consecutive_failures = 0;
+        return;
+    }
+    ++c.failures;
+    ++c.consecutive_failures;
+    c.last_error = error;
+}
+
+Json Agent::controllers_json() const {
+    const auto now = std::chrono::steady_clock::now();
+    Json list = Json::array();
+    for (const auto& [name, c] : controllers_)
+        list.push_back(Json{{"name", name},
+                            {"runs", c.runs},
+                            {"failures", c.failures},
+                            {"consecutive_failures", c.consecutive_failures},
+                            {"last_error", c.last_error},
+                            {"last_run_ms_ago", std::chrono::duration_cast<std::chrono::milliseconds>(now - c.last_run).count()},
+                            {"healthy", c.consecutive_failures == 0}});
+    if (source_ != nullptr) {
+        const SourceStatus s = source_->status();
+        list.push_back(Json{{"name", s.kind + "-source"},
+                            {"runs", s.events},
+                            {"failures", s.reconnects},
+                            {"consecutive_failures", s.state == SourceState::Synced ? 0 : 1},
+                            {"last_error", s.last_error},
+                            {"last_run_ms_ago", nullptr},
+                            {"healthy", s.state == SourceState::Synced}});
+    }
+    return list;
+}
+
+Json Agent::ipam_json() const {
+    const Ipv4Prefix& cidr = config_.network.pod_cidr;
+    const uint64_t size = cidr.len >= 31 ? 0 : (uint64_t{1} << (32 - cidr.len)) - 3; // network, broadcast, gateway
+    return Json{{"pod_cidr", cidr.str()}, {"allocated", endpoints_.size()}, {"capacity", size}};
+}
+
+} // namespace podlane

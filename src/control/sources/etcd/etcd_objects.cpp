@@ -1,0 +1,125 @@
+#include "control/sources/etcd/etcd_objects.h"
+
+#include <nlohmann/json.hpp>
+
+namespace podlane {
+
+EtcdObjects::EtcdObjects(Config node_config, std::string prefix)
+    : config_(std::move(node_config)), keys_{std::move(prefix)} {
+    config_.nodes.clear();
+    config_.services.clear();
+}
+
+void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors) const {
+    if (kv.key.rfind(keys_.endpoints(), 0) == 0) {
+        const std::string name = kv.key.substr(keys_.endpoints().size());
+        if (name.rfind(config_.node_name + "/", 0) == 0)
+            return; // this node's own pods
+        if (deleted) {
+            d.delete_endpoints.push_back(name);
+            return;
+        }
+        auto ep = parse_endpoint(name, kv.value);
+        if (!ep)
+            errors.push_back("etcd " + kv.key + ": " + ep.error().message);
+        else
+            d.upsert_endpoints.push_back(std::move(*ep));
+        return;
+    }
+    const bool is_node = kv.key.rfind(keys_.nodes(), 0) == 0;
+    const bool is_service = kv.key.rfind(keys_.services(), 0) == 0;
+    if (!is_node && !is_service)
+        return; // ipam blocks and whatever else lives under the prefix
+    const std::string name = kv.key.substr((is_node ? keys_.nodes() : keys_.services()).size());
+    if (deleted) {
+        (is_node ? d.delete_nodes : d.delete_services).push_back(name);
+        return;
+    }
+    const std::string doc = std::string(is_node ? "{\"nodes\": [" : "{\"services\": [") + kv.value + "]}";
+    auto objects = parse_cluster_objects(doc, config_, "etcd " + kv.key);
+    if (!objects) {
+        errors.push_back(objects.error().message);
+        return;
+    }
+    if (is_node) {
+        if (objects->nodes.empty())
+            return; // this node's own registration
+        if (objects->nodes[0].name != name) {
+            errors.push_back("etcd " + kv.key + ": name \"" + objects->nodes[0].name + "\" does not match the key");
+            return;
+        }
+        d.upsert_nodes.push_back(std::move(objects->nodes[0]));
+    } else {
+        if (objects->services.size() != 1 || objects->services[0].name != name) {
+            errors.push_back("etcd " + kv.key + ": the service's name does not match the key");
+            return;
+        }
+        d.upsert_services.push_back(std::move(objects->services[0]));
+    }
+}
+
+ClusterDelta EtcdObjects::load(const std::vector<EtcdKv>& kvs, std::vector<std::string>& errors) const {
+    ClusterDelta d;
+    d.replace = true;
+    for (const EtcdKv& kv : kvs)
+        add(kv, false, d, errors);
+    return d;
+}
+
+ClusterDelta EtcdObjects::apply(const std::vector<EtcdWatchEvent>& events, std::vector<std::string>& errors) const {
+    ClusterDelta d;
+    for (size_t i = 0; i < events.size(); ++i) {
+        bool later = false; // only a key's last event in the batch counts
+        for (size_t j = i + 1; j < events.size() && !later; ++j)
+            later = events[j].kv.key == events[i].kv.key;
+        if (!later)
+            add(events[i].kv, events[i].deleted, d, errors);
+    }
+    return d;
+}
+
+std::string EtcdObjects::node_value(const PeerNodeConfig& n) {
+    nlohmann::json cidrs = nlohmann::json::array();
+    for (const Ipv4Prefix& p : n.pod_cidrs)
+        cidrs.push_back(p.str());
+    return nlohmann::json{{"name", n.name}, {"ip", n.ip.str()}, {"pod_cidrs", cidrs}}.dump();
+}
+
+std::string EtcdObjects::endpoint_value(const RemoteEndpointConfig& e) {
+    nlohmann::json labels = nlohmann::json::object();
+    for (const auto& [k, v] : e.labels)
+        labels[k] = v;
+    return nlohmann::json{{"ip", e.ip.str()}, {"node", e.node}, {"identity", e.identity}, {"labels", labels}}.dump();
+}
+
+Result<RemoteEndpointConfig> EtcdObjects::parse_endpoint(const std::string& name, const std::string& value) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(value);
+    } catch (const nlohmann::json::exception&) {
+        return make_error("not JSON");
+    }
+    if (!j.is_object() || !j.contains("ip") || !j["ip"].is_string() || !j.contains("node") || !j["node"].is_string() ||
+        !j.contains("identity") || !j["identity"].is_number_unsigned())
+        return make_error("expected {\"ip\", \"node\", \"identity\", \"labels\"}");
+    RemoteEndpointConfig e;
+    e.name = name;
+    e.node = j["node"].get<std::string>();
+    auto ip = Ipv4Addr::parse(j["ip"].get<std::string>());
+    if (!ip)
+        return make_error("ip " + j["ip"].dump() + " is not an IPv4 address");
+    e.ip = *ip;
+    if (name != e.node + "/" + e.ip.str())
+        return make_error("the key does not name its node and IP");
+    const uint64_t id = j["identity"].get<uint64_t>();
+    if (id == 0 || id > 0xffffff)
+        return make_error("identity " + std::to_string(id) + " is out of range (1..16777215)");
+    e.identity = static_cast<uint32_t>(id);
+    if (auto labels = j.find("labels"); labels != j.end() && labels->is_object())
+        for (const auto& [k, v] : labels->items())
+            if (v.is_string())
+                e.labels[k] = v.get<std::string>();
+    return e;
+}
+
+} // namespace podlane

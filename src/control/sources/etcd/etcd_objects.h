@@ -1,0 +1,57 @@
+// How podlane keeps cluster state in etcd, and turning etcd data into
+// ClusterDeltas. Keys (docs/config.md "Sources"):
+//   <prefix>nodes/<name>                 a node: {"name", "ip", "pod_cidrs"}
+//   <prefix>services/<namespace>/<name>  a service in the config schema
+//   <prefix>ipam/blocks/<a.b.c.d>-<len>  a cluster-pool block: its node's name
+//   <prefix>endpoints/<node>/<ip>        a pod: {"ip", "node", "identity", "labels"},
+//                                        written by its node under the node's lease
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "control/sources/cluster_source.h"
+#include "control/sources/etcd/etcd_client.h"
+
+namespace podlane {
+
+/// The key names under a prefix (which ends in '/').
+struct EtcdKeys {
+    std::string prefix;
+    std::string nodes() const { return prefix + "nodes/"; }
+    std::string services() const { return prefix + "services/"; }
+    std::string blocks() const { return prefix + "ipam/blocks/"; }
+    std::string endpoints() const { return prefix + "endpoints/"; }
+    std::string endpoint(const std::string& name) const { return endpoints() + name; }
+    std::string node(const std::string& name) const { return nodes() + name; }
+    std::string service(const std::string& name) const { return services() + name; }
+    std::string block(const Ipv4Prefix& p) const { return blocks() + p.addr.str() + "-" + std::to_string(p.len); }
+};
+
+/// Validates etcd values against this node's config and makes deltas of them.
+class EtcdObjects {
+public:
+    EtcdObjects(Config node_config, std::string prefix);
+
+    /// A full listing: a replace delta. Values that do not parse are left out
+    /// and described in `errors` ("<key>: <why>").
+    ClusterDelta load(const std::vector<EtcdKv>& kvs, std::vector<std::string>& errors) const;
+    /// Watch events: upserts and deletes. An invalid value changes nothing
+    /// (the object's last good version stays) and is described in `errors`.
+    ClusterDelta apply(const std::vector<EtcdWatchEvent>& events, std::vector<std::string>& errors) const;
+
+    /// JSON text of a node / service in the config schema, as stored.
+    static std::string node_value(const PeerNodeConfig& n);
+    /// JSON text of a pod's endpoint key.
+    static std::string endpoint_value(const RemoteEndpointConfig& e);
+    /// An endpoint key's value, checked against its key name ("<node>/<ip>").
+    static Result<RemoteEndpointConfig> parse_endpoint(const std::string& name, const std::string& value);
+
+private:
+    /// Adds the object of one key to `d` (upsert, or delete when `deleted`).
+    void add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors) const;
+    Config config_;
+    EtcdKeys keys_;
+};
+
+} // namespace podlane

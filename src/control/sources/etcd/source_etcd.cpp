@@ -1,0 +1,304 @@
+#include "control/sources/etcd/source_etcd.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "control/sources/etcd/etcd_client.h"
+#include "control/sources/etcd/etcd_objects.h"
+
+namespace podlane {
+
+struct EtcdSource::Impl {
+    Config config;
+    EtcdKeys keys;
+    EtcdObjects objects;
+    boost::asio::io_context* io = nullptr;
+    Sink sink;
+    std::thread thread;
+    std::atomic<bool> stopping{false};
+    std::mutex mu;
+    std::condition_variable wake;
+    SourceStatus st;           ///< under mu
+    std::map<std::string, std::string> wanted_endpoints; ///< key -> value, under mu
+    bool endpoints_dirty = false;                         ///< under mu
+    std::map<std::string, std::string> written_endpoints; ///< what this thread last wrote
+    std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
+
+    explicit Impl(Config c)
+        : config(std::move(c)), keys{config.source.etcd.prefix}, objects(config, config.source.etcd.prefix) {}
+
+    void set(SourceState s, const std::string& error = "") {
+        std::lock_guard lock(mu);
+        st.state = s;
+        if (!error.empty())
+            st.last_error = error;
+    }
+    void note_error(const std::string& error) {
+        std::fprintf(stderr, "podlaned: etcd: %s\n", error.c_str());
+        std::lock_guard lock(mu);
+        st.last_error = error;
+    }
+    /// Brings this node's endpoint keys in etcd to what the agent last
+    /// published: puts (under `lease`) what is new or changed, deletes what
+    /// is gone. "" or the failure.
+    std::string sync_endpoints(EtcdClient& client, int64_t lease) {
+        std::map<std::string, std::string> wanted;
+        {
+            std::lock_guard lock(mu);
+            if (!endpoints_dirty)
+                return "";
+            wanted = wanted_endpoints;
+            endpoints_dirty = false;
+        }
+        for (const auto& [key, value] : wanted) {
+            auto it = written_endpoints.find(key);
+            if (it != written_endpoints.end() && it->second == value)
+                continue;
+            if (auto p = client.put(key, value, lease); !p) {
+                std::lock_guard lock(mu);
+                endpoints_dirty = true;
+                return p.error().message;
+            }
+            written_endpoints[key] = value;
+        }
+        for (auto it = written_endpoints.begin(); it != written_endpoints.end();) {
+            if (wanted.count(it->first)) {
+                ++it;
+                continue;
+            }
+            if (auto d = client.delete_key(it->first); !d) {
+                std::lock_guard lock(mu);
+                endpoints_dirty = true;
+                return d.error().message;
+            }
+            it = written_endpoints.erase(it);
+        }
+        return "";
+    }
+    /// Sleeps up to `ms`, or less when stopping.
+    void pause(uint32_t ms) {
+        std::unique_lock lock(mu);
+        wake.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping.load(); });
+    }
+    /// Hands a delta to the agent on the control thread.
+    void deliver(ClusterDelta d) {
+        {
+            std::lock_guard lock(mu);
+            ++st.events;
+        }
+        auto alive_flag = alive;
+        boost::asio::post(*io, [this, alive_flag, d = std::move(d)]() mutable {
+            if (alive_flag->load())
+                sink(std::move(d));
+        });
+    }
+
+    /// This node's registration value.
+    std::string self_value() const {
+        PeerNodeConfig me;
+        me.name = config.node_name;
+        me.ip = config.node_ip;
+        me.pod_cidrs.push_back(config.network.pod_cidr);
+        return EtcdObjects::node_value(me);
+    }
+
+    void run() {
+        const EtcdSourceConfig& e = config.source.etcd;
+        auto tls = tls_from_files(e.ca_file, e.cert_file, e.key_file);
+        if (!tls) {
+            note_error("TLS: " + tls.error().message); // the files went away after the config check
+            set(SourceState::Disconnected);
+            return;
+        }
+        EtcdClient client(e.endpoints, e.dial_timeout_ms, std::move(*tls));
+        int64_t revision = 0;   ///< the last revision the agent has; 0: list first
+        int64_t lease = 0;
+        bool was_synced = false;
+        uint32_t backoff_ms = 100;
+        auto last_keepalive = std::chrono::steady_clock::now();
+        const auto keepalive_every = std::chrono::milliseconds(config.source.etcd.lease_ttl_s * 1000 / 3);
+        while (!stopping) {
+            std::string failure;
+            do {
+                // Register (again, after a lost lease or a reconnect); a node
+                // without an uplink has no address other nodes could use.
+                if (lease == 0 && !config.node_ip.is_zero()) {
+                    auto l = client.lease_grant(config.source.etcd.lease_ttl_s);
+                    if (!l) { failure = l.error().message; break; }
+                    auto p = client.put(keys.node(config.node_name), self_value(), *l);
+                    if (!p) { failure = p.error().message; break; }
+                    lease = *l;
+                    last_keepalive = std::chrono::steady_clock::now();
+                    // The pods' keys went with an expired lease: write them all again.
+                    written_endpoints.clear();
+                    std::lock_guard lock(mu);
+                    endpoints_dirty = true;
+                }
+                if (lease != 0)
+                    if (failure = sync_endpoints(client, lease); !failure.empty())
+                        break;
+                if (revision == 0) {
+                    auto range = client.range_prefix(keys.prefix);
+                    if (!range) { failure = range.error().message; break; }
+                    std::vector<std::string> errors;
+                    deliver(objects.load(range->kvs, errors));
+                    for (const std::string& e : errors)
+                        note_error(e);
+                    if (was_synced) {
+                        std::lock_guard lock(mu);
+                        ++st.resyncs;
+                    }
+                    revision = range->revision;
+                }
+                auto watch = client.watch_prefix(keys.prefix, revision + 1);
+                if (!watch) { failure = watch.error().message; break; }
+                {
+                    std::lock_guard lock(mu);
+                    if (was_synced && st.state != SourceState::Synced)
+                        ++st.reconnects;
+                    st.state = SourceState::Synced;
+                    st.endpoint = client.current_url();
+                    st.revision = std::to_string(revision);
+                }
+                was_synced = true;
+                backoff_ms = 100;
+                while (!stopping) {
+                    if (lease != 0 && std::chrono::steady_clock::now() - last_keepalive >= keepalive_every) {
+                        auto k = client.lease_keepalive(lease);
+                        if (!k) { failure = k.error().message; break; }
+                        last_keepalive = std::chrono::steady_clock::now();
+                        if (!*k) {
+                            lease = 0; // expired while we were away: register again
+                            failure = "this node's lease expired; registering again";
+                            break;
+                        }
+                    }
+                    if (lease != 0)
+                        if (failure = sync_endpoints(client, lease); !failure.empty())
+                            break;
+                    auto msg = (*watch)->next(200);
+                    if (!msg) { failure = msg.error().message; break; }
+                    if (!*msg)
+                        continue;
+                    if ((*msg)->compact_revision > 0) {
+                        note_error("etcd compacted revision " + std::to_string(revision + 1) + ": listing again");
+                        revision = 0;
+                        break;
+                    }
+                    if ((*msg)->canceled) { failure = "etcd canceled the watch"; break; }
+                    if (!(*msg)->events.empty()) {
+                        std::vector<std::string> errors;
+                        ClusterDelta d = objects.apply((*msg)->events, errors);
+                        for (const std::string& e : errors)
+                            note_error(e);
+                        if (!d.empty())
+                            deliver(std::move(d));
+                    }
+                    if ((*msg)->revision > revision) {
+                        revision = (*msg)->revision;
+                        std::lock_guard lock(mu);
+                        st.revision = std::to_string(revision);
+                    }
+                }
+            } while (false);
+            if (stopping)
+                break;
+            if (!failure.empty()) {
+                {
+                    std::lock_guard lock(mu);
+                    st.state = was_synced ? SourceState::Disconnected : SourceState::Connecting;
+                    st.last_error = failure + " (keeping the last good state; retrying)";
+                }
+                std::fprintf(stderr, "podlaned: etcd: %s; retrying in %u ms\n", failure.c_str(), backoff_ms);
+                pause(backoff_ms);
+                backoff_ms = std::min(backoff_ms * 2, 5000u);
+            }
+        }
+    }
+};
+
+EtcdSource::EtcdSource(Config node_config) : impl_(std::make_shared<Impl>(std::move(node_config))) {
+    impl_->st.kind = "etcd";
+    for (const std::string& u : impl_->config.source.etcd.endpoints)
+        impl_->st.endpoint += (impl_->st.endpoint.empty() ? "" : ",") + u;
+}
+
+EtcdSource::~EtcdSource() { stop(); }
+
+Result<void> EtcdSource::start(boost::asio::io_context& io, Sink sink) {
+    for (const std::string& u : impl_->config.source.etcd.endpoints)
+        if (auto ep = parse_etcd_url(u); !ep)
+            return make_error("source.etcd.endpoints: " + ep.error().message);
+    impl_->io = &io;
+    impl_->sink = std::move(sink);
+    impl_->thread = std::thread([impl = impl_] { impl->run(); });
+    return {};
+}
+
+void EtcdSource::stop() {
+    if (!impl_ || !impl_->thread.joinable())
+        return;
+    impl_->alive->store(false);
+    {
+        std::lock_guard lock(impl_->mu);
+        impl_->stopping = true;
+    }
+    impl_->wake.notify_all();
+    impl_->thread.join();
+}
+
+void EtcdSource::publish_endpoints(std::vector<RemoteEndpointConfig> local) {
+    std::map<std::string, std::string> wanted;
+    for (const RemoteEndpointConfig& e : local)
+        wanted[impl_->keys.endpoint(e.name)] = EtcdObjects::endpoint_value(e);
+    std::lock_guard lock(impl_->mu);
+    impl_->wanted_endpoints = std::move(wanted);
+    impl_->endpoints_dirty = true;
+}
+
+SourceStatus EtcdSource::status() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->st;
+}
+
+Result<Ipv4Prefix> etcd_claim_pod_cidr(const Config& config) {
+    const IpamConfig& ipam = config.ipam;
+    const EtcdSourceConfig& e = config.source.etcd;
+    auto tls = tls_from_files(e.ca_file, e.cert_file, e.key_file);
+    if (!tls)
+        return make_error("ipam cluster-pool through etcd: TLS: " + tls.error().message);
+    EtcdClient client(e.endpoints, e.dial_timeout_ms, std::move(*tls));
+    const EtcdKeys keys{config.source.etcd.prefix};
+    auto owned = client.range_prefix(keys.blocks());
+    if (!owned)
+        return make_error("ipam cluster-pool through etcd: " + owned.error().message);
+    const uint32_t blocks = 1u << (ipam.mask_size - ipam.cluster_pool_cidr.len);
+    auto block = [&](uint32_t i) {
+        return Ipv4Prefix{Ipv4Addr::from_host(ipam.cluster_pool_cidr.addr.host() + (i << (32 - ipam.mask_size))),
+                          ipam.mask_size};
+    };
+    for (uint32_t i = 0; i < blocks; ++i) // a block this node holds already
+        for (const EtcdKv& kv : owned->kvs)
+            if (kv.key == keys.block(block(i)) && kv.value == config.node_name)
+                return block(i);
+    for (uint32_t i = 0; i < blocks; ++i) {
+        auto created = client.create_if_absent(keys.block(block(i)), config.node_name);
+        if (!created)
+            return make_error("ipam cluster-pool through etcd: " + created.error().message);
+        if (*created)
+            return block(i);
+    }
+    return make_error("ipam cluster-pool through etcd: every /" + std::to_string(ipam.mask_size) + " block of " +
+                      ipam.cluster_pool_cidr.str() + " is taken");
+}
+
+} // namespace podlane
