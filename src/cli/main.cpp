@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "cli/client.h"
+#include "client/api_client.h"
 #include "cli/format.h"
 #include "cli/capture.h"
 #include "cli/kvstore.h"

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <thread>
 
-#include "cli/client.h"
+#include "client/api_client.h"
 
 namespace podlane {
 

@@ -11,7 +11,7 @@
 #include <iterator>
 #include <string>
 
-#include "cli/client.h"
+#include "client/api_client.h"
 #include "cni/cni_plugin.h"
 
 namespace {

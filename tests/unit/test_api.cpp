@@ -15,7 +15,7 @@
 #include <optional>
 #include <thread>
 
-#include "cli/client.h"
+#include "client/api_client.h"
 #include "cli/format.h"
 #include "control/api/api_server.h"
 

@@ -3,7 +3,7 @@
 // bpf/lib/lb.h, bpf/lib/hash.h and bpf/lib/jhash.h; see maglev.h for versions.
 #include "control/tables/maglev.h"
 
-#include "dataplane/flow_hash.h"
+#include "common/jhash.h"
 
 #include <algorithm>
 #include <array>

@@ -21,7 +21,7 @@
 
 #include "common/net_types.h"
 #include "common/result.h"
-#include "dataplane/flow_hash.h" // jhash_3words
+#include "common/jhash.h"
 
 #include <cstdint>
 #include <span>

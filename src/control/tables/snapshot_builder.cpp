@@ -1,6 +1,6 @@
 #include "control/tables/snapshot_builder.h"
 
-#include "dataplane/tunnel.h"
+#include "control/tables/tunnel_template.h"
 
 #include <algorithm>
 

@@ -1,4 +1,5 @@
-// A tiny synchronous client for podlaned's local API (docs/api.md): one JSON
+// The API client library (podlane_client) the CLI, the CNI plugin and the
+// tests share. A tiny synchronous client for podlaned's local API (docs/api.md): one JSON
 // request line out, one JSON response line back.
 #pragma once
 

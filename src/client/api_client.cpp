@@ -1,4 +1,4 @@
-#include "cli/client.h"
+#include "client/api_client.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>
