@@ -1,9 +1,6 @@
 // podlane: the operator CLI over podlaned's local API (docs/api.md).
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <map>
@@ -16,6 +13,7 @@
 #include "cli/capture.h"
 #include "cli/kvstore.h"
 #include "cli/observe.h"
+#include "common/file.h"
 
 namespace {
 
@@ -236,17 +234,15 @@ Json endpoint_add_args(const CommandLine& cl) {
 }
 
 /// The whole of a file the CLI sends ("-" is stdin).
-std::string read_file(const std::string& path) {
-    std::ifstream file;
-    std::istream* in = &std::cin;
+std::string read_input(const std::string& path) {
     if (path != "-") {
-        file.open(path, std::ios::binary);
-        if (!file)
-            throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
-        in = &file;
+        auto text = podlane::read_file(path);
+        if (!text)
+            throw std::runtime_error(text.error().message);
+        return std::move(*text);
     }
     std::ostringstream text;
-    text << in->rdbuf();
+    text << std::cin.rdbuf();
     return text.str();
 }
 
@@ -285,7 +281,7 @@ int run_kvstore(const CommandLine& cl, const std::string& sub, const std::string
         expect_words(cl, 2, "kvstore apply -f FILE [--etcd URL] [--prefix P] [--prune]");
         if (!cl.opts.count("--file"))
             throw UsageError{"kvstore apply needs -f FILE"};
-        r = podlane::kvstore_apply(read_file(cl.opts.at("--file")), o);
+        r = podlane::kvstore_apply(read_input(cl.opts.at("--file")), o);
     } else if (sub == "list") {
         expect_words(cl, 2, "kvstore list [--etcd URL] [--prefix P]");
         if (o.prune)
@@ -383,7 +379,7 @@ int run(int argc, char** argv) {
         if (!cl.opts.count("--file"))
             throw UsageError{"service update needs -f FILE"};
         cmd = "service.update";
-        args["yaml"] = read_file(cl.opts.at("--file"));
+        args["yaml"] = read_input(cl.opts.at("--file"));
         render = podlane::format_applied;
     } else if (first == "service" && sub == "delete") {
         expect_words(cl, 3, "service delete NAME");

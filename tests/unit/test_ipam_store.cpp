@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
+#include "common/file.h"
 #include "control/api/api_server.h"
 #include "control/pods/ipam_store.h"
 #include "control/pods/pod_check.h"
@@ -52,11 +52,11 @@ std::unique_ptr<IpamStore> open_store(const std::string& dir, const char* c = "1
     return std::move(*s);
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+std::string state_text(const std::string& path) {
+    auto text = read_file(path);
+    INFO((text ? std::string() : text.error().message));
+    REQUIRE(text);
+    return std::move(*text);
 }
 
 } // namespace
@@ -242,7 +242,7 @@ TEST_CASE("ipam store: the state file is JSON a person can read", "[cni]") {
     TempDir dir;
     auto store = open_store(dir.path);
     REQUIRE(store->allocate(pod("web"), ip("10.210.1.11"), nobody));
-    auto j = nlohmann::json::parse(read_file(dir.path + "/" + IpamStore::kStateFile));
+    auto j = nlohmann::json::parse(state_text(dir.path + "/" + IpamStore::kStateFile));
     CHECK(j["pod_cidr"] == "10.210.1.0/24");
     REQUIRE(j["attachments"].size() == 1);
     CHECK(j["attachments"][0]["ip"] == "10.210.1.11");

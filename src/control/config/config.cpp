@@ -7,11 +7,9 @@
 #include "control/config/config.h"
 #include "control/sources/cluster_source.h"
 
-#include <cerrno>
 #include <cctype>
-#include <cstdio>
-#include <cstring>
 
+#include "common/file.h"
 #include "control/config/config_reader.h"
 #include "control/ports/unix_socket.h"
 
@@ -532,20 +530,10 @@ Result<ClusterObjects> parse_cluster_objects(const std::string& text, const Conf
 }
 
 Result<Config> load_config_file(const std::string& path) {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (!file)
-        return make_error(path + ": cannot open: " + std::strerror(errno));
-    std::string text;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, file)) > 0)
-        text.append(buf, n);
-    const bool failed = std::ferror(file) != 0;
-    const int read_errno = errno;
-    std::fclose(file);
-    if (failed)
-        return make_error(path + ": cannot read: " + std::strerror(read_errno));
-    return parse_config(text, path);
+    auto text = read_file(path);
+    if (!text)
+        return text.error();
+    return parse_config(*text, path);
 }
 
 Result<void> validate_endpoint(const EndpointConfig& ep, const Config& config, const std::string& where) {

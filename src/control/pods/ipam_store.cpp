@@ -9,11 +9,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "common/file.h"
 #include "control/pods/cni_json.h"
 
 namespace podlane {
@@ -123,14 +122,15 @@ IpamStore::~IpamStore() {
 
 Result<void> IpamStore::load() {
     const std::string path = dir_ + "/" + kStateFile;
-    std::ifstream in(path);
-    if (!in)
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec) && !ec)
         return {}; // a new directory: nothing allocated yet
-    std::stringstream text;
-    text << in.rdbuf();
+    auto text = read_file(path);
+    if (!text)
+        return make_error(text.error().message + "; move it away to start with no allocations");
     Json j;
     try {
-        j = Json::parse(text.str());
+        j = Json::parse(*text);
     } catch (const Json::exception& e) {
         return make_error(path + ": not valid JSON (" + e.what() + "); move it away to start with no allocations");
     }

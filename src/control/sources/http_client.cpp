@@ -2,8 +2,6 @@
 
 #include <cctype>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
 
 #include <boost/asio/connect.hpp>
@@ -11,6 +9,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+
+#include "common/file.h"
 
 namespace podlane {
 
@@ -255,12 +255,12 @@ Result<TlsSettings> tls_from_files(const std::string& ca_file, const std::string
                              std::pair{&key_file, &t.client_key_pem}}) {
         if (path->empty())
             continue;
-        std::ifstream in(*path, std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (!in || text.str().empty())
-            return make_error("cannot read " + *path + (in ? ": empty" : ""));
-        *out = text.str();
+        auto text = read_file(*path);
+        if (!text)
+            return text.error();
+        if (text->empty())
+            return make_error("cannot read " + *path + ": empty");
+        *out = std::move(*text);
     }
     return t;
 }

@@ -2,11 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
+
+#include "common/file.h"
 
 namespace podlane {
 
@@ -184,19 +183,9 @@ std::optional<std::string> base64_decode(std::string_view text) {
 }
 
 Result<std::string> read_text_file(const std::string& path, const std::string& what) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f)
-        return make_error(what + ": cannot open " + path + ": " + std::strerror(errno));
-    std::string text;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-        text.append(buf, n);
-    const bool failed = std::ferror(f) != 0;
-    const int err = errno;
-    std::fclose(f);
-    if (failed)
-        return make_error(what + ": cannot read " + path + ": " + std::strerror(err));
+    auto text = read_file(path);
+    if (!text)
+        return make_error(what + ": " + text.error().message);
     return text;
 }
 
