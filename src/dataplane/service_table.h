@@ -16,7 +16,7 @@
 #include <rte_byteorder.h>
 
 #include "common/net_types.h"
-#include "dataplane/ipv4_map.h"
+#include "dataplane/exact_map.h"
 
 namespace podlane {
 
@@ -66,52 +66,6 @@ public:
 
 private:
     std::array<std::shared_ptr<const Ipv4Map>, kShards> shards_{};
-};
-
-/// Read-only exact-match map from a non-zero 64-bit key to an index, built
-/// once (open addressing, linear probing, Fibonacci hashing).
-class KeyMap64 {
-public:
-    KeyMap64() = default;
-    /// keys[i] maps to i. Keys must be non-zero and unique.
-    explicit KeyMap64(const std::vector<uint64_t>& keys) {
-        uint32_t cap = 16, bits = 4;
-        while (cap < keys.size() * 2) {
-            cap <<= 1;
-            ++bits;
-        }
-        slots_.assign(cap, Slot{0, kNotFound});
-        mask_ = cap - 1;
-        shift_ = 64 - bits;
-        for (uint32_t i = 0; i < keys.size(); ++i) {
-            uint32_t s = home(keys[i]);
-            while (slots_[s].key != 0)
-                s = (s + 1) & mask_;
-            slots_[s] = Slot{keys[i], i};
-        }
-    }
-    uint32_t lookup(uint64_t key) const noexcept {
-        if (slots_.empty())
-            return kNotFound;
-        for (uint32_t s = home(key);; s = (s + 1) & mask_) {
-            const Slot& slot = slots_[s];
-            if (slot.key == key)
-                return slot.index;
-            if (slot.key == 0)
-                return kNotFound;
-        }
-    }
-    bool empty() const noexcept { return slots_.empty(); }
-
-private:
-    struct Slot {
-        uint64_t key;
-        uint32_t index;
-    };
-    uint32_t home(uint64_t k) const noexcept { return static_cast<uint32_t>((k * 0x9E3779B97F4A7C15ull) >> shift_); }
-    std::vector<Slot> slots_;
-    uint32_t mask_ = 0;
-    uint32_t shift_ = 64;
 };
 
 /// A backend, indexed by its node-local backend id (stable across publishes

@@ -13,7 +13,7 @@
 struct rte_ring;
 
 #include "common/net_types.h"
-#include "dataplane/ipv4_map.h"
+#include "dataplane/exact_map.h"
 #include "dataplane/service_table.h"
 #include "dataplane/tunnel_hdr.h"
 
