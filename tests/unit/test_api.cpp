@@ -262,6 +262,27 @@ TEST_CASE("api: unknown command is an error", "[api]") {
     CHECK(f.api.calls().empty());
 }
 
+TEST_CASE("api: the unknown-command error lists every command of the dispatch table", "[api]") {
+    ServerFixture f;
+    const std::string error = error_of(f.call("frobnicate"));
+    const std::string listed = "status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list, identity.list, "
+                               "neighbor.list, service.list, service.maglev, service.update, service.delete, ct.list, "
+                               "nat.list, flow.list, capture.start, capture.status, capture.stop, cni.add, cni.del, "
+                               "cni.check, cni.gc, cni.list, cni.status";
+    CHECK(error == "unknown command \"frobnicate\" (commands: " + listed + ")");
+    // Every listed name is a command the server serves (with these empty
+    // arguments some answer data, others a missing-argument error).
+    std::size_t from = 0;
+    while (from < listed.size()) {
+        const std::size_t to = std::min(listed.find(", ", from), listed.size());
+        const std::string cmd = listed.substr(from, to - from);
+        auto r = f.call(cmd);
+        INFO(cmd);
+        CHECK((r.ok() || error_of(r).find("unknown command") == std::string::npos));
+        from = to + 2;
+    }
+}
+
 TEST_CASE("api: ipcache.list, identity.list and neighbor.list reach ControlApi", "[api]") {
     ServerFixture f;
     auto ipcache = f.call("ipcache.list");

@@ -47,26 +47,35 @@ std::vector<CniKey> valid_keys(const std::string& cmd, const Json& args) {
     return keys;
 }
 
-Result<Json> serve(ControlApi& api, const std::string& cmd, const Json& args) {
-    if (cmd == "cni.add")
-        return api.cni_add(add_request(cmd, args));
-    if (cmd == "cni.gc")
-        return api.cni_gc(valid_keys(cmd, args));
-    if (cmd == "cni.del" || cmd == "cni.check") {
-        check_known(cmd, args, {"container_id", "ifname"});
-        return cmd == "cni.del" ? api.cni_del(key_of(cmd, args)) : api.cni_check(key_of(cmd, args));
-    }
-    check_known(cmd, args, {});
-    return cmd == "cni.list" ? api.cni_list() : api.cni_status();
+Json cni_add(ControlApi& api, const std::string& cmd, const Json& args) {
+    return data_of(api.cni_add(add_request(cmd, args)));
 }
+
+Json cni_del(ControlApi& api, const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"container_id", "ifname"});
+    return data_of(api.cni_del(key_of(cmd, args)));
+}
+
+Json cni_check(ControlApi& api, const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"container_id", "ifname"});
+    return data_of(api.cni_check(key_of(cmd, args)));
+}
+
+Json cni_gc(ControlApi& api, const std::string& cmd, const Json& args) {
+    return data_of(api.cni_gc(valid_keys(cmd, args)));
+}
+
+constexpr ApiCommand kCniCommands[] = {
+    {"cni.add", cni_add},
+    {"cni.del", cni_del},
+    {"cni.check", cni_check},
+    {"cni.gc", cni_gc},
+    {"cni.list", serve_no_args<&ControlApi::cni_list>},
+    {"cni.status", serve_no_args<&ControlApi::cni_status>},
+};
 
 } // namespace
 
-std::optional<Result<Json>> dispatch_cni(ControlApi& api, const std::string& cmd, const Json& args) {
-    if (cmd != "cni.add" && cmd != "cni.del" && cmd != "cni.check" && cmd != "cni.gc" && cmd != "cni.list" &&
-        cmd != "cni.status")
-        return std::nullopt;
-    return serve(api, cmd, args); // bad arguments throw RequestError
-}
+std::span<const ApiCommand> cni_commands() { return kCniCommands; }
 
 } // namespace podlane

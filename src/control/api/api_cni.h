@@ -1,22 +1,15 @@
 // The cni.* commands of the local API (docs/api.md, "CNI"): their arguments
-// parsed into the control API's types, then handed to ControlApi. Called by
-// the API server's dispatcher; podlane-cni is the client.
+// parsed into the control API's types, then handed to ControlApi. Part of
+// the API server's dispatch table; podlane-cni is the client.
 #pragma once
 
-#include <optional>
-#include <string>
+#include <span>
 
-#include "common/result.h"
-#include "control/api/control_api.h"
+#include "control/api/api_command.h"
 
 namespace podlane {
 
-/// Serves `cmd` when it is a cni.* command: the command's data, or the
-/// control API's refusal; bad arguments throw RequestError (control/api/api_args.h).
-/// nullopt when `cmd` is not a CNI command.
-std::optional<Result<Json>> dispatch_cni(ControlApi& api, const std::string& cmd, const Json& args);
-
-/// The CNI commands, for the server's list of known commands.
-inline constexpr const char* kCniCommands = "cni.add, cni.del, cni.check, cni.gc, cni.list, cni.status";
+/// The cni.* commands (cni.add, cni.del, cni.check, cni.gc, cni.list, cni.status).
+std::span<const ApiCommand> cni_commands();
 
 } // namespace podlane

@@ -7,11 +7,13 @@
 
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <system_error>
 
 #include "control/api/api_args.h"
@@ -63,116 +65,92 @@ EndpointConfig parse_endpoint(const std::string& cmd, const Json& args) {
     return ep;
 }
 
+Json endpoint_add(ControlApi& api, const std::string& cmd, const Json& args) {
+    return data_of(api.endpoint_add(parse_endpoint(cmd, args)));
+}
+
+Json endpoint_delete(ControlApi& api, const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"id"});
+    auto deleted = api.endpoint_delete(required_string(cmd, args, "id"));
+    if (!deleted)
+        throw RequestError{deleted.error().message};
+    return nullptr;
+}
+
+Json service_maglev(ControlApi& api, const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"service"});
+    return data_of(api.service_maglev(required_string(cmd, args, "service")));
+}
+
+Json service_update(ControlApi& api, const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"yaml"});
+    return data_of(api.service_update(required_string(cmd, args, "yaml")));
+}
+
+Json service_delete(ControlApi& api, const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"name"});
+    return data_of(api.service_delete(required_string(cmd, args, "name")));
+}
+
+// A non-negative integer argument; `dflt` when absent or null.
+uint64_t number_arg(const std::string& cmd, const Json& args, const char* key, uint64_t dflt) {
+    auto it = args.find(key);
+    if (it == args.end() || it->is_null())
+        return dflt;
+    if (!it->is_number_unsigned())
+        throw RequestError{cmd + ": " + key + " must be a non-negative integer"};
+    return it->get<uint64_t>();
+}
+
+Json flow_list(ControlApi& api, const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"since", "last"});
+    return api.flow_list(number_arg(cmd, args, "since", 0),
+                         static_cast<uint32_t>(std::min<uint64_t>(number_arg(cmd, args, "last", 1000), 100000)));
+}
+
+Json capture_start(ControlApi& api, const std::string& cmd, const Json& args) {
+    check_known(cmd, args, {"filter", "path", "count", "snaplen"});
+    const uint64_t snaplen = number_arg(cmd, args, "snaplen", 0);
+    if (snaplen > 65535)
+        throw RequestError{cmd + ": snaplen must be at most 65535"};
+    return data_of(api.capture_start(optional_string(cmd, args, "filter").value_or(""), required_string(cmd, args, "path"),
+                                     number_arg(cmd, args, "count", 0), static_cast<uint32_t>(snaplen)));
+}
+
+/// The server's own commands, in the order the unknown-command error lists
+/// them; the cni.* commands (cni_commands()) follow.
+constexpr ApiCommand kCommands[] = {
+    {"status", serve_no_args<&ControlApi::status>},
+    {"endpoint.list", serve_no_args<&ControlApi::endpoint_list>},
+    {"endpoint.add", endpoint_add},
+    {"endpoint.delete", endpoint_delete},
+    {"stats", serve_no_args<&ControlApi::stats>},
+    {"ipcache.list", serve_no_args<&ControlApi::ipcache_list>},
+    {"identity.list", serve_no_args<&ControlApi::identity_list>},
+    {"neighbor.list", serve_no_args<&ControlApi::neighbor_list>},
+    {"service.list", serve_no_args<&ControlApi::service_list>},
+    {"service.maglev", service_maglev},
+    {"service.update", service_update},
+    {"service.delete", service_delete},
+    {"ct.list", serve_no_args<&ControlApi::ct_list>},
+    {"nat.list", serve_no_args<&ControlApi::nat_list>},
+    {"flow.list", flow_list},
+    {"capture.start", capture_start},
+    {"capture.status", serve_no_args<&ControlApi::capture_status>},
+    {"capture.stop", serve_no_args<&ControlApi::capture_stop>},
+};
+
 Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {
-    if (cmd == "status") {
-        check_known(cmd, args, {});
-        return api.status();
-    }
-    if (cmd == "endpoint.list") {
-        check_known(cmd, args, {});
-        return api.endpoint_list();
-    }
-    if (cmd == "endpoint.add") {
-        auto added = api.endpoint_add(parse_endpoint(cmd, args));
-        if (!added)
-            throw RequestError{added.error().message};
-        return std::move(added).value();
-    }
-    if (cmd == "endpoint.delete") {
-        check_known(cmd, args, {"id"});
-        auto deleted = api.endpoint_delete(required_string(cmd, args, "id"));
-        if (!deleted)
-            throw RequestError{deleted.error().message};
-        return nullptr;
-    }
-    if (cmd == "stats") {
-        check_known(cmd, args, {});
-        return api.stats();
-    }
-    if (cmd == "ipcache.list") {
-        check_known(cmd, args, {});
-        return api.ipcache_list();
-    }
-    if (cmd == "identity.list") {
-        check_known(cmd, args, {});
-        return api.identity_list();
-    }
-    if (cmd == "neighbor.list") {
-        check_known(cmd, args, {});
-        return api.neighbor_list();
-    }
-    if (cmd == "service.list") {
-        check_known(cmd, args, {});
-        return api.service_list();
-    }
-    if (cmd == "service.maglev") {
-        check_known(cmd, args, {"service"});
-        auto table = api.service_maglev(required_string(cmd, args, "service"));
-        if (!table)
-            throw RequestError{table.error().message};
-        return std::move(table).value();
-    }
-    if (cmd == "service.update") {
-        check_known(cmd, args, {"yaml"});
-        auto r = api.service_update(required_string(cmd, args, "yaml"));
-        if (!r)
-            throw RequestError{r.error().message};
-        return std::move(r).value();
-    }
-    if (cmd == "service.delete") {
-        check_known(cmd, args, {"name"});
-        auto r = api.service_delete(required_string(cmd, args, "name"));
-        if (!r)
-            throw RequestError{r.error().message};
-        return std::move(r).value();
-    }
-    auto number = [&](const char* key, uint64_t dflt) -> uint64_t {
-        auto it = args.find(key);
-        if (it == args.end() || it->is_null())
-            return dflt;
-        if (!it->is_number_unsigned())
-            throw RequestError{cmd + ": " + key + " must be a non-negative integer"};
-        return it->get<uint64_t>();
-    };
-    if (cmd == "flow.list") {
-        check_known(cmd, args, {"since", "last"});
-        return api.flow_list(number("since", 0), static_cast<uint32_t>(std::min<uint64_t>(number("last", 1000), 100000)));
-    }
-    if (cmd == "capture.start" || cmd == "capture.status" || cmd == "capture.stop") {
-        Result<Json> r = make_error("");
-        if (cmd == "capture.start") {
-            check_known(cmd, args, {"filter", "path", "count", "snaplen"});
-            const uint64_t snaplen = number("snaplen", 0);
-            if (snaplen > 65535)
-                throw RequestError{cmd + ": snaplen must be at most 65535"};
-            r = api.capture_start(optional_string(cmd, args, "filter").value_or(""), required_string(cmd, args, "path"),
-                                  number("count", 0), static_cast<uint32_t>(snaplen));
-        } else {
-            check_known(cmd, args, {});
-            r = cmd == "capture.status" ? api.capture_status() : api.capture_stop();
-        }
-        if (!r)
-            throw RequestError{r.error().message};
-        return std::move(r).value();
-    }
-    if (cmd == "ct.list") {
-        check_known(cmd, args, {});
-        return api.ct_list();
-    }
-    if (cmd == "nat.list") {
-        check_known(cmd, args, {});
-        return api.nat_list();
-    }
-    if (auto cni = dispatch_cni(api, cmd, args)) {
-        if (!*cni)
-            throw RequestError{cni->error().message};
-        return std::move(*cni).value();
-    }
-    throw RequestError{"unknown command " + show(cmd) +
-                       " (commands: status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list,"
-                       " identity.list, neighbor.list, service.list, service.maglev, service.update, service.delete, ct.list,"
-                       " nat.list, flow.list, capture.start, capture.status, capture.stop, " +
-                       std::string(kCniCommands) + ")"};
+    const std::span<const ApiCommand> tables[] = {kCommands, cni_commands()};
+    for (std::span<const ApiCommand> table : tables)
+        for (const ApiCommand& c : table)
+            if (c.name == cmd)
+                return c.serve(api, cmd, args);
+    std::string known;
+    for (std::span<const ApiCommand> table : tables)
+        for (const ApiCommand& c : table)
+            known += (known.empty() ? "" : ", ") + std::string(c.name);
+    throw RequestError{"unknown command " + show(cmd) + " (commands: " + known + ")"};
 }
 
 bool peer_is_root(stream::socket& socket) {
