@@ -26,9 +26,7 @@ endpoints:
   - {id: test/a, ip: $A_IP, netns: $POD_A}
   - {id: test/b, ip: $B_IP, netns: $POD_B}
 YAML
-ip netns exec "$NODE" "$PODLANED" --config "$PL_TMP/node.yaml" > "$PL_TMP/podlaned.log" 2>&1 &
-PL_PIDS+=($!)
-pl_wait_for "the podlane API" 20 "$PODLANE" status
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 pl_ping "$POD_A" "$B_IP" # warm: neighbours resolved before the capture
 
 pl_log "bad filters are refused with the reason"

@@ -69,12 +69,7 @@ JSON
 CONF11=$PL_TMP/podlane-1.1.conflist
 jq '.cniVersion = "1.1.0" | .plugins |= [.[0]]' "$CONF" > "$CONF11"
 
-start_podlaned() {
-  ip netns exec "$NODE" "$PODLANED" --config "$PL_TMP/node.yaml" >> "$PL_TMP/podlaned.log" 2>&1 &
-  PODLANED_PID=$!
-  PL_PIDS+=("$PODLANED_PID")
-  pl_wait_for "the podlane API" 20 "$PODLANE" status
-}
+start_podlaned() { pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"; }
 
 # cni COMMAND ARGS...: the runtime's view of one CNI operation.
 cni() { "${CNITOOL[@]}" --cache-dir "$CACHE" "$@"; }
@@ -161,7 +156,7 @@ for k in 21 22 23 24; do
   add_pod "$k" > "$PL_TMP/add-$k.json" 2> "$PL_TMP/add-$k.err" &
   pids+=($!)
   # SIGKILL while ADDs are queued at or served by podlaned (each takes ~0.2 s).
-  [ "$k" = 22 ] && { sleep 0.3; kill -9 "$PODLANED_PID"; }
+  [ "$k" = 22 ] && { sleep 0.3; kill -9 "$PL_PODLANED_PID"; }
 done
 ok=(); failed=()
 for i in 0 1 2 3; do
@@ -169,7 +164,7 @@ for i in 0 1 2 3; do
   if wait "${pids[$i]}"; then ok+=("$k"); else failed+=("$k"); fi
 done
 pl_log "ADDs that succeeded before the kill: ${ok[*]:-none}; refused: ${failed[*]:-none}"
-wait "$PODLANED_PID" 2>/dev/null || true
+wait "$PL_PODLANED_PID" 2>/dev/null || true
 rc=0; out=$(add_pod 25 2>/dev/null) || rc=$?
 [ "$rc" != 0 ] && jq -e '.code == 11' <<<"$out" >/dev/null || pl_fail "ADD while podlaned is down: rc $rc, $out"
 start_podlaned

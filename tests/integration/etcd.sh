@@ -119,12 +119,11 @@ YAML
 declare -A POOL_PID
 start_pool() {
   node_yaml "$1" > "$PL_TMP/pool$1.yaml"
-  ip netns exec "$NS" "$PODLANED" --config "$PL_TMP/pool$1.yaml" > "$PL_TMP/pool$1.log" 2>&1 &
-  POOL_PID[$1]=$!
-  PL_PIDS+=("$!")
+  pl_start_podlaned "$NS" "$PL_TMP/pool$1.yaml" --log "$PL_TMP/pool$1.log" --socket "$PL_TMP/pool$1.sock" --no-wait
+  POOL_PID[$1]=$PL_PODLANED_PID
 }
 for n in 1 2 3; do start_pool "$n"; done
-for n in 1 2 3; do pl_wait_for "pool$n's API" 30 "$PODLANE" --socket "$PL_TMP/pool$n.sock" status; done
+for n in 1 2 3; do pl_wait_podlaned "${POOL_PID[$n]}"; done
 cidr() { "$PODLANE" --socket "$PL_TMP/pool$1.sock" status -o json | jq -r .pod_cidr; }
 blocks=$(for n in 1 2 3; do cidr "$n"; done | sort | paste -sd ' ')
 pl_log "blocks claimed at once: $blocks"
@@ -133,6 +132,6 @@ for b in $blocks; do [[ $b =~ ^10\.230\.[0-3]\.0/24$ ]] || pl_fail "block $b is 
 before=$(cidr 2)
 kill -TERM "${POOL_PID[2]}"; wait "${POOL_PID[2]}" 2>/dev/null || true
 start_pool 2
-pl_wait_for "pool2's API after its restart" 30 "$PODLANE" --socket "$PL_TMP/pool2.sock" status
+pl_wait_podlaned "${POOL_PID[2]}"
 [ "$(cidr 2)" = "$before" ] || pl_fail "pool2 had $before and got $(cidr 2) after a restart"
 pl_log "PASS: the lab ran from etcd alone, followed changes, kept serving without etcd and resumed; cluster-pool blocks $blocks"

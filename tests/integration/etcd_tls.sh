@@ -87,17 +87,14 @@ rc=0; out=$("$PODLANED" --check-config <(node_config good "$T/missing.pem") 2>&1
 [ "$rc" != 0 ] && grep -q "etcd.ca_file" <<<"$out" || pl_fail "a missing ca_file passed --check-config: $out"
 
 pl_log "podlaned with source.etcd over TLS"
-ip netns exec "$NS" "$PODLANED" --config "$T/good.yaml" > "$T/podlaned.log" 2>&1 &
-PL_PIDS+=($!)
+pl_start_podlaned "$NS" "$T/good.yaml" --socket "$T/good.sock"
 learned() { "$PODLANE" --socket "$T/good.sock" service list -o json | jq -e 'any(.[]; .name == "default/web")'; }
 pl_wait_for "podlaned to learn default/web from etcd over TLS" 20 learned
 "$PODLANE" --socket "$T/good.sock" status -o json | jq -e --arg url $URL '.source | .state == "synced" and .endpoint == $url' >/dev/null ||
   pl_fail "source status: $("$PODLANE" --socket "$T/good.sock" status -o json | jq -c .source)"
 
 pl_log "podlaned trusting another CA"
-ip netns exec "$NS" "$PODLANED" --config "$T/bad.yaml" > "$T/podlaned-bad.log" 2>&1 &
-PL_PIDS+=($!)
-pl_wait_for "the second podlaned's API" 20 "$PODLANE" --socket "$T/bad.sock" status
+pl_start_podlaned "$NS" "$T/bad.yaml" --log "$T/podlaned-bad.log" --socket "$T/bad.sock"
 refused() { "$PODLANE" --socket "$T/bad.sock" status -o json | jq -e '.source | .state != "synced" and (.last_error | test("verify failed"; "i"))'; }
 pl_wait_for "the untrusted etcd to be refused with its reason" 10 refused
 "$PODLANE" --socket "$T/bad.sock" service list -o json | jq -e 'length == 0' >/dev/null || pl_fail "podlaned took services from an untrusted etcd"

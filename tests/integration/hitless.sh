@@ -47,9 +47,7 @@ YAML
 } > "$PL_TMP/node.yaml"
 
 pl_log "starting podlaned with a client pod and four UDP echo backends"
-ip netns exec "$NODE" "$PODLANED" --config "$PL_TMP/node.yaml" > "$PL_TMP/podlaned.log" 2>&1 &
-PL_PIDS+=("$!")
-pl_wait_for "the podlane API" 30 "$PODLANE" status
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 for i in 0 1 2 3; do
   ip netns exec "${B_NS[i]}" python3 "$HERE/udp_echo.py" 0.0.0.0 5353 "b$((i + 1))" "$PL_TMP/b$((i + 1)).log" &
   PL_PIDS+=("$!")

@@ -65,10 +65,8 @@ neighbor: {refresh_ms: 2000, timeout_ms: 6000}
 endpoints:
   - {id: ki/pod-a, ip: $PA_IP, netns: $PA, labels: {app: interop}}
 YAML
-ip netns exec "$PN" "$PODLANED" --config "$PL_TMP/pn.yaml" > "$PL_TMP/podlaned.log" 2>&1 &
-PL_PIDS+=("$!")
 export PODLANE_SOCKET=$SOCK
-pl_wait_for "the podlane API" 20 "$PODLANE" status
+pl_start_podlaned "$PN" "$PL_TMP/pn.yaml"
 pl_wait_for "the kernel node's MAC" 10 sh -c "'$PODLANE' neighbor list -o json | jq -e '.[] | select(.ip == \"$KN_IP\" and .state == \"reachable\")'"
 identity=$("$PODLANE" identity list -o json | jq -er '.[] | select(.labels | index("app=interop")) | .id')
 pl_log "pod-a's identity (its VNI): $identity"

@@ -139,3 +139,45 @@ pl_start_icmpecho() {
   # Not --in-memory: testpmd keeps a runtime directory; stop it, then remove that.
   pl_on_exit 'kill -TERM "$PL_ICMPECHO_PID" 2>/dev/null; wait "$PL_ICMPECHO_PID" 2>/dev/null; rm -rf "/var/run/dpdk/pl-pmd-$$"'
 }
+
+# pl_start_podlaned NETNS CONFIG [--log FILE] [--socket PATH] [--timeout SECONDS] [--no-wait]:
+# starts $PODLANED in NETNS with CONFIG, its output appended to FILE (default
+# $PL_TMP/podlaned.log), and waits until `$PODLANE status` answers on PATH
+# (default: the CLI's own, e.g. $PODLANE_SOCKET) within SECONDS (default 30).
+# If podlaned exits first or does not answer in time, the test fails with the
+# log's tail. The PID is in PL_PODLANED_PID; podlaned is stopped on exit.
+# --no-wait returns once started, to start several at once: then
+# pl_wait_podlaned PID waits for each.
+declare -A PL_PODLANED_LOG=() PL_PODLANED_SOCKET=() PL_PODLANED_TIMEOUT=()
+pl_start_podlaned() {
+  local ns=$1 config=$2 log=$PL_TMP/podlaned.log socket="" secs=30 wait=1; shift 2
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --log) log=$2; shift 2 ;;
+      --socket) socket=$2; shift 2 ;;
+      --timeout) secs=$2; shift 2 ;;
+      --no-wait) wait=0; shift ;;
+      *) pl_fail "pl_start_podlaned: unknown option $1" ;;
+    esac
+  done
+  ip netns exec "$ns" "$PODLANED" --config "$config" >> "$log" 2>&1 &
+  PL_PODLANED_PID=$!
+  PL_PIDS+=("$PL_PODLANED_PID")
+  PL_PODLANED_LOG[$PL_PODLANED_PID]=$log
+  PL_PODLANED_SOCKET[$PL_PODLANED_PID]=$socket
+  PL_PODLANED_TIMEOUT[$PL_PODLANED_PID]=$secs
+  [ "$wait" = 0 ] || pl_wait_podlaned "$PL_PODLANED_PID"
+}
+pl_wait_podlaned() {
+  local pid=$1 log=${PL_PODLANED_LOG[$1]} socket=${PL_PODLANED_SOCKET[$1]} secs=${PL_PODLANED_TIMEOUT[$1]} why=""
+  local cli=("$PODLANE")
+  [ -z "$socket" ] || cli+=(--socket "$socket")
+  for _ in $(seq $((secs * 10))); do
+    if "${cli[@]}" status >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then why="it exited"; break; fi
+    sleep 0.1
+  done
+  # pl_cleanup shows the default log's tail itself
+  if [ "$log" != "$PL_TMP/podlaned.log" ]; then echo "---- $log ----"; tail -n 50 "$log"; fi
+  pl_fail "podlaned (pid $pid) did not come up: ${why:-its API did not answer within ${secs}s}"
+}

@@ -60,10 +60,7 @@ grep -q "endpoints\[1\].memif_zero_copy: true is not valid: expected false with 
   || pl_fail "unclear zero-copy error: $out"
 
 pl_log "starting podlaned in $NODE (hugepages: $HUGEPAGES)"
-ip netns exec "$NODE" "$PODLANED" --config "$PL_TMP/node.yaml" > "$PL_TMP/podlaned.log" 2>&1 &
-PODLANED_PID=$!
-PL_PIDS+=("$PODLANED_PID")
-pl_wait_for "the podlane API" 20 "$PODLANE" status
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 [ -S "$M1_SOCK" ] || pl_fail "podlaned does not serve $M1_SOCK"
 
 # One testpmd for the memif pods (two busy-polling ones would starve two
@@ -153,14 +150,14 @@ for sock in "$PL_TMP/nobody.sock" "$PL_TMP/stale.sock"; do
   grep -q "memif socket $sock is not served" <<<"$out" || pl_fail "unclear error: $out"
   pl_log "  $out"
 done
-kill -0 "$PODLANED_PID" || pl_fail "podlaned died"
+kill -0 "$PL_PODLANED_PID" || pl_fail "podlaned died"
 [ "$("$PODLANE" endpoint list -o json | pl_json 'length')" = 4 ] || pl_fail "a failed attach left an endpoint"
 pl_ping "$POD_T" "$M1_IP"
 kill -0 "$TESTPMD_PID" || pl_fail "testpmd died: $(tail -n 5 "$PL_TMP/testpmd.log")"
 
 pl_log "SIGTERM: clean stop"
-kill -TERM "$PODLANED_PID"
-rc=0; wait "$PODLANED_PID" || rc=$?
+kill -TERM "$PL_PODLANED_PID"
+rc=0; wait "$PL_PODLANED_PID" || rc=$?
 [ $rc -eq 0 ] || pl_fail "podlaned exited with $rc"
 grep -q "final counters" "$PL_TMP/podlaned.log" || pl_fail "no final counters printed"
 pl_log "PASS"

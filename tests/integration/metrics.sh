@@ -32,10 +32,7 @@ node_yaml "podlane-mit-$id" "$PODLANE_SOCKET" 127.0.0.1:0 \
   "  - {id: test/pod-a, ip: $A_IP, netns: $POD_A}" "  - {id: test/pod-b, ip: $B_IP, netns: $POD_B}" > "$PL_TMP/node.yaml"
 
 pl_log "starting podlaned in $NODE with metrics on any free port"
-ip netns exec "$NODE" "$PODLANED" --config "$PL_TMP/node.yaml" > "$PL_TMP/podlaned.log" 2>&1 &
-PODLANED_PID=$!
-PL_PIDS+=("$PODLANED_PID")
-pl_wait_for "the podlane API" 20 "$PODLANE" status
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 ADDR=$("$PODLANE" status -o json | pl_json '.metrics')
 case $ADDR in 127.0.0.1:0 | off | "") pl_fail "status shows metrics \"$ADDR\"" ;; 127.0.0.1:*) ;; *) pl_fail "unexpected metrics address $ADDR" ;; esac
 "$PODLANE" status | grep -qE "^Metrics: +http://$ADDR/metrics$" || pl_fail "podlane status lacks the metrics URL"
@@ -108,8 +105,8 @@ grep -qF "podlaned: metrics.listen: cannot listen on $ADDR: Address already in u
 scrape || pl_fail "the first podlaned stopped serving metrics"
 
 pl_log "SIGTERM: clean stop; the endpoint closes"
-kill -TERM "$PODLANED_PID"
-rc=0; wait "$PODLANED_PID" || rc=$?
+kill -TERM "$PL_PODLANED_PID"
+rc=0; wait "$PL_PODLANED_PID" || rc=$?
 [ $rc -eq 0 ] || pl_fail "podlaned exited with $rc"
 if scrape; then pl_fail "metrics still served after podlaned stopped"; fi
 pl_log "PASS"

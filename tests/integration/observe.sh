@@ -33,9 +33,7 @@ endpoints:
   - {id: test/pod-a, ip: 10.208.0.11, netns: $POD_A}
   - {id: test/pod-b, ip: 10.208.0.12, netns: $POD_B}
 YAML
-ip netns exec "$NODE" "$PODLANED" --config "$PL_TMP/node.yaml" > "$PL_TMP/podlaned.log" 2>&1 &
-PL_PIDS+=("$!")
-pl_wait_for "the podlane API" 30 "$PODLANE" status
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 ip netns exec "$POD_B" python3 "$HERE/whoami_server.py" 0.0.0.0 8080 pod-b > /dev/null 2>&1 &
 PL_PIDS+=("$!")
 

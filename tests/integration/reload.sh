@@ -37,9 +37,7 @@ svc() { echo "  - {name: reload/$1, cluster_ip: $2, ports: [{port: 80, target_po
 
 write_config "services:
 $(svc first 10.96.7.1)"
-ip netns exec "$NODE" "$PODLANED" --config "$PL_TMP/node.yaml" > "$PL_TMP/podlaned.log" 2>&1 &
-PL_PIDS+=("$!")
-pl_wait_for "the podlane API" 30 "$PODLANE" status
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 ip netns exec "$WEB" python3 "$HERE/whoami_server.py" 0.0.0.0 8080 web > "$PL_TMP/web.log" 2>&1 &
 PL_PIDS+=("$!")
 curl_vip() { ip netns exec "$CLIENT" curl -sf --max-time 2 "http://$1/whoami"; }

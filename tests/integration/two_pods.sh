@@ -43,10 +43,7 @@ pl_log "config check"
 "$PODLANED" --check-config "$PL_TMP/node.yaml"
 
 pl_log "starting podlaned in $NODE"
-ip netns exec "$NODE" "$PODLANED" --config "$PL_TMP/node.yaml" > "$PL_TMP/podlaned.log" 2>&1 &
-PODLANED_PID=$!
-PL_PIDS+=("$PODLANED_PID")
-pl_wait_for "the podlane API" 20 "$PODLANE" status
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 "$PODLANE" status
 
 pl_log "attaching pod-b over the API"
@@ -122,8 +119,8 @@ if out=$("$PODLANE" endpoint delete test/nope 2>&1); then pl_fail "deleting an u
 grep -q "does not exist" <<<"$out" || pl_fail "unclear error: $out"
 
 pl_log "SIGTERM: clean stop with final counters"
-kill -TERM "$PODLANED_PID"
-rc=0; wait "$PODLANED_PID" || rc=$?
+kill -TERM "$PL_PODLANED_PID"
+rc=0; wait "$PL_PODLANED_PID" || rc=$?
 [ $rc -eq 0 ] || pl_fail "podlaned exited with $rc"
 grep -q "final counters" "$PL_TMP/podlaned.log" || pl_fail "no final counters printed"
 grep -q "unknown_destination" "$PL_TMP/podlaned.log" || pl_fail "final counters lack the drop reasons"
