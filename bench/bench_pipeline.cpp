@@ -26,11 +26,11 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_udp.h>
 
 #include "control/tables/snapshot_builder.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/service_lb.h"
+#include "frame_builder.h"
 
 using namespace podlane;
 
@@ -125,35 +125,25 @@ std::unique_ptr<Snapshot> node_snapshot(uint32_t endpoints, bool as_remote) {
     return build_snapshot(in);
 }
 
-/// A 64-byte UDP frame from endpoint 0 to `dst`, in an mbuf carved from
-/// plain memory.
+/// A 60-byte UDP frame from endpoint 0 to `dst` (64 bytes on the wire), in
+/// an mbuf carved from plain memory.
 rte_mbuf* make_packet(std::vector<uint8_t>& arena, size_t slot, Ipv4Addr dst, const MacAddr& gw_mac) {
     constexpr size_t kSlot = sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM + 256;
+    const std::vector<uint8_t> frame = test::ipv4_frame({.src_mac = MacAddr::from_ipv4(pod_ip(0)),
+                                                         .dst_mac = gw_mac,
+                                                         .src = pod_ip(0),
+                                                         .dst = dst,
+                                                         .payload = 18,
+                                                         .sport = static_cast<uint16_t>(10000 + slot),
+                                                         .dport = 80});
     auto* m = reinterpret_cast<rte_mbuf*>(arena.data() + slot * kSlot);
     std::memset(m, 0, sizeof *m);
     m->buf_addr = reinterpret_cast<uint8_t*>(m) + sizeof(rte_mbuf);
     m->buf_len = RTE_PKTMBUF_HEADROOM + 256;
     m->data_off = RTE_PKTMBUF_HEADROOM;
     m->nb_segs = 1;
-    m->data_len = m->pkt_len = 60;
-    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-    std::memcpy(eth->dst_addr.addr_bytes, gw_mac.bytes.data(), 6);
-    const MacAddr src = MacAddr::from_ipv4(pod_ip(0));
-    std::memcpy(eth->src_addr.addr_bytes, src.bytes.data(), 6);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    std::memset(ip, 0, 46);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->total_length = rte_cpu_to_be_16(46);
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_UDP;
-    ip->src_addr = pod_ip(0).be;
-    ip->dst_addr = dst.be;
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-    udp->src_port = rte_cpu_to_be_16(static_cast<uint16_t>(10000 + slot));
-    udp->dst_port = rte_cpu_to_be_16(80);
-    udp->dgram_len = rte_cpu_to_be_16(26);
+    m->data_len = m->pkt_len = static_cast<uint16_t>(frame.size());
+    std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), frame.data(), frame.size());
     return m;
 }
 

@@ -80,6 +80,7 @@
 #include "dataplane/rcu_publisher.h"
 #include "dataplane/service_lb.h"
 #include "dataplane/tunnel.h"
+#include "frame_builder.h"
 
 using namespace podlane;
 
@@ -298,36 +299,17 @@ using Frame = std::array<uint8_t, 64>;
 /// UDP (18 bytes of payload) frame with valid checksums.
 Frame make_frame(const MacAddr& src_mac, const MacAddr& dst_mac, Ipv4Addr src, Ipv4Addr dst, uint16_t sport,
                  uint16_t dport, uint8_t proto, uint8_t tcp_flags) {
+    const std::vector<uint8_t> bytes = test::ipv4_frame({.src_mac = src_mac,
+                                                         .dst_mac = dst_mac,
+                                                         .src = src,
+                                                         .dst = dst,
+                                                         .proto = proto,
+                                                         .payload = static_cast<uint16_t>(kFrameLen - kL4Off - test::l4_header_len(proto)),
+                                                         .sport = sport,
+                                                         .dport = dport,
+                                                         .tcp_flags = tcp_flags});
     Frame f{};
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(f.data());
-    std::memcpy(eth->dst_addr.addr_bytes, dst_mac.bytes.data(), 6);
-    std::memcpy(eth->src_addr.addr_bytes, src_mac.bytes.data(), 6);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->total_length = rte_cpu_to_be_16(kFrameLen - sizeof(rte_ether_hdr));
-    ip->time_to_live = 64;
-    ip->next_proto_id = proto;
-    ip->src_addr = src.be;
-    ip->dst_addr = dst.be;
-    if (proto == IPPROTO_TCP) {
-        auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
-        tcp->src_port = rte_cpu_to_be_16(sport);
-        tcp->dst_port = rte_cpu_to_be_16(dport);
-        tcp->sent_seq = rte_cpu_to_be_32(1000);
-        tcp->recv_ack = rte_cpu_to_be_32((tcp_flags & RTE_TCP_ACK_FLAG) ? 5000 : 0);
-        tcp->data_off = 5 << 4;
-        tcp->tcp_flags = tcp_flags;
-        tcp->rx_win = rte_cpu_to_be_16(65535);
-        tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-    } else {
-        auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-        udp->src_port = rte_cpu_to_be_16(sport);
-        udp->dst_port = rte_cpu_to_be_16(dport);
-        udp->dgram_len = rte_cpu_to_be_16(kFrameLen - kL4Off);
-        udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-    }
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    std::memcpy(f.data(), bytes.data(), bytes.size());
     return f;
 }
 

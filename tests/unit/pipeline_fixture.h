@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "dataplane/pipeline.h"
-#include "packet_builder.h"
+#include "frame_builder.h"
 
 namespace podlane::test {
 

@@ -16,7 +16,7 @@
 #include "dataplane/conntrack.h"
 #include "dataplane/flow_hash.h"
 #include "dataplane/rcu_publisher.h"
-#include "packet_builder.h"
+#include "frame_builder.h"
 #include "pipeline_fixture.h"
 
 using namespace podlane;
@@ -42,33 +42,20 @@ std::string unique(const char* base) {
     return std::string(base) + std::to_string(n++);
 }
 
-/// Ethernet + IPv4 + TCP (20-byte header) with `payload` bytes and valid checksums.
+/// Ethernet + IPv4 + TCP (20-byte header) from a pod to the gateway MAC, with
+/// `payload` bytes and valid checksums.
 std::vector<uint8_t> tcp_frame(Ipv4Addr src, uint16_t sport, Ipv4Addr dst, uint16_t dport, uint8_t flags,
                                uint16_t payload = 0, uint16_t frag_off = 0) {
-    std::vector<uint8_t> f(sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr) + payload);
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(f.data());
-    put_mac(&eth->dst_addr, kGwMac);
-    put_mac(&eth->src_addr, MacAddr::from_ipv4(src));
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr) + payload));
-    ip->fragment_offset = rte_cpu_to_be_16(frag_off);
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_TCP;
-    ip->src_addr = src.be;
-    ip->dst_addr = dst.be;
-    auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
-    tcp->src_port = rte_cpu_to_be_16(sport);
-    tcp->dst_port = rte_cpu_to_be_16(dport);
-    tcp->sent_seq = rte_cpu_to_be_32(1000);
-    tcp->recv_ack = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? 5000 : 0);
-    tcp->data_off = 5 << 4;
-    tcp->tcp_flags = flags;
-    tcp->rx_win = rte_cpu_to_be_16(65535);
-    tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    return f;
+    return ipv4_frame({.src_mac = MacAddr::from_ipv4(src),
+                       .dst_mac = kGwMac,
+                       .src = src,
+                       .dst = dst,
+                       .proto = IPPROTO_TCP,
+                       .payload = payload,
+                       .frag_off = frag_off,
+                       .sport = sport,
+                       .dport = dport,
+                       .tcp_flags = flags});
 }
 
 struct Seen {
@@ -259,10 +246,9 @@ services:
     std::vector<uint8_t> f = ipv4_frame(udp); // 40000 -> 8080: no such port on the service
     CHECK(node.send(kPortA, f).port == kDropPort);
     CHECK(node.c.drop(DropReason::ServiceUnreachable).get() == 1);
-    auto* l4 = reinterpret_cast<rte_udp_hdr*>(f.data() + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
-    l4->dst_port = rte_cpu_to_be_16(53);
-    l4->dgram_cksum = 0;
-    const Classified unreach = node.send(kPortA, f);
+    udp.dport = 53;
+    udp.l4_checksum = false;
+    const Classified unreach = node.send(kPortA, ipv4_frame(udp));
     REQUIRE(unreach.port == kPortA);
     const Seen u = decode(unreach.bytes);
     CHECK(u.proto == IPPROTO_ICMP);
@@ -384,15 +370,8 @@ services:
     ports: [{protocol: UDP, port: 53, target_port: 5353}]
     backends: [{ip: 10.200.0.12}]
 )");
-    Ipv4Spec q;
-    q.src_mac = MacAddr::from_ipv4(kA);
-    q.dst_mac = kGwMac;
-    q.src = kA;
-    q.dst = kVip;
-    std::vector<uint8_t> query = ipv4_frame(q); // UDP 40000 -> 8080: retarget to port 53
-    auto* udp = reinterpret_cast<rte_udp_hdr*>(query.data() + sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
-    udp->dst_port = rte_cpu_to_be_16(53);
-    udp->dgram_cksum = 0;
+    const std::vector<uint8_t> query = ipv4_frame(
+        {.src_mac = MacAddr::from_ipv4(kA), .dst_mac = kGwMac, .src = kA, .dst = kVip, .dport = 53, .l4_checksum = false});
     const Classified out = node.send(kPortA, query);
     REQUIRE(out.port == kPortB);
     const Seen fwd = decode(out.bytes);

@@ -25,7 +25,7 @@
 #include "dataplane/nat_icmp.h"
 #include "dataplane/parse.h"
 #include "dataplane/reject.h"
-#include "packet_builder.h"
+#include "frame_builder.h"
 
 using namespace podlane;
 using namespace podlane::test;
@@ -211,9 +211,7 @@ std::vector<uint8_t> prefix(const std::vector<uint8_t>& v, size_t n) { return {v
 std::vector<uint8_t> frame_of(const std::vector<uint8_t>& ip, const MacAddr& src = kSrcMac,
                               const MacAddr& dst = kDstMac) {
     std::vector<uint8_t> f(14 + ip.size());
-    put_mac(f.data(), dst);
-    put_mac(f.data() + 6, src);
-    put16(f.data() + 12, RTE_ETHER_TYPE_IPV4);
+    put_ether(f.data(), src, dst, RTE_ETHER_TYPE_IPV4);
     std::memcpy(f.data() + 14, ip.data(), ip.size());
     return f;
 }

@@ -7,7 +7,7 @@
 
 #include "dataplane/checksum.h"
 #include "dataplane/parse.h"
-#include "packet_builder.h"
+#include "frame_builder.h"
 
 using namespace podlane;
 using namespace podlane::test;

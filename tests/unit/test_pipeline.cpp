@@ -11,7 +11,7 @@
 #include "control/tables/snapshot_builder.h"
 #include "dataplane/checksum.h"
 #include "dataplane/pipeline.h"
-#include "packet_builder.h"
+#include "frame_builder.h"
 #include "pipeline_fixture.h"
 
 using namespace podlane;

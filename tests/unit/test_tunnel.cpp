@@ -17,7 +17,7 @@
 #include "dataplane/hold_queue.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/tunnel.h"
-#include "packet_builder.h"
+#include "frame_builder.h"
 #include "pipeline_fixture.h"
 
 using namespace podlane;
@@ -168,6 +168,36 @@ TEST_CASE("pod to remote pod is encapsulated in VXLAN or Geneve with the source 
     }
 }
 
+TEST_CASE("the frame builder's encapsulation is the dataplane's, and the peer decapsulates it", "[tunnel]") {
+    static_assert(kEncapLen == kTunnelOverhead);
+    for (Routing routing : {Routing::Vxlan, Routing::Geneve}) {
+        const bool geneve = routing == Routing::Geneve;
+        INFO((geneve ? "geneve" : "vxlan"));
+        auto node1 = node_snapshot(1, routing);
+        auto node2 = node_snapshot(2, routing);
+        WorkerCounters c1, c2;
+        Out wire = run_one(*node1, kPodPort, ipv4_frame(a_to_remote()), c1);
+        REQUIRE(wire.port == kUplinkPort);
+        const OuterHdrs& o = outer_of(wire.bytes);
+        const std::vector<uint8_t> inner(wire.bytes.begin() + kTunnelOverhead, wire.bytes.end());
+        const std::vector<uint8_t> built = encapsulate({.kind = geneve ? TunnelKind::Geneve : TunnelKind::Vxlan,
+                                                        .src_mac = kNode1Mac,
+                                                        .dst_mac = kNode2Mac,
+                                                        .src = kNode1,
+                                                        .dst = kNode2,
+                                                        .sport = rte_be_to_cpu_16(o.udp.src_port),
+                                                        .vni = kIdentityA,
+                                                        .ttl = o.ip.time_to_live,
+                                                        .frag_off = rte_be_to_cpu_16(o.ip.fragment_offset),
+                                                        .packet_id = rte_be_to_cpu_16(o.ip.packet_id)},
+                                                       inner);
+        CHECK(built == wire.bytes);
+        Out delivered = run_one(*node2, kUplinkPort, built, c2);
+        CHECK(delivered.port == kPodPort);
+        CHECK(c2.decapsulated.get() == 1);
+    }
+}
+
 TEST_CASE("the inner frame is addressed to the peer's kernel VXLAN device when configured", "[tunnel]") {
     SnapshotInputs in;
     in.pod_cidr = *Ipv4Prefix::parse("10.200.0.0/24");
@@ -193,10 +223,9 @@ TEST_CASE("the outer source port follows the inner flow", "[tunnel]") {
     auto snap = node_snapshot(1, Routing::Vxlan);
     WorkerCounters c;
     auto sport = [&](uint16_t udp_src) {
-        auto f = ipv4_frame(a_to_remote());
-        auto* udp = reinterpret_cast<rte_udp_hdr*>(f.data() + 34);
-        udp->src_port = rte_cpu_to_be_16(udp_src);
-        Out r = run_one(*snap, kPodPort, f, c);
+        Ipv4Spec s = a_to_remote();
+        s.sport = udp_src;
+        Out r = run_one(*snap, kPodPort, ipv4_frame(s), c);
         REQUIRE(r.port == kUplinkPort);
         return rte_be_to_cpu_16(outer_of(r.bytes).udp.src_port);
     };
