@@ -104,7 +104,7 @@ std::string format_nat(const Json& data) {
 }
 
 std::string format_applied(const Json& data) {
-    const Json& changed = array_of(data.is_object() && data.contains("changed") ? data["changed"] : Json());
+    const Json changed = array_of(data.is_object() && data.contains("changed") ? data["changed"] : Json());
     if (changed.empty())
         return "no change\n";
     std::string out;
