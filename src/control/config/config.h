@@ -9,6 +9,7 @@
 
 #include "common/net_types.h"
 #include "common/result.h"
+#include "control/config/bgp_config.h"
 #include "control/config/service_config.h"
 
 namespace podlane {
@@ -217,6 +218,7 @@ struct Config {
     MetricsConfig metrics;
     SourceConfig source;
     ObserveConfig observe;
+    BgpConfig bgp;                          ///< BGP speaker and peers (docs/bgp.md); off without instances
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and

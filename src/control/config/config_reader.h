@@ -183,6 +183,9 @@ void check_node_ips(const std::optional<Field>& node_ip, const PeerFields& peers
 /// minus 50 bytes of VXLAN encapsulation"}; nullopt without uplinks.
 std::optional<std::pair<uint32_t, std::string>> uplink_pod_mtu(const Config& c);
 
+/// The bgp section (config_bgp.cpp); needs node and node.ip read.
+void read_bgp(const Mapping& top, Config& c);
+
 /// The source section (config_source.cpp).
 void read_source(const Mapping& top, SourceConfig& s);
 

@@ -42,6 +42,13 @@ struct BackendConfig {
     friend bool operator==(const BackendConfig&, const BackendConfig&) = default;
 };
 
+/// Whether backend `b` runs on node `node` (whose PodCIDR is `pod_cidr`):
+/// as its `node` says, or when it names none, by its address. The service
+/// compiler and the BGP advertisements (externalTrafficPolicy Local) agree on it.
+inline bool backend_on_node(const BackendConfig& b, const std::string& node, const Ipv4Prefix& pod_cidr) {
+    return b.node == node || (b.node.empty() && pod_cidr.len > 0 && pod_cidr.contains(b.ip));
+}
+
 /// A Kubernetes Service as podlane load-balances it.
 struct ServiceConfig {
     std::string name;                        ///< "namespace/name", unique

@@ -123,8 +123,7 @@ public:
             Selection all, local;
             local.local_only = true;
             for (const BackendConfig& b : s.backends) {
-                const bool is_local = b.node == c_.node_name || (b.node.empty() && in_.local_pod_cidr.len > 0 &&
-                                                                 in_.local_pod_cidr.contains(b.ip));
+                const bool is_local = backend_on_node(b, c_.node_name, in_.local_pod_cidr);
                 const uint32_t id = backend(b.ip, p.target_port, p.protocol, b.state, is_local);
                 if (b.state != BackendState::Active)
                     continue;
