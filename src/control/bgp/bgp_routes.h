@@ -1,0 +1,34 @@
+// What a BGP instance advertises: a pure function of the node's config and
+// cluster state (PodCIDR, services, where their backends run).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "control/config/config.h"
+
+namespace podlane {
+
+/// Why a prefix is advertised.
+enum class BgpRouteKind { PodCidr, LoadBalancerIp, ExternalIp };
+const char* bgp_route_kind_name(BgpRouteKind k);
+
+/// One advertised prefix of one instance.
+struct BgpRoute {
+    Ipv4Prefix prefix;
+    BgpRouteKind kind = BgpRouteKind::PodCidr;
+    std::string service;   ///< the service it comes from (LoadBalancer/External IPs); empty for the PodCIDR
+
+    friend bool operator==(const BgpRoute&, const BgpRoute&) = default;
+};
+
+/// The prefixes instance `in` advertises, sorted by prefix, each once (a
+/// prefix two services share is reported for the first by name):
+/// - the node's PodCIDR (advertise.pod_cidr);
+/// - each selected service's LoadBalancer IPs and ExternalIPs as /32s
+///   (advertise.load_balancer_ips / external_ips; advertise.services selects
+///   by name). Under externalTrafficPolicy Local only while a backend on this
+///   node is active (backend_on_node), as Cilium does; under Cluster always.
+std::vector<BgpRoute> bgp_routes(const BgpInstanceConfig& in, const Config& c);
+
+} // namespace podlane
