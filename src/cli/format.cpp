@@ -228,6 +228,11 @@ std::string format_status(const Json& data) {
         if (!text_or(src, "last_error", "").empty())
             t.add_row({"  last error:", cell(src, "last_error")});
     }
+    const Json& bgp = field(data, "bgp");
+    if (bgp.is_object())
+        t.add_row({"BGP:", cell(bgp, "established") + "/" + cell(bgp, "peers") + " peers established, " +
+                               cell(bgp, "routes") + " routes advertised" +
+                               (bgp.value("running", false) ? "" : " (BIRD NOT RUNNING)")});
     const std::string metrics = text_or(data, "metrics", "-");
     t.add_row({"Metrics:", metrics == "off" || metrics == "-" ? metrics : "http://" + metrics + "/metrics"});
     return t.render();

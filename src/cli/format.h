@@ -61,6 +61,11 @@ std::string format_nat(const Json& data);
 std::string format_cni_list(const Json& data);
 /// `capture.status` / `capture.stop` data.
 std::string format_capture(const Json& data);
+/// `bgp.peers` data: the speaker, then one row per peer: state, uptime,
+/// prefixes received/advertised, applied hold/keepalive, graceful restart.
+std::string format_bgp_peers(const Json& data);
+/// `bgp.routes` data: one row per advertised prefix.
+std::string format_bgp_routes(const Json& data);
 /// `cni.status` data: PodCIDR address usage.
 std::string format_cni_status(const Json& data);
 

@@ -73,6 +73,9 @@ Commands:
                                   tcp, udp, icmp, pod NAME, joined by 'and'; a VXLAN/Geneve
                                   packet matches when its outer or inner packet does
   capture status | capture stop   the running (or last) capture; stop it
+  bgp peers                       BGP sessions: state, uptime, prefixes received/advertised,
+                                  the hold/keepalive times in use, graceful restart (docs/bgp.md)
+  bgp routes                      the prefixes BGP advertises (PodCIDR, LoadBalancer/External IPs)
   ct list                         tracked (load-balanced and NATed) flows
   nat list                        source-NAT mappings (masquerade, NodePort SNAT, hairpin)
   help                            this text
@@ -389,6 +392,13 @@ int run(int argc, char** argv) {
     } else if (first == "service") {
         throw UsageError{sub.empty() ? "service needs a subcommand: list, maglev, update or delete"
                                      : "unknown service subcommand \"" + sub + "\" (list, maglev, update or delete)"};
+    } else if (first == "bgp" && (sub == "peers" || sub == "routes")) {
+        expect_words(cl, 2, "bgp " + sub);
+        cmd = "bgp." + sub;
+        render = sub == "peers" ? podlane::format_bgp_peers : podlane::format_bgp_routes;
+    } else if (first == "bgp") {
+        throw UsageError{sub.empty() ? "bgp needs a subcommand: peers or routes"
+                                     : "unknown bgp subcommand \"" + sub + "\" (peers or routes)"};
     } else if (first == "kvstore") {
         return run_kvstore(cl, sub, output);
     } else if (first == "observe") {

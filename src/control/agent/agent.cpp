@@ -146,10 +146,13 @@ Result<void> Agent::start() {
             return make_error("endpoints[" + std::to_string(i) + "] (" + config_.endpoints[i].id +
                               "): " + r.error().message);
     }
+    if (auto r = start_bgp(); !r)
+        return r;
     return start_cni(); // pods attached through CNI before a restart
 }
 
 void Agent::stop() {
+    stop_bgp(); // while the host path still carries its Cease to the peers
     if (workers_running_) {
         stop_workers_.store(true);
         for (uint32_t lcore : config_.dataplane.worker_lcores)
@@ -394,6 +397,7 @@ Json Agent::status() {
         {"source", source_status()},
         {"ipam", ipam_json()},
         {"controllers", controllers_json()},
+        {"bgp", bgp_status()},
     };
 }
 

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/bgp/bgp_speaker.h"
 #include "control/sources/cluster_source.h"
 #include "control/tables/ipcache.h"
 #include "dataplane/capture.h"
@@ -106,8 +107,21 @@ public:
     Result<Json> cni_gc(const std::vector<CniKey>& valid) override;
     Result<Json> cni_list() override;
     Result<Json> cni_status() override;
+    // BGP (agent_bgp.cpp).
+    Result<Json> bgp_peers() override;
+    Result<Json> bgp_routes_list() override;
 
 private:
+    // BGP (agent_bgp.cpp).
+    Result<void> start_bgp();
+    void bgp_tick();
+    void stop_bgp();
+    BgpRouteSet bgp_route_set() const;
+    Json bgp_status() const;
+    std::vector<BgpPeerSample> bgp_samples() const;
+    std::unique_ptr<BgpSpeaker> bgp_;    ///< the BGP speaker, when bgp.instances is not empty
+    std::chrono::steady_clock::time_point last_bgp_tick_{};
+
     Result<void> attach_tap(EndpointRecord& rec);
     Result<void> attach_vhost(EndpointRecord& rec); // agent_vhost.cpp
     Result<void> attach_memif(EndpointRecord& rec); // agent_memif.cpp

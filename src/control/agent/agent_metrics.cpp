@@ -65,6 +65,9 @@ MetricsSnapshot Agent::metrics_snapshot() const {
     s.endpoints = endpoints_.size();
     s.publish = publish_times_;
     s.update_latency = update_latency_;
+    s.bgp_enabled = bgp_ != nullptr;
+    s.bgp_peers = bgp_samples();
+    s.bgp_speaker_restarts = bgp_ ? bgp_->restarts() : 0;
     if (source_ != nullptr) {
         const SourceStatus st = source_->status();
         s.source_kind = st.kind;

@@ -138,6 +138,8 @@ constexpr ApiCommand kCommands[] = {
     {"capture.start", capture_start},
     {"capture.status", serve_no_args<&ControlApi::capture_status>},
     {"capture.stop", serve_no_args<&ControlApi::capture_stop>},
+    {"bgp.peers", serve_no_args<&ControlApi::bgp_peers>},
+    {"bgp.routes", serve_no_args<&ControlApi::bgp_routes_list>},
 };
 
 Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {

@@ -70,6 +70,12 @@ public:
     /// "capture.stop": stops the running capture (if any) and closes its file.
     virtual Result<Json> capture_stop() { return make_error("this server does not capture packets"); }
 
+    /// "bgp.peers": the BGP speaker and every configured peer with its
+    /// session state, uptime, prefixes, applied timers and graceful restart.
+    virtual Result<Json> bgp_peers() { return make_error(kNoBgp); }
+    /// "bgp.routes": the prefixes advertised, by instance, with why.
+    virtual Result<Json> bgp_routes_list() { return make_error(kNoBgp); }
+
     // The CNI plugin's commands (docs/api.md, "CNI"). The defaults refuse,
     // so a ControlApi that does not serve CNI need not implement them.
     /// "cni.add": allocates an address and attaches the pod; returns the attachment.
@@ -87,6 +93,7 @@ public:
 
 private:
     static constexpr const char* kNoCni = "this server does not serve CNI commands";
+    static constexpr const char* kNoBgp = "this server does not run BGP";
 };
 
 } // namespace podlane

@@ -224,6 +224,30 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
                              MetricType::Gauge);
     add(up, s.source_up ? 1.0 : 0.0, {{"source", s.source_kind}});
     out.push_back(std::move(up));
+    if (s.bgp_enabled) {
+        MetricFamily state = family("podlane_bgp_session_state",
+                                    "1 while the BGP session with the peer is Established, else 0.", MetricType::Gauge);
+        MetricFamily adv = family("podlane_bgp_advertised_prefixes",
+                                  "Prefixes the speaker advertises to the peer (0 while its session is down).",
+                                  MetricType::Gauge);
+        MetricFamily rcv = family("podlane_bgp_received_prefixes",
+                                  "Prefixes received from the peer and accepted (0 while its session is down).",
+                                  MetricType::Gauge);
+        for (const BgpPeerSample& p : s.bgp_peers) {
+            const Labels l{{"instance", p.instance}, {"peer", p.peer}, {"address", p.address}};
+            add(state, p.established ? 1.0 : 0.0, l);
+            add(adv, static_cast<double>(p.advertised), l);
+            add(rcv, static_cast<double>(p.received), l);
+        }
+        MetricFamily restarts = family("podlane_bgp_speaker_restarts_total",
+                                       "Times podlaned started the BGP speaker (BIRD) again after it died.",
+                                       MetricType::Counter);
+        add(restarts, static_cast<double>(s.bgp_speaker_restarts), {});
+        out.push_back(std::move(state));
+        out.push_back(std::move(adv));
+        out.push_back(std::move(rcv));
+        out.push_back(std::move(restarts));
+    }
     return out;
 }
 

@@ -50,6 +50,13 @@ struct PublishHistogram {
     void observe(double seconds);
 };
 
+/// One BGP peer's session (podlane_bgp_*).
+struct BgpPeerSample {
+    std::string instance, peer, address;
+    bool established = false;
+    uint64_t advertised = 0, received = 0;
+};
+
 /// Everything one metrics update carries, gathered by the control thread.
 struct MetricsSnapshot {
     bool dataplane_running = false;
@@ -65,6 +72,9 @@ struct MetricsSnapshot {
     PublishHistogram update_latency; ///< source event -> every worker on the new tables
     std::string source_kind = "none"; ///< "file", "etcd", "kubernetes" or "none"
     bool source_up = true;
+    bool bgp_enabled = false;             ///< bgp.instances is not empty
+    std::vector<BgpPeerSample> bgp_peers;
+    uint64_t bgp_speaker_restarts = 0;
 };
 
 /// The metric families a scrape shows for `s`.
