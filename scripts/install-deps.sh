@@ -13,6 +13,9 @@ PACKAGES=(
   # cluster-state sources: a real etcd (source.kind etcd) and openssl for the
   # fake Kubernetes API server's certificates
   etcd-server etcd-client openssl
+  # BGP: BIRD 2, the speaker podlaned runs (docs/bgp.md), and FRR, the lab's
+  # router (scripts/lab.sh --bgp)
+  bird2 frr
   # CNI: the reference plugins, to show podlane-cni chains like a standard plugin
   containernetworking-plugins
   # benchmarks: callgrind, and the peers of bench/compare.sh (OVS-DPDK) and its plot

@@ -5,7 +5,7 @@
 #   scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
 #                     [--ipam kubernetes|cluster-pool] [--services FILE]
 #                     [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
-#                     [--etcd]
+#                     [--etcd] [--bgp]
 #   scripts/lab.sh status [--prefix P]
 #   scripts/lab.sh down [--prefix P]
 #
@@ -31,6 +31,14 @@
 # `nodes:` or `services:` (nodes register themselves and learn each other
 # from etcd; --services FILE is written into etcd with podlane kvstore apply,
 # and its node-local sections are left out).
+# --bgp: the external host is a BGP router: FRR's bgpd and zebra (Debian's
+# frr) run in ${P}ext with AS 65000 and peer with every node (AS 65001);
+# each podlaned runs BIRD (bgp: in its config, docs/bgp.md) and announces its
+# PodCIDR and the services' LoadBalancer IPs, and zebra installs what bgpd
+# learns (ECMP over the nodes) into ${P}ext's kernel. No static route to a pod
+# or LB IP is installed then. FRR's config, pid files, vty sockets and log are
+# in /run/podlane/lab-${P}-frr/ (owned by FRR's user, deleted by down); ask it
+# with: ip netns exec ${P}ext vtysh --vty_socket /run/podlane/lab-${P}-frr -c 'show ip bgp'
 # --services FILE: a YAML fragment of top-level keys (loadbalancer:,
 # conntrack:, masquerade:, services:; not endpoints:) appended verbatim to
 # every node's config, the same file on all nodes as in a cluster.
@@ -58,6 +66,8 @@ NEIGHBOR_TIMEOUT=${LAB_NEIGHBOR_TIMEOUT:-30} # seconds for every node to resolve
 FABRIC_NET=192.168.50
 EXT_IP=$FABRIC_NET.1
 ETCD_IP=$FABRIC_NET.2   # --etcd: the etcd member on the fabric
+ROUTER_ASN=65000   # --bgp: the router in ${P}ext
+NODE_ASN=65001     # --bgp: every node
 MAX_NODES=16   # memory and CPU: each node is a DPDK process with its own worker
 MAX_PODS=30    # Debian's DPDK has RTE_MAX_ETHPORTS=32: pods + the uplink
 
@@ -69,7 +79,7 @@ usage() {
 usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
                         [--ipam kubernetes|cluster-pool] [--services FILE]
                         [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
-                        [--etcd]
+                        [--etcd] [--bgp]
        scripts/lab.sh status [--prefix P]
        scripts/lab.sh down [--prefix P]
 
@@ -85,7 +95,10 @@ usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [
           --host-port NODE:POD:HOSTPORT:CONTAINERPORT (repeatable): a TCP
           hostPort for pod POD of node NODE;
           --etcd: nodes and services come from an etcd in ${PREFIX}etcd
-          (192.168.50.2:2379), not from the node configs
+          (192.168.50.2:2379), not from the node configs;
+          --bgp: ${PREFIX}ext is a BGP router (FRR, AS 65000) peered with every
+          node (AS 65001, BIRD in podlaned); it learns the PodCIDRs and
+          LoadBalancer IPs instead of getting static routes
   status  the lab's namespaces, each node's podlaned, status and neighbours
   down    stop every podlaned (SIGTERM) and delete the lab's namespaces
 
@@ -139,6 +152,7 @@ cmd_down() {
         pids+=("$pid")
       fi
     done
+    frr_down
     if [ -f "$RUN_DIR/etcd.pid" ]; then
       pid=$(cat "$RUN_DIR/etcd.pid")
       [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */etcd ]] && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
@@ -158,6 +172,7 @@ cmd_down() {
     n=$((n + 1))
   done
   rm -rf "$RUN_DIR"
+  frr_down # (again: a lab whose run dir was gone already)
   # DPDK leaves its runtime directory (a few MB in /run) behind.
   local d
   for d in /var/run/dpdk/"${PREFIX}"node*; do
@@ -213,6 +228,18 @@ write_config() {
         fi
       done
     fi
+    if [ "$BGP" = 1 ]; then
+      # Timers and graceful restart as issue 17 asks: hold 9 s, keepalive 3 s, restart time 15 s.
+      echo "bgp:"
+      echo "  run_dir: $RUN_DIR/bgp-node$i"
+      echo "  instances:"
+      echo "    - name: tor"
+      echo "      local_asn: $NODE_ASN"
+      echo "      peers:"
+      echo "        - {name: router, address: $EXT_IP, peer_asn: $ROUTER_ASN, hold_time_s: 9, keepalive_time_s: 3,"
+      echo "           graceful_restart: {enabled: true, restart_time_s: 15}}"
+      echo "      advertise: {pod_cidr: true, load_balancer_ips: true, external_ips: true}"
+    fi
     if [ -n "$SERVICES" ] && [ "$ETCD" = 0 ]; then
       echo "# --services $SERVICES (the same on every node)"
       sed -e '$a\' "$RUN_DIR/services.yaml"   # (a missing last newline added)
@@ -245,6 +272,66 @@ start_etcd() {
   done
   log_tail "$RUN_DIR/etcd.log"
   die "etcd did not answer within 10s"
+}
+
+# frr_down: stops the lab's bgpd and zebra (pid files in FRR_DIR, each
+# checked to be that daemon) and deletes FRR_DIR and the crash-log
+# directories FRR leaves in /var/tmp/frr.
+frr_down() {
+  [ -d "$FRR_DIR" ] || return 0
+  local d pid pids=()
+  for d in bgpd zebra; do
+    [ -f "$FRR_DIR/$d.pid" ] || continue
+    pid=$(cat "$FRR_DIR/$d.pid")
+    if [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */frr/$d ]]; then
+      kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+    fi
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do rm -rf "/var/tmp/frr/bgpd.$pid" "/var/tmp/frr/zebra.$pid"; done
+  rm -rf "$FRR_DIR"
+}
+
+# start_frr: the BGP router in ${P}ext: zebra (installs learnt routes into
+# the namespace's kernel) and bgpd (AS $ROUTER_ASN, one neighbour per node,
+# graceful restart helper, ECMP over eBGP paths), each with its own config,
+# pid file and vty socket in FRR_DIR: the machine's /etc/frr and its frr
+# service are never used. They run as FRR's user, which owns FRR_DIR.
+start_frr() {
+  local ns=${PREFIX}ext i
+  command -v vtysh >/dev/null && [ -x /usr/lib/frr/bgpd ] || die "--bgp: FRR is missing (scripts/install-deps.sh installs frr)"
+  mkdir -p "$FRR_DIR"
+  {
+    echo "! scripts/lab.sh --bgp: the router of lab ${PREFIX}"
+    echo "hostname ${PREFIX}router"
+    echo "log file $FRR_DIR/frr.log"
+    echo "!"
+    echo "router bgp $ROUTER_ASN"
+    echo " bgp router-id $EXT_IP"
+    echo " no bgp ebgp-requires-policy"
+    echo " bgp graceful-restart"
+    echo " bgp bestpath as-path multipath-relax"
+    for i in $(seq "$NODES"); do
+      echo " neighbor $(node_ip "$i") remote-as $NODE_ASN"
+      echo " neighbor $(node_ip "$i") description node$i"
+    done
+    echo " address-family ipv4 unicast"
+    echo "  maximum-paths $MAX_NODES"
+    echo " exit-address-family"
+    echo "!"
+  } > "$FRR_DIR/bgpd.conf"
+  echo "hostname ${PREFIX}router" > "$FRR_DIR/zebra.conf"
+  chown -R frr:frr "$FRR_DIR"
+  chmod 750 "$FRR_DIR"
+  local common=(--vty_socket "$FRR_DIR" -P 0 -d)
+  ip netns exec "$ns" /usr/lib/frr/zebra -f "$FRR_DIR/zebra.conf" -i "$FRR_DIR/zebra.pid" -z "$FRR_DIR/zserv.api" \
+    "${common[@]}" >> "$RUN_DIR/frr-start.log" 2>&1 || die "zebra did not start: $(cat "$RUN_DIR/frr-start.log")"
+  ip netns exec "$ns" /usr/lib/frr/bgpd -f "$FRR_DIR/bgpd.conf" -i "$FRR_DIR/bgpd.pid" -z "$FRR_DIR/zserv.api" \
+    "${common[@]}" >> "$RUN_DIR/frr-start.log" 2>&1 || die "bgpd did not start: $(cat "$RUN_DIR/frr-start.log")"
+  say "FRR (bgpd AS $ROUTER_ASN, zebra) is up in $ns; vtysh: ip netns exec $ns vtysh --vty_socket $FRR_DIR"
 }
 
 # check_config I: podlaned --check-config on node I's file; its output is left
@@ -341,6 +428,9 @@ cmd_up() {
   [ "$ETCD" = 0 ] || [ "$IPAM" = kubernetes ] ||
     die "--etcd works with --ipam kubernetes (a node reaches etcd through its host path, which is up only after start)"
   [ "$ETCD" = 0 ] || command -v etcd >/dev/null || die "etcd is missing (scripts/install-deps.sh installs it)"
+  [ "$BGP" = 0 ] || [ -z "$EXT_ROUTES" ] || die "--bgp and --ext-routes: with --bgp the router learns its routes"
+  [ "$BGP" = 0 ] || [ "$ETCD" = 0 ] || die "--bgp works without --etcd for now"
+  [ "$BGP" = 0 ] || command -v bird >/dev/null || die "--bgp: BIRD is missing (scripts/install-deps.sh installs bird2)"
   if [ -n "$SERVICES" ]; then
     [ -f "$SERVICES" ] && [ -r "$SERVICES" ] || die "--services $SERVICES: no such readable file"
     ! grep -qE '^endpoints[[:space:]]*:' "$SERVICES" ||
@@ -366,8 +456,8 @@ cmd_up() {
   fi
   mkdir -p "$RUN_DIR"
   chmod 700 "$RUN_DIR"
-  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\nSERVICES=%q\nEXT_ROUTES=%q\nETCD=%q\n' \
-    "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" "$SERVICES" "$EXT_ROUTES" "$ETCD" > "$RUN_DIR/lab.env"
+  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\nSERVICES=%q\nEXT_ROUTES=%q\nETCD=%q\nBGP=%q\n' \
+    "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" "$SERVICES" "$EXT_ROUTES" "$ETCD" "$BGP" > "$RUN_DIR/lab.env"
   [ -z "$SERVICES" ] || cp "$SERVICES" "$RUN_DIR/services.yaml"
 
   local fab=${PREFIX}fab ext=${PREFIX}ext i k node
@@ -403,13 +493,14 @@ cmd_up() {
     [ "$IPAM" = kubernetes ] || read_block "$i"
     write_conflist "$i"
     check_config "$i"
-    if [ "$MODE" = native ]; then
+    if [ "$MODE" = native ] && [ "$BGP" = 0 ]; then
       ip -n "$ext" route add "$(pod_cidr "$i")" via "$(node_ip "$i")"
     fi
   done
   for cidr in $EXT_ROUTES; do
     ip -n "$ext" route add "$cidr" via "$(node_ip 1)" || die "--ext-routes: cannot add route $cidr via $(node_ip 1) in $ext (run: scripts/lab.sh down --prefix ${PREFIX})"
   done
+  [ "$BGP" = 0 ] || start_frr
   [ "$IPAM" = kubernetes ] || say "cluster-pool blocks: $(for i in $(seq "$NODES"); do printf 'node%s %s  ' "$i" "$(pod_cidr "$i")"; done)"
 
   for i in $(seq "$NODES"); do
@@ -478,7 +569,7 @@ cmd_up() {
 lab ${PREFIX} is up: $NODES nodes ($MODE, ipam $IPAM), $PODS pod(s) per node, run dir $RUN_DIR
   nodes:    ${PREFIX}node<i>, node IP $FABRIC_NET.(10+i), $cidrs, log $RUN_DIR/node<i>.log
   pods:     ${PREFIX}n<i>p<k>, IP $ips
-  external: ${PREFIX}ext, $EXT_IP$( [ "$MODE" = native ] && echo ", routes to every PodCIDR" )$( [ -n "$EXT_ROUTES" ] && echo ", routes to $EXT_ROUTES via $(node_ip 1)" )
+  external: ${PREFIX}ext, $EXT_IP$( [ "$MODE" = native ] && [ "$BGP" = 0 ] && echo ", routes to every PodCIDR" )$( [ "$BGP" = 1 ] && echo ", BGP router AS $ROUTER_ASN (FRR), routes learnt from the nodes (AS $NODE_ASN)" )$( [ -n "$EXT_ROUTES" ] && echo ", routes to $EXT_ROUTES via $(node_ip 1)" )
   services: $( if [ -z "$SERVICES" ]; then echo "none (--services FILE)"; elif [ "$ETCD" = 1 ]; then echo "$SERVICES in etcd"; else echo "$SERVICES in every node's config"; fi )$( [ "$ETCD" = 1 ] && printf '\n  etcd:     %s, http://%s:2379, log %s' "${PREFIX}etcd" "$ETCD_IP" "$RUN_DIR/etcd.log" )
 $(for i in $(seq "$NODES"); do
     printf '  node%-3s  node IP %-14s PodCIDR %-18s gateway %-14s pods %s\n' "$i" "$(node_ip "$i")" \
@@ -493,6 +584,12 @@ Try:
   scripts/lab.sh status --prefix ${PREFIX}
   scripts/lab.sh down --prefix ${PREFIX}
 EOT
+  if [ "$BGP" = 1 ]; then
+    cat <<EOT
+  $cli --socket $RUN_DIR/node1.sock bgp peers
+  ip netns exec ${PREFIX}ext vtysh --vty_socket $FRR_DIR -c 'show ip bgp'
+EOT
+  fi
 }
 
 cmd_status() {
@@ -526,12 +623,17 @@ cmd_status() {
     echo "-- neighbours"
     "$PODLANE" --socket "$RUN_DIR/$i.sock" neighbor list || rc=1
   done
+  if [ -d "$FRR_DIR" ]; then
+    echo
+    echo "== router (FRR in ${PREFIX}ext)"
+    ip netns exec "${PREFIX}ext" vtysh --vty_socket "$FRR_DIR" -c 'show bgp summary' -c 'show ip bgp' || rc=1
+  fi
   return $rc
 }
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 CMD=$1; shift
-NODES=3 MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes SERVICES='' EXT_ROUTES='' ETCD=0
+NODES=3 MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes SERVICES='' EXT_ROUTES='' ETCD=0 BGP=0
 HOST_PORT_SPECS=()
 declare -A HOST_PORTS=()   # "NODE:POD" -> its host_ports entries (from HOST_PORT_SPECS)
 while [ $# -gt 0 ]; do
@@ -545,6 +647,7 @@ while [ $# -gt 0 ]; do
     --ext-routes) EXT_ROUTES=${2?--ext-routes needs a value}; shift 2 ;;
     --host-port) HOST_PORT_SPECS+=("${2:?--host-port needs a value}"); shift 2 ;;
     --etcd) ETCD=1; shift ;;
+    --bgp) BGP=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -552,6 +655,7 @@ done
 [[ $PREFIX =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$ ]] ||
   die "--prefix $PREFIX: expected 1..20 characters of A-Z a-z 0-9 _ . -"
 RUN_DIR=/run/podlane/lab-${PREFIX}
+FRR_DIR=/run/podlane/lab-${PREFIX}-frr   # --bgp: FRR's own files, owned by its user
 [ "$(id -u)" -eq 0 ] || die "run as root (namespaces and DPDK)"
 
 case $CMD in
