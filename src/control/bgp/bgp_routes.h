@@ -2,6 +2,7 @@
 // cluster state (PodCIDR, services, where their backends run).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct BgpRoute {
 
     friend bool operator==(const BgpRoute&, const BgpRoute&) = default;
 };
+
+/// The routes to advertise, by instance name.
+using BgpRouteSet = std::map<std::string, std::vector<BgpRoute>>;
 
 /// The prefixes instance `in` advertises, sorted by prefix, each once (a
 /// prefix two services share is reported for the first by name):

@@ -26,9 +26,6 @@
 
 namespace podlane {
 
-/// The routes to advertise, by instance name.
-using BgpRouteSet = std::map<std::string, std::vector<BgpRoute>>;
-
 /// One configured peer as the speaker sees it now.
 struct BgpPeerView {
     std::string instance;

@@ -22,7 +22,7 @@ std::string bird_protocol_name(const BgpInstanceConfig& in, const BgpPeerConfig&
 /// exports that table's static routes only and imports into it. Nothing is
 /// installed into the kernel (no kernel protocol): podlane's dataplane owns
 /// forwarding. `routes` has one list per instance, by instance name.
-std::string bird_config(const BgpConfig& bgp, const std::map<std::string, std::vector<BgpRoute>>& routes,
+std::string bird_config(const BgpConfig& bgp, const BgpRouteSet& routes,
                         Ipv4Addr node_ip, const std::string& node_name);
 
 } // namespace podlane
