@@ -9,6 +9,7 @@
 
 #include "cni/cni_config.h"
 #include "cni/cni_result.h"
+#include "common/pending_delete.h"
 
 namespace podlane::cni {
 
@@ -72,8 +73,24 @@ Printed cmd_add(const CniEnv& env, const NetConf& conf, const AgentCall& agent) 
     return add_result(conf, *attached);
 }
 
+/// DEL is best-effort (CNI spec): the attachment is recorded as a pending
+/// DEL before podlaned is asked, and the record is forgotten once podlaned
+/// answered. While podlaned is unreachable the record stays, DEL succeeds,
+/// and podlaned releases the attachment when it starts (common/pending_delete.h).
+/// Only when the record cannot be written does DEL fail with code 11.
 Printed cmd_del(const CniEnv& env, const NetConf& conf, const AgentCall& agent) {
+    const std::string dir = pending_delete_dir(conf.socket);
+    const PendingDelete pending{env.container_id, env.ifname};
+    auto recorded = record_pending_delete(dir, pending);
     auto r = ask(agent, conf, "cni.del", key_args(env));
+    if (!r && r.error().code == Code::TryAgainLater) {
+        if (recorded)
+            return Json(); // podlaned releases it when it is back
+        return cni_error(Code::TryAgainLater, r.error().msg,
+                         "and the DEL could not be recorded for later: " + recorded.error().message);
+    }
+    if (recorded)
+        (void)forget_pending_delete(dir, pending); // podlaned answered; a leftover record is harmless
     return r ? Printed(Json()) : r; // DEL prints nothing; an unknown container is a success
 }
 

@@ -11,6 +11,8 @@
 #   * podlaned killed and restarted in the middle of ADDs: ADD answers "try
 #     again later" while it is down, recorded pods come back with their
 #     addresses, no address is ever given twice;
+#   * DEL while podlaned is down succeeds, and podlaned releases the
+#     address when it is back; hostPorts without an uplink are refused;
 #   * GC releases what the runtime no longer knows; STATUS;
 #   * a vhost-user pod (dpdk-testpmd on net_virtio_user in the pod's
 #     namespace) answers pings from a TAP pod.
@@ -182,6 +184,28 @@ ips=$(for k in $(seq 24); do ip_of "$k"; done | sort)
 pl_ping "$(pod_ns 1)" "$(ip_of 24)"
 pl_ping "$(pod_ns 21)" "$(ip_of 5)"
 cni check "$CONF" ctr-5 "$(pod_ns 5)" || pl_fail "CHECK of a re-attached pod failed"
+
+pl_log "DEL while podlaned is down: succeeds, recorded, released when podlaned is back"
+kill -TERM "$PL_PODLANED_PID"; wait "$PL_PODLANED_PID" 2>/dev/null || true
+del_pod 24 || pl_fail "DEL of pod24 while podlaned is down failed (DEL is best-effort)"
+[ -e "$SOCK.pending-del/ctr-24%eth0" ] || pl_fail "DEL left no pending record in $SOCK.pending-del"
+# pod24's namespace still exists, so only the record can release its address.
+start_podlaned
+grep -q "1 DEL(s) recorded while podlaned was down, 1 address(es) released" "$PL_TMP/podlaned.log" \
+  || pl_fail "podlaned did not release the pending DEL: $(tail -n 5 "$PL_TMP/podlaned.log")"
+[ -z "$(ls -A "$SOCK.pending-del")" ] || pl_fail "pending records left: $(ls "$SOCK.pending-del")"
+want=$((N + 3))
+[ "$(allocated)" = $want ] || pl_fail "after the pending DEL: allocated $(allocated), expected $want"
+"$PODLANE" endpoint list -o json | jq -e 'map(.id) | index("t/pod24") == null' >/dev/null \
+  || pl_fail "the pending DEL left t/pod24 attached"
+
+pl_log "hostPorts on a node without an uplink are refused, naming why"
+rc=0; out=$(cni --runtime-config '{"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}' \
+  --args "IgnoreUnknown=1;K8S_POD_NAMESPACE=t;K8S_POD_NAME=pod25" add "$CONF" ctr-25 "$(pod_ns 25)" 2>/dev/null) || rc=$?
+[ "$rc" != 0 ] && jq -e '.code == 100 and (.msg | test("hostPort 8080 cannot be served.*uplink"))' <<<"$out" >/dev/null \
+  || pl_fail "ADD with a hostPort and no uplink: rc $rc, $out"
+pl_log "ADD said: $(jq -r .msg <<<"$out")"
+[ "$(allocated)" = $want ] || pl_fail "the refused ADD leaked an address: allocated $(allocated), expected $want"
 
 pl_log "GC: attachments the runtime no longer knows are released"
 valid=()

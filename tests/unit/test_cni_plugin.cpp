@@ -230,11 +230,9 @@ TEST_CASE("cni: bad network configs get the spec's codes", "[cni]") {
 TEST_CASE("cni: podlaned down is code 11, a refusal code 100 with its message", "[cni]") {
     Runtime rt;
     rt.reply = AgentReply{AgentReply::Status::Unreachable, nullptr, "cannot reach podlaned at /run/test.sock"};
-    for (const char* command : {"ADD", "DEL"}) {
-        Json e = error_of(rt, command);
-        CHECK(e["code"] == 11);
-        CHECK_THAT(e["msg"].get<std::string>(), Catch::Contains("cannot reach podlaned"));
-    }
+    Json down = error_of(rt, "ADD"); // DEL is best-effort: "cni: DEL while podlaned is down ..."
+    CHECK(down["code"] == 11);
+    CHECK_THAT(down["msg"].get<std::string>(), Catch::Contains("cannot reach podlaned"));
     rt.reply = AgentReply{AgentReply::Status::Refused, nullptr, "no free address left in 10.210.1.0/29"};
     Json e = error_of(rt, "ADD");
     CHECK(e["code"] == 100);

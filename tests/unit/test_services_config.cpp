@@ -484,7 +484,10 @@ TEST_CASE("ports and addresses that do not clash are accepted", "[services]") {
 }
 
 TEST_CASE("validate_endpoint checks host_ports for API endpoints", "[services]") {
-    const Config config = parsed(services(nodeport("a/b", "10.96.0.1", "{port: 80, node_port: 30080}")));
+    // hostPorts need an uplink (a node without one refuses them: test_cni_pending.cpp).
+    const Config config = parsed("node: {name: n1, ip: 192.168.50.2}\n"
+                                 "uplinks: [{name: eth0, devargs: 'net_af_packet0,iface=veth0'}]\n" +
+                                 services(nodeport("a/b", "10.96.0.1", "{port: 80, node_port: 30080}")));
     EndpointConfig ep;
     ep.id = "default/web-1";
     ep.ip = *Ipv4Addr::parse("10.200.0.20");

@@ -107,6 +107,11 @@ public:
     Result<Json> cni_gc(const std::vector<CniKey>& valid) override;
     Result<Json> cni_list() override;
     Result<Json> cni_status() override;
+    /// Releases the attachments podlane-cni recorded as pending DELs while
+    /// podlaned was down (common/pending_delete.h). main() calls it once the
+    /// API socket listens, so that a DEL that failed to connect has recorded
+    /// its attachment by then.
+    void release_pending_cni_deletes();
     // BGP (agent_bgp.cpp).
     Result<Json> bgp_peers() override;
     Result<Json> bgp_routes_list() override;

@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <set>
 
+#include "common/pending_delete.h"
 #include "control/pods/cni_json.h"
+#include "control/pods/cni_endpoint_id.h"
 #include "control/ports/netlink.h"
 #include "control/pods/pod_check.h"
 
@@ -122,8 +124,7 @@ Result<Json> Agent::cni_add(const CniAddRequest& req) {
     a.netns = req.netns;
     a.pod_namespace = req.pod_namespace;
     a.pod_name = req.pod_name;
-    a.endpoint_id = !req.pod_namespace.empty() && !req.pod_name.empty() ? req.pod_namespace + "/" + req.pod_name
-                                                                        : req.key.container_id;
+    a.endpoint_id = cni_endpoint_id(req, [this](const std::string& id) { return endpoints_.count(id) != 0; });
     a.labels = req.labels;
     if (!req.pod_namespace.empty())
         a.labels[kNamespaceLabel] = req.pod_namespace;
@@ -145,6 +146,8 @@ Result<Json> Agent::cni_add(const CniAddRequest& req) {
     };
     if (req.mac)
         a.mac = *req.mac;
+    // A new ADD of this key supersedes a DEL recorded while podlaned was down.
+    (void)forget_pending_delete(pending_delete_dir(config_.api.socket), PendingDelete{req.key.container_id, req.key.ifname});
     auto allocated = (*store)->allocate(std::move(a), req.ip, taken);
     if (!allocated)
         return allocated.error();
@@ -170,6 +173,28 @@ Result<Json> Agent::cni_del(const CniKey& key) {
     if (auto r = (*store)->release(key); !r)
         return r.error();
     return Json{{"released", true}, {"ip", ip.str()}};
+}
+
+void Agent::release_pending_cni_deletes() {
+    const std::string dir = pending_delete_dir(config_.api.socket);
+    const std::vector<PendingDelete> pending = list_pending_deletes(dir);
+    size_t released = 0;
+    for (const PendingDelete& d : pending) {
+        auto r = cni_del(CniKey{d.container_id, d.ifname});
+        if (!r) {
+            std::fprintf(stderr, "podlaned: cni: pending DEL of %s/%s: %s (kept for the next start)\n",
+                         d.container_id.c_str(), d.ifname.c_str(), r.error().message.c_str());
+            continue;
+        }
+        released += r->value("released", false) ? 1 : 0;
+        if (auto f = forget_pending_delete(dir, d); !f)
+            std::fprintf(stderr, "podlaned: cni: %s\n", f.error().message.c_str());
+    }
+    if (!pending.empty()) {
+        std::printf("podlaned: cni: %zu DEL(s) recorded while podlaned was down, %zu address(es) released\n",
+                    pending.size(), released);
+        std::fflush(stdout);
+    }
 }
 
 Result<Json> Agent::cni_check(const CniKey& key) {

@@ -149,6 +149,9 @@ int main(int argc, char** argv) {
             exit_code = 1;
         } else {
             agent.attach_source(source.get());
+            // The API socket listens (requests wait for io.run()): every DEL
+            // that found podlaned down has recorded its attachment by now.
+            agent.release_pending_cni_deletes();
             metrics = std::move(*m);
             agent.attach_metrics(metrics.get());
             std::printf("podlaned: node %s up: %zu workers, %zu endpoints, API on %s, metrics %s\n",

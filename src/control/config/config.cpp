@@ -540,6 +540,10 @@ Result<Config> load_config_file(const std::string& path) {
 Result<void> validate_endpoint(const EndpointConfig& ep, const Config& config, const std::string& where) {
     if (auto p = endpoint_problem(ep, config))
         return make_error(where + "." + p->field + ": " + p->text);
+    if (!ep.host_ports.empty() && config.uplinks.empty())
+        return make_error(where + ".host_ports: hostPort " + std::to_string(ep.host_ports[0].host_port) +
+                          " cannot be served: hostPorts are served on node.ip through an uplink, and this node has "
+                          "none (uplinks: in podlaned's config); drop the port mappings or give the node an uplink");
     return {};
 }
 

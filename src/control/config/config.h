@@ -229,7 +229,9 @@ Result<Config> parse_config(const std::string& yaml_text, const std::string& sou
 Result<Config> load_config_file(const std::string& path);
 
 /// Checks one endpoint against the network config and table limits
-/// (used for config endpoints and for endpoints added over the API).
+/// (used for config endpoints and for endpoints added over the API or CNI).
+/// Refuses host_ports on a node without an uplink: they are served only on
+/// node.ip through the uplink, so they would be silently unreachable.
 Result<void> validate_endpoint(const EndpointConfig& ep, const Config& config, const std::string& where);
 
 /// The default configuration text, embedded from configs/podlane.yaml at build time.
