@@ -18,6 +18,13 @@ PACKAGES=(
   bird2 frr
   # CNI: the reference plugins, to show podlane-cni chains like a standard plugin
   containernetworking-plugins
+  # a real container runtime on podlane-cni (integration-podman): podman with
+  # its CNI backend, runc (crun refuses some hosts' cgroups and rlimits), and
+  # busybox-static for the locally built test image
+  podman runc busybox-static
+  # the install test checks podlaned's unit with systemd-analyze verify;
+  # deploy/kubernetes manifests are parsed with PyYAML
+  systemd python3-yaml
   # benchmarks: callgrind, and the peers of bench/compare.sh (OVS-DPDK) and its plot
   valgrind openvswitch-switch-dpdk gnuplot-nox
   # the kernel arm of bench/compare.sh: kube-proxy-style rules in namespaces
