@@ -18,6 +18,7 @@
 
 #include "dataplane/counters.h"
 #include "dataplane/drop_reason.h"
+#include "dataplane/parse.h"
 #include "dataplane/verdict.h"
 
 namespace podlane {
@@ -116,7 +117,7 @@ inline FlowTuple flow_tuple_at(const rte_mbuf* m, uint32_t offset) noexcept {
     t.proto = ip->next_proto_id;
     const uint32_t l4 = offset + sizeof(rte_ether_hdr) + (ip->version_ihl & 0xf) * 4u;
     if ((t.proto == IPPROTO_TCP || t.proto == IPPROTO_UDP) && rte_pktmbuf_data_len(m) >= l4 + 4 &&
-        (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) == 0) {
+        !ipv4_is_later_fragment(ip)) {
         const uint8_t* l4p = rte_pktmbuf_mtod_offset(m, const uint8_t*, l4);
         t.sport = *reinterpret_cast<const rte_be16_t*>(l4p);
         t.dport = *reinterpret_cast<const rte_be16_t*>(l4p + 2);

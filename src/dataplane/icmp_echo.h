@@ -19,7 +19,7 @@ inline Verdict handle_to_us(const ParsedPacket& p, const MacAddr& our_mac, uint1
     rte_ipv4_hdr* ip = p.ip;
     if (ip->next_proto_id != IPPROTO_ICMP)
         return Verdict::drop(DropReason::HostUnsupported);
-    if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+    if (ipv4_is_fragment(ip))
         return Verdict::drop(DropReason::FragmentToHost);
     const uint16_t l4_len = static_cast<uint16_t>(rte_be_to_cpu_16(ip->total_length) - p.ip_hdr_len);
     if (l4_len < sizeof(rte_icmp_hdr))

@@ -17,11 +17,6 @@
 
 namespace podlane {
 
-/// True for any fragment: MF set or a non-zero offset.
-inline bool ipv4_is_fragment(const rte_ipv4_hdr* ip) noexcept {
-    return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
-}
-
 /// The L4 header of a parsed IPv4 packet.
 inline uint8_t* l4_of(const ParsedPacket& p) noexcept { return reinterpret_cast<uint8_t*>(p.ip) + p.ip_hdr_len; }
 

@@ -52,7 +52,7 @@ inline bool icmp_error_view(const ParsedPacket& p, IcmpErrorView& v) noexcept {
     if ((qip->version_ihl >> 4) != 4 || qhl < sizeof(rte_ipv4_hdr) || sizeof(rte_icmp_hdr) + qhl + 8 > len)
         return false;
     // The first fragment (MF, offset 0) carries the ports; later ones do not.
-    if ((qip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+    if (ipv4_is_later_fragment(qip))
         return false;
     v.icmp = icmp;
     v.icmp_len = len;

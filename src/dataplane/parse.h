@@ -19,6 +19,18 @@ inline bool ipv4_is_multicast_or_broadcast(rte_be32_t dst_be) noexcept {
     return (dst_be & RTE_BE32(0xf0000000)) == RTE_BE32(0xe0000000) || dst_be == 0xffffffffu;
 }
 
+/// True for any fragment: MF set or a non-zero offset. Only an unfragmented
+/// packet carries its L4 header for sure (and the first fragment only has it).
+inline bool ipv4_is_fragment(const rte_ipv4_hdr* ip) noexcept {
+    return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+}
+
+/// True for a fragment other than the first (non-zero offset): it carries no
+/// L4 header at all.
+inline bool ipv4_is_later_fragment(const rte_ipv4_hdr* ip) noexcept {
+    return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+}
+
 /// What a frame carries, once parsed.
 enum class L3Kind : uint8_t { Arp, Ipv4, Drop };
 

@@ -13,6 +13,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/checksum.h"
+#include "dataplane/parse.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tunnel_hdr.h"
 
@@ -24,9 +25,8 @@ namespace podlane {
 inline uint32_t inner_flow_hash(const rte_ipv4_hdr* ip, uint16_t hdr_len) noexcept {
     uint32_t h = rte_hash_crc_4byte(ip->src_addr, 0x9e3779b9);
     h = rte_hash_crc_4byte(ip->dst_addr, h);
-    const bool whole = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) == 0;
     uint32_t ports = 0;
-    if (whole && (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP))
+    if (!ipv4_is_fragment(ip) && (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP))
         __builtin_memcpy(&ports, reinterpret_cast<const uint8_t*>(ip) + hdr_len, 4);
     return rte_hash_crc_4byte(ports ^ ip->next_proto_id, h);
 }

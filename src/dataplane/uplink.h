@@ -48,7 +48,7 @@ namespace podlane {
     const Ipv4Addr dst{p.ip->dst_addr};
     if (dst == up.node_ip) {
         if (up.routing != Routing::Native && p.ip->next_proto_id == IPPROTO_UDP &&
-            (p.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) == 0 &&
+            !ipv4_is_fragment(p.ip) &&
             rte_be_to_cpu_16(p.ip->total_length) >= p.ip_hdr_len + sizeof(rte_udp_hdr)) {
             const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(p.ip) + p.ip_hdr_len);
             if (udp->dst_port == up.tunnel_port_be) {
