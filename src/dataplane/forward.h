@@ -9,7 +9,9 @@
 #include "dataplane/counters.h"
 #include "dataplane/icmp_echo.h"
 #include "dataplane/icmp_error.h"
-#include "dataplane/lb_stage.h"
+#include "dataplane/dsr.h"
+#include "dataplane/load_balancer.h"
+#include "dataplane/masquerade.h"
 #include "dataplane/parse.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tunnel.h"
@@ -81,7 +83,7 @@ inline Verdict forward_uplink(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     if (masq.done)
         return masq.verdict;
     if (in.from_host)
-        lb_track_host(snap, p, w);
+        masquerade_track_host(snap, p, w);
     const Ipv4Addr dst{p.ip->dst_addr};
     const Ipv4Addr hop = up.subnet.contains(dst) ? dst : up.gateway;
     if (hop.is_zero())
@@ -209,7 +211,7 @@ inline Verdict forward_remote_to(const Snapshot& snap, rte_mbuf* m, const Parsed
         return Verdict::drop(DropReason::InvalidSource);
     if (ip->dst_addr == snap.gateway_ip.be)
         return handle_to_us(p, snap.gateway_mac, in.port);
-    const StageResult lb = lb_stage(snap, m, p, LbScope::Internal, false, in.port, w);
+    const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in.port, w);
     if (lb.done)
         return lb.verdict;
     return route_ipv4(snap, m, p, in, c, w, lb);

@@ -16,7 +16,7 @@ namespace podlane {
 
 namespace {
 
-static_assert(kMaxBurst <= kCtBurstMax, "lb_lookup_burst covers a whole burst");
+static_assert(kMaxBurst <= kCtBurstMax, "ct_lookup_burst covers a whole burst");
 
 /// How many packets ahead the header prefetch runs (l3fwd uses 3).
 constexpr size_t kPrefetchOffset = 3;
@@ -182,7 +182,7 @@ template <bool kObserve>
     if (snap.lb->ct != nullptr)
         w.now_s = ct_now_s();
     // The burst's conntrack lookups, all at once (ct_find() takes them per packet).
-    lb_lookup_burst(snap, role == PortRole::Uplink, pkts, w);
+    ct_lookup_burst(snap, role == PortRole::Uplink ? RxSide::Uplink : RxSide::Node, pkts, w.ct_burst);
     switch (role) {
     case PortRole::Endpoint:
     case PortRole::Host:

@@ -6,6 +6,7 @@
 
 #include "dataplane/affinity.h"
 #include "dataplane/conntrack.h"
+#include "dataplane/ct_burst.h"
 #include "dataplane/ct_tuple.h"
 #include "dataplane/flow_event.h"
 #include "dataplane/flow_hash.h"
@@ -13,44 +14,11 @@
 
 namespace podlane {
 
-/// Most packets a burst's conntrack lookups are done for at once.
-inline constexpr uint32_t kCtBurstMax = 64;
-
-/// The conntrack lookups of one burst, done for all its packets before the
-/// per-packet work (lb_lookup_burst), so that the hash buckets, keys and
-/// entries of every packet are fetched from memory in parallel rather than
-/// one packet after the other. keys[i] is what packet i is expected to look
-/// up; hits[i] what the table held for it.
-struct CtBurstLookup {
-    /// kCtBurstMax T's left uninitialised: only the slots looked_up marks are
-    /// read, and an LbWorker made per burst (classify_burst without one)
-    /// would otherwise clear 2 KiB each time.
-    template <typename T>
-    union Slots {
-        T at[kCtBurstMax];
-        Slots() noexcept {}
-        T& operator[](size_t i) noexcept { return at[i]; }
-        const T& operator[](size_t i) const noexcept { return at[i]; }
-    };
-    uint64_t looked_up = 0;   ///< bit i: keys[i] and hits[i] are set
-    uint32_t rebinds = 0;     ///< LbWorker::ct_rebinds when they were looked up
-    uint32_t current = 0;     ///< the index of the packet being processed
-    uint64_t repeated = 0;    ///< bit i: packet i's key was not found and an earlier packet's may be the same
-    uint32_t created = 0;     ///< flows this worker created during the burst: created_keys/hits[0..created)
-    Slots<CtTuple> keys;
-    Slots<CtHit> hits;
-    /// The original tuples and hits of the flows created during the burst:
-    /// a packet whose flow did not exist at the start may belong to one.
-    Slots<CtTuple> created_keys;
-    Slots<CtHit> created_hits;
-};
-
 /// What a worker keeps between bursts for load balancing.
 struct LbWorker {
     uint32_t worker_id = 0;
     uint32_t now_s = 0;                      ///< ct_now_s(), refreshed every burst
     uint64_t rng = 0x9E3779B97F4A7C15ull;    ///< xorshift state for random selection
-    uint32_t ct_rebinds = 0;                 ///< flows this worker rebound to a new backend (see ct_find)
     CtBurstLookup ct_burst;
     FlowTap* flows = nullptr;                ///< flow events (observe); nullptr: off
 };

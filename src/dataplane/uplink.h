@@ -16,11 +16,11 @@ namespace podlane {
 /// to a local pod, after reverse NAT of replies from service backends.
 [[gnu::always_inline]] inline Verdict deliver_from_node(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p, uint16_t in_port,
                                  Outcome what, LbWorker& w) noexcept {
-    const StageResult lb = lb_stage(snap, m, p, LbScope::Internal, false, in_port, w);
+    const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in_port, w);
     if (lb.done)
         return lb.verdict;
     if (!lb.translated && what == Outcome::Forwarded)
-        lb_track_inbound(snap, p, w);
+        masquerade_track_inbound(snap, p, w);
     if (p.ip->time_to_live <= 1)
         return Verdict::drop(DropReason::TtlExceeded);
     const uint32_t ep = snap.endpoint_by_ip.lookup(Ipv4Addr{p.ip->dst_addr});
@@ -37,7 +37,7 @@ namespace podlane {
     if (inner.kind != L3Kind::Ipv4)
         return Verdict::drop(inner.kind == L3Kind::Drop ? inner.drop : DropReason::BadTunnel);
     if (d.dsr_addr != 0)
-        lb_dsr_arrival(snap, inner, d.dsr_addr, d.dsr_port, w);
+        dsr_track_arrival(snap, inner, d.dsr_addr, d.dsr_port, w);
     return deliver_from_node(snap, m, inner, in_port, Outcome::Decapsulated, w);
 }
 
@@ -59,7 +59,7 @@ namespace podlane {
             }
         }
         // NodePorts, HostPorts, and replies to flows SNATed to the node IP.
-        const StageResult lb = lb_stage(snap, m, p, LbScope::External, true, in_port, w);
+        const StageResult lb = load_balance(snap, m, p, LbScope::External, NodeIpBound::Yes, in_port, w);
         if (lb.done)
             return lb.verdict;
         if (lb.translated)
@@ -70,7 +70,7 @@ namespace podlane {
         return Verdict::drop(DropReason::Multicast);
     // LoadBalancer IPs and ExternalIPs routed to this node.
     if (snap.lb->frontend_ips.lookup(dst) != kNotFound) {
-        const StageResult lb = lb_stage(snap, m, p, LbScope::External, false, in_port, w);
+        const StageResult lb = load_balance(snap, m, p, LbScope::External, NodeIpBound::No, in_port, w);
         if (lb.done)
             return lb.verdict;
         if (lb.translated)

@@ -1,0 +1,36 @@
+// Direct server return on the backend's node: a packet that came in a Geneve
+// dispatch carrying Cilium's DSR option (tunnel_decap.h reads it) is
+// tracked, so that the backend's replies leave from here as the service
+// the client used, rewritten by the load balancer like any reply. The
+// option itself is written on the client's node (tunnel.h).
+#pragma once
+
+#include "dataplane/ct_burst.h"
+#include "dataplane/ct_pass.h"
+#include "dataplane/nat.h"
+#include "dataplane/parse.h"
+#include "dataplane/service_lb.h"
+#include "dataplane/snapshot.h"
+
+namespace podlane {
+
+/// On the backend's node: a packet that came in a Geneve DSR dispatch is
+/// tracked so that the backend's replies leave from here as the service
+/// (addr:port). `p` is the decapsulated inner packet.
+inline void dsr_track_arrival(const Snapshot& snap, const ParsedPacket& p, rte_be32_t addr, rte_be16_t port,
+                              LbWorker& w) noexcept {
+    const LbTables& lb = *snap.lb;
+    CtTuple t;
+    if (lb.ct == nullptr || !ct_tuple_of(p, t))
+        return;
+    CtEntry* e = lb.ct->lookup(ct_reverse(t)).entry;
+    if (e == nullptr) {
+        const CtTuple orig{t.src, addr, t.sport, port, t.proto, {}};
+        e = ct_create(lb, w.ct_burst, w.worker_id, orig, ct_identity(t), 0, 0, kCtDsr, w.now_s + lb.timeouts.tcp_syn)
+                .entry;
+    }
+    if (e != nullptr)
+        ct_account(lb, *e, CtDir::Original, p, t, w.now_s);
+}
+
+} // namespace podlane
