@@ -16,8 +16,8 @@ void HoldQueue::retry(const Snapshot& snap, uint16_t tx_queue, uint64_t now_tsc,
         Held& h = items_[i];
         const uint32_t nb = up.has_uplink ? up.neighbor_by_ip.lookup(h.hop) : kNotFound;
         if (nb != kNotFound) {
-            // The frame is as forward_uplink (route it now) or forward_remote
-            // (routed, maybe encapsulated: addresses only) left it.
+            // The frame is as deliver_uplink (route it now) or deliver_native
+            // and deliver_encapsulated (routed: addresses only) left it.
             auto* eth = rte_pktmbuf_mtod(h.m, rte_ether_hdr*);
             if (!h.ready)
                 ipv4_decrement_ttl(reinterpret_cast<rte_ipv4_hdr*>(eth + 1));

@@ -1,6 +1,6 @@
 // Packets waiting for their next hop's MAC, per worker (Linux's ARP queue).
-// forward_uplink asks the control thread to resolve an unknown next hop; the
-// packet waits here instead of being dropped, and each poll round retries it
+// The deliver stage asks the control thread to resolve an unknown next hop;
+// the packet waits here instead of being dropped, and each poll round retries it
 // against the newest snapshot. What the queue cannot take, and what is still
 // unresolved after kHoldTime, is dropped as no_neighbour.
 #pragma once

@@ -85,4 +85,14 @@ inline Verdict icmp_frag_needed(rte_mbuf* m, const ParsedPacket& p, Ipv4Addr fro
     return Verdict::tx(in_port, Outcome::IcmpError);
 }
 
+/// For a packet longer than `path_mtu`: "fragmentation needed" back to its
+/// sender (from `from_ip`/`from_mac`, out of `in_port`) if DF is set, else a
+/// drop (podlane does not fragment).
+inline Verdict too_big_for_path(rte_mbuf* m, const ParsedPacket& p, Ipv4Addr from_ip, const MacAddr& from_mac,
+                                uint16_t path_mtu, uint16_t in_port) noexcept {
+    if (p.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+        return icmp_frag_needed(m, p, from_ip, from_mac, path_mtu, in_port);
+    return Verdict::drop(DropReason::TooBig);
+}
+
 } // namespace podlane

@@ -7,10 +7,18 @@
 #include <rte_prefetch.h>
 
 #include "dataplane/arp.h"
-#include "dataplane/forward.h"
+#include "dataplane/ct_burst.h"
+#include "dataplane/deliver.h"
+#include "dataplane/dsr.h"
 #include "dataplane/hold_queue.h"
+#include "dataplane/icmp_echo.h"
+#include "dataplane/ingress.h"
+#include "dataplane/load_balancer.h"
+#include "dataplane/masquerade.h"
 #include "dataplane/parse.h"
-#include "dataplane/uplink.h"
+#include "dataplane/route.h"
+#include "dataplane/tunnel_decap.h"
+#include "dataplane/tunnel_encap.h"
 
 namespace podlane {
 
@@ -34,34 +42,151 @@ constexpr size_t kPrefetchOffset = 3;
 #endif
 }
 
-/// One packet from a pod, host or plain port.
-[[gnu::always_inline]] inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in, WorkerCounters& c,
-                        LbWorker& w) noexcept {
-    const ParsedPacket p = parse_packet(m);
-    switch (p.kind) {
-    case L3Kind::Ipv4:
-        return forward_ipv4(snap, m, p, in, c, w);
-    case L3Kind::Arp:
-        return handle_arp(snap, p.eth, p.arp, in.port);
-    case L3Kind::Drop:
+/// The second half of a journey that may lead anywhere: route → then, by
+/// where the packet goes, encapsulation or masquerade → deliver. `lb` is
+/// what the load balancer did (a DSR dispatch is encapsulated with its option).
+[[gnu::always_inline]] inline Verdict route_and_deliver(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
+                                                        const Ingress& in, const StageResult& lb, WorkerCounters& c,
+                                                        LbWorker& w) noexcept {
+    const Route r = route(snap, p, in);
+    switch (r.where) {
+    case RouteTo::LocalPod:
+        return deliver_local(snap, p, r.index, Outcome::Forwarded);
+    case RouteTo::Host:
+        return deliver_host(snap, p);
+    case RouteTo::Us:
+        return handle_to_us(p, snap.gateway_mac, in.port);
+    case RouteTo::RemoteNode: {
+        const RemoteNode& node = snap.uplink.nodes[r.index];
+        if (!node.mac_valid) [[unlikely]]
+            ask_resolve(snap.uplink, node.ip, c); // the packet goes on, and waits for the MAC in the hold queue
+        if (snap.uplink.routing == Routing::Native)
+            return deliver_native(snap, m, p, in, node);
+        const StageResult encap = encapsulate(snap, m, p, in, node, lb);
+        if (encap.done)
+            return encap.verdict;
+        return deliver_encapsulated(snap.uplink, node);
+    }
+    case RouteTo::Uplink: {
+        const StageResult masq = masquerade(snap, p, w);
+        if (masq.done)
+            return masq.verdict;
+        if (in.from_host)
+            masquerade_track_host(snap, p, w);
+        return deliver_uplink(snap, m, p, in, c);
+    }
+    case RouteTo::Drop:
         break;
     }
-    return Verdict::drop(p.drop);
+    return Verdict::drop(r.drop);
 }
 
-/// One packet from the uplink.
-[[gnu::always_inline]] inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port, WorkerCounters& c,
-                           LbWorker& w) noexcept {
+/// A packet from a pod (or a plain port): parse → source check / to us →
+/// (policy) → load balancer → route → masquerade or encapsulation → deliver.
+[[gnu::always_inline]] inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in,
+                                               WorkerCounters& c, LbWorker& w) noexcept {
     const ParsedPacket p = parse_packet(m);
-    switch (p.kind) {
-    case L3Kind::Ipv4:
-        return uplink_ipv4(snap, m, p, in_port, c, w);
-    case L3Kind::Arp:
+    if (p.kind == L3Kind::Arp)
+        return handle_arp(snap, p.eth, p.arp, in.port);
+    if (p.kind != L3Kind::Ipv4)
+        return Verdict::drop(p.drop);
+    if (!source_ok(in, p))
+        return Verdict::drop(DropReason::InvalidSource);
+    if (p.ip->dst_addr == snap.gateway_ip.be)
+        return handle_to_us(p, snap.gateway_mac, in.port);
+    // Network policy goes here, once there is one.
+    const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in.port, w);
+    if (lb.done)
+        return lb.verdict;
+    return route_and_deliver(snap, m, p, in, lb, c, w);
+}
+
+/// A packet from the node's kernel over the host path: parse → to us →
+/// (policy) → load balancer → route → masquerade (which tracks the kernel's
+/// own flows to outside) or encapsulation → deliver.
+[[gnu::always_inline]] inline Verdict from_host(const Snapshot& snap, rte_mbuf* m, const Ingress& in,
+                                                WorkerCounters& c, LbWorker& w) noexcept {
+    const ParsedPacket p = parse_packet(m);
+    if (p.kind == L3Kind::Arp)
+        return handle_arp(snap, p.eth, p.arp, in.port);
+    if (p.kind != L3Kind::Ipv4)
+        return Verdict::drop(p.drop);
+    if (p.ip->dst_addr == snap.gateway_ip.be)
+        return handle_to_us(p, snap.gateway_mac, in.port);
+    // Network policy goes here, once there is one.
+    const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in.port, w);
+    if (lb.done)
+        return lb.verdict;
+    return route_and_deliver(snap, m, p, in, lb, c, w);
+}
+
+/// A tunnelled packet from another node: decapsulation → (a DSR dispatch
+/// tracked) → load balancer (reverse NAT of replies) → route to a local pod
+/// → deliver.
+[[gnu::always_inline]] inline Verdict from_tunnel(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& outer,
+                                                  uint16_t in_port, LbWorker& w) noexcept {
+    Decap d;
+    ParsedPacket p;
+    const StageResult decap = decapsulate(m, outer, snap.uplink.routing, d, p);
+    if (decap.done)
+        return decap.verdict;
+    if (d.dsr_addr != 0)
+        dsr_track_arrival(snap, p, d.dsr_addr, d.dsr_port, w);
+    // Network policy goes here, once there is one.
+    const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in_port, w);
+    if (lb.done)
+        return lb.verdict;
+    const Route r = route_from_node(snap, p);
+    if (r.where != RouteTo::LocalPod)
+        return Verdict::drop(r.drop);
+    return deliver_local(snap, p, r.index, Outcome::Decapsulated);
+}
+
+/// A packet from the uplink: parse → tunnel traffic (from_tunnel), or →
+/// load balancer → either route → masquerade or encapsulation → deliver
+/// (NodePorts and external frontends translated to a backend), or the
+/// node's own (host path or to us), or a pod's natively routed traffic →
+/// route to a local pod → deliver.
+[[gnu::always_inline]] inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port,
+                                                  WorkerCounters& c, LbWorker& w) noexcept {
+    const ParsedPacket p = parse_packet(m);
+    if (p.kind == L3Kind::Arp)
         return handle_uplink_arp(snap, p.eth, p.arp, in_port, c);
-    case L3Kind::Drop:
-        break;
+    if (p.kind != L3Kind::Ipv4)
+        return Verdict::drop(p.drop);
+    const UplinkView& up = snap.uplink;
+    const Ipv4Addr dst{p.ip->dst_addr};
+    if (dst == up.node_ip) {
+        if (is_tunnel_packet(up, p))
+            return from_tunnel(snap, m, p, in_port, w);
+        // Network policy goes here, once there is one.
+        // NodePorts, HostPorts, and replies to flows SNATed to the node IP.
+        const StageResult lb = load_balance(snap, m, p, LbScope::External, NodeIpBound::Yes, in_port, w);
+        if (lb.done)
+            return lb.verdict;
+        if (lb.translated)
+            return route_and_deliver(snap, m, p, Ingress::uplink(in_port), lb, c, w);
+        return up.has_host ? deliver_host(snap, p) : handle_to_us(p, up.node_mac, in_port);
     }
-    return Verdict::drop(p.drop);
+    if (ipv4_is_multicast_or_broadcast(p.ip->dst_addr))
+        return Verdict::drop(DropReason::Multicast);
+    // Network policy goes here, once there is one.
+    // LoadBalancer IPs and ExternalIPs routed to this node are external
+    // frontends; the rest is native routing, another node's packet for one
+    // of our pods (replies from backends reverse-NATed on the way).
+    const bool frontend = snap.lb->frontend_ips.lookup(dst) != kNotFound;
+    const StageResult lb = load_balance(snap, m, p, frontend ? LbScope::External : LbScope::Internal,
+                                        NodeIpBound::No, in_port, w);
+    if (lb.done)
+        return lb.verdict;
+    if (lb.translated && frontend)
+        return route_and_deliver(snap, m, p, Ingress::uplink(in_port), lb, c, w);
+    if (!lb.translated)
+        masquerade_track_inbound(snap, p, w);
+    const Route r = route_from_node(snap, p);
+    if (r.where != RouteTo::LocalPod)
+        return Verdict::drop(r.drop);
+    return deliver_local(snap, p, r.index, Outcome::Forwarded);
 }
 
 /// Runs `handle` on every packet with prefetch ahead, frees what is not
@@ -185,12 +310,19 @@ template <bool kObserve>
     ct_lookup_burst(snap, role == PortRole::Uplink ? RxSide::Uplink : RxSide::Node, pkts, w.ct_burst);
     switch (role) {
     case PortRole::Endpoint:
-    case PortRole::Host:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
         run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
             w.ct_burst.current = i;
             return from_pod(snap, m, ingress, c, w);
+        });
+        break;
+    }
+    case PortRole::Host: {
+        const Ingress ingress = Ingress::of(snap, in_port);
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
+            w.ct_burst.current = i;
+            return from_host(snap, m, ingress, c, w);
         });
         break;
     }

@@ -1,7 +1,8 @@
-// VXLAN (RFC 7348) and Geneve (RFC 8926) encapsulation over IPv4/UDP, the way
+// VXLAN (RFC 7348) and Geneve (RFC 8926) outer headers over IPv4/UDP, the way
 // Cilium's tunnel mode uses them: the 24-bit VNI carries the source security
 // identity, and the outer UDP source port comes from a hash of the inner flow
-// so that ECMP and RSS on the underlay spread flows.
+// so that ECMP and RSS on the underlay spread flows. The stages that use
+// them: tunnel_encap.h and tunnel_decap.h.
 #pragma once
 
 #include <cstdint>
@@ -74,61 +75,6 @@ inline bool tunnel_encap_dsr(rte_mbuf* m, const RemoteNode& to, uint32_t vni, rt
     auto* o = rte_pktmbuf_mtod(m, OuterHdrs*);
     o->tun.b0 = static_cast<uint8_t>(sizeof(GeneveDsrOpt) / 4); // version 0, option length in words
     return true;
-}
-
-/// Result of looking at a UDP packet sent to the tunnel port.
-struct Decap {
-    bool ok = false;
-    uint32_t vni = 0;       ///< the sender's source identity
-    rte_be32_t dsr_addr = 0; ///< Geneve DSR option: the service address (0: none)
-    rte_be16_t dsr_port = 0; ///< and port
-};
-
-/// Finds Cilium's DSR option among `len` bytes of Geneve options.
-inline void geneve_find_dsr(const uint8_t* opts, uint32_t len, Decap& d) noexcept {
-    for (uint32_t off = 0; off + 4 <= len;) {
-        const auto* o = reinterpret_cast<const GeneveDsrOpt*>(opts + off);
-        const uint32_t data = uint32_t{o->length & 0x1fu} * 4;
-        if (off + 4 + data > len)
-            return;
-        if (o->opt_class == RTE_BE16(kGeneveOptClassCilium) && o->type == kGeneveOptTypeDsr4 && data >= 8) {
-            d.dsr_addr = o->addr;
-            d.dsr_port = o->port;
-            return;
-        }
-        off += 4 + data;
-    }
-}
-
-/// Validates the tunnel header after the outer UDP header at `udp` and strips
-/// every outer header, leaving the inner Ethernet frame in `m`.
-inline Decap tunnel_decap(rte_mbuf* m, const rte_ipv4_hdr* ip, uint16_t ip_hdr_len, Routing routing) noexcept {
-    const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ip_hdr_len);
-    const uint32_t l4_len = rte_be_to_cpu_16(ip->total_length) - ip_hdr_len;
-    if (l4_len < sizeof(rte_udp_hdr) + sizeof(TunnelHdr) || rte_be_to_cpu_16(udp->dgram_len) > l4_len)
-        return {};
-    const auto* t = reinterpret_cast<const TunnelHdr*>(udp + 1);
-    uint32_t opt_len = 0;
-    if (routing == Routing::Geneve) {
-        opt_len = uint32_t{t->b0 & 0x3fu} * 4;
-        if ((t->b0 >> 6) != 0 || (t->b1 & kGeneveCriticalBit) || t->proto != RTE_BE16(kGenevePtypeEthernet))
-            return {};
-    } else if (!(t->b0 & kVxlanFlagVni)) {
-        return {};
-    }
-    const uint32_t outer = sizeof(rte_ether_hdr) + ip_hdr_len + sizeof(rte_udp_hdr) + sizeof(TunnelHdr) + opt_len;
-    if (outer + sizeof(rte_ether_hdr) > rte_pktmbuf_data_len(m))
-        return {};
-    const uint32_t vni = uint32_t{t->vni[0]} << 16 | uint32_t{t->vni[1]} << 8 | t->vni[2];
-    Decap d{true, vni, 0, 0};
-    if (opt_len != 0)
-        geneve_find_dsr(reinterpret_cast<const uint8_t*>(t + 1), opt_len, d);
-    // Drop any Ethernet padding after the outer datagram, then the outer headers.
-    const uint32_t frame_end = sizeof(rte_ether_hdr) + rte_be_to_cpu_16(ip->total_length);
-    if (rte_pktmbuf_pkt_len(m) > frame_end)
-        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_end));
-    rte_pktmbuf_adj(m, static_cast<uint16_t>(outer));
-    return d;
 }
 
 } // namespace podlane
