@@ -1,4 +1,4 @@
-// In-process microbenchmark of the worker pipeline (classify_burst) on
+// In-process microbenchmark of the worker pipeline (run_stages) on
 // synthetic bursts, in three scenarios:
 //   local  pod -> pod on the same node: parse, source check, endpoint lookup,
 //          TTL/checksum, MAC rewrite;
@@ -13,7 +13,7 @@
 //                  [--endpoints E] [--burst B] [--json]
 //
 // With --iterations the run is a fixed amount of work (for callgrind:
-//   valgrind --tool=callgrind --toggle-collect='*classify_burst*' bench_pipeline --iterations 20000
+//   valgrind --tool=callgrind --toggle-collect='*run_stages*' bench_pipeline --iterations 20000
 // then instructions/packet = Ir / (iterations * burst)).
 #include <chrono>
 #include <cstdio>
@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
     if (o.scenario == Scenario::Decap) {
         // The input is what node A really sends: encapsulate once with it.
         WorkerCounters setup;
-        classify_burst(*node_a, 0, std::span(burst.data(), o.burst), out, setup);
+        run_stages(*node_a, 0, std::span(burst.data(), o.burst), out, setup);
         if (setup.encapsulated.get() != o.burst) {
             std::fprintf(stderr, "bench_pipeline: could not build the VXLAN input\n");
             return 1;
@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
     uint64_t iterations = 0;
     const uint64_t start = rte_rdtsc();
     for (;;) {
-        classify_burst(snap, in_port, std::span(burst.data(), o.burst), out, counters, nullptr,
+        run_stages(snap, in_port, std::span(burst.data(), o.burst), out, counters, nullptr,
                        o.observe >= 0 ? &lb : nullptr);
         if (tap.ring != nullptr)
             rte_ring_reset(tap.ring);

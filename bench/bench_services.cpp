@@ -1,4 +1,4 @@
-// In-process benchmark of the service path on one core: classify_burst() on
+// In-process benchmark of the service path on one core: run_stages() on
 // a node whose load-balancer tables come from the real compiler
 // (parse_config -> compile_services -> build_snapshot) and whose conntrack is
 // the real one (rte_hash, rte_zmalloc, rings: this binary initialises EAL
@@ -32,7 +32,7 @@
 //                  [--algorithm random|maglev] [--runs R] [--json]
 //
 // Instructions per packet (established, 20000 measured bursts):
-//   valgrind --tool=callgrind --instr-atstart=no --toggle-collect='*classify_burst*'
+//   valgrind --tool=callgrind --instr-atstart=no --toggle-collect='*run_stages*'
 //       bench_services --scenario clusterip --flows 1024 --iterations 20000
 //   instructions/packet = Collected / (20000 * burst)
 // The warm-up runs uninstrumented: the binary starts callgrind's
@@ -590,7 +590,7 @@ int run_path(const Options& o) {
         for (size_t b = 0; b < created.port.size(); ++b) {
             const FlowRec* r = &created.recs[b * o.burst];
             restore_burst(burst.data(), o.burst, tmpl.data(), r, l4_csum_off);
-            classify_burst(snap, created.port[b], std::span(burst.data(), o.burst), out, setup, nullptr, &lbw);
+            run_stages(snap, created.port[b], std::span(burst.data(), o.burst), out, setup, nullptr, &lbw);
             if (b == 0 && !check_output(o, burst[0], r[0])) {
                 std::fprintf(stderr, "bench_services: the output packet is not what the %s path makes\n",
                              scenario_name(o.scenario));
@@ -614,7 +614,7 @@ int run_path(const Options& o) {
     Span run;
     for (;;) {
         restore_burst(burst.data(), o.burst, tmpl.data(), &sched.recs[b * o.burst], l4_csum_off);
-        classify_burst(snap, sched.port[b], std::span(burst.data(), o.burst), out, counters, nullptr, &lbw);
+        run_stages(snap, sched.port[b], std::span(burst.data(), o.burst), out, counters, nullptr, &lbw);
         ++done;
         if (++b == bursts) {
             b = 0;

@@ -26,7 +26,7 @@ for scenario in local encap decap; do
 
   iters=20000
   out=$(mktemp)
-  valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*classify_burst*' \
+  valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*run_stages*' \
     "$bin" --scenario "$scenario" --iterations $iters > /dev/null 2> "$out.log"
   ir=$(grep -oP 'Collected : \K[0-9]+' "$out.log")
   ipp=$(awk -v ir="$ir" -v p=$((iters * 32)) 'BEGIN {printf "%.1f", ir / p}')

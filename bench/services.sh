@@ -50,7 +50,7 @@ for s in "${scenarios[@]}"; do
 
   out=$(mktemp)
   # shellcheck disable=SC2086
-  valgrind --tool=callgrind --callgrind-out-file="$out" --instr-atstart=no --toggle-collect='*classify_burst*' \
+  valgrind --tool=callgrind --callgrind-out-file="$out" --instr-atstart=no --toggle-collect='*run_stages*' \
     "$bin" $args --iterations $iters > /dev/null 2> "$out.log"
   ir=$(grep -oP 'Collected : \K[0-9]+' "$out.log")
   ipp=$(awk -v ir="$ir" -v p=$((iters * 32)) 'BEGIN {printf "%.1f", ir / p}')

@@ -284,12 +284,12 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
 
 namespace {
 
-/// classify_burst()'s work, with or without a flow-event tap; always inlined,
+/// run_stages()'s work, with or without a flow-event tap; always inlined,
 /// so that each caller below is one loop of its own.
 template <bool kObserve>
-[[gnu::always_inline]] inline void classify_with(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                                                 uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
-                                                 LbWorker& w) noexcept {
+[[gnu::always_inline]] inline void stages_with(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
+                                               uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
+                                               LbWorker& w) noexcept {
     const PortRole role = snap.ports[in_port].role;
     // Every header of the burst at once: the conntrack keys below read them
     // all before the per-packet work starts. (The inner headers of a tunnel
@@ -343,24 +343,24 @@ template <bool kObserve>
     w.ct_burst.looked_up = 0;
 }
 
-/// classify_burst() for a worker with a flow-event tap: out of line, so that
+/// run_stages() for a worker with a flow-event tap: out of line, so that
 /// a worker without one runs exactly the code it runs without observe.
-[[gnu::noinline]] void classify_observed(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                                         uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
-                                         LbWorker& w) noexcept {
-    classify_with<true>(snap, in_port, pkts, out_ports, c, hold, w);
+[[gnu::noinline]] void stages_observed(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
+                                       uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
+                                       LbWorker& w) noexcept {
+    stages_with<true>(snap, in_port, pkts, out_ports, c, hold, w);
 }
 
 } // namespace
 
-void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold, LbWorker* lbw) noexcept {
+void run_stages(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts, uint16_t* out_ports,
+                WorkerCounters& c, HoldQueue* hold, LbWorker* lbw) noexcept {
     if (lbw != nullptr && lbw->flows != nullptr) {
-        classify_observed(snap, in_port, pkts, out_ports, c, hold, *lbw);
+        stages_observed(snap, in_port, pkts, out_ports, c, hold, *lbw);
         return;
     }
     LbWorker local;
-    classify_with<false>(snap, in_port, pkts, out_ports, c, hold, lbw != nullptr ? *lbw : local);
+    stages_with<false>(snap, in_port, pkts, out_ports, c, hold, lbw != nullptr ? *lbw : local);
 }
 
 void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16_t tx_queue,

@@ -1,6 +1,8 @@
-// The worker's burst pipeline: parse -> ARP / gateway / IPv4 forward -> tx.
-// Written as stages over a whole burst, so process_burst() reads like the
-// packet's journey and each stage can be tested and measured on its own.
+// The worker's burst pipeline: each packet of a received burst goes through
+// the stages its ingress port calls for (pipeline.cpp's journeys: parse,
+// source check / to us, load balancer, route, masquerade or encapsulation,
+// deliver) to its verdict, then the burst is transmitted grouped by port.
+// Each stage is a file named after it and counts what it did (stage.h).
 #pragma once
 
 #include <cstdint>
@@ -30,27 +32,27 @@ struct LbWorker;
 /// is dropped as tx_full. Counts tx_packets and returns how many were sent.
 uint16_t tx_or_drop(uint16_t port, uint16_t tx_queue, rte_mbuf** pkts, uint16_t n, WorkerCounters& c) noexcept;
 
-/// Stage 1: parses, handles and rewrites each packet of a burst received on
-/// `in_port`. out_ports[i] is where pkts[i] goes, or kDropPort if it was
-/// dropped (counted and freed already) or handed to `hold` to wait for its
-/// next hop (without a hold queue, such packets are dropped as no_neighbour).
-/// `lb` is the worker's load-balancing state (worker id, random state);
-/// without one, the pipeline acts as worker 0 with a fresh state.
-void classify_burst(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts,
-                    uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold = nullptr,
-                    LbWorker* lb = nullptr) noexcept;
+/// Runs each packet of a burst received on `in_port` through its stages to
+/// its verdict (parsed, handled, rewritten). out_ports[i] is where pkts[i]
+/// goes, or kDropPort if it was dropped (counted and freed already) or
+/// handed to `hold` to wait for its next hop (without a hold queue, such
+/// packets are dropped as no_neighbour). `lb` is the worker's
+/// load-balancing state (worker id, random state); without one, the
+/// pipeline acts as worker 0 with a fresh state.
+void run_stages(const Snapshot& snap, uint16_t in_port, std::span<rte_mbuf*> pkts, uint16_t* out_ports,
+                WorkerCounters& c, HoldQueue* hold = nullptr, LbWorker* lb = nullptr) noexcept;
 
-/// Stage 2: transmits the surviving packets grouped by output port on
+/// Then: transmits the surviving packets grouped by output port on
 /// `tx_queue`; what a port does not take is dropped as tx_full.
 void transmit_burst(std::span<rte_mbuf*> pkts, const uint16_t* out_ports, uint16_t tx_queue,
                     WorkerCounters& c) noexcept;
 
-/// Both stages for one received burst (at most kMaxBurst packets).
+/// Both for one received burst (at most kMaxBurst packets).
 inline void process_burst(const Snapshot& snap, uint16_t in_port, uint16_t tx_queue,
                           std::span<rte_mbuf*> pkts, WorkerCounters& c, HoldQueue* hold = nullptr,
                           LbWorker* lb = nullptr) noexcept {
     uint16_t out_ports[kMaxBurst];
-    classify_burst(snap, in_port, pkts, out_ports, c, hold, lb);
+    run_stages(snap, in_port, pkts, out_ports, c, hold, lb);
     transmit_burst(pkts, out_ports, tx_queue, c);
 }
 

@@ -13,20 +13,20 @@
 namespace podlane::test {
 
 /// One frame's fate.
-struct Classified {
+struct Fate {
     uint16_t port;
     std::vector<uint8_t> bytes; ///< the rewritten frame, when not dropped
 };
 
-/// classify_burst() on a burst of one frame received on `in_port`.
-inline Classified classify_one(const Snapshot& snap, uint16_t in_port, const std::vector<uint8_t>& frame,
-                               WorkerCounters& c, rte_mempool* pool) {
+/// run_stages() on a burst of one frame received on `in_port`.
+inline Fate run_frame(const Snapshot& snap, uint16_t in_port, const std::vector<uint8_t>& frame,
+                      WorkerCounters& c, rte_mempool* pool) {
     rte_mbuf* m = to_mbuf(pool, frame);
     REQUIRE(m != nullptr);
     rte_mbuf* burst[1] = {m};
     uint16_t out[1];
-    classify_burst(snap, in_port, std::span(burst, 1), out, c);
-    Classified r{out[0], {}};
+    run_stages(snap, in_port, std::span(burst, 1), out, c);
+    Fate r{out[0], {}};
     if (out[0] != kDropPort) {
         r.bytes = bytes_of(m);
         rte_pktmbuf_free(m);

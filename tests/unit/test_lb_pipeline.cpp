@@ -143,8 +143,8 @@ struct LbNode {
         build("network:\n  pod_cidr: 10.200.0.0/24\n  gateway_ip: 10.200.0.1\n" + services_yaml, {}, si);
     }
 
-    Classified send(uint16_t in_port, const std::vector<uint8_t>& frame) {
-        return classify_one(*snap, in_port, frame, c, lb_pool());
+    Fate send(uint16_t in_port, const std::vector<uint8_t>& frame) {
+        return run_frame(*snap, in_port, frame, c, lb_pool());
     }
 };
 
@@ -160,7 +160,7 @@ services:
 
 TEST_CASE("a pod reaches a ClusterIP: DNAT to the backend, replies come back from the VIP", "[lb]") {
     LbNode node(kWeb);
-    const Classified syn = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
+    const Fate syn = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(syn.port == kPortB);
     const Seen out = decode(syn.bytes);
     CHECK(out.src == kA); // the backend sees the client pod
@@ -170,7 +170,7 @@ TEST_CASE("a pod reaches a ClusterIP: DNAT to the backend, replies come back fro
     CHECK(out.checksums_ok);
     CHECK(node.ct->flows() == 1);
 
-    const Classified synack = node.send(kPortB, tcp_frame(kB, 8080, kA, 40000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+    const Fate synack = node.send(kPortB, tcp_frame(kB, 8080, kA, 40000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
     REQUIRE(synack.port == kPortA);
     const Seen back = decode(synack.bytes);
     CHECK(back.src == kVip);
@@ -203,14 +203,14 @@ services:
     ports: [{protocol: TCP, port: 80, target_port: 8080}]
     backends: [{ip: 10.200.0.11}]
 )");
-    const Classified out = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
+    const Fate out = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(out.port == kPortA);
     const Seen s = decode(out.bytes);
     CHECK(s.src == *Ipv4Addr::parse("169.254.42.1"));
     CHECK(s.dst == kA);
     CHECK(s.dport == 8080);
     CHECK(s.checksums_ok);
-    const Classified reply =
+    const Fate reply =
         node.send(kPortA, tcp_frame(kA, 8080, *Ipv4Addr::parse("169.254.42.1"), 40000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
     REQUIRE(reply.port == kPortA);
     const Seen r = decode(reply.bytes);
@@ -229,7 +229,7 @@ services:
     ports: [{protocol: TCP, port: 80}, {protocol: UDP, port: 53}]
 )";
     LbNode node(empty);
-    const Classified rst = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
+    const Fate rst = node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(rst.port == kPortA);
     const Seen r = decode(rst.bytes);
     CHECK(r.src == kVip);
@@ -248,7 +248,7 @@ services:
     CHECK(node.c.drop(DropReason::ServiceUnreachable).get() == 1);
     udp.dport = 53;
     udp.l4_checksum = false;
-    const Classified unreach = node.send(kPortA, ipv4_frame(udp));
+    const Fate unreach = node.send(kPortA, ipv4_frame(udp));
     REQUIRE(unreach.port == kPortA);
     const Seen u = decode(unreach.bytes);
     CHECK(u.proto == IPPROTO_ICMP);
@@ -276,7 +276,7 @@ services:
     REQUIRE(s.maglev_m == 16381);
     std::map<uint16_t, int> per_port;
     for (uint16_t sport = 40000; sport < 40040; ++sport) {
-        const Classified out = node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_SYN_FLAG));
+        const Fate out = node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_SYN_FLAG));
         REQUIRE(out.port != kDropPort);
         const uint32_t slot = maglev_hash_wire(kA.be, rte_cpu_to_be_16(sport), rte_cpu_to_be_16(80), IPPROTO_TCP,
                                                node.lb.maglev_jhash_seed) % s.maglev_m;
@@ -323,9 +323,9 @@ services:
     backends: [{ip: 10.200.0.12}]
 )");
     // C is gone: its flow moves to B, and B's replies come back from the VIP.
-    const Classified moved = node.send(kPortA, tcp_frame(kA, to_c, kVip, 80, RTE_TCP_ACK_FLAG));
+    const Fate moved = node.send(kPortA, tcp_frame(kA, to_c, kVip, 80, RTE_TCP_ACK_FLAG));
     CHECK(moved.port == kPortB);
-    const Classified reply = node.send(kPortB, tcp_frame(kB, 8080, kA, to_c, RTE_TCP_ACK_FLAG));
+    const Fate reply = node.send(kPortB, tcp_frame(kB, 8080, kA, to_c, RTE_TCP_ACK_FLAG));
     REQUIRE(reply.port == kPortA);
     CHECK(decode(reply.bytes).src == kVip);
 }
@@ -372,7 +372,7 @@ services:
 )");
     const std::vector<uint8_t> query = ipv4_frame(
         {.src_mac = MacAddr::from_ipv4(kA), .dst_mac = kGwMac, .src = kA, .dst = kVip, .dport = 53, .l4_checksum = false});
-    const Classified out = node.send(kPortA, query);
+    const Fate out = node.send(kPortA, query);
     REQUIRE(out.port == kPortB);
     const Seen fwd = decode(out.bytes);
     REQUIRE(fwd.dport == 5353);
@@ -398,7 +398,7 @@ services:
     std::memcpy(icmp + 1, quoted_ip, 28);
     icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, sizeof(rte_icmp_hdr) + 28));
 
-    const Classified back = node.send(kPortB, err);
+    const Fate back = node.send(kPortB, err);
     REQUIRE(back.port == kPortA);
     const Seen e = decode(back.bytes);
     CHECK(e.proto == IPPROTO_ICMP);
@@ -465,7 +465,7 @@ std::vector<uint8_t> from_outside(std::vector<uint8_t> f) {
 
 TEST_CASE("masquerade: a pod's traffic to the outside leaves as the node IP, replies come back", "[lb]") {
     UplinkNode node("");
-    const Classified out = node.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
+    const Fate out = node.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(out.port == kUplink);
     const Seen s = decode(out.bytes);
     CHECK(s.src == kNode);
@@ -474,7 +474,7 @@ TEST_CASE("masquerade: a pod's traffic to the outside leaves as the node IP, rep
     CHECK(s.dport == 80);
     CHECK(s.checksums_ok);
 
-    const Classified back =
+    const Fate back =
         node.send(kUplink, from_outside(tcp_frame(kExt, 80, kNode, s.sport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)));
     REQUIRE(back.port == kPortA);
     const Seen r = decode(back.bytes);
@@ -484,12 +484,12 @@ TEST_CASE("masquerade: a pod's traffic to the outside leaves as the node IP, rep
     CHECK(r.checksums_ok);
 
     // Other nodes' IPs are inside the cluster: no masquerade.
-    const Classified to_peer = node.send(kPortA, tcp_frame(kA, 40001, kPeer, 22, RTE_TCP_SYN_FLAG));
+    const Fate to_peer = node.send(kPortA, tcp_frame(kA, 40001, kPeer, 22, RTE_TCP_SYN_FLAG));
     REQUIRE(to_peer.port == kUplink);
     CHECK(decode(to_peer.bytes).src == kA);
     // non_masquerade_cidrs are honoured.
     UplinkNode exempt("masquerade:\n  non_masquerade_cidrs: [192.168.50.0/24]\n");
-    const Classified kept = exempt.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
+    const Fate kept = exempt.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(kept.port == kUplink);
     CHECK(decode(kept.bytes).src == kA);
 }
@@ -503,7 +503,7 @@ services:
     ports: [{protocol: TCP, port: 80, target_port: 8080, node_port: 30080}]
     backends: [{ip: 10.201.0.12, node: node2}]
 )");
-    const Classified in = node.send(kUplink, from_outside(tcp_frame(kExt, 50000, kNode, 30080, RTE_TCP_SYN_FLAG)));
+    const Fate in = node.send(kUplink, from_outside(tcp_frame(kExt, 50000, kNode, 30080, RTE_TCP_SYN_FLAG)));
     REQUIRE(in.port == kUplink);
     // Encapsulated to node2: the inner packet goes from the node IP to the backend.
     REQUIRE(in.bytes.size() > kTunnelOverhead);
@@ -516,7 +516,7 @@ services:
     CHECK(s.checksums_ok);
 
     // The backend's node routes the reply natively to this node's IP.
-    const Classified back = node.send(
+    const Fate back = node.send(
         kUplink, from_outside(tcp_frame(kRemotePod, 8080, kNode, s.sport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)));
     REQUIRE(back.port == kUplink);
     const Seen r = decode(back.bytes);
@@ -533,16 +533,16 @@ services:
 
 TEST_CASE("a pod answering a client outside the cluster is not masqueraded (native routing)", "[lb]") {
     UplinkNode node("");
-    const Classified in = node.send(kUplink, from_outside(tcp_frame(kExt, 50000, kA, 80, RTE_TCP_SYN_FLAG)));
+    const Fate in = node.send(kUplink, from_outside(tcp_frame(kExt, 50000, kA, 80, RTE_TCP_SYN_FLAG)));
     REQUIRE(in.port == kPortA);
-    const Classified reply = node.send(kPortA, tcp_frame(kA, 80, kExt, 50000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+    const Fate reply = node.send(kPortA, tcp_frame(kA, 80, kExt, 50000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
     REQUIRE(reply.port == kUplink);
     const Seen r = decode(reply.bytes);
     CHECK(r.src == kA); // the client connected to the pod's own address
     CHECK(r.sport == 80);
     CHECK(r.checksums_ok);
     // The same pod opening a connection outward is still masqueraded.
-    const Classified out = node.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
+    const Fate out = node.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(out.port == kUplink);
     CHECK(decode(out.bytes).src == kNode);
 }
@@ -550,7 +550,7 @@ TEST_CASE("a pod answering a client outside the cluster is not masqueraded (nati
 TEST_CASE("the node kernel's own connections outside keep their ports and replies", "[lb]") {
     UplinkNode node("");
     // The kernel (host path) opens 192.168.50.11:40000 -> 192.168.50.1:80.
-    const Classified out = node.send(kHostPort, tcp_frame(kNode, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
+    const Fate out = node.send(kHostPort, tcp_frame(kNode, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(out.port == kUplink);
     const Seen s = decode(out.bytes);
     CHECK(s.src == kNode);
@@ -558,7 +558,7 @@ TEST_CASE("the node kernel's own connections outside keep their ports and replie
     // Its reply tuple is taken: masquerade cannot give port 40000 to a pod's flow to that server.
     CHECK(node.ct->in_use(CtTuple{kExt.be, kNode.be, rte_cpu_to_be_16(80), rte_cpu_to_be_16(40000), IPPROTO_TCP, {}}));
     // The server's answer still reaches the kernel.
-    const Classified back =
+    const Fate back =
         node.send(kUplink, from_outside(tcp_frame(kExt, 80, kNode, 40000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)));
     CHECK(back.port == kHostPort);
     CHECK(decode(back.bytes).dport == 40000);
@@ -582,7 +582,7 @@ services:
             burst.push_back(m);
         }
     std::vector<uint16_t> out(burst.size());
-    classify_burst(*node.snap, kPortA, std::span(burst), out.data(), node.c);
+    run_stages(*node.snap, kPortA, std::span(burst), out.data(), node.c);
     CHECK(node.ct->flows() == kFlows);
     CHECK(node.ct->insert_failures() == 0);
     std::map<uint16_t, std::set<uint32_t>> backends_of; // client port -> backends its packets went to

@@ -50,9 +50,9 @@ Ipv4Spec a_to_b() {
     return s;
 }
 
-Classified classify_one(const Snapshot& snap, uint16_t in_port, const std::vector<uint8_t>& frame,
-                        WorkerCounters& c) {
-    return podlane::test::classify_one(snap, in_port, frame, c, pipeline_pool());
+Fate run_one(const Snapshot& snap, uint16_t in_port, const std::vector<uint8_t>& frame,
+             WorkerCounters& c) {
+    return podlane::test::run_frame(snap, in_port, frame, c, pipeline_pool());
 }
 
 uint64_t total_drops(const WorkerCounters& c) {
@@ -82,7 +82,7 @@ TEST_CASE("pod to pod: routed to the destination's port with MACs, TTL and check
     auto snap = two_pod_snapshot(5, 6);
     WorkerCounters c;
     const auto in = ipv4_frame(a_to_b());
-    auto r = classify_one(*snap, 5, in, c);
+    auto r = run_one(*snap, 5, in, c);
     REQUIRE(r.port == 6);
     CHECK(eth_dst(r.bytes) == kBMac);
     CHECK(eth_src(r.bytes) == kGwMac);
@@ -97,7 +97,7 @@ TEST_CASE("pod to pod: routed to the destination's port with MACs, TTL and check
     Ipv4Spec back = a_to_b();
     std::swap(back.src, back.dst);
     back.src_mac = kBMac;
-    auto r2 = classify_one(*snap, 6, ipv4_frame(back), c);
+    auto r2 = run_one(*snap, 6, ipv4_frame(back), c);
     CHECK(r2.port == 5);
     CHECK(eth_dst(r2.bytes) == kAMac);
 }
@@ -107,7 +107,7 @@ TEST_CASE("the gateway answers ARP and ping", "[pipeline]") {
     WorkerCounters c;
 
     SECTION("ARP request for the gateway gets a reply out of the same port") {
-        auto r = classify_one(*snap, 5, arp_request(kAMac, kA, kGw), c);
+        auto r = run_one(*snap, 5, arp_request(kAMac, kA, kGw), c);
         REQUIRE(r.port == 5);
         const auto* arp = reinterpret_cast<const rte_arp_hdr*>(r.bytes.data() + 14);
         CHECK(arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY));
@@ -124,7 +124,7 @@ TEST_CASE("the gateway answers ARP and ping", "[pipeline]") {
         s.dst = kGw;
         s.proto = IPPROTO_ICMP;
         s.payload = 56;
-        auto r = classify_one(*snap, 5, ipv4_frame(s), c);
+        auto r = run_one(*snap, 5, ipv4_frame(s), c);
         REQUIRE(r.port == 5);
         const auto* ip = ip_of(r.bytes);
         CHECK(ip->src_addr == kGw.be);
@@ -169,7 +169,7 @@ TEST_CASE("every drop is counted under its reason", "[pipeline]") {
     for (const Case& cs : cases) {
         INFO(cs.name);
         WorkerCounters c;
-        auto r = classify_one(*snap, cs.in_port, cs.frame, c);
+        auto r = run_one(*snap, cs.in_port, cs.frame, c);
         CHECK(r.port == kDropPort);
         CHECK(c.drop(cs.reason).get() == 1);
         CHECK(total_drops(c) == 1);
@@ -196,7 +196,7 @@ TEST_CASE("random bytes never crash the pipeline and are all accounted for", "[p
             REQUIRE(m != nullptr);
         }
         uint16_t out[32];
-        classify_burst(*snap, 5, std::span(burst, 32), out, c);
+        run_stages(*snap, 5, std::span(burst, 32), out, c);
         for (int i = 0; i < 32; ++i) {
             if (out[i] != kDropPort) {
                 ++sent_ok;

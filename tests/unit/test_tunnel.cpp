@@ -77,10 +77,10 @@ std::unique_ptr<Snapshot> node_snapshot(int self, Routing routing, bool peer_res
     return build_snapshot(in);
 }
 
-using Out = Classified;
+using Out = Fate;
 
 Out run_one(const Snapshot& snap, uint16_t in_port, const std::vector<uint8_t>& frame, WorkerCounters& c) {
-    return classify_one(snap, in_port, frame, c, tunnel_pool());
+    return run_frame(snap, in_port, frame, c, tunnel_pool());
 }
 
 Ipv4Spec a_to_remote(uint16_t payload = 18) {
@@ -469,7 +469,7 @@ TEST_CASE("a packet to an unresolved next hop waits in the hold queue until the 
     rte_mbuf* m = to_mbuf(tunnel_pool(), ipv4_frame(from_to(MacAddr::from_ipv4(kPodA), kPodA, stranger)));
     rte_mbuf* burst[1] = {m};
     uint16_t out[1];
-    classify_burst(*before, kPodPort, std::span(burst, 1), out, c, &hold);
+    run_stages(*before, kPodPort, std::span(burst, 1), out, c, &hold);
     CHECK(out[0] == kDropPort);
     CHECK(hold.size() == 1);
     CHECK(c.held.get() == 1);
@@ -515,7 +515,7 @@ TEST_CASE("a packet to a remote node whose MAC is not known yet is encapsulated 
     rte_mbuf* m = to_mbuf(tunnel_pool(), frame);
     rte_mbuf* burst[1] = {m};
     uint16_t out[1];
-    classify_burst(*before, kPodPort, std::span(burst, 1), out, c, &hold);
+    run_stages(*before, kPodPort, std::span(burst, 1), out, c, &hold);
     CHECK(out[0] == kDropPort);
     CHECK(hold.size() == 1);
     CHECK(c.drop(DropReason::NoNeighbour).get() == 0);
