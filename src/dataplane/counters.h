@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "dataplane/drop_reason.h"
+#include "dataplane/stage.h"
 
 namespace podlane {
 
@@ -16,6 +17,13 @@ struct Counter {
     std::atomic<uint64_t> v{0};
     void add(uint64_t n) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
     uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+/// One stage's counts (stage.h), like a VPP node's.
+struct StageCounters {
+    Counter in;         ///< packets that entered the stage
+    Counter translated; ///< packets it rewrote (NAT, encapsulation, decapsulation) and passed on
+    Counter finished;   ///< packets it gave their verdict: dropped, answered, consumed, delivered or held
 };
 
 /// Everything one worker counts.
@@ -35,9 +43,12 @@ struct alignas(64) WorkerCounters {
     Counter held;          ///< packets that waited in the hold queue for a next hop's MAC
     Counter rejected;      ///< new flows to a service with no backend answered with a TCP RST or ICMP port unreachable
     std::array<Counter, kDropReasonCount> drops; ///< by DropReason
+    std::array<StageCounters, kStageCount> stages; ///< by Stage, added once per burst (stage_tally.h)
 
     Counter& drop(DropReason r) noexcept { return drops[static_cast<size_t>(r)]; }
     const Counter& drop(DropReason r) const noexcept { return drops[static_cast<size_t>(r)]; }
+    StageCounters& stage(Stage s) noexcept { return stages[static_cast<size_t>(s)]; }
+    const StageCounters& stage(Stage s) const noexcept { return stages[static_cast<size_t>(s)]; }
 };
 
 } // namespace podlane

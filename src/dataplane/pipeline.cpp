@@ -17,6 +17,7 @@
 #include "dataplane/masquerade.h"
 #include "dataplane/parse.h"
 #include "dataplane/route.h"
+#include "dataplane/stage_tally.h"
 #include "dataplane/tunnel_decap.h"
 #include "dataplane/tunnel_encap.h"
 
@@ -25,6 +26,7 @@ namespace podlane {
 namespace {
 
 static_assert(kMaxBurst <= kCtBurstMax, "ct_lookup_burst covers a whole burst");
+static_assert(kMaxBurst <= 255, "a burst's stage counts fit StageTally's byte lanes");
 
 /// How many packets ahead the header prefetch runs (l3fwd uses 3).
 constexpr size_t kPrefetchOffset = 3;
@@ -42,155 +44,191 @@ constexpr size_t kPrefetchOffset = 3;
 #endif
 }
 
+// The journeys: for each kind of ingress port, the stages a packet goes
+// through, in order, each one call into the file named after it. A stage
+// either finishes the packet (its verdict) or lets it go on, possibly
+// rewritten; the journey, not the stage, calls the next one. `trace`
+// records the stages a packet entered, translated it and finished it, for
+// the per-stage counters (stage_tally.h).
+
 /// The second half of a journey that may lead anywhere: route → then, by
-/// where the packet goes, encapsulation or masquerade → deliver. `lb` is
-/// what the load balancer did (a DSR dispatch is encapsulated with its option).
+/// where the packet goes, encapsulation (a remote node) or masquerade (the
+/// uplink) → deliver. `lb` is what the load balancer did (a DSR dispatch is
+/// encapsulated with its option).
 [[gnu::always_inline]] inline Verdict route_and_deliver(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
-                                                        const Ingress& in, const StageResult& lb, WorkerCounters& c,
-                                                        LbWorker& w) noexcept {
+                                                        const Ingress& in, const StageResult& lb, StageTrace& trace,
+                                                        WorkerCounters& c, LbWorker& w) noexcept {
+    trace.enter(Stage::Route);
     const Route r = route(snap, p, in);
     switch (r.where) {
     case RouteTo::LocalPod:
-        return deliver_local(snap, p, r.index, Outcome::Forwarded);
+        return trace.finish(Stage::Deliver, deliver_local(snap, p, r.index, Outcome::Forwarded));
     case RouteTo::Host:
-        return deliver_host(snap, p);
+        return trace.finish(Stage::Deliver, deliver_host(snap, p));
     case RouteTo::Us:
-        return handle_to_us(p, snap.gateway_mac, in.port);
+        return trace.finish(Stage::ToUs, handle_to_us(p, snap.gateway_mac, in.port));
     case RouteTo::RemoteNode: {
         const RemoteNode& node = snap.uplink.nodes[r.index];
         if (!node.mac_valid) [[unlikely]]
             ask_resolve(snap.uplink, node.ip, c); // the packet goes on, and waits for the MAC in the hold queue
         if (snap.uplink.routing == Routing::Native)
-            return deliver_native(snap, m, p, in, node);
+            return trace.finish(Stage::Deliver, deliver_native(snap, m, p, in, node));
+        trace.enter(Stage::Encap);
         const StageResult encap = encapsulate(snap, m, p, in, node, lb);
         if (encap.done)
-            return encap.verdict;
-        return deliver_encapsulated(snap.uplink, node);
+            return trace.finish(Stage::Encap, encap.verdict);
+        trace.translated(Stage::Encap);
+        return trace.finish(Stage::Deliver, deliver_encapsulated(snap.uplink, node));
     }
     case RouteTo::Uplink: {
+        trace.enter(Stage::Masquerade);
         const StageResult masq = masquerade(snap, p, w);
         if (masq.done)
-            return masq.verdict;
+            return trace.finish(Stage::Masquerade, masq.verdict);
+        if (masq.translated)
+            trace.translated(Stage::Masquerade);
         if (in.from_host)
             masquerade_track_host(snap, p, w);
-        return deliver_uplink(snap, m, p, in, c);
+        return trace.finish(Stage::Deliver, deliver_uplink(snap, m, p, in, c));
     }
     case RouteTo::Drop:
         break;
     }
-    return Verdict::drop(r.drop);
+    return trace.finish(Stage::Route, Verdict::drop(r.drop));
 }
 
 /// A packet from a pod (or a plain port): parse → source check / to us →
 /// (policy) → load balancer → route → masquerade or encapsulation → deliver.
 [[gnu::always_inline]] inline Verdict from_pod(const Snapshot& snap, rte_mbuf* m, const Ingress& in,
-                                               WorkerCounters& c, LbWorker& w) noexcept {
+                                               StageTrace& trace, WorkerCounters& c, LbWorker& w) noexcept {
     const ParsedPacket p = parse_packet(m);
     if (p.kind == L3Kind::Arp)
-        return handle_arp(snap, p.eth, p.arp, in.port);
+        return trace.finish(Stage::Arp, handle_arp(snap, p.eth, p.arp, in.port));
     if (p.kind != L3Kind::Ipv4)
-        return Verdict::drop(p.drop);
+        return trace.finish(Stage::Parse, Verdict::drop(p.drop));
+    trace.enter(Stage::Source);
     if (!source_ok(in, p))
-        return Verdict::drop(DropReason::InvalidSource);
+        return trace.finish(Stage::Source, Verdict::drop(DropReason::InvalidSource));
     if (p.ip->dst_addr == snap.gateway_ip.be)
-        return handle_to_us(p, snap.gateway_mac, in.port);
+        return trace.finish(Stage::ToUs, handle_to_us(p, snap.gateway_mac, in.port));
     // Network policy goes here, once there is one.
+    trace.enter(Stage::LoadBalancer);
     const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in.port, w);
     if (lb.done)
-        return lb.verdict;
-    return route_and_deliver(snap, m, p, in, lb, c, w);
+        return trace.finish(Stage::LoadBalancer, lb.verdict);
+    if (lb.translated)
+        trace.translated(Stage::LoadBalancer);
+    return route_and_deliver(snap, m, p, in, lb, trace, c, w);
 }
 
 /// A packet from the node's kernel over the host path: parse → to us →
 /// (policy) → load balancer → route → masquerade (which tracks the kernel's
 /// own flows to outside) or encapsulation → deliver.
 [[gnu::always_inline]] inline Verdict from_host(const Snapshot& snap, rte_mbuf* m, const Ingress& in,
-                                                WorkerCounters& c, LbWorker& w) noexcept {
+                                                StageTrace& trace, WorkerCounters& c, LbWorker& w) noexcept {
     const ParsedPacket p = parse_packet(m);
     if (p.kind == L3Kind::Arp)
-        return handle_arp(snap, p.eth, p.arp, in.port);
+        return trace.finish(Stage::Arp, handle_arp(snap, p.eth, p.arp, in.port));
     if (p.kind != L3Kind::Ipv4)
-        return Verdict::drop(p.drop);
+        return trace.finish(Stage::Parse, Verdict::drop(p.drop));
     if (p.ip->dst_addr == snap.gateway_ip.be)
-        return handle_to_us(p, snap.gateway_mac, in.port);
+        return trace.finish(Stage::ToUs, handle_to_us(p, snap.gateway_mac, in.port));
     // Network policy goes here, once there is one.
+    trace.enter(Stage::LoadBalancer);
     const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in.port, w);
     if (lb.done)
-        return lb.verdict;
-    return route_and_deliver(snap, m, p, in, lb, c, w);
+        return trace.finish(Stage::LoadBalancer, lb.verdict);
+    if (lb.translated)
+        trace.translated(Stage::LoadBalancer);
+    return route_and_deliver(snap, m, p, in, lb, trace, c, w);
 }
 
-/// A tunnelled packet from another node: decapsulation → (a DSR dispatch
-/// tracked) → load balancer (reverse NAT of replies) → route to a local pod
-/// → deliver.
+/// A tunnelled packet from another node: decapsulation → (policy) → load
+/// balancer (a DSR dispatch tracked, replies reverse-NATed) → route to a
+/// local pod → deliver.
 [[gnu::always_inline]] inline Verdict from_tunnel(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& outer,
-                                                  uint16_t in_port, LbWorker& w) noexcept {
+                                                  uint16_t in_port, StageTrace& trace, LbWorker& w) noexcept {
+    trace.enter(Stage::Decap);
     Decap d;
-    ParsedPacket p;
-    const StageResult decap = decapsulate(m, outer, snap.uplink.routing, d, p);
-    if (decap.done)
-        return decap.verdict;
+    const ParsedPacket p = decapsulate(m, outer, snap.uplink.routing, d);
+    if (p.kind != L3Kind::Ipv4)
+        return trace.finish(Stage::Decap, Verdict::drop(p.drop));
+    trace.translated(Stage::Decap);
+    // Network policy goes here, once there is one.
+    trace.enter(Stage::LoadBalancer);
     if (d.dsr_addr != 0)
         dsr_track_arrival(snap, p, d.dsr_addr, d.dsr_port, w);
-    // Network policy goes here, once there is one.
     const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in_port, w);
     if (lb.done)
-        return lb.verdict;
+        return trace.finish(Stage::LoadBalancer, lb.verdict);
+    if (lb.translated)
+        trace.translated(Stage::LoadBalancer);
+    trace.enter(Stage::Route);
     const Route r = route_from_node(snap, p);
     if (r.where != RouteTo::LocalPod)
-        return Verdict::drop(r.drop);
-    return deliver_local(snap, p, r.index, Outcome::Decapsulated);
+        return trace.finish(Stage::Route, Verdict::drop(r.drop));
+    return trace.finish(Stage::Deliver, deliver_local(snap, p, r.index, Outcome::Decapsulated));
 }
 
 /// A packet from the uplink: parse → tunnel traffic (from_tunnel), or →
-/// load balancer → either route → masquerade or encapsulation → deliver
-/// (NodePorts and external frontends translated to a backend), or the
-/// node's own (host path or to us), or a pod's natively routed traffic →
-/// route to a local pod → deliver.
+/// (policy) → load balancer → either route → masquerade or encapsulation →
+/// deliver (NodePorts and external frontends translated to a backend), or
+/// the node's own (host path or to us), or another node's natively routed
+/// packet → route to a local pod → deliver.
 [[gnu::always_inline]] inline Verdict from_uplink(const Snapshot& snap, rte_mbuf* m, uint16_t in_port,
-                                                  WorkerCounters& c, LbWorker& w) noexcept {
+                                                  StageTrace& trace, WorkerCounters& c, LbWorker& w) noexcept {
     const ParsedPacket p = parse_packet(m);
     if (p.kind == L3Kind::Arp)
-        return handle_uplink_arp(snap, p.eth, p.arp, in_port, c);
+        return trace.finish(Stage::Arp, handle_uplink_arp(snap, p.eth, p.arp, in_port, c));
     if (p.kind != L3Kind::Ipv4)
-        return Verdict::drop(p.drop);
+        return trace.finish(Stage::Parse, Verdict::drop(p.drop));
     const UplinkView& up = snap.uplink;
     const Ipv4Addr dst{p.ip->dst_addr};
     if (dst == up.node_ip) {
         if (is_tunnel_packet(up, p))
-            return from_tunnel(snap, m, p, in_port, w);
+            return from_tunnel(snap, m, p, in_port, trace, w);
         // Network policy goes here, once there is one.
         // NodePorts, HostPorts, and replies to flows SNATed to the node IP.
+        trace.enter(Stage::LoadBalancer);
         const StageResult lb = load_balance(snap, m, p, LbScope::External, NodeIpBound::Yes, in_port, w);
         if (lb.done)
-            return lb.verdict;
-        if (lb.translated)
-            return route_and_deliver(snap, m, p, Ingress::uplink(in_port), lb, c, w);
-        return up.has_host ? deliver_host(snap, p) : handle_to_us(p, up.node_mac, in_port);
+            return trace.finish(Stage::LoadBalancer, lb.verdict);
+        if (lb.translated) {
+            trace.translated(Stage::LoadBalancer);
+            return route_and_deliver(snap, m, p, Ingress::uplink(in_port), lb, trace, c, w);
+        }
+        if (up.has_host)
+            return trace.finish(Stage::Deliver, deliver_host(snap, p));
+        return trace.finish(Stage::ToUs, handle_to_us(p, up.node_mac, in_port));
     }
-    if (ipv4_is_multicast_or_broadcast(p.ip->dst_addr))
-        return Verdict::drop(DropReason::Multicast);
+    if (ipv4_is_multicast_or_broadcast(p.ip->dst_addr)) {
+        trace.enter(Stage::Route);
+        return trace.finish(Stage::Route, Verdict::drop(DropReason::Multicast));
+    }
     // Network policy goes here, once there is one.
     // LoadBalancer IPs and ExternalIPs routed to this node are external
     // frontends; the rest is native routing, another node's packet for one
     // of our pods (replies from backends reverse-NATed on the way).
     const bool frontend = snap.lb->frontend_ips.lookup(dst) != kNotFound;
+    trace.enter(Stage::LoadBalancer);
     const StageResult lb = load_balance(snap, m, p, frontend ? LbScope::External : LbScope::Internal,
                                         NodeIpBound::No, in_port, w);
     if (lb.done)
-        return lb.verdict;
-    if (lb.translated && frontend)
-        return route_and_deliver(snap, m, p, Ingress::uplink(in_port), lb, c, w);
-    if (!lb.translated)
+        return trace.finish(Stage::LoadBalancer, lb.verdict);
+    if (lb.translated) {
+        trace.translated(Stage::LoadBalancer);
+        if (frontend)
+            return route_and_deliver(snap, m, p, Ingress::uplink(in_port), lb, trace, c, w);
+    } else {
         masquerade_track_inbound(snap, p, w);
+    }
+    trace.enter(Stage::Route);
     const Route r = route_from_node(snap, p);
     if (r.where != RouteTo::LocalPod)
-        return Verdict::drop(r.drop);
-    return deliver_local(snap, p, r.index, Outcome::Forwarded);
+        return trace.finish(Stage::Route, Verdict::drop(r.drop));
+    return trace.finish(Stage::Deliver, deliver_local(snap, p, r.index, Outcome::Forwarded));
 }
 
-/// Runs `handle` on every packet with prefetch ahead, frees what is not
-/// transmitted (counting drops by reason) and counts outcomes.
 /// Reports what happened to pkts[i] as a flow event: every drop, and one in
 /// tap.sample_every of the rest (`sampled`, whose pre-pipeline tuple was
 /// taken before the pipeline touched it).
@@ -218,8 +256,11 @@ constexpr size_t kPrefetchOffset = 3;
         flow_emit(tap, e);
 }
 
-/// kObserve: with a flow-event tap (compiled separately, so that a worker
-/// without one runs exactly the loop it would without observe).
+/// Runs `handle` (a journey) on every packet with prefetch ahead, frees
+/// what is not transmitted (counting drops by reason) and counts outcomes
+/// and, once for the burst, what each stage did. kObserve: with a
+/// flow-event tap (compiled separately, so that a worker without one runs
+/// exactly the loop it would without observe).
 template <bool kObserve, typename Handle>
 inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCounters& c, HoldQueue* hold,
                       FlowTap* tap, uint16_t in_port, Handle handle) noexcept {
@@ -227,6 +268,7 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     for (size_t i = 0; i < n && i < kPrefetchOffset; ++i)
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     std::array<uint32_t, static_cast<size_t>(Outcome::Count)> outcomes{};
+    StageTally tally;
     // Observe: pick the sampled packets and take their tuples before the
     // pipeline touches them, in a pass of its own, so that the per-packet
     // loop below carries one mask and nothing else.
@@ -251,7 +293,8 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     for (size_t i = 0; i < n; ++i) {
         if (i + kPrefetchOffset < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchOffset], void*));
-        const Verdict v = handle(static_cast<uint32_t>(i), pkts[i]);
+        StageTrace trace(tally);
+        const Verdict v = handle(static_cast<uint32_t>(i), pkts[i], trace);
         if constexpr (kObserve) {
             const bool was_sampled = (sampled >> i) & 1;
             if (was_sampled || v.outcome == Outcome::Dropped) [[unlikely]]
@@ -278,6 +321,7 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     c.arp_learned.add(count(Outcome::Consumed));
     c.held.add(count(Outcome::Unresolved) + count(Outcome::UnresolvedRouted));
     c.rejected.add(count(Outcome::Rejected));
+    tally.add_to(c, static_cast<uint32_t>(n));
 }
 
 } // namespace
@@ -312,29 +356,33 @@ template <bool kObserve>
     case PortRole::Endpoint:
     case PortRole::Plain: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
-            w.ct_burst.current = i;
-            return from_pod(snap, m, ingress, c, w);
-        });
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port,
+                            [&](uint32_t i, rte_mbuf* m, StageTrace& trace) __attribute__((always_inline)) {
+                                w.ct_burst.current = i;
+                                return from_pod(snap, m, ingress, trace, c, w);
+                            });
         break;
     }
     case PortRole::Host: {
         const Ingress ingress = Ingress::of(snap, in_port);
-        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
-            w.ct_burst.current = i;
-            return from_host(snap, m, ingress, c, w);
-        });
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port,
+                            [&](uint32_t i, rte_mbuf* m, StageTrace& trace) __attribute__((always_inline)) {
+                                w.ct_burst.current = i;
+                                return from_host(snap, m, ingress, trace, c, w);
+                            });
         break;
     }
     case PortRole::Uplink:
-        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [&](uint32_t i, rte_mbuf* m) {
-            w.ct_burst.current = i;
-            return from_uplink(snap, m, in_port, c, w);
-        });
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port,
+                            [&](uint32_t i, rte_mbuf* m, StageTrace& trace) __attribute__((always_inline)) {
+                                w.ct_burst.current = i;
+                                return from_uplink(snap, m, in_port, trace, c, w);
+                            });
         break;
     default: // PortRole::Unused: the port is being removed, the table no longer knows it
-        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port,
-                            [](uint32_t, rte_mbuf*) { return Verdict::drop(DropReason::UnknownPort); });
+        run_burst<kObserve>(pkts, out_ports, c, hold, w.flows, in_port, [](uint32_t, rte_mbuf*, StageTrace& trace) {
+            return trace.finish(Stage::Parse, Verdict::drop(DropReason::UnknownPort));
+        });
         break;
     }
     // The burst's conntrack answers hold for this burst only: once it is

@@ -12,7 +12,6 @@
 
 #include "dataplane/parse.h"
 #include "dataplane/snapshot.h"
-#include "dataplane/stage_result.h"
 #include "dataplane/tunnel_hdr.h"
 
 namespace podlane {
@@ -85,16 +84,22 @@ inline Decap tunnel_decap(rte_mbuf* m, const rte_ipv4_hdr* ip, uint16_t ip_hdr_l
 
 /// The stage: strips the outer headers of tunnel packet `p` (what `d` tells
 /// about them: the sender's identity, a DSR option) and parses the inner
-/// packet into `inner`, which goes on if it is IPv4.
-[[gnu::always_inline]] inline StageResult decapsulate(rte_mbuf* m, const ParsedPacket& p, Routing routing, Decap& d,
-                                                      ParsedPacket& inner) noexcept {
+/// packet, which it returns. It goes on if it is IPv4; anything else is a
+/// drop (kind Drop, with the reason).
+[[gnu::always_inline]] inline ParsedPacket decapsulate(rte_mbuf* m, const ParsedPacket& p, Routing routing,
+                                                       Decap& d) noexcept {
     d = tunnel_decap(m, p.ip, p.ip_hdr_len, routing);
-    if (!d.ok)
-        return StageResult::finish(Verdict::drop(DropReason::BadTunnel));
-    inner = parse_packet(m);
-    if (inner.kind != L3Kind::Ipv4)
-        return StageResult::finish(Verdict::drop(inner.kind == L3Kind::Drop ? inner.drop : DropReason::BadTunnel));
-    return StageResult::go_on(true);
+    if (!d.ok) {
+        ParsedPacket bad;
+        bad.drop = DropReason::BadTunnel;
+        return bad;
+    }
+    ParsedPacket inner = parse_packet(m);
+    if (inner.kind == L3Kind::Arp) {
+        inner.kind = L3Kind::Drop;
+        inner.drop = DropReason::BadTunnel;
+    }
+    return inner;
 }
 
 } // namespace podlane
