@@ -4,10 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <initializer_list>
 #include <span>
 #include <vector>
 
 #include "dataplane/pipeline.h"
+#include "dataplane/stage.h"
 #include "frame_builder.h"
 
 namespace podlane::test {
@@ -32,6 +34,34 @@ inline Fate run_frame(const Snapshot& snap, uint16_t in_port, const std::vector<
         rte_pktmbuf_free(m);
     }
     return r;
+}
+
+/// What one stage should have counted (stage.h).
+struct StageExpect {
+    Stage stage;
+    uint64_t in = 0;
+    uint64_t translated = 0;
+    uint64_t finished = 0;
+};
+
+/// Checks every stage's counters in `c`: the stages in `expected` as given,
+/// all others zero; and that each packet entered parse and finished at
+/// exactly one stage.
+inline void check_stages(const WorkerCounters& c, std::initializer_list<StageExpect> expected) {
+    uint64_t finished = 0;
+    for (size_t i = 0; i < kStageCount; ++i) {
+        const auto s = static_cast<Stage>(i);
+        StageExpect e{s};
+        for (const StageExpect& x : expected)
+            if (x.stage == s)
+                e = x;
+        INFO("stage " << stage_name(s));
+        CHECK(c.stage(s).in.get() == e.in);
+        CHECK(c.stage(s).translated.get() == e.translated);
+        CHECK(c.stage(s).finished.get() == e.finished);
+        finished += c.stage(s).finished.get();
+    }
+    CHECK(finished == c.stage(Stage::Parse).in.get());
 }
 
 } // namespace podlane::test

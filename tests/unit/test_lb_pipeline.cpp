@@ -195,6 +195,54 @@ TEST_CASE("a pod reaches a ClusterIP: DNAT to the backend, replies come back fro
     CHECK(node.ct->flows() == 1);
 }
 
+TEST_CASE("stage counters: a ClusterIP packet is translated by the load balancer; drops finish where they happen",
+          "[lb][stages]") {
+    LbNode node(kWeb);
+    REQUIRE(node.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG)).port == kPortB);
+    check_stages(node.c, {{Stage::Parse, 1, 0, 0},
+                          {Stage::Source, 1, 0, 0},
+                          {Stage::LoadBalancer, 1, 1, 0},
+                          {Stage::Route, 1, 0, 0},
+                          {Stage::Deliver, 1, 0, 1}});
+    // The backend's reply is reverse-NATed: translated again.
+    REQUIRE(node.send(kPortB, tcp_frame(kB, 8080, kA, 40000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)).port == kPortA);
+    // Pod to pod: through the load balancer untouched.
+    REQUIRE(node.send(kPortA, tcp_frame(kA, 40001, kC, 22, RTE_TCP_SYN_FLAG)).port == kPortC);
+    check_stages(node.c, {{Stage::Parse, 3, 0, 0},
+                          {Stage::Source, 3, 0, 0},
+                          {Stage::LoadBalancer, 3, 2, 0},
+                          {Stage::Route, 3, 0, 0},
+                          {Stage::Deliver, 3, 0, 3}});
+
+    WorkerCounters c;
+    auto send = [&](uint16_t port, const std::vector<uint8_t>& f) { return run_frame(*node.snap, port, f, c, lb_pool()); };
+    CHECK(send(kPortA, tcp_frame(kB, 40000, kC, 80, RTE_TCP_SYN_FLAG)).port == kDropPort); // spoofed
+    CHECK(send(kPortA, arp_request(MacAddr::from_ipv4(kA), kA, kGw)).port == kPortA);
+    Ipv4Spec ping;
+    ping.src_mac = MacAddr::from_ipv4(kA);
+    ping.dst_mac = kGwMac;
+    ping.src = kA;
+    ping.dst = kGw;
+    ping.proto = IPPROTO_ICMP;
+    CHECK(send(kPortA, ipv4_frame(ping)).port == kPortA);
+    std::vector<uint8_t> runt(20, 0);
+    CHECK(send(kPortA, runt).port == kDropPort);
+    CHECK(send(kPortA, tcp_frame(kA, 40002, *Ipv4Addr::parse("10.200.0.99"), 80, RTE_TCP_SYN_FLAG)).port ==
+          kDropPort); // no such pod
+    check_stages(c, {{Stage::Parse, 5, 0, 1},
+                     {Stage::Arp, 1, 0, 1},
+                     {Stage::Source, 3, 0, 1},
+                     {Stage::ToUs, 1, 0, 1},
+                     {Stage::LoadBalancer, 1, 0, 0},
+                     {Stage::Route, 1, 0, 1}});
+
+    // A service without backends answers at the load balancer.
+    LbNode empty("services:\n  - name: default/empty\n    cluster_ip: 10.96.0.10\n"
+                 "    ports: [{protocol: TCP, port: 80}]\n");
+    REQUIRE(empty.send(kPortA, tcp_frame(kA, 40000, kVip, 80, RTE_TCP_SYN_FLAG)).port == kPortA);
+    check_stages(empty.c, {{Stage::Parse, 1, 0, 0}, {Stage::Source, 1, 0, 0}, {Stage::LoadBalancer, 1, 0, 1}});
+}
+
 TEST_CASE("hairpin: a pod that is its own backend sees the hairpin address", "[lb]") {
     LbNode node(R"(
 services:
@@ -531,6 +579,43 @@ services:
               .port == kDropPort);
 }
 
+TEST_CASE("stage counters: masquerade and encapsulation on the way out, the uplink's journeys in", "[lb][stages]") {
+    UplinkNode node(R"(
+services:
+  - name: default/np
+    type: NodePort
+    cluster_ip: 10.96.0.20
+    ports: [{protocol: TCP, port: 80, target_port: 8080, node_port: 30080}]
+    backends: [{ip: 10.201.0.12, node: node2}]
+)");
+    // A pod to the outside (masqueraded) and to a pod on node2 (VXLAN).
+    REQUIRE(node.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG)).port == kUplink);
+    REQUIRE(node.send(kPortA, tcp_frame(kA, 40001, kRemotePod, 80, RTE_TCP_SYN_FLAG)).port == kUplink);
+    check_stages(node.c, {{Stage::Parse, 2, 0, 0},
+                          {Stage::Source, 2, 0, 0},
+                          {Stage::LoadBalancer, 2, 0, 0},
+                          {Stage::Route, 2, 0, 0},
+                          {Stage::Masquerade, 1, 1, 0},
+                          {Stage::Encap, 1, 1, 0},
+                          {Stage::Deliver, 2, 0, 2}});
+
+    // From the uplink: a NodePort (translated, then encapsulated to node2),
+    // another node's packet for pod A, multicast, an ARP request for the
+    // node IP.
+    WorkerCounters c;
+    auto send = [&](const std::vector<uint8_t>& f) { return run_frame(*node.snap, kUplink, f, c, lb_pool()); };
+    REQUIRE(send(from_outside(tcp_frame(kExt, 50000, kNode, 30080, RTE_TCP_SYN_FLAG))).port == kUplink);
+    REQUIRE(send(from_outside(tcp_frame(kPeer, 50000, kA, 80, RTE_TCP_SYN_FLAG))).port == kPortA);
+    CHECK(send(from_outside(tcp_frame(kExt, 50000, *Ipv4Addr::parse("224.0.0.5"), 80, 0))).port == kDropPort);
+    CHECK(send(arp_request(MacAddr::from_ipv4(kExt), kExt, kNode)).port == kUplink);
+    check_stages(c, {{Stage::Parse, 4, 0, 0},
+                     {Stage::Arp, 1, 0, 1},
+                     {Stage::LoadBalancer, 2, 1, 0},
+                     {Stage::Route, 3, 0, 1},
+                     {Stage::Encap, 1, 1, 0},
+                     {Stage::Deliver, 2, 0, 2}});
+}
+
 TEST_CASE("a pod answering a client outside the cluster is not masqueraded (native routing)", "[lb]") {
     UplinkNode node("");
     const Fate in = node.send(kUplink, from_outside(tcp_frame(kExt, 50000, kA, 80, RTE_TCP_SYN_FLAG)));
@@ -564,7 +649,7 @@ TEST_CASE("the node kernel's own connections outside keep their ports and replie
     CHECK(decode(back.bytes).dport == 40000);
 }
 
-TEST_CASE("new flows whose packets share a burst are tracked once each, on one backend", "[lb]") {
+TEST_CASE("new flows whose packets share a burst are tracked once each, on one backend", "[lb][stages]") {
     // Two backends, random selection: a flow tracked twice would soon split.
     LbNode node(R"(
 services:
@@ -597,5 +682,10 @@ services:
     for (const auto& [port, backends] : backends_of) {
         INFO("client port " << port);
         CHECK(backends.size() == 1);
-    }
+    }    // The burst's stage counts, added once for the burst.
+    check_stages(node.c, {{Stage::Parse, 24, 0, 0},
+                          {Stage::Source, 24, 0, 0},
+                          {Stage::LoadBalancer, 24, 24, 0},
+                          {Stage::Route, 24, 0, 0},
+                          {Stage::Deliver, 24, 0, 24}});
 }

@@ -236,7 +236,8 @@ TEST_CASE("the outer source port follows the inner flow", "[tunnel]") {
     CHECK(seen.size() > 48); // 64 flows spread over the 16k-port range
 }
 
-TEST_CASE("a tunnelled packet comes out on the other node as the original, delivered to its pod", "[tunnel]") {
+TEST_CASE("a tunnelled packet comes out on the other node as the original, delivered to its pod",
+          "[tunnel][stages]") {
     for (Routing routing : {Routing::Vxlan, Routing::Geneve}) {
         INFO((routing == Routing::Geneve ? "geneve" : "vxlan"));
         auto node1 = node_snapshot(1, routing);
@@ -255,6 +256,17 @@ TEST_CASE("a tunnelled packet comes out on the other node as the original, deliv
         CHECK(ipv4_checksum_ok(ip, 20));
         CHECK(std::equal(inner.begin() + 34, inner.end(), delivered.bytes.begin() + 34));
         CHECK(c2.decapsulated.get() == 1);
+        check_stages(c1, {{Stage::Parse, 1, 0, 0},
+                          {Stage::Source, 1, 0, 0},
+                          {Stage::LoadBalancer, 1, 0, 0},
+                          {Stage::Route, 1, 0, 0},
+                          {Stage::Encap, 1, 1, 0},
+                          {Stage::Deliver, 1, 0, 1}});
+        check_stages(c2, {{Stage::Parse, 1, 0, 0},
+                          {Stage::Decap, 1, 1, 0},
+                          {Stage::LoadBalancer, 1, 0, 0},
+                          {Stage::Route, 1, 0, 0},
+                          {Stage::Deliver, 1, 0, 1}});
     }
 }
 
