@@ -50,6 +50,7 @@ MetricsSnapshot fake_snapshot() {
     w1.rejected = 2;
     w0.drops[static_cast<size_t>(DropReason::UnknownDestination)] = 3;
     w1.drops[static_cast<size_t>(DropReason::UnknownDestination)] = 4;
+    w1.stages[static_cast<size_t>(Stage::LoadBalancer)] = StageSample{20, 6, 1};
     s.workers = {w0, w1};
     s.ports = {PortSample{"default/pod-a", 11, 12, 1100, 1200, 0, 0, 1, 0},
                PortSample{"uplink:eth0", 21, 22, 2100, 2200, 0, 0, 0, 0}};
@@ -95,6 +96,14 @@ TEST_CASE("metrics: a scrape over HTTP shows every family in the text format", "
     CHECK_THAT(text, Contains("podlane_forward_count_total 9\n"));
     CHECK_THAT(text, Contains("podlane_rejected_total 2\n"));
     CHECK_THAT(text, Contains("podlane_worker_rx_packets_total{worker=\"1\"} 20\n"));
+    CHECK_THAT(text, Contains("# TYPE podlane_stage_packets_total counter\n"));
+    CHECK_THAT(text, Contains("; load_balancer: conntrack and services"));
+    CHECK_THAT(text, Contains("podlane_stage_packets_total{worker=\"1\",stage=\"load_balancer\",kind=\"in\"} 20\n"));
+    CHECK_THAT(text,
+               Contains("podlane_stage_packets_total{worker=\"1\",stage=\"load_balancer\",kind=\"translated\"} 6\n"));
+    CHECK_THAT(text,
+               Contains("podlane_stage_packets_total{worker=\"1\",stage=\"load_balancer\",kind=\"finished\"} 1\n"));
+    CHECK_THAT(text, Contains("podlane_stage_packets_total{worker=\"0\",stage=\"deliver\",kind=\"finished\"} 0\n"));
     CHECK_THAT(text, Contains("podlane_port_rx_packets_total{port=\"default/pod-a\"} 11\n"));
     CHECK_THAT(text, Contains("podlane_port_tx_bytes_total{port=\"uplink:eth0\"} 2200\n"));
     CHECK_THAT(text, Contains("podlane_port_rx_missed_total{port=\"default/pod-a\"} 1\n"));

@@ -23,6 +23,7 @@
 #include "control/ports/netlink.h"
 #include "control/tables/snapshot_builder.h"
 #include "dataplane/drop_reason.h"
+#include "dataplane/stage.h"
 
 namespace podlane {
 
@@ -42,6 +43,24 @@ Json counters_json(const WorkerCounters& c) {
                 {"icmp_errors", c.icmp_errors.get()},   {"arp_learned", c.arp_learned.get()},
                 {"neighbor_facts_lost", c.neighbor_facts_lost.get()}, {"held", c.held.get()},
                 {"rejected", c.rejected.get()}, {"drops", drops}};
+}
+
+/// Per-stage counters of `n` workers from `c` on, summed, in the pipeline's
+/// order: [{"stage", "in", "translated", "finished"}].
+Json stages_json(const WorkerCounters* c, size_t n) {
+    Json stages = Json::array();
+    for (size_t i = 0; i < kStageCount; ++i) {
+        const auto s = static_cast<Stage>(i);
+        uint64_t in = 0, translated = 0, finished = 0;
+        for (size_t w = 0; w < n; ++w) {
+            in += c[w].stage(s).in.get();
+            translated += c[w].stage(s).translated.get();
+            finished += c[w].stage(s).finished.get();
+        }
+        stages.push_back(
+            Json{{"stage", std::string(stage_name(s))}, {"in", in}, {"translated", translated}, {"finished", finished}});
+    }
+    return stages;
 }
 
 /// Adds every number in `from` into `into` (same shape, nested objects allowed).
@@ -420,10 +439,12 @@ Json Agent::stats() {
     for (uint32_t w = 0; w < worker_ctx_.size(); ++w) {
         Json c = counters_json(counters_[w]);
         add_counters(totals, c);
+        c["stages"] = stages_json(&counters_[w], 1);
         c["id"] = w;
         c["lcore"] = config_.dataplane.worker_lcores[w];
         workers.push_back(std::move(c));
     }
+    totals["stages"] = stages_json(counters_.get(), worker_ctx_.size());
     Json ports = Json::array();
     for (const auto& [port, name] : named_ports()) {
         PortStats s = PortManager::stats(port);

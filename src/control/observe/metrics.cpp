@@ -114,6 +114,25 @@ MetricFamily drops_family(const MetricsSnapshot& s) {
     return f;
 }
 
+MetricFamily stages_family(const MetricsSnapshot& s) {
+    std::string help = "Packets per worker and pipeline stage: kind=in entered it, translated were rewritten by it "
+                       "and passed on, finished got their verdict there (dropped, answered or delivered). Stages:";
+    for (size_t i = 0; i < kStageCount; ++i) {
+        const auto stage = static_cast<Stage>(i);
+        help += (i == 0 ? " " : "; ") + std::string(stage_name(stage)) + ": " + std::string(stage_help(stage));
+    }
+    MetricFamily f = family("podlane_stage_packets_total", help + ".", MetricType::Counter);
+    for (const WorkerSample& w : s.workers) {
+        for (size_t i = 0; i < kStageCount; ++i) {
+            const std::string stage(stage_name(static_cast<Stage>(i)));
+            const StageSample& n = w.stages[i];
+            for (const auto& [kind, v] : {std::pair{"in", n.in}, {"translated", n.translated}, {"finished", n.finished}})
+                add(f, static_cast<double>(v), {{"worker", std::to_string(w.id)}, {"stage", stage}, {"kind", kind}});
+        }
+    }
+    return f;
+}
+
 MetricFamily histogram_family(const std::string& name, const std::string& help, const PublishHistogram& h) {
     MetricFamily f = family(name, help, MetricType::Histogram);
     ClientMetric m;
@@ -177,6 +196,7 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
         out.push_back(counter(d.name, d.help, static_cast<double>(n)));
     }
     out.push_back(drops_family(s));
+    out.push_back(stages_family(s));
     MetricFamily worker_rx = family("podlane_worker_rx_packets_total", "Packets received, by worker.", MetricType::Counter);
     MetricFamily worker_idle = family("podlane_worker_idle_sleeps_total", "Back-off sleeps after empty polls, by worker.",
                                       MetricType::Counter);

@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "control/config/config.h"
 #include "dataplane/drop_reason.h"
+#include "dataplane/stage.h"
 
 namespace prometheus {
 class Exposer;
@@ -20,6 +21,11 @@ struct MetricFamily;
 } // namespace prometheus
 
 namespace podlane {
+
+/// One stage's counters (dataplane/stage.h) in a WorkerSample.
+struct StageSample {
+    uint64_t in = 0, translated = 0, finished = 0;
+};
 
 /// One worker's counters (dataplane/counters.h), as plain numbers.
 struct WorkerSample {
@@ -29,6 +35,7 @@ struct WorkerSample {
     uint64_t neighbor_facts_lost = 0, held = 0, rejected = 0;
     double busy_seconds = 0; ///< busy_cycles / TSC hz
     std::array<uint64_t, kDropReasonCount> drops{}; ///< by DropReason
+    std::array<StageSample, kStageCount> stages{};  ///< by Stage
 };
 
 /// One port's statistics (rte_eth_stats), by its operator-facing name.
