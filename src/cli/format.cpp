@@ -317,6 +317,28 @@ std::string format_stats(const Json& data) {
     return out;
 }
 
+std::string format_stage_stats(const Json& data) {
+    Table t({"WORKER", "STAGE", "IN", "TRANSLATED", "FINISHED"});
+    t.align_right(2).align_right(3).align_right(4);
+    auto add_stages = [&](const std::string& name, const Json& w) {
+        for (const auto& s : array_or_empty(field(w, "stages")))
+            t.add_row({name, cell(s, "stage"), cell(s, "in"), cell(s, "translated"), cell(s, "finished")});
+    };
+    for (const auto& w : array_or_empty(field(data, "workers")))
+        add_stages(cell(w, "id"), w);
+    add_stages("TOTAL", field(data, "totals"));
+    if (t.rows() == 0)
+        return "no stage counters\n";
+    return t.render();
+}
+
+Json stage_stats(const Json& data) {
+    Json workers = Json::array();
+    for (const auto& w : array_or_empty(field(data, "workers")))
+        workers.push_back(Json{{"id", field(w, "id")}, {"lcore", field(w, "lcore")}, {"stages", field(w, "stages")}});
+    return Json{{"workers", workers}, {"totals", Json{{"stages", field(field(data, "totals"), "stages")}}}};
+}
+
 std::string format_ipcache(const Json& data) {
     const Json& list = array_or_empty(data);
     if (list.empty())

@@ -40,6 +40,12 @@ std::string format_status(const Json& data);
 std::string format_endpoints(const Json& data);
 /// `stats` data: per-worker counters with a TOTAL row, nonzero drops by reason, then per-port counters.
 std::string format_stats(const Json& data);
+/// `stats` data's per-stage counters (`stats --stages`): one row per worker and
+/// stage in pipeline order, then the TOTAL rows: WORKER STAGE IN TRANSLATED FINISHED.
+std::string format_stage_stats(const Json& data);
+/// `stats` data cut down to the per-stage counters (`stats --stages -o json`):
+/// {"workers": [{"id", "lcore", "stages"}], "totals": {"stages"}}.
+Json stage_stats(const Json& data);
 /// `ipcache.list` data as a table: PREFIX IDENTITY TUNNELENDPOINT SOURCE, the identity
 /// with its reserved name, e.g. "2 (reserved:world)", and 0.0.0.0 for a local entry.
 std::string format_ipcache(const Json& data);

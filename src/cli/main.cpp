@@ -40,7 +40,10 @@ Commands:
                                   application serving it (client); --memif-zero-copy (client only)
                                   lets that application copy in podlane's own packet memory
   endpoint delete ID              detach a pod
-  stats                           per-worker and per-port counters, drops by reason
+  stats [--stages]                per-worker and per-port counters, drops by reason; --stages:
+                                  per worker and pipeline stage (parse, arp, source, to_us, decap,
+                                  load_balancer, route, masquerade, encap, deliver) the packets
+                                  that entered it, were translated by it and finished there
   ipcache list                    IP prefix -> security identity and tunnel endpoint
   identity list                   reserved identities and those of the local pods' label sets
   neighbor list                   the uplink neighbour (ARP) cache ('neighbour' works too)
@@ -89,6 +92,7 @@ The API serves root only. Examples:
   podlane status
   podlane endpoint add --id default/web-1 --ip 10.200.0.5 --netns pod-web-1 --label app=web
   podlane stats -o json
+  podlane stats --stages
   podlane ipcache list
 )";
 
@@ -155,9 +159,9 @@ CommandLine parse_args(int argc, char** argv) {
             cl.opts[name == "--prune" ? "--prune" : "--follow"] = "true";
             continue;
         }
-        if (name == "--memif-zero-copy") {
+        if (name == "--memif-zero-copy" || name == "--stages") {
             if (has_value)
-                throw UsageError{"option --memif-zero-copy takes no value"};
+                throw UsageError{"option " + name + " takes no value"};
             cl.opts[name] = "true";
             continue;
         }
@@ -348,10 +352,15 @@ int run(int argc, char** argv) {
     std::string cmd;
     Json args = Json::object();
     std::string (*render)(const Json&) = nullptr;
+    const bool stages = cl.opts.count("--stages") > 0;
+    if (stages && first != "stats")
+        throw UsageError{"--stages is only valid with 'stats'"};
     if (first == "status" || first == "stats") {
         expect_words(cl, 1, first);
         cmd = first;
-        render = first == "status" ? podlane::format_status : podlane::format_stats;
+        render = first == "status" ? podlane::format_status
+                 : stages          ? podlane::format_stage_stats
+                                   : podlane::format_stats;
     } else if (first == "endpoint" && sub == "list") {
         expect_words(cl, 2, "endpoint list");
         cmd = "endpoint.list";
@@ -489,7 +498,8 @@ int run(int argc, char** argv) {
         return 1;
     }
     if (output == "json")
-        std::cout << data->dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+        std::cout << (stages ? podlane::stage_stats(*data) : *data).dump(2, ' ', false, Json::error_handler_t::replace)
+                  << "\n";
     else if (render)
         std::cout << render(*data);
     else

@@ -481,6 +481,34 @@ TEST_CASE("format: stats lists only nonzero drop reasons, per worker and in tota
     CHECK_THAT(format_stats(stats), Catch::Contains("Drops by reason: no drops"));
 }
 
+TEST_CASE("format: stats --stages lists each worker's stages in pipeline order, then the totals", "[api][stages]") {
+    auto stage = [](const char* name, int in, int translated, int finished) {
+        return Json{{"stage", name}, {"in", in}, {"translated", translated}, {"finished", finished}};
+    };
+    Json w0 = {{"id", 0}, {"lcore", 1}, {"rx_packets", 3},
+               {"stages", {stage("parse", 3, 0, 0), stage("load_balancer", 3, 2, 1), stage("deliver", 2, 0, 2)}}};
+    Json w1 = {{"id", 1}, {"lcore", 2}, {"rx_packets", 1},
+               {"stages", {stage("parse", 1, 0, 1), stage("load_balancer", 0, 0, 0), stage("deliver", 0, 0, 0)}}};
+    Json totals = {{"rx_packets", 4},
+                   {"stages", {stage("parse", 4, 0, 1), stage("load_balancer", 3, 2, 1), stage("deliver", 2, 0, 2)}}};
+    Json stats = {{"workers", {w0, w1}}, {"totals", totals}, {"ports", Json::array()}};
+    CHECK(format_stage_stats(stats) == "WORKER  STAGE          IN  TRANSLATED  FINISHED\n"
+                                       "0       parse           3           0         0\n"
+                                       "0       load_balancer   3           2         1\n"
+                                       "0       deliver         2           0         2\n"
+                                       "1       parse           1           0         1\n"
+                                       "1       load_balancer   0           0         0\n"
+                                       "1       deliver         0           0         0\n"
+                                       "TOTAL   parse           4           0         1\n"
+                                       "TOTAL   load_balancer   3           2         1\n"
+                                       "TOTAL   deliver         2           0         2\n");
+    const Json cut = stage_stats(stats);
+    CHECK(cut == Json{{"workers", {{{"id", 0}, {"lcore", 1}, {"stages", w0["stages"]}},
+                                   {{"id", 1}, {"lcore", 2}, {"stages", w1["stages"]}}}},
+                      {"totals", {{"stages", totals["stages"]}}}});
+    CHECK(format_stage_stats(Json::object()) == "no stage counters\n");
+}
+
 TEST_CASE("format: endpoint list and status", "[api]") {
     Json eps = {{{"id", "default/web-1"}, {"ip", "10.200.0.5"}, {"mac", "0a:58:0a:c8:00:05"}, {"port_id", 3},
                  {"netns", "pod-web-1"}, {"ifname", "eth0"}, {"labels", {{"app", "web"}, {"tier", "front"}}}}};
