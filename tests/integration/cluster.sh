@@ -314,6 +314,8 @@ awk -v b="$bps" 'BEGIN{exit !(b > 1e6)}' || pl_fail "iperf3 moved under 1 Mbit/s
 pl_log "counters and drops on every node"
 MUST_BE_ZERO=(unknown_destination malformed bad_ip_checksum bad_tunnel invalid_source no_neighbour)
 EXPLAINED=(arp_not_for_us)
+# stage STAGE KIND: a TOTAL per-stage counter from the node's `stats --stages -o json` in $stages.
+stage() { jq -r --arg s "$1" --arg k "$2" '.totals.stages[] | select(.stage == $s) | .[$k]' <<<"$stages"; }
 for i in $(seq $N); do
   echo "---- node$i: podlane stats ----"
   cli "$i" stats
@@ -333,6 +335,24 @@ for i in $(seq $N); do
   fi
   errs=$(jq -c '[.ports[] | select(.rx_errors + .tx_errors + .rx_missed > 0)]' <<<"$stats")
   [ "$errs" = "[]" ] || pl_check_fail "node$i: port errors: $errs"
+  # The per-stage counters: pod traffic went through the source check, the
+  # load balancer, route and deliver, ARP through arp; the tunnel modes
+  # encapsulated and decapsulated (translated there), native mode neither.
+  cli "$i" stats --stages
+  stages=$(cli "$i" stats --stages -o json)
+  want=(parse arp source load_balancer route deliver)
+  [ "$MODE" = native ] || want+=(encap decap)
+  for s in "${want[@]}"; do
+    [ "$(stage "$s" in)" -gt 0 ] || pl_check_fail "node$i: stats --stages counts no packet into $s: $(jq -c .totals <<<"$stages")"
+  done
+  [ "$(stage deliver finished)" -gt 0 ] || pl_check_fail "node$i: stats --stages: deliver finished no packet"
+  if [ "$MODE" = native ]; then
+    [ "$(stage encap in)" = 0 ] && [ "$(stage decap in)" = 0 ] || pl_check_fail "node$i: native mode, yet the tunnel stages saw packets"
+  else
+    [ "$(stage encap translated)" -gt 0 ] && [ "$(stage decap translated)" -gt 0 ] ||
+      pl_check_fail "node$i: stats --stages: encap/decap translated nothing"
+  fi
+  [ "$(jq '.workers | length' <<<"$stages")" -gt 0 ] || pl_check_fail "node$i: stats --stages -o json lists no worker"
 done
 
 # After the drop check, as its failure adds drops: the external host reaches
