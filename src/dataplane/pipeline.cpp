@@ -48,8 +48,10 @@ constexpr size_t kPrefetchOffset = 3;
 // through, in order, each one call into the file named after it. A stage
 // either finishes the packet (its verdict) or lets it go on, possibly
 // rewritten; the journey, not the stage, calls the next one. `trace`
-// records the stages a packet entered, translated it and finished it, for
-// the per-stage counters (stage_tally.h).
+// records which stages a packet entered, which rewrote it and which one
+// finished it, for the per-stage counters (stage_tally.h; parse counts
+// every packet of a burst in, and arp, to_us and deliver finish all they
+// take, so those are not entered explicitly).
 
 /// The second half of a journey that may lead anywhere: route → then, by
 /// where the packet goes, encapsulation (a remote node) or masquerade (the
