@@ -185,6 +185,10 @@ std::string format_status(const Json& data) {
         .add_row({"Idle sleep:", idle_text})
         .add_row({"Snapshot generation:", cell(data, "snapshot_generation") + " (" +
                                               cell(data, "snapshots_pending_reclaim") + " awaiting reclaim)"});
+    if (const Json& up = field(data, "updates"); up.is_object())
+        t.add_row({"Publishes:", cell(up, "publishes") + " (" + cell(up, "coalesced") + " of " +
+                                     cell(up, "source_deltas") + " source updates coalesced, at most " +
+                                     cell(up, "max_publish_rate") + "/s)"});
     const Json& svc = field(data, "services");
     if (svc.is_object()) {
         const Json& ct = field(svc, "conntrack");

@@ -80,6 +80,7 @@ TEST_CASE("configs/podlane.yaml loads with its values and defaults", "[config]")
     CHECK(c.network.gateway_mac.str() == "0a:58:0a:c8:00:01");
     CHECK(c.network.pod_mtu == 1500);
     CHECK(c.tables.max_endpoints == 1024);
+    CHECK(c.tables.max_publish_rate == 20);
     CHECK(c.api.socket == "/run/podlane/podlane.sock");
     CHECK(c.metrics.enabled);
     CHECK(c.metrics.listen() == "127.0.0.1:9962");
@@ -117,6 +118,7 @@ TEST_CASE("a config with only the required keys gets the documented defaults", "
     CHECK(c.network.gateway_mac.str() == "0a:58:0a:c8:00:01");
     CHECK(c.network.pod_mtu == 1500);
     CHECK(c.tables.max_endpoints == 1024);
+    CHECK(c.tables.max_publish_rate == 20);
     CHECK(c.api.socket == defaults.api.socket);
     CHECK(c.ports.empty());
     CHECK(c.endpoints.empty());
@@ -155,7 +157,7 @@ endpoints:
     ifname: net1
     labels: {app: web, tier: "", "example.com/role": db}
   - {id: ns/y, ip: 10.244.9.0, netns: y, labels: }
-tables: {max_endpoints: 2}
+tables: {max_endpoints: 2, max_publish_rate: 50}
 api: {socket: /tmp/p.sock}
 )";
     auto r = parse_config(yaml, "full.yaml");
@@ -192,6 +194,7 @@ api: {socket: /tmp/p.sock}
     CHECK(c.endpoints[1].mac.str() == "0a:58:0a:f4:09:00");
     CHECK(c.endpoints[1].labels.empty());
     CHECK(c.tables.max_endpoints == 2);
+    CHECK(c.tables.max_publish_rate == 50);
     CHECK(c.api.socket == "/tmp/p.sock");
 }
 
@@ -473,6 +476,7 @@ TEST_CASE("bad configs are refused with the key path and the value", "[config]")
          {"network.pod_mtu: 9001 is out of range: expected 576..9000"}},
         // tables, api
         {"tables: {max_endpoints: 0}\n" + kNet, {"tables.max_endpoints: 0 is out of range: expected 1..65536"}},
+        {"tables: {max_publish_rate: 0}\n" + kNet, {"tables.max_publish_rate: 0 is out of range: expected 1..1000"}},
         {"tables: {max_endpoints: 65537}\n" + kNet, {"tables.max_endpoints: 65537 is out of range"}},
         {"api: {socket: run/podlane.sock}\n" + kNet, {"api.socket: \"run/podlane.sock\" is not valid: expected an absolute path"}},
         // ports

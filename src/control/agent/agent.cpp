@@ -257,7 +257,14 @@ void Agent::publish() {
     }
     in.lb = lb_;
     tables_->publish(build_snapshot(in));
-    publish_times_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
+    const auto end = std::chrono::steady_clock::now();
+    publish_times_.observe(std::chrono::duration<double>(end - begin).count());
+    ++publishes_;
+    pacer_.published(end);
+    // Every absorbed delta rides on this publish: its latency ends when the workers use it.
+    for (const auto received : unpublished_)
+        pending_latency_.push_back(PendingLatency{tables_->last_token(), received});
+    unpublished_.clear();
     tables_->reclaim();
 }
 
@@ -412,6 +419,7 @@ Json Agent::status() {
         {"mbufs_total", config_.dataplane.mbufs},
         {"workers", workers},
         {"services", services_status()},
+        {"updates", updates_status()},
         {"metrics", metrics_ ? metrics_->address() : "off"},
         {"source", source_status()},
         {"ipam", ipam_json()},

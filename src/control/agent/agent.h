@@ -24,6 +24,7 @@
 #include "control/ports/neighbor_cache.h"
 #include "control/ports/ports.h"
 #include "control/tables/service_compiler.h"
+#include "control/agent/publish_pacer.h"
 #include "dataplane/affinity.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/counters.h"
@@ -71,13 +72,19 @@ public:
     /// are replaced or changed as the delta says, recompiled and published.
     /// Returns the names of the nodes and services that changed.
     std::vector<std::string> apply_delta(ClusterDelta delta);
+    /// A source's delta: applied to the state at once and published now if
+    /// the last publish is 1/tables.max_publish_rate old, else merged with
+    /// the deltas that follow into one publish by flush_updates().
+    void enqueue_delta(ClusterDelta delta);
+    /// Publishes merged deltas once the pacer allows (the control timer calls it).
+    void flush_updates();
     /// The source `podlane status` reports on (not owned; nullptr: none).
     void attach_source(ClusterSource* source);
     /// Hands this node's pods and their identities to the source (etcd shares them).
     void publish_endpoints_to_source();
     /// True while an applied delta has not reached every worker yet (its
     /// update latency is not recorded yet).
-    bool update_pending() const noexcept { return !pending_latency_.empty(); }
+    bool update_pending() const noexcept { return !pending_latency_.empty() || !unpublished_.empty(); }
     /// Records the update latency of deltas whose tables every worker now uses.
     void check_update_latency();
 
@@ -159,7 +166,11 @@ private:
     void feed_metrics(bool now);
 
     Json source_status() const;
+    Json updates_status() const;
     Json applied(const std::vector<std::string>& changed);
+    /// Applies a delta to the state (not published yet); its changed names,
+    /// and whether the workers' tables must change.
+    std::pair<std::vector<std::string>, bool> absorb(ClusterDelta& delta);
 
     Config config_;
     rte_mempool* pool_ = nullptr;
@@ -251,6 +262,12 @@ private:
         std::chrono::steady_clock::time_point received;
     };
     std::deque<PendingLatency> pending_latency_;
+    /// When each absorbed delta still waiting for a publish was received.
+    std::vector<std::chrono::steady_clock::time_point> unpublished_;
+    PublishPacer pacer_{config_.tables.max_publish_rate};
+    uint64_t publishes_ = 0;            ///< snapshots published
+    uint64_t source_deltas_ = 0;        ///< deltas enqueue_delta took
+    uint64_t coalesced_ = 0;            ///< of those, merged into a publish that carried another
     PublishHistogram update_latency_;   ///< source event -> every worker on the new tables
 };
 

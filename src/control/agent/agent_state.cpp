@@ -71,7 +71,7 @@ std::vector<std::string> apply_named(std::vector<T>& list, bool replace, std::ve
 
 } // namespace
 
-std::vector<std::string> Agent::apply_delta(ClusterDelta delta) {
+std::pair<std::vector<std::string>, bool> Agent::absorb(ClusterDelta& delta) {
     const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);
     const auto services_changed =
         apply_named(config_.services, delta.replace, delta.upsert_services, delta.delete_services);
@@ -80,7 +80,7 @@ std::vector<std::string> Agent::apply_delta(ClusterDelta delta) {
     auto endpoints_changed =
         apply_named(config_.remote_endpoints, delta.replace, delta.upsert_endpoints, delta.delete_endpoints);
     if (nodes_changed.empty() && services_changed.empty())
-        return endpoints_changed;
+        return {std::move(endpoints_changed), false};
     if (!nodes_changed.empty() && uplink_) {
         std::vector<Ipv4Addr> peers;
         for (const PeerNodeConfig& peer : config_.nodes)
@@ -92,11 +92,39 @@ std::vector<std::string> Agent::apply_delta(ClusterDelta delta) {
     changed_services_.insert(changed_services_.end(), services_changed.begin(), services_changed.end());
     lb_reassemble_ = lb_reassemble_ || !nodes_changed.empty();
     ++state_updates_;
-    publish();
-    pending_latency_.push_back(PendingLatency{tables_->last_token(), delta.received});
+    unpublished_.push_back(delta.received);
     std::vector<std::string> changed = nodes_changed;
     changed.insert(changed.end(), services_changed.begin(), services_changed.end());
+    return {std::move(changed), true};
+}
+
+std::vector<std::string> Agent::apply_delta(ClusterDelta delta) {
+    auto [changed, dirty] = absorb(delta);
+    if (dirty)
+        publish();
     return changed;
+}
+
+void Agent::enqueue_delta(ClusterDelta delta) {
+    ++source_deltas_;
+    if (!absorb(delta).second)
+        return;
+    if (unpublished_.size() > 1)
+        ++coalesced_; // rides along with a delta already waiting
+    flush_updates();
+}
+
+void Agent::flush_updates() {
+    if (!unpublished_.empty() && pacer_.may_publish(std::chrono::steady_clock::now()))
+        publish();
+}
+
+Json Agent::updates_status() const {
+    return Json{{"max_publish_rate", config_.tables.max_publish_rate},
+                {"publishes", publishes_},
+                {"source_deltas", source_deltas_},
+                {"coalesced", coalesced_},
+                {"waiting", unpublished_.size()}};
 }
 
 Result<Json> Agent::service_update(const std::string& yaml) {

@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "podlaned: %s\n", src.error().message.c_str());
             exit_code = 1;
         } else if (auto started = (source = std::move(*src))
-                                      ? source->start(io, [&agent](ClusterDelta d) { agent.apply_delta(std::move(d)); })
+                                      ? source->start(io, [&agent](ClusterDelta d) { agent.enqueue_delta(std::move(d)); })
                                       : Result<void>{};
                    !started) {
             std::fprintf(stderr, "podlaned: source: %s\n", started.error().message.c_str());
@@ -176,6 +176,7 @@ int main(int argc, char** argv) {
                 reclaim_timer.async_wait([&](const boost::system::error_code& ec) {
                     if (ec)
                         return;
+                    agent.flush_updates(); // deltas merged since the last publish
                     agent.check_update_latency();
                     if (const auto now = std::chrono::steady_clock::now(); now - last_tick >= std::chrono::milliseconds(10)) {
                         last_tick = now;

@@ -459,7 +459,9 @@ Config read_config(const YAML::Node& root) {
         allocate_pod_cidrs(ipam, c);
     read_network(top, c, peers);
     check_node_ips(node.get("ip"), peers, c);
-    top.section("tables", {"max_endpoints"}).read("max_endpoints", c.tables.max_endpoints, as_uint<uint32_t>(1, 65536));
+    const Mapping tables = top.section("tables", {"max_endpoints", "max_publish_rate"});
+    tables.read("max_endpoints", c.tables.max_endpoints, as_uint<uint32_t>(1, 65536));
+    tables.read("max_publish_rate", c.tables.max_publish_rate, as_uint<uint32_t>(1, 1000));
     const Mapping api = top.section("api", {"socket"});
     if (api.read("socket", c.api.socket, as_string) && (c.api.socket.empty() || c.api.socket[0] != '/'))
         invalid(*api.get("socket"), "an absolute path, like /run/podlane/podlane.sock");

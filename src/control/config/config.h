@@ -138,6 +138,9 @@ struct NeighborConfig {
 /// Limits on table sizes.
 struct TablesConfig {
     uint32_t max_endpoints = 1024;
+    /// Publishes a second at most while source updates stream in; updates
+    /// in between are merged into one publish (a lone update goes at once).
+    uint32_t max_publish_rate = 20;
 };
 
 /// The local API.

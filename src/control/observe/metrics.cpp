@@ -238,6 +238,14 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
                                    "From a cluster-state source event (a file reload, an etcd or Kubernetes watch "
                                    "event) to every worker using the tables that carry it.",
                                    s.update_latency));
+    out.push_back(counter("podlane_snapshot_publishes_total", "Table snapshots published to the workers.",
+                          static_cast<double>(s.publishes)));
+    out.push_back(counter("podlane_source_updates_total", "Cluster-state updates (deltas) taken from the source.",
+                          static_cast<double>(s.source_deltas)));
+    out.push_back(counter("podlane_source_updates_coalesced_total",
+                          "Cluster-state updates merged into a publish that carried another one "
+                          "(tables.max_publish_rate).",
+                          static_cast<double>(s.coalesced_deltas)));
     MetricFamily up = family("podlane_source_up",
                              "1 while the cluster-state source is in sync; 0 while it connects, is disconnected "
                              "or its data is invalid (the last good state stays in the dataplane).",

@@ -77,6 +77,9 @@ struct MetricsSnapshot {
     uint64_t frontends = 0, backends = 0, endpoints = 0;
     PublishHistogram publish; ///< every snapshot publication since the start
     PublishHistogram update_latency; ///< source event -> every worker on the new tables
+    uint64_t publishes = 0;          ///< snapshots published
+    uint64_t source_deltas = 0;      ///< cluster-state deltas taken from the source
+    uint64_t coalesced_deltas = 0;   ///< of those, merged into a publish that carried another
     std::string source_kind = "none"; ///< "file", "etcd", "kubernetes" or "none"
     bool source_up = true;
     bool bgp_enabled = false;             ///< bgp.instances is not empty
