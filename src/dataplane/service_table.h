@@ -1,16 +1,25 @@
 // The load-balancer part of a published Snapshot: service frontends, the
 // backends each one may pick for a new flow (by scope), Maglev tables, and
 // the node's NAT settings. Assembled by control/service_compiler from
-// per-service pieces (only changed services are recompiled; their backend
-// lists and Maglev tables are shared between publishes) and read lock-free
-// by workers; the mutable flow state (conntrack, affinity) lives in
-// tables the snapshot only points to.
+// per-service pieces and read lock-free by workers; the mutable flow state
+// (conntrack, affinity) lives in tables the snapshot only points to.
+//
+// Publishing costs what changed, not what exists: frontends (with their
+// service entries and backend lists) live in shards by key hash, backends
+// in chunks by id, frontend and backend IPs in shards by address. Each piece
+// is immutable and shared by every LbTables published while it stays the
+// same; a change builds new pieces for what it touches only, and the old
+// ones go with the last snapshot holding them, after its RCU grace period.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include <rte_byteorder.h>
@@ -58,11 +67,28 @@ public:
     static constexpr uint32_t kShards = 1u << kShardBits;
     static uint32_t shard_of(Ipv4Addr ip) noexcept { return (ip.be * 0x9E3779B1u) >> (32 - kShardBits); }
     /// True if `ip` is in the set.
-    bool contains(Ipv4Addr ip) const noexcept {
+    bool contains(Ipv4Addr ip) const noexcept { return lookup(ip) != kNotFound; }
+    /// kNotFound if `ip` is not in the set, else its index within its shard.
+    uint32_t lookup(Ipv4Addr ip) const noexcept {
         const Ipv4Map* s = shards_[shard_of(ip)].get();
-        return s != nullptr && s->lookup(ip) != kNotFound;
+        return s == nullptr ? kNotFound : s->lookup(ip);
     }
     void set_shard(uint32_t i, std::shared_ptr<const Ipv4Map> shard) { shards_[i] = std::move(shard); }
+    const Ipv4Map* shard(uint32_t i) const noexcept { return shards_[i].get(); }
+    /// A whole set of `ips` (repeats allowed), every shard built anew.
+    static ShardedIpv4Set of(const std::vector<Ipv4Addr>& ips) {
+        std::array<std::vector<Ipv4Addr>, kShards> by_shard;
+        for (Ipv4Addr ip : ips)
+            by_shard[shard_of(ip)].push_back(ip);
+        ShardedIpv4Set set;
+        for (uint32_t i = 0; i < kShards; ++i) {
+            std::sort(by_shard[i].begin(), by_shard[i].end());
+            by_shard[i].erase(std::unique(by_shard[i].begin(), by_shard[i].end()), by_shard[i].end());
+            if (!by_shard[i].empty())
+                set.set_shard(i, std::make_shared<const Ipv4Map>(by_shard[i]));
+        }
+        return set;
+    }
 
 private:
     std::array<std::shared_ptr<const Ipv4Map>, kShards> shards_{};
@@ -107,10 +133,186 @@ struct LbPicks {
 };
 
 /// A frontend: which service entry serves each scope (kNotFound: not
-/// reachable from there, e.g. a ClusterIP from the uplink).
+/// reachable from there, e.g. a ClusterIP from the uplink). The values are
+/// references into LbTables::services (LbFrontendShards::ref).
 struct LbFrontend {
     uint32_t internal = kNotFound;
     uint32_t external = kNotFound;
+};
+
+/// The frontends whose keys hash to one shard, with the service entries
+/// they use and the backend lists those point into. Immutable once built.
+struct LbFrontendShard {
+    KeyMap64 by_key;                                   ///< frontend key -> index into frontends
+    std::vector<LbFrontend> frontends;                 ///< internal/external: refs into this shard's services
+    std::vector<LbService> services;
+    std::vector<std::shared_ptr<const LbPicks>> picks; ///< what services' backends/maglev point into
+};
+
+/// Every frontend shard of one LbTables (a null shard has no frontend).
+/// A publish copies this array of pointers, not the shards.
+struct LbFrontendShards {
+    static constexpr uint32_t kShardBits = 8;
+    static constexpr uint32_t kShards = 1u << kShardBits;
+    static constexpr uint32_t kIndexBits = 24;
+    static constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
+    /// The shard of a frontend key (a hash independent of KeyMap64's slots).
+    static uint32_t shard_of(uint64_t key) noexcept {
+        return static_cast<uint32_t>((key * 0xD6E8FEB86659FD93ull) >> (64 - kShardBits));
+    }
+    /// The reference of entry `index` of shard `shard`, as frontends and services are indexed.
+    static constexpr uint32_t ref(uint32_t shard, uint32_t index) noexcept { return shard << kIndexBits | index; }
+
+    std::array<std::shared_ptr<const LbFrontendShard>, kShards> shards{};
+    size_t frontends = 0; ///< in all shards
+    size_t services = 0;
+};
+
+/// LbTables::frontend_by_key: frontend_key -> a frontend reference.
+class LbFrontendMap {
+public:
+    explicit LbFrontendMap(std::shared_ptr<const LbFrontendShards> set = std::make_shared<const LbFrontendShards>())
+        : set_(std::move(set)) {}
+    uint32_t lookup(uint64_t key) const noexcept {
+        const uint32_t s = LbFrontendShards::shard_of(key);
+        const LbFrontendShard* shard = set_->shards[s].get();
+        if (shard == nullptr)
+            return kNotFound;
+        const uint32_t i = shard->by_key.lookup(key);
+        return i == kNotFound ? kNotFound : LbFrontendShards::ref(s, i);
+    }
+    bool empty() const noexcept { return set_->frontends == 0; }
+
+private:
+    std::shared_ptr<const LbFrontendShards> set_;
+};
+
+/// LbTables::frontends and ::services: entries by reference
+/// (LbFrontendShards::ref); iterating visits every entry, shard by shard.
+template <typename T, std::vector<T> LbFrontendShard::*Member>
+class LbShardedList {
+public:
+    explicit LbShardedList(std::shared_ptr<const LbFrontendShards> set = std::make_shared<const LbFrontendShards>())
+        : set_(std::move(set)) {}
+    const T& operator[](uint32_t ref) const noexcept {
+        return (set_->shards[ref >> LbFrontendShards::kIndexBits].get()->*Member)[ref & LbFrontendShards::kIndexMask];
+    }
+    /// operator[] with a check (control side): throws std::out_of_range.
+    const T& at(uint32_t ref) const {
+        const uint32_t s = ref >> LbFrontendShards::kIndexBits;
+        if (s >= LbFrontendShards::kShards || set_->shards[s] == nullptr ||
+            (ref & LbFrontendShards::kIndexMask) >= (set_->shards[s].get()->*Member).size())
+            throw std::out_of_range("no load-balancer entry " + std::to_string(ref));
+        return (*this)[ref];
+    }
+    size_t size() const noexcept {
+        if constexpr (std::is_same_v<T, LbFrontend>)
+            return set_->frontends;
+        else
+            return set_->services;
+    }
+    bool empty() const noexcept { return size() == 0; }
+
+    class const_iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using pointer = const T*;
+        using reference = const T&;
+        const_iterator() = default;
+        const_iterator(const LbFrontendShards* set, uint32_t shard) : set_(set), shard_(shard) { settle(); }
+        const T& operator*() const { return (set_->shards[shard_].get()->*Member)[index_]; }
+        const T* operator->() const { return &**this; }
+        const_iterator& operator++() {
+            ++index_;
+            settle();
+            return *this;
+        }
+        const_iterator operator++(int) {
+            const_iterator old = *this;
+            ++*this;
+            return old;
+        }
+        bool operator==(const const_iterator& o) const { return shard_ == o.shard_ && index_ == o.index_; }
+        bool operator!=(const const_iterator& o) const { return !(*this == o); }
+
+    private:
+        /// Moves to the first entry at or after (shard_, index_).
+        void settle() {
+            while (shard_ < LbFrontendShards::kShards &&
+                   (set_->shards[shard_] == nullptr || index_ >= (set_->shards[shard_].get()->*Member).size())) {
+                ++shard_;
+                index_ = 0;
+            }
+        }
+        const LbFrontendShards* set_ = nullptr;
+        uint32_t shard_ = LbFrontendShards::kShards;
+        uint32_t index_ = 0;
+    };
+    const_iterator begin() const { return const_iterator(set_.get(), 0); }
+    const_iterator end() const { return const_iterator(set_.get(), LbFrontendShards::kShards); }
+
+private:
+    std::shared_ptr<const LbFrontendShards> set_;
+};
+
+/// LbTables::backends: LbBackend by backend id, in chunks shared between
+/// publishes while none of their ids changes.
+class LbBackendTable {
+public:
+    static constexpr uint32_t kChunkBits = 10;
+    static constexpr uint32_t kChunk = 1u << kChunkBits;
+    using Chunk = std::array<LbBackend, kChunk>;
+
+    LbBackendTable() = default;
+    /// The first `size` ids, from `chunks` (ceil(size / kChunk) of them, none null).
+    LbBackendTable(std::vector<std::shared_ptr<const Chunk>> chunks, size_t size)
+        : chunks_(std::move(chunks)), size_(size) {}
+    const LbBackend& operator[](uint32_t id) const noexcept { return (*chunks_[id >> kChunkBits])[id & (kChunk - 1)]; }
+    /// operator[] with a check (control side): throws std::out_of_range.
+    const LbBackend& at(uint32_t id) const {
+        if (id >= size_)
+            throw std::out_of_range("no backend id " + std::to_string(id));
+        return (*this)[id];
+    }
+    size_t size() const noexcept { return size_; }
+    const std::shared_ptr<const Chunk>& chunk(uint32_t i) const noexcept { return chunks_[i]; }
+    size_t chunks() const noexcept { return chunks_.size(); }
+
+    class const_iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = LbBackend;
+        using difference_type = std::ptrdiff_t;
+        using pointer = const LbBackend*;
+        using reference = const LbBackend&;
+        const_iterator() = default;
+        const_iterator(const LbBackendTable* t, uint32_t id) : t_(t), id_(id) {}
+        const LbBackend& operator*() const { return (*t_)[id_]; }
+        const LbBackend* operator->() const { return &**this; }
+        const_iterator& operator++() {
+            ++id_;
+            return *this;
+        }
+        const_iterator operator++(int) {
+            const_iterator old = *this;
+            ++id_;
+            return old;
+        }
+        bool operator==(const const_iterator& o) const { return id_ == o.id_; }
+        bool operator!=(const const_iterator& o) const { return id_ != o.id_; }
+
+    private:
+        const LbBackendTable* t_ = nullptr;
+        uint32_t id_ = 0;
+    };
+    const_iterator begin() const { return const_iterator(this, 0); }
+    const_iterator end() const { return const_iterator(this, static_cast<uint32_t>(size_)); }
+
+private:
+    std::vector<std::shared_ptr<const Chunk>> chunks_;
+    size_t size_ = 0;
 };
 
 /// Conntrack timeouts in seconds.
@@ -124,13 +326,12 @@ struct CtTimeouts {
 
 /// Everything the dataplane needs to load-balance and NAT.
 struct LbTables {
-    KeyMap64 frontend_by_key;             ///< frontend_key(vip, port, proto) -> index into frontends
-    std::vector<LbFrontend> frontends;
-    std::vector<LbService> services;
-    std::vector<std::shared_ptr<const LbPicks>> picks; ///< what the services' backends/maglev point into
-    std::vector<LbBackend> backends;        ///< by backend id
+    LbFrontendMap frontend_by_key;          ///< frontend_key(vip, port, proto) -> reference into frontends
+    LbShardedList<LbFrontend, &LbFrontendShard::frontends> frontends;
+    LbShardedList<LbService, &LbFrontendShard::services> services;
+    LbBackendTable backends;                ///< by backend id
     ShardedIpv4Set backend_ips;             ///< every backend's IP: replies from them may need reverse NAT
-    Ipv4Map frontend_ips;                   ///< every frontend address (see lb_frontend_ips())
+    ShardedIpv4Set frontend_ips;            ///< every frontend address (see lb_frontend_ips())
 
     uint32_t maglev_jhash_seed = 0;   ///< MaglevSeed::jhash_v4, for the flow hash
     NodePortMode nodeport_mode = NodePortMode::Snat;
@@ -145,16 +346,36 @@ struct LbTables {
     CtTimeouts timeouts;
     Conntrack* ct = nullptr;          ///< shared flow table (mutable; owned by the agent)
     AffinityTable* affinity = nullptr; ///< (rev_nat_id, client IP) -> backend id and last use (mutable)
+
+    /// What frontend_by_key, frontends and services read (control side).
+    std::shared_ptr<const LbFrontendShards> frontend_shards = std::make_shared<const LbFrontendShards>();
+    /// Points frontend_by_key, frontends and services at `set`.
+    void set_frontends(std::shared_ptr<const LbFrontendShards> set) {
+        frontend_by_key = LbFrontendMap(set);
+        frontends = decltype(frontends)(set);
+        services = decltype(services)(set);
+        frontend_shards = std::move(set);
+    }
+    /// Every distinct backend list the services point into (control side).
+    std::vector<std::shared_ptr<const LbPicks>> all_picks() const;
 };
 
 /// The distinct frontend addresses of `lb.services`, for LbTables::frontend_ips.
-inline Ipv4Map lb_frontend_ips(const LbTables& lb) {
+inline ShardedIpv4Set lb_frontend_ips(const LbTables& lb) {
     std::vector<Ipv4Addr> ips;
     for (const LbService& s : lb.services)
         ips.push_back(s.vip);
-    std::sort(ips.begin(), ips.end());
-    ips.erase(std::unique(ips.begin(), ips.end()), ips.end());
-    return Ipv4Map(ips);
+    return ShardedIpv4Set::of(ips);
+}
+
+inline std::vector<std::shared_ptr<const LbPicks>> LbTables::all_picks() const {
+    std::vector<std::shared_ptr<const LbPicks>> out;
+    for (const auto& shard : frontend_shards->shards)
+        if (shard)
+            for (const auto& p : shard->picks)
+                if (std::find(out.begin(), out.end(), p) == out.end())
+                    out.push_back(p);
+    return out;
 }
 
 } // namespace podlane

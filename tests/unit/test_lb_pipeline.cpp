@@ -320,7 +320,7 @@ services:
     ports: [{protocol: TCP, port: 80, target_port: 8080}]
     backends: [{ip: 10.200.0.12}, {ip: 10.200.0.13}]
 )");
-    const LbService& s = node.lb.services.at(0);
+    const LbService& s = *node.lb.services.begin();
     REQUIRE(s.maglev_m == 16381);
     std::map<uint16_t, int> per_port;
     for (uint16_t sport = 40000; sport < 40040; ++sport) {

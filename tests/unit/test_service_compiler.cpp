@@ -228,7 +228,7 @@ services:
     CHECK(internal.backends == external.backends); // laid out once
     CHECK(internal.backends_n == 2);
     CHECK(external.backends_n == 2);
-    CHECK(t.picks.size() == 1);
+    CHECK(t.all_picks().size() == 1);
 }
 
 TEST_CASE("without a node IP there are no NodePort or HostPort frontends and no masquerading", "[services]") {
@@ -363,7 +363,7 @@ services:
     CHECK(t.services.at(random->internal).backends_n == 1);
     CHECK(t.services.at(random->internal).maglev_m == 0);
     size_t slots = 0;
-    for (const auto& p : t.picks)
+    for (const auto& p : t.all_picks())
         slots += p->maglev.size();
     CHECK(slots == 2 * 251); // all and local, each laid out once
 }

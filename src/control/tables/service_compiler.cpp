@@ -311,44 +311,8 @@ Result<CompiledUnit> ServiceCompiler::compile_unit(const ServiceCompileInputs& i
     return u;
 }
 
-void ServiceCompiler::add(const CompiledUnit& u) {
-    for (const CompiledUnit::Backend& b : u.backends) {
-        if (slots_.size() <= b.id) {
-            slots_.resize(b.id + 1);
-            backend_table_.resize(b.id + 1);
-        }
-        BackendSlot& slot = slots_[b.id];
-        LbBackend& backend = backend_table_[b.id];
-        if (slot.holds++ == 0)
-            backend = b.backend;
-        if (b.backend.state == BackendState::Active)
-            ++slot.active;
-        backend.state = slot.active > 0 ? BackendState::Active : BackendState::Terminating;
-        if (const uint32_t shard = ShardedIpv4Set::shard_of(b.backend.ip);
-            !b.backend.ip.is_zero() && backend_ip_holds_[shard][b.backend.ip.be]++ == 0)
-            backend_ip_shards_changed_ |= uint64_t{1} << shard;
-    }
-}
-
 void ServiceCompiler::remove(const CompiledUnit& u) {
-    for (const CompiledUnit::Backend& b : u.backends) {
-        BackendSlot& slot = slots_[b.id];
-        LbBackend& backend = backend_table_[b.id];
-        if (b.backend.state == BackendState::Active)
-            --slot.active;
-        if (--slot.holds == 0)
-            backend = LbBackend{};
-        else
-            backend.state = slot.active > 0 ? BackendState::Active : BackendState::Terminating;
-        if (!b.backend.ip.is_zero()) {
-            const uint32_t shard = ShardedIpv4Set::shard_of(b.backend.ip);
-            auto it = backend_ip_holds_[shard].find(b.backend.ip.be);
-            if (--it->second == 0) {
-                backend_ip_holds_[shard].erase(it);
-                backend_ip_shards_changed_ |= uint64_t{1} << shard;
-            }
-        }
-    }
+    assembler_.remove(u);
     release_ids(u);
 }
 
@@ -378,11 +342,10 @@ Result<void> ServiceCompiler::compile_all(const ServiceCompileInputs& in) {
         remove(u);
     remove(host_ports_);
     units_ = std::move(units);
-    order_dirty_ = frontends_changed_ = true;
     host_ports_ = std::move(*hp);
     for (auto& [name, u] : units_)
-        add(u);
-    add(host_ports_);
+        add(&name, u);
+    add(nullptr, host_ports_);
     return {};
 }
 
@@ -397,7 +360,6 @@ Result<void> ServiceCompiler::compile_changed(const ServiceCompileInputs& in, co
             if (old != units_.end()) {
                 remove(old->second);
                 units_.erase(old);
-                order_dirty_ = frontends_changed_ = true;
             }
             continue;
         }
@@ -407,13 +369,12 @@ Result<void> ServiceCompiler::compile_changed(const ServiceCompileInputs& in, co
             continue;
         }
         if (old != units_.end()) {
-            frontends_changed_ = frontends_changed_ || !same_frontends(old->second, *u);
             remove(old->second);
-            old->second = std::move(*u); // same map node: placements stay valid
-            add(old->second);
+            old->second = std::move(*u); // same map node
+            add(&old->first, old->second);
         } else {
-            add(units_.emplace(name, std::move(*u)).first->second);
-            order_dirty_ = frontends_changed_ = true;
+            auto added = units_.emplace(name, std::move(*u)).first;
+            add(&added->first, added->second);
         }
     }
     if (!errors.empty())
@@ -427,88 +388,15 @@ Result<void> ServiceCompiler::compile_host_ports(const ServiceCompileInputs& in)
     auto hp = compile_unit(in, nullptr, &in.endpoints);
     if (!hp)
         return hp.error();
-    frontends_changed_ = frontends_changed_ || !same_frontends(host_ports_, *hp);
     remove(host_ports_);
     host_ports_ = std::move(*hp);
-    add(host_ports_);
+    add(nullptr, host_ports_);
     return {};
 }
 
-bool ServiceCompiler::same_frontends(const CompiledUnit& a, const CompiledUnit& b) {
-    return a.frontends.size() == b.frontends.size() &&
-           std::equal(a.frontends.begin(), a.frontends.end(), b.frontends.begin(), [](const auto& x, const auto& y) {
-               return x.key == y.key && x.internal == y.internal && x.external == y.external;
-           }) &&
-           a.entries.size() == b.entries.size();
-}
-
-void ServiceCompiler::lay_out_frontends() {
-    if (order_dirty_) {
-        order_.clear();
-        order_.reserve(units_.size());
-        for (const auto& [name, u] : units_)
-            order_.push_back(&u);
-        order_dirty_ = false;
-    }
-    Layout l;
-    std::vector<uint64_t> keys;
-    std::unordered_set<uint64_t> seen;
-    std::vector<Ipv4Addr> vips;
-    auto join = [&](const CompiledUnit& u) {
-        for (const CompiledUnit::Frontend& f : u.frontends) {
-            if (!seen.insert(f.key).second)
-                continue; // an earlier unit serves this address, port and protocol
-            auto place = [&](uint32_t i) {
-                if (i == kNotFound)
-                    return kNotFound;
-                l.placements.push_back({&u, i});
-                vips.push_back(u.entries[i].vip);
-                return static_cast<uint32_t>(l.placements.size() - 1);
-            };
-            LbFrontend fe;
-            fe.internal = place(f.internal);
-            fe.external = f.external == f.internal ? fe.internal : place(f.external);
-            keys.push_back(f.key);
-            l.frontends.push_back(fe);
-        }
-    };
-    for (const CompiledUnit* u : order_)
-        join(*u);
-    join(host_ports_);
-    l.frontend_by_key = KeyMap64(keys);
-    l.frontend_ips = Ipv4Map(vips); // repeated addresses are kept once
-    layout_ = std::move(l);
-    frontends_changed_ = false;
-}
-
 std::shared_ptr<LbTables> ServiceCompiler::assemble(const ServiceCompileInputs& in) {
-    if (frontends_changed_ || order_dirty_)
-        lay_out_frontends();
     auto t = std::make_shared<LbTables>();
-    // The layout holds while frontends stay; the entries themselves (their
-    // backend lists) are copied from the units as they are now.
-    t->services.resize(layout_.placements.size());
-    for (size_t i = 0; i < layout_.placements.size(); ++i)
-        t->services[i] = layout_.placements[i].unit->entries[layout_.placements[i].entry];
-    t->frontends = layout_.frontends;
-    t->frontend_by_key = layout_.frontend_by_key;
-    t->frontend_ips = layout_.frontend_ips;
-    t->picks.reserve(order_.size() + 1);
-    for (const CompiledUnit* u : order_)
-        t->picks.insert(t->picks.end(), u->picks.begin(), u->picks.end());
-    t->picks.insert(t->picks.end(), host_ports_.picks.begin(), host_ports_.picks.end());
-    t->backends = backend_table_;
-    for (uint32_t shard = 0; shard < ShardedIpv4Set::kShards; ++shard) {
-        if (!(backend_ip_shards_changed_ >> shard & 1))
-            continue;
-        std::vector<Ipv4Addr> ips;
-        ips.reserve(backend_ip_holds_[shard].size());
-        for (const auto& [be, holds] : backend_ip_holds_[shard])
-            ips.push_back(Ipv4Addr{be});
-        backend_ips_.set_shard(shard, std::make_shared<const Ipv4Map>(ips));
-    }
-    backend_ip_shards_changed_ = 0;
-    t->backend_ips = backend_ips_;
+    assembler_.fill(*t); // frontends, backends and their IPs: what changed is rebuilt, the rest shared
 
     const Config& c = *in.config;
     const LoadBalancerConfig& lb = c.loadbalancer;
@@ -559,7 +447,7 @@ Result<LbTables> compile_services(const ServiceCompileInputs& in, ServiceIds& id
     ids = sc.ids();
     ids.last_compile = sc.holds();
     // The compiler's units own the backend lists the tables point into; the
-    // tables hold them through `picks`, so the compiler may go.
+    // tables hold them through their frontend shards, so the compiler may go.
     return std::move(*t);
 }
 

@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "control/config/config.h"
 #include "dataplane/conntrack.h"
+#include "control/tables/lb_assembler.h"
 #include "dataplane/service_table.h"
 
 namespace podlane {
@@ -90,30 +91,12 @@ struct ServiceCompileInputs {
     std::vector<EndpointConfig> endpoints;    ///< local pods (for host_ports), as attached now
 };
 
-/// One compiled service (or the node's hostPorts): its frontend entries and
-/// the backend lists they pick from, with the ids it holds in ServiceIds.
-struct CompiledUnit {
-    struct Frontend {
-        uint64_t key;
-        uint32_t internal; ///< index into entries, or kNotFound
-        uint32_t external;
-    };
-    struct Backend {
-        uint64_t key;      ///< held in ServiceIds
-        uint32_t id;
-        LbBackend backend; ///< state as this service sees it
-    };
-    std::vector<LbService> entries;
-    std::vector<Frontend> frontends;
-    std::vector<Backend> backends;   ///< one per hold (a backend of two ports twice)
-    std::vector<std::shared_ptr<const LbPicks>> picks;
-};
-
 /// Compiles services into LbTables incrementally: each service is compiled
 /// into a CompiledUnit of its own, kept until the service changes, and
 /// assemble() joins the units into the tables the dataplane reads. A change
-/// to one service recompiles that service only; its backend lists and
-/// Maglev tables are shared by every publish until it changes again.
+/// to one service recompiles that service only, and assemble() rebuilds only
+/// the table pieces it touched (LbAssembler): the rest, backend lists and
+/// Maglev tables included, is shared by every publish until it changes.
 class ServiceCompiler {
 public:
     explicit ServiceCompiler(uint32_t max_backends = ServiceIds::kDefaultMaxBackends) : ids_(max_backends) {}
@@ -139,48 +122,20 @@ public:
     /// Every id key the units hold now, one entry per hold.
     ServiceIds::Holds holds() const;
     size_t services() const noexcept { return units_.size(); }
+    /// Frontend shards the last assemble() rebuilt.
+    size_t shards_rebuilt() const noexcept { return assembler_.shards_rebuilt(); }
 
 private:
     Result<CompiledUnit> compile_unit(const ServiceCompileInputs& in, const ServiceConfig* service,
                                       const std::vector<EndpointConfig>* host_ports);
-    void add(const CompiledUnit& u);
+    void add(const std::string* name, const CompiledUnit& u) { assembler_.add(u, name); }
     void remove(const CompiledUnit& u);
     void release_ids(const CompiledUnit& u);
 
-    struct BackendSlot {
-        uint32_t holds = 0;
-        uint32_t active = 0; ///< holds by services that see it active
-    };
-    /// Where assemble() copies each LbService from, in LbTables::services
-    /// order, and the frontend layout that goes with it; reused while no
-    /// unit's frontends change (a change of backends only keeps it).
-    struct Placement {
-        const CompiledUnit* unit;
-        uint32_t entry;
-    };
-    struct Layout {
-        std::vector<Placement> placements;
-        std::vector<LbFrontend> frontends;
-        KeyMap64 frontend_by_key;
-        Ipv4Map frontend_ips;
-    };
-    void lay_out_frontends();
-    /// True if `a` and `b` give the same frontend layout.
-    static bool same_frontends(const CompiledUnit& a, const CompiledUnit& b);
     ServiceIds ids_;
-    std::map<std::string, CompiledUnit> units_; ///< by service name
-    std::vector<const CompiledUnit*> order_;    ///< units_ in name order (map nodes are stable); rebuilt when units come or go
-    bool order_dirty_ = true;
+    std::map<std::string, CompiledUnit> units_; ///< by service name (map nodes are stable: the assembler points at them)
     CompiledUnit host_ports_;
-    std::vector<BackendSlot> slots_;            ///< by backend id
-    std::vector<LbBackend> backend_table_;      ///< by backend id, as LbTables::backends
-    Layout layout_;
-    bool frontends_changed_ = true;
-    /// Per ShardedIpv4Set shard: backend IP (network order) -> holds, and
-    /// whether the shard changed since the last assemble().
-    std::array<std::unordered_map<uint32_t, uint32_t>, ShardedIpv4Set::kShards> backend_ip_holds_;
-    uint64_t backend_ip_shards_changed_ = ~uint64_t{0};
-    ShardedIpv4Set backend_ips_;
+    LbAssembler assembler_;
 };
 
 /// A whole compile into fresh tables (ct and affinity left null): the units

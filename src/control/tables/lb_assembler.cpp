@@ -1,0 +1,193 @@
+// LbAssembler: compiled units -> the shared, immutable pieces of LbTables.
+#include "control/tables/lb_assembler.h"
+
+#include <algorithm>
+
+namespace podlane {
+
+// ---- IP sets ----
+
+void IpHolds::hold(Ipv4Addr ip) {
+    const uint32_t shard = ShardedIpv4Set::shard_of(ip);
+    if (holds_[shard][ip.be]++ == 0)
+        changed_ |= uint64_t{1} << shard;
+}
+
+void IpHolds::release(Ipv4Addr ip) {
+    const uint32_t shard = ShardedIpv4Set::shard_of(ip);
+    auto it = holds_[shard].find(ip.be);
+    if (it == holds_[shard].end())
+        return;
+    if (--it->second == 0) {
+        holds_[shard].erase(it);
+        changed_ |= uint64_t{1} << shard;
+    }
+}
+
+const ShardedIpv4Set& IpHolds::set() {
+    for (uint32_t shard = 0; shard < ShardedIpv4Set::kShards; ++shard) {
+        if (!(changed_ >> shard & 1))
+            continue;
+        std::vector<uint32_t> now;
+        now.reserve(holds_[shard].size());
+        for (const auto& [be, holds] : holds_[shard])
+            now.push_back(be);
+        std::sort(now.begin(), now.end());
+        if (now == published_[shard] && (now.empty() || set_.shard(shard) != nullptr))
+            continue; // released and held again: the published shard stays
+        std::vector<Ipv4Addr> ips;
+        ips.reserve(now.size());
+        for (uint32_t be : now)
+            ips.push_back(Ipv4Addr{be});
+        set_.set_shard(shard, ips.empty() ? nullptr : std::make_shared<const Ipv4Map>(ips));
+        published_[shard] = std::move(now);
+    }
+    changed_ = 0;
+    return set_;
+}
+
+// ---- claims and backend holds ----
+
+bool LbAssembler::before(const Claim& a, const Claim& b) {
+    if (a.rank == nullptr || b.rank == nullptr)
+        return a.rank != nullptr && b.rank == nullptr; // hostPorts last
+    return *a.rank < *b.rank;
+}
+
+void LbAssembler::add(const CompiledUnit& u, const std::string* rank) {
+    for (uint32_t i = 0; i < u.frontends.size(); ++i) {
+        const uint64_t key = u.frontends[i].key;
+        const uint32_t s = LbFrontendShards::shard_of(key);
+        std::vector<Claim>& claims = claims_[s][key];
+        const Claim c{rank, &u, i};
+        if (claims.empty())
+            frontend_ips_.hold(Ipv4Addr{static_cast<uint32_t>(key >> 32)});
+        claims.insert(std::upper_bound(claims.begin(), claims.end(), c, before), c);
+        dirty_.set(s);
+    }
+    for (const CompiledUnit::Backend& b : u.backends) {
+        if (slots_.size() <= b.id) {
+            slots_.resize(b.id + 1);
+            backend_table_.resize(b.id + 1);
+        }
+        BackendSlot& slot = slots_[b.id];
+        LbBackend& backend = backend_table_[b.id];
+        if (slot.holds++ == 0)
+            backend = b.backend;
+        if (b.backend.state == BackendState::Active)
+            ++slot.active;
+        backend.state = slot.active > 0 ? BackendState::Active : BackendState::Terminating;
+        backend_slot_changed(b.id);
+        if (!b.backend.ip.is_zero())
+            backend_ips_.hold(b.backend.ip);
+    }
+}
+
+void LbAssembler::remove(const CompiledUnit& u) {
+    for (const CompiledUnit::Frontend& f : u.frontends) {
+        const uint32_t s = LbFrontendShards::shard_of(f.key);
+        auto it = claims_[s].find(f.key);
+        if (it == claims_[s].end())
+            continue;
+        std::vector<Claim>& claims = it->second;
+        claims.erase(std::remove_if(claims.begin(), claims.end(), [&](const Claim& c) { return c.unit == &u; }),
+                     claims.end());
+        if (claims.empty()) {
+            claims_[s].erase(it);
+            frontend_ips_.release(Ipv4Addr{static_cast<uint32_t>(f.key >> 32)});
+        }
+        dirty_.set(s);
+    }
+    for (const CompiledUnit::Backend& b : u.backends) {
+        BackendSlot& slot = slots_[b.id];
+        LbBackend& backend = backend_table_[b.id];
+        if (b.backend.state == BackendState::Active)
+            --slot.active;
+        if (--slot.holds == 0)
+            backend = LbBackend{};
+        else
+            backend.state = slot.active > 0 ? BackendState::Active : BackendState::Terminating;
+        backend_slot_changed(b.id);
+        if (!b.backend.ip.is_zero())
+            backend_ips_.release(b.backend.ip);
+    }
+}
+
+void LbAssembler::backend_slot_changed(uint32_t id) {
+    const uint32_t chunk = id >> LbBackendTable::kChunkBits;
+    if (chunk_dirty_.size() <= chunk)
+        chunk_dirty_.resize(chunk + 1, true);
+    chunk_dirty_[chunk] = true;
+}
+
+// ---- the pieces ----
+
+std::shared_ptr<const LbFrontendShard> LbAssembler::build_shard(uint32_t s) const {
+    if (claims_[s].empty())
+        return nullptr;
+    auto shard = std::make_shared<LbFrontendShard>();
+    std::vector<uint64_t> keys;
+    std::vector<const CompiledUnit*> units; // whose picks the shard holds
+    for (const auto& [key, claims] : claims_[s]) {
+        const Claim& c = claims.front();
+        const CompiledUnit& u = *c.unit;
+        const CompiledUnit::Frontend& f = u.frontends[c.frontend];
+        auto place = [&](uint32_t i) {
+            if (i == kNotFound)
+                return kNotFound;
+            shard->services.push_back(u.entries[i]);
+            return LbFrontendShards::ref(s, static_cast<uint32_t>(shard->services.size() - 1));
+        };
+        LbFrontend fe;
+        fe.internal = place(f.internal);
+        fe.external = f.external == f.internal ? fe.internal : place(f.external);
+        keys.push_back(key);
+        shard->frontends.push_back(fe);
+        if (std::find(units.begin(), units.end(), &u) == units.end()) {
+            units.push_back(&u);
+            shard->picks.insert(shard->picks.end(), u.picks.begin(), u.picks.end());
+        }
+    }
+    shard->by_key = KeyMap64(keys);
+    return shard;
+}
+
+void LbAssembler::fill(LbTables& t) {
+    shards_rebuilt_ = 0;
+    if (dirty_.any()) {
+        auto next = std::make_shared<LbFrontendShards>(*shards_);
+        next->frontends = next->services = 0;
+        for (uint32_t s = 0; s < LbFrontendShards::kShards; ++s) {
+            if (dirty_.test(s)) {
+                next->shards[s] = build_shard(s);
+                ++shards_rebuilt_;
+            }
+            if (next->shards[s]) {
+                next->frontends += next->shards[s]->frontends.size();
+                next->services += next->shards[s]->services.size();
+            }
+        }
+        dirty_.reset();
+        shards_ = std::move(next);
+    }
+    t.set_frontends(shards_);
+
+    const size_t n_chunks = (backend_table_.size() + LbBackendTable::kChunk - 1) / LbBackendTable::kChunk;
+    chunks_.resize(n_chunks);
+    chunk_dirty_.resize(n_chunks, true);
+    for (size_t c = 0; c < n_chunks; ++c) {
+        if (!chunk_dirty_[c] && chunks_[c])
+            continue;
+        auto chunk = std::make_shared<LbBackendTable::Chunk>();
+        const size_t first = c * LbBackendTable::kChunk;
+        const size_t n = std::min<size_t>(LbBackendTable::kChunk, backend_table_.size() - first);
+        std::copy_n(backend_table_.begin() + static_cast<std::ptrdiff_t>(first), n, chunk->begin());
+        chunks_[c] = std::move(chunk);
+        chunk_dirty_[c] = false;
+    }
+    t.backends = LbBackendTable(chunks_, backend_table_.size());
+    t.backend_ips = backend_ips_.set();
+    t.frontend_ips = frontend_ips_.set();
+}
+
+} // namespace podlane
