@@ -8,10 +8,17 @@
 //   update   U single-service updates (one backend replaced each), one after
 //            the other: from the delta (the source event) to the worker using
 //            the new tables (QSBR: it has passed a quiescent state after the
-//            publish); p50 / p99 / max.
+//            publish); p50 / p99 / max. The control thread's share is the
+//            one-service publish cost (flat in S since issue #16).
+//   stream   N single-service updates back to back (or at --stream-rate a
+//            second) into the running agent the way a source's watch feeds
+//            it (Agent::enqueue_delta, with the control timer's flush between
+//            events): publishes a second while they stream, and the time from
+//            the last event until the worker uses tables that carry it.
 //
 //   bench_control [--services S] [--backends B] [--updates U] [--runs R]
-//                 [--algorithm random|maglev] [--maglev-m M] [--json]
+//                 [--stream N] [--stream-rate R] [--algorithm random|maglev]
+//                 [--maglev-m M] [--json]
 //
 // The worker busy-polls (no idle sleep) on lcore 1; the control thread is
 // lcore 0. Pin the process (taskset -c 0,1) on a quiet machine.
@@ -40,6 +47,8 @@ struct Options {
     uint32_t backends = 10;
     uint32_t updates = 1000;
     uint32_t runs = 3;
+    uint32_t stream = 0;
+    uint32_t stream_rate = 0; ///< events a second; 0: back to back
     LbAlgorithm algorithm = LbAlgorithm::Random;
     uint32_t maglev_m = 16381;
     bool json = false;
@@ -48,7 +57,7 @@ struct Options {
 [[noreturn]] void usage(const char* msg) {
     std::fprintf(stderr,
                  "bench_control: %s\nusage: bench_control [--services S] [--backends B] [--updates U] [--runs R]\n"
-                 "                     [--algorithm random|maglev] [--maglev-m M] [--json]\n",
+                 "                     [--stream N] [--stream-rate R] [--algorithm random|maglev] [--maglev-m M] [--json]\n",
                  msg);
     std::exit(2);
 }
@@ -66,6 +75,8 @@ Options parse(int argc, char** argv) {
         else if (a == "--backends") o.backends = next();
         else if (a == "--updates") o.updates = next();
         else if (a == "--runs") o.runs = std::max(1u, next());
+        else if (a == "--stream") o.stream = next();
+        else if (a == "--stream-rate") o.stream_rate = next();
         else if (a == "--maglev-m") o.maglev_m = next();
         else if (a == "--json") o.json = true;
         else if (a == "--algorithm" && i + 1 < argc) {
@@ -107,8 +118,53 @@ double percentile(std::vector<double> v, double p) {
 }
 
 void wait_workers(Agent& agent) {
-    while (agent.update_pending())
+    while (agent.update_pending()) {
+        agent.flush_updates();
         agent.check_update_latency();
+    }
+}
+
+/// What the stream scenario measured.
+struct StreamResult {
+    double seconds = 0;         ///< first event to last event
+    double converge_ms = 0;     ///< last event -> the worker uses tables carrying it
+    uint64_t publishes = 0;     ///< while streaming and converging
+    uint64_t coalesced = 0;
+};
+
+/// N single-service updates into the running agent, as a source's watch
+/// delivers them; between events the control timer's work (flush, latency).
+StreamResult stream(Agent& agent, const Options& o) {
+    const Json before = agent.status()["updates"];
+    const auto gap = o.stream_rate ? std::chrono::nanoseconds(1000000000 / o.stream_rate) : std::chrono::nanoseconds(0);
+    const auto t0 = Clock::now();
+    auto last = t0;
+    for (uint32_t i = 0; i < o.stream; ++i) {
+        const auto due = t0 + gap * i;
+        while (Clock::now() < due) {
+            agent.flush_updates();
+            agent.check_update_latency();
+        }
+        ClusterDelta d;
+        d.upsert_services.push_back(make_service(o, (i * 7919u) % o.services, 1000000 + i));
+        last = d.received = Clock::now();
+        agent.enqueue_delta(std::move(d));
+        agent.flush_updates();
+        agent.check_update_latency();
+    }
+    wait_workers(agent);
+    const Json after = agent.status()["updates"];
+    StreamResult r;
+    r.seconds = std::chrono::duration<double>(last - t0).count();
+    r.converge_ms = std::chrono::duration<double, std::milli>(Clock::now() - last).count();
+    r.publishes = after["publishes"].get<uint64_t>() - before["publishes"].get<uint64_t>();
+    r.coalesced = after["coalesced"].get<uint64_t>() - before["coalesced"].get<uint64_t>();
+    return r;
+}
+
+double per_s(const StreamResult& r) {
+    const double s = r.seconds + r.converge_ms / 1000;
+    return s > 0 ? static_cast<double>(r.publishes) / s : 0;
 }
 
 } // namespace
@@ -141,6 +197,7 @@ int main(int argc, char** argv) {
     std::vector<double> update_us;
     std::vector<double> apply_us; ///< the control thread's part: apply, compile, assemble, publish
     size_t frontends = 0, backends = 0;
+    StreamResult streamed;
     {
         Agent agent(*cfg);
         if (auto r = agent.start(); !r) {
@@ -178,6 +235,8 @@ int main(int argc, char** argv) {
             wait_workers(agent);
             update_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
         }
+        if (o.stream > 0)
+            streamed = stream(agent, o);
         agent.stop();
     }
     rte_eal_cleanup();
@@ -188,11 +247,15 @@ int main(int argc, char** argv) {
         std::printf("{\"services\": %u, \"backends_per_service\": %u, \"frontends\": %zu, \"backends\": %zu, "
                     "\"algorithm\": \"%s\", \"maglev_m\": %u, \"full_sync_ms_median\": %.1f, \"full_sync_ms_max\": %.1f, "
                     "\"updates\": %zu, \"update_us_p50\": %.1f, \"update_us_p99\": %.1f, \"update_us_max\": %.1f, "
-                    "\"publish_us_p50\": %.1f, \"publish_us_p99\": %.1f}\n",
+                    "\"publish_us_p50\": %.1f, \"publish_us_p99\": %.1f, \"stream_events\": %u, \"stream_rate\": %u, "
+                    "\"stream_seconds\": %.3f, \"stream_publishes\": %llu, \"stream_publishes_per_s\": %.1f, "
+                    "\"stream_coalesced\": %llu, \"stream_converge_ms\": %.2f}\n",
                     o.services, o.backends, frontends, backends, alg, o.maglev_m, full_med,
                     *std::max_element(full_ms.begin(), full_ms.end()), update_us.size(), percentile(update_us, 0.5),
                     percentile(update_us, 0.99), percentile(update_us, 1.0), percentile(apply_us, 0.5),
-                    percentile(apply_us, 0.99));
+                    percentile(apply_us, 0.99), o.stream, o.stream_rate, streamed.seconds,
+                    static_cast<unsigned long long>(streamed.publishes), per_s(streamed),
+                    static_cast<unsigned long long>(streamed.coalesced), streamed.converge_ms);
     } else {
         std::printf("%u services x %u backends (%zu frontends, %zu backends, %s%s)\n", o.services, o.backends,
                     frontends, backends, alg,
@@ -204,6 +267,12 @@ int main(int argc, char** argv) {
                     update_us.size());
         std::printf("    of which the control thread (apply, compile, assemble, publish): p50 %.1f us, p99 %.1f us\n",
                     percentile(apply_us, 0.5), percentile(apply_us, 0.99));
+        if (o.stream > 0)
+            std::printf("  stream of %u single-service updates (%s) over %.3f s: %llu publishes (%.1f/s), %llu coalesced;\n"
+                        "    last update to the worker using it: %.2f ms\n",
+                        o.stream, o.stream_rate ? (std::to_string(o.stream_rate) + "/s").c_str() : "back to back",
+                        streamed.seconds, static_cast<unsigned long long>(streamed.publishes), per_s(streamed),
+                        static_cast<unsigned long long>(streamed.coalesced), streamed.converge_ms);
     }
     return 0;
 }

@@ -116,17 +116,37 @@ Result<Json> kvstore_apply(const std::string& yaml, const KvstoreOptions& o) {
     Json written = Json::array(), deleted = Json::array();
     size_t unchanged = 0;
     std::set<std::string> named;
+    // Writes go in transactions of up to 128 operations (etcd's --max-txn-ops),
+    // not one request each: 10,000 services in ~80 round trips.
+    std::vector<EtcdClient::Op> batch;
+    std::set<std::string> in_batch; // a transaction names each key once
+    auto flush = [&]() -> Result<void> {
+        if (batch.empty())
+            return {};
+        auto r = client.txn(batch);
+        if (!r)
+            return r.error();
+        for (const EtcdClient::Op& op : batch)
+            (op.value ? written : deleted).push_back(op.key);
+        batch.clear();
+        in_batch.clear();
+        return {};
+    };
+    auto queue = [&](const std::string& key, std::optional<std::string> value) -> Result<void> {
+        if (batch.size() == EtcdClient::kMaxTxnOps || in_batch.count(key))
+            if (auto r = flush(); !r)
+                return r;
+        batch.push_back(EtcdClient::Op{key, std::move(value)});
+        in_batch.insert(key);
+        return {};
+    };
     auto write = [&](const std::string& key, const std::string& value) -> Result<void> {
         named.insert(key);
         if (auto it = current.find(key); it != current.end() && it->second == value) {
             ++unchanged;
             return {};
         }
-        auto r = client.put(key, value);
-        if (!r)
-            return r.error();
-        written.push_back(key);
-        return {};
+        return queue(key, value);
     };
     for (const Json& n : (*items)["nodes"])
         if (auto r = write(keys.node(n.value("name", "")), n.dump()); !r)
@@ -139,12 +159,12 @@ Result<Json> kvstore_apply(const std::string& yaml, const KvstoreOptions& o) {
             const bool ours = key.rfind(keys.nodes(), 0) == 0 || key.rfind(keys.services(), 0) == 0;
             if (!ours || named.count(key))
                 continue;
-            auto r = client.delete_key(key);
-            if (!r)
+            if (auto r = queue(key, std::nullopt); !r)
                 return r.error();
-            deleted.push_back(key);
         }
     }
+    if (auto r = flush(); !r)
+        return r.error();
     return Json{{"written", written}, {"unchanged", unchanged}, {"deleted", deleted}, {"etcd", client.current_url()}};
 }
 

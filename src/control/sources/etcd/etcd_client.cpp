@@ -254,6 +254,26 @@ Result<int64_t> EtcdClient::delete_key(const std::string& key) {
     return as_revision(r->value("deleted", Json("0")));
 }
 
+Result<int64_t> EtcdClient::txn(const std::vector<Op>& ops) {
+    if (ops.size() > kMaxTxnOps)
+        return make_error("etcd txn: " + std::to_string(ops.size()) + " operations, at most " +
+                          std::to_string(kMaxTxnOps) + " in one transaction");
+    Json success = Json::array();
+    for (const Op& op : ops) {
+        const std::string k = base64_encode(op.key);
+        if (op.value)
+            success.push_back({{"request_put", {{"key", k}, {"value", base64_encode(*op.value)}}}});
+        else
+            success.push_back({{"request_delete_range", {{"key", k}}}});
+    }
+    auto r = call("/v3/kv/txn", Json{{"success", success}});
+    if (!r)
+        return r.error();
+    if (!r->value("succeeded", false))
+        return make_error("etcd txn: not applied: " + r->dump().substr(0, 200));
+    return as_revision((*r)["header"].value("revision", Json("0")));
+}
+
 Result<bool> EtcdClient::create_if_absent(const std::string& key, const std::string& value) {
     const std::string k = base64_encode(key);
     Json body{{"compare", Json::array({{{"key", k}, {"target", "CREATE"}, {"create_revision", "0"}}})},

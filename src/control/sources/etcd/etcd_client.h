@@ -81,6 +81,16 @@ public:
     Result<EtcdRange> range_prefix(const std::string& prefix);
     Result<int64_t> put(const std::string& key, const std::string& value, int64_t lease = 0);
     Result<int64_t> delete_key(const std::string& key);
+    /// One operation of a transaction: a put, or a delete when `value` is nullopt.
+    struct Op {
+        std::string key;
+        std::optional<std::string> value;
+    };
+    /// etcd's default --max-txn-ops: the most operations one txn() may carry.
+    static constexpr size_t kMaxTxnOps = 128;
+    /// Applies `ops` (at most kMaxTxnOps, each key once) in one transaction
+    /// (/v3/kv/txn, no compare: all or nothing); the store's revision after.
+    Result<int64_t> txn(const std::vector<Op>& ops);
     /// Puts the key only if it does not exist; true if this call created it.
     Result<bool> create_if_absent(const std::string& key, const std::string& value);
     Result<int64_t> lease_grant(uint32_t ttl_s);
