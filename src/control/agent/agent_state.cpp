@@ -180,7 +180,8 @@ Json Agent::source_status() const {
     const SourceStatus s = source_->status();
     return Json{{"kind", s.kind},           {"endpoint", s.endpoint},     {"state", source_state_name(s.state)},
                 {"last_error", s.last_error}, {"revision", s.revision},   {"events", s.events},
-                {"reconnects", s.reconnects}, {"resyncs", s.resyncs},     {"updates_applied", state_updates_}};
+                {"reconnects", s.reconnects}, {"resyncs", s.resyncs},     {"updates_applied", state_updates_},
+                {"lease_expiries", s.lease_expiries}};
 }
 
 void Agent::check_update_latency() {

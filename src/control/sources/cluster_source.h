@@ -78,6 +78,7 @@ struct SourceStatus {
     uint64_t events = 0;     ///< deltas handed to the agent
     uint64_t reconnects = 0; ///< times the backend was lost and found again
     uint64_t resyncs = 0;    ///< full relists (replace deltas after the first)
+    uint64_t lease_expiries = 0; ///< etcd: times this node's registration lease was found expired
 };
 
 /// Where the agent's cluster state comes from. All methods run on the

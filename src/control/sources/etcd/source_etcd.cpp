@@ -23,7 +23,8 @@ struct EtcdSource::Impl {
     EtcdObjects objects;
     boost::asio::io_context* io = nullptr;
     Sink sink;
-    std::thread thread;
+    std::thread thread; ///< lists and watches
+    std::thread keeper; ///< this node's registration: lease, keep-alives, endpoint keys
     std::atomic<bool> stopping{false};
     std::mutex mu;
     std::condition_variable wake;
@@ -84,10 +85,11 @@ struct EtcdSource::Impl {
         }
         return "";
     }
-    /// Sleeps up to `ms`, or less when stopping.
-    void pause(uint32_t ms) {
+    /// Sleeps up to `ms`, or less when stopping (or, with `endpoints`, when they change).
+    void pause(uint32_t ms, bool endpoints = false) {
         std::unique_lock lock(mu);
-        wake.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping.load(); });
+        wake.wait_for(lock, std::chrono::milliseconds(ms),
+                      [&] { return stopping.load() || (endpoints && endpoints_dirty); });
     }
     /// Hands a delta to the agent on the control thread.
     void deliver(ClusterDelta d) {
@@ -111,6 +113,62 @@ struct EtcdSource::Impl {
         return EtcdObjects::node_value(me);
     }
 
+    /// This node's registration, on a thread of its own so that nothing the
+    /// watch does (a burst of events, a reconnect) delays a keep-alive: grants
+    /// the lease, registers the node and its pods under it, keeps it alive
+    /// every TTL/3, and registers again if it expired anyway.
+    void keep() {
+        const EtcdSourceConfig& e = config.source.etcd;
+        auto tls = tls_from_files(e.ca_file, e.cert_file, e.key_file);
+        if (!tls)
+            return; // run() reports it
+        EtcdClient client(e.endpoints, e.dial_timeout_ms, std::move(*tls));
+        int64_t lease = 0;
+        auto last_keepalive = std::chrono::steady_clock::now();
+        const auto keepalive_every = std::chrono::milliseconds(e.lease_ttl_s * 1000 / 3);
+        uint32_t retry_ms = 100;
+        while (!stopping) {
+            std::string failure;
+            if (lease == 0) {
+                auto l = client.lease_grant(e.lease_ttl_s);
+                auto p = l ? client.put(keys.node(config.node_name), self_value(), *l) : Result<int64_t>(l.error());
+                if (!p) {
+                    failure = p.error().message;
+                } else {
+                    lease = *l;
+                    last_keepalive = std::chrono::steady_clock::now();
+                    // The pods' keys went with an expired lease: write them all again.
+                    written_endpoints.clear();
+                    std::lock_guard lock(mu);
+                    endpoints_dirty = true;
+                }
+            }
+            if (failure.empty() && lease != 0 && std::chrono::steady_clock::now() - last_keepalive >= keepalive_every) {
+                auto k = client.lease_keepalive(lease);
+                if (!k) {
+                    failure = k.error().message; // the lease may live on: try again soon
+                } else if (!*k) {
+                    lease = 0;
+                    failure = "this node's lease expired; registering again";
+                    std::lock_guard lock(mu);
+                    ++st.lease_expiries;
+                } else {
+                    last_keepalive = std::chrono::steady_clock::now();
+                }
+            }
+            if (failure.empty() && lease != 0)
+                failure = sync_endpoints(client, lease);
+            if (!failure.empty()) {
+                note_error("registration: " + failure);
+                pause(retry_ms);
+                retry_ms = std::min(retry_ms * 2, 1000u);
+                continue;
+            }
+            retry_ms = 100;
+            pause(100, true); // endpoint changes wake it sooner
+        }
+    }
+
     void run() {
         const EtcdSourceConfig& e = config.source.etcd;
         auto tls = tls_from_files(e.ca_file, e.cert_file, e.key_file);
@@ -121,31 +179,11 @@ struct EtcdSource::Impl {
         }
         EtcdClient client(e.endpoints, e.dial_timeout_ms, std::move(*tls));
         int64_t revision = 0;   ///< the last revision the agent has; 0: list first
-        int64_t lease = 0;
         bool was_synced = false;
         uint32_t backoff_ms = 100;
-        auto last_keepalive = std::chrono::steady_clock::now();
-        const auto keepalive_every = std::chrono::milliseconds(config.source.etcd.lease_ttl_s * 1000 / 3);
         while (!stopping) {
             std::string failure;
             do {
-                // Register (again, after a lost lease or a reconnect); a node
-                // without an uplink has no address other nodes could use.
-                if (lease == 0 && !config.node_ip.is_zero()) {
-                    auto l = client.lease_grant(config.source.etcd.lease_ttl_s);
-                    if (!l) { failure = l.error().message; break; }
-                    auto p = client.put(keys.node(config.node_name), self_value(), *l);
-                    if (!p) { failure = p.error().message; break; }
-                    lease = *l;
-                    last_keepalive = std::chrono::steady_clock::now();
-                    // The pods' keys went with an expired lease: write them all again.
-                    written_endpoints.clear();
-                    std::lock_guard lock(mu);
-                    endpoints_dirty = true;
-                }
-                if (lease != 0)
-                    if (failure = sync_endpoints(client, lease); !failure.empty())
-                        break;
                 if (revision == 0) {
                     auto range = client.range_prefix(keys.prefix);
                     if (!range) { failure = range.error().message; break; }
@@ -172,19 +210,6 @@ struct EtcdSource::Impl {
                 was_synced = true;
                 backoff_ms = 100;
                 while (!stopping) {
-                    if (lease != 0 && std::chrono::steady_clock::now() - last_keepalive >= keepalive_every) {
-                        auto k = client.lease_keepalive(lease);
-                        if (!k) { failure = k.error().message; break; }
-                        last_keepalive = std::chrono::steady_clock::now();
-                        if (!*k) {
-                            lease = 0; // expired while we were away: register again
-                            failure = "this node's lease expired; registering again";
-                            break;
-                        }
-                    }
-                    if (lease != 0)
-                        if (failure = sync_endpoints(client, lease); !failure.empty())
-                            break;
                     auto msg = (*watch)->next(200);
                     if (!msg) { failure = msg.error().message; break; }
                     if (!*msg)
@@ -241,6 +266,9 @@ Result<void> EtcdSource::start(boost::asio::io_context& io, Sink sink) {
     impl_->io = &io;
     impl_->sink = std::move(sink);
     impl_->thread = std::thread([impl = impl_] { impl->run(); });
+    // A node without an uplink has no address other nodes could use: it does not register.
+    if (!impl_->config.node_ip.is_zero())
+        impl_->keeper = std::thread([impl = impl_] { impl->keep(); });
     return {};
 }
 
@@ -254,15 +282,20 @@ void EtcdSource::stop() {
     }
     impl_->wake.notify_all();
     impl_->thread.join();
+    if (impl_->keeper.joinable())
+        impl_->keeper.join();
 }
 
 void EtcdSource::publish_endpoints(std::vector<RemoteEndpointConfig> local) {
     std::map<std::string, std::string> wanted;
     for (const RemoteEndpointConfig& e : local)
         wanted[impl_->keys.endpoint(e.name)] = EtcdObjects::endpoint_value(e);
-    std::lock_guard lock(impl_->mu);
-    impl_->wanted_endpoints = std::move(wanted);
-    impl_->endpoints_dirty = true;
+    {
+        std::lock_guard lock(impl_->mu);
+        impl_->wanted_endpoints = std::move(wanted);
+        impl_->endpoints_dirty = true;
+    }
+    impl_->wake.notify_all(); // the keeper writes them now
 }
 
 SourceStatus EtcdSource::status() const {

@@ -3,7 +3,9 @@
 // etcd goes away it keeps the last good state in the agent, retries with
 // back-off and resumes the watch from the last revision it saw (no relist,
 // unless etcd compacted that revision). This node registers itself under
-// <prefix>nodes/<name> with a lease, so other nodes learn it.
+// <prefix>nodes/<name> with a lease, so other nodes learn it; a second thread
+// keeps that registration (lease keep-alives, the pods' keys), so that nothing
+// the watch does delays a keep-alive.
 #pragma once
 
 #include <memory>
@@ -20,7 +22,7 @@ public:
     void stop() override;
     SourceStatus status() const override;
     /// Writes this node's pods under <prefix>endpoints/<node>/<ip>, under
-    /// the node's lease (so they vanish with the node), from the source's thread.
+    /// the node's lease (so they vanish with the node), from the registration thread.
     void publish_endpoints(std::vector<RemoteEndpointConfig> local) override;
 
     struct Impl;
