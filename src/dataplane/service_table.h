@@ -60,38 +60,45 @@ constexpr uint64_t frontend_key(rte_be32_t ip_be, rte_be16_t port_be, uint8_t pr
 
 /// A set of IPv4 addresses split into shards by address hash. Each shard is
 /// an immutable Ipv4Map shared by every LbTables published while it stays
-/// the same, so a change rebuilds one shard, not the whole set.
+/// the same, and so is the array of shards while none changes: a change
+/// rebuilds one shard and copies the array of pointers, not the set.
 class ShardedIpv4Set {
 public:
-    static constexpr uint32_t kShardBits = 6;
+    static constexpr uint32_t kShardBits = 10;
     static constexpr uint32_t kShards = 1u << kShardBits;
+    using Shards = std::array<std::shared_ptr<const Ipv4Map>, kShards>;
+    /// (Ipv4Map hashes the host-order address: the two hashes are independent.)
     static uint32_t shard_of(Ipv4Addr ip) noexcept { return (ip.be * 0x9E3779B1u) >> (32 - kShardBits); }
+
+    ShardedIpv4Set() : shards_(empty()) {}
+    explicit ShardedIpv4Set(std::shared_ptr<const Shards> shards) : shards_(std::move(shards)) {}
     /// True if `ip` is in the set.
     bool contains(Ipv4Addr ip) const noexcept { return lookup(ip) != kNotFound; }
     /// kNotFound if `ip` is not in the set, else its index within its shard.
     uint32_t lookup(Ipv4Addr ip) const noexcept {
-        const Ipv4Map* s = shards_[shard_of(ip)].get();
+        const Ipv4Map* s = (*shards_)[shard_of(ip)].get();
         return s == nullptr ? kNotFound : s->lookup(ip);
     }
-    void set_shard(uint32_t i, std::shared_ptr<const Ipv4Map> shard) { shards_[i] = std::move(shard); }
-    const Ipv4Map* shard(uint32_t i) const noexcept { return shards_[i].get(); }
+    const Ipv4Map* shard(uint32_t i) const noexcept { return (*shards_)[i].get(); }
+    const std::shared_ptr<const Shards>& shards() const noexcept { return shards_; }
     /// A whole set of `ips` (repeats allowed), every shard built anew.
     static ShardedIpv4Set of(const std::vector<Ipv4Addr>& ips) {
-        std::array<std::vector<Ipv4Addr>, kShards> by_shard;
+        std::vector<std::vector<Ipv4Addr>> by_shard(kShards);
         for (Ipv4Addr ip : ips)
             by_shard[shard_of(ip)].push_back(ip);
-        ShardedIpv4Set set;
-        for (uint32_t i = 0; i < kShards; ++i) {
-            std::sort(by_shard[i].begin(), by_shard[i].end());
-            by_shard[i].erase(std::unique(by_shard[i].begin(), by_shard[i].end()), by_shard[i].end());
+        auto shards = std::make_shared<Shards>();
+        for (uint32_t i = 0; i < kShards; ++i)
             if (!by_shard[i].empty())
-                set.set_shard(i, std::make_shared<const Ipv4Map>(by_shard[i]));
-        }
-        return set;
+                (*shards)[i] = std::make_shared<const Ipv4Map>(by_shard[i]); // repeats are kept once
+        return ShardedIpv4Set(std::move(shards));
     }
 
 private:
-    std::array<std::shared_ptr<const Ipv4Map>, kShards> shards_{};
+    static const std::shared_ptr<const Shards>& empty() {
+        static const std::shared_ptr<const Shards> none = std::make_shared<const Shards>();
+        return none;
+    }
+    std::shared_ptr<const Shards> shards_;
 };
 
 /// A backend, indexed by its node-local backend id (stable across publishes

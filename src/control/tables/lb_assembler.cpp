@@ -9,40 +9,51 @@ namespace podlane {
 
 void IpHolds::hold(Ipv4Addr ip) {
     const uint32_t shard = ShardedIpv4Set::shard_of(ip);
-    if (holds_[shard][ip.be]++ == 0)
-        changed_ |= uint64_t{1} << shard;
+    ++holds_[shard][ip.be];
+    if (!is_touched_[shard]) {
+        is_touched_[shard] = true;
+        touched_.push_back(shard);
+    }
 }
 
 void IpHolds::release(Ipv4Addr ip) {
     const uint32_t shard = ShardedIpv4Set::shard_of(ip);
     auto it = holds_[shard].find(ip.be);
-    if (it == holds_[shard].end())
+    if (it == holds_[shard].end() || it->second == 0)
         return;
-    if (--it->second == 0) {
-        holds_[shard].erase(it);
-        changed_ |= uint64_t{1} << shard;
+    --it->second; // erased by set(), unless held again before
+    if (!is_touched_[shard]) {
+        is_touched_[shard] = true;
+        touched_.push_back(shard);
     }
 }
 
 const ShardedIpv4Set& IpHolds::set() {
-    for (uint32_t shard = 0; shard < ShardedIpv4Set::kShards; ++shard) {
-        if (!(changed_ >> shard & 1))
+    std::shared_ptr<ShardedIpv4Set::Shards> next;
+    for (const uint32_t shard : touched_) {
+        is_touched_[shard] = false;
+        auto& holds = holds_[shard];
+        const Ipv4Map* published = set_.shard(shard);
+        // Changed: an address that came (held, not published) or went (no holds left).
+        bool changed = false;
+        for (auto it = holds.begin(); it != holds.end();) {
+            const bool in = published != nullptr && published->lookup(Ipv4Addr{it->first}) != kNotFound;
+            changed = changed || (it->second > 0) != in;
+            it = it->second == 0 ? holds.erase(it) : std::next(it);
+        }
+        if (!changed)
             continue;
-        std::vector<uint32_t> now;
-        now.reserve(holds_[shard].size());
-        for (const auto& [be, holds] : holds_[shard])
-            now.push_back(be);
-        std::sort(now.begin(), now.end());
-        if (now == published_[shard] && (now.empty() || set_.shard(shard) != nullptr))
-            continue; // released and held again: the published shard stays
         std::vector<Ipv4Addr> ips;
-        ips.reserve(now.size());
-        for (uint32_t be : now)
+        ips.reserve(holds.size());
+        for (const auto& [be, n] : holds)
             ips.push_back(Ipv4Addr{be});
-        set_.set_shard(shard, ips.empty() ? nullptr : std::make_shared<const Ipv4Map>(ips));
-        published_[shard] = std::move(now);
+        if (!next)
+            next = std::make_shared<ShardedIpv4Set::Shards>(*set_.shards());
+        (*next)[shard] = ips.empty() ? nullptr : std::make_shared<const Ipv4Map>(ips);
     }
-    changed_ = 0;
+    touched_.clear();
+    if (next)
+        set_ = ShardedIpv4Set(std::move(next));
     return set_;
 }
 

@@ -38,7 +38,8 @@ struct CompiledUnit {
 };
 
 /// A set of IPv4 addresses with a hold count each, published as a
-/// ShardedIpv4Set whose changed shards only are rebuilt.
+/// ShardedIpv4Set whose changed shards only are rebuilt: an address released
+/// and held again before set() changes nothing.
 class IpHolds {
 public:
     void hold(Ipv4Addr ip);
@@ -47,9 +48,11 @@ public:
     const ShardedIpv4Set& set();
 
 private:
-    std::array<std::unordered_map<uint32_t, uint32_t>, ShardedIpv4Set::kShards> holds_; ///< by shard: ip (be) -> holds
-    uint64_t changed_ = ~uint64_t{0};
-    std::array<std::vector<uint32_t>, ShardedIpv4Set::kShards> published_; ///< by shard: sorted, as in set_
+    /// By shard: ip (be) -> holds; an entry at 0 holds waits for set() to go.
+    std::vector<std::unordered_map<uint32_t, uint32_t>> holds_ =
+        std::vector<std::unordered_map<uint32_t, uint32_t>>(ShardedIpv4Set::kShards);
+    std::vector<uint32_t> touched_; ///< shards held or released in since set()
+    std::vector<bool> is_touched_ = std::vector<bool>(ShardedIpv4Set::kShards);
     ShardedIpv4Set set_;
 };
 
