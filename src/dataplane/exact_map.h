@@ -97,6 +97,14 @@ public:
     /// True for a default-constructed map (one built from no keys still has slots).
     bool empty() const noexcept { return slots_.empty(); }
 
+    /// Calls f(stored key) for every key in the table, in slot order (control side).
+    template <typename F>
+    void for_each_stored_key(F&& f) const {
+        for (const Slot& slot : slots_)
+            if (slot.key != 0)
+                f(slot.key);
+    }
+
 private:
     struct Slot {
         Stored key; ///< 0 = empty

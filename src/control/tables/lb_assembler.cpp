@@ -8,52 +8,71 @@ namespace podlane {
 // ---- IP sets ----
 
 void IpHolds::hold(Ipv4Addr ip) {
-    const uint32_t shard = ShardedIpv4Set::shard_of(ip);
-    ++holds_[shard][ip.be];
-    if (!is_touched_[shard]) {
-        is_touched_[shard] = true;
-        touched_.push_back(shard);
-    }
+    ++holds_[ShardedIpv4Set::shard_of(ip)][ip.be];
+    touched_.push_back(ip);
 }
 
 void IpHolds::release(Ipv4Addr ip) {
-    const uint32_t shard = ShardedIpv4Set::shard_of(ip);
-    auto it = holds_[shard].find(ip.be);
-    if (it == holds_[shard].end() || it->second == 0)
+    auto& holds = holds_[ShardedIpv4Set::shard_of(ip)];
+    auto it = holds.find(ip.be);
+    if (it == holds.end() || it->second == 0)
         return;
     --it->second; // erased by set(), unless held again before
-    if (!is_touched_[shard]) {
-        is_touched_[shard] = true;
-        touched_.push_back(shard);
-    }
+    touched_.push_back(ip);
 }
 
 const ShardedIpv4Set& IpHolds::set() {
-    std::shared_ptr<ShardedIpv4Set::Shards> next;
-    for (const uint32_t shard : touched_) {
-        is_touched_[shard] = false;
+    // An address came (held, not published) or went (no holds left,
+    // published): found from the touched addresses, O(touched), not O(set).
+    struct Change {
+        uint32_t shard;
+        Ipv4Addr ip;
+        bool came;
+    };
+    std::vector<Change> changes;
+    for (const Ipv4Addr ip : touched_) {
+        const uint32_t shard = ShardedIpv4Set::shard_of(ip);
         auto& holds = holds_[shard];
+        auto it = holds.find(ip.be);
+        const bool held = it != holds.end() && it->second > 0;
         const Ipv4Map* published = set_.shard(shard);
-        // Changed: an address that came (held, not published) or went (no holds left).
-        bool changed = false;
-        for (auto it = holds.begin(); it != holds.end();) {
-            const bool in = published != nullptr && published->lookup(Ipv4Addr{it->first}) != kNotFound;
-            changed = changed || (it->second > 0) != in;
-            it = it->second == 0 ? holds.erase(it) : std::next(it);
-        }
-        if (!changed)
-            continue;
-        std::vector<Ipv4Addr> ips;
-        ips.reserve(holds.size());
-        for (const auto& [be, n] : holds)
-            ips.push_back(Ipv4Addr{be});
-        if (!next)
-            next = std::make_shared<ShardedIpv4Set::Shards>(*set_.shards());
-        (*next)[shard] = ips.empty() ? nullptr : std::make_shared<const Ipv4Map>(ips);
+        const bool in = published != nullptr && published->lookup(ip) != kNotFound;
+        if (held != in)
+            changes.push_back({shard, ip, held});
+        if (it != holds.end() && it->second == 0)
+            holds.erase(it);
     }
     touched_.clear();
-    if (next)
-        set_ = ShardedIpv4Set(std::move(next));
+    if (changes.empty())
+        return set_;
+    std::sort(changes.begin(), changes.end(), [](const Change& a, const Change& b) {
+        return a.shard != b.shard ? a.shard < b.shard : a.ip.be < b.ip.be;
+    });
+    // A changed shard is its published addresses (a contiguous walk), less
+    // those that went, plus those that came.
+    auto next = std::make_shared<ShardedIpv4Set::Shards>(*set_.shards());
+    for (size_t i = 0; i < changes.size();) {
+        const uint32_t shard = changes[i].shard;
+        size_t end = i;
+        while (end < changes.size() && changes[end].shard == shard)
+            ++end;
+        std::vector<Ipv4Addr> ips;
+        if (const Ipv4Map* published = set_.shard(shard))
+            published->for_each_stored_key([&](uint32_t be) {
+                const Ipv4Addr ip{be};
+                const bool went = std::any_of(changes.begin() + static_cast<std::ptrdiff_t>(i),
+                                              changes.begin() + static_cast<std::ptrdiff_t>(end),
+                                              [&](const Change& c) { return !c.came && c.ip == ip; });
+                if (!went)
+                    ips.push_back(ip);
+            });
+        for (size_t c = i; c < end; ++c)
+            if (changes[c].came)
+                ips.push_back(changes[c].ip);
+        (*next)[shard] = ips.empty() ? nullptr : std::make_shared<const Ipv4Map>(ips);
+        i = end;
+    }
+    set_ = ShardedIpv4Set(std::move(next));
     return set_;
 }
 

@@ -51,8 +51,7 @@ private:
     /// By shard: ip (be) -> holds; an entry at 0 holds waits for set() to go.
     std::vector<std::unordered_map<uint32_t, uint32_t>> holds_ =
         std::vector<std::unordered_map<uint32_t, uint32_t>>(ShardedIpv4Set::kShards);
-    std::vector<uint32_t> touched_; ///< shards held or released in since set()
-    std::vector<bool> is_touched_ = std::vector<bool>(ShardedIpv4Set::kShards);
+    std::vector<Ipv4Addr> touched_; ///< addresses held or released since set() (repeats allowed)
     ShardedIpv4Set set_;
 };
 
