@@ -50,9 +50,8 @@ Json yaml_to_json(const YAML::Node& n) {
 }
 
 /// The `nodes:` and `services:` items of a YAML document, as JSON.
-Result<Json> yaml_items_as_json(const std::string& yaml) {
+Result<Json> yaml_items_as_json(const YAML::Node& root) {
     try {
-        const YAML::Node root = YAML::Load(yaml);
         Json out{{"nodes", Json::array()}, {"services", Json::array()}};
         for (const char* list : {"nodes", "services"})
             if (root[list])
@@ -72,34 +71,41 @@ Result<Json> kvstore_apply(const std::string& yaml, const KvstoreOptions& o) {
         return base.error();
     // Only nodes and services are cluster state; other sections (loadbalancer,
     // masquerade...) are node-local config and stay out of etcd.
-    std::string cluster_yaml;
+    // The file is parsed once here and once by the validating loader (yaml-cpp
+    // takes ~1 s per 5,000 services); only a file with node-local sections
+    // is emitted without them and validated again.
+    YAML::Node root;
+    YAML::Node only(YAML::NodeType::Map);
+    bool node_local = false;
     try {
-        YAML::Node root = YAML::Load(yaml);
-        YAML::Node only(YAML::NodeType::Map);
+        root = YAML::Load(yaml);
         if (root.IsMap())
             for (const auto& kv : root) {
                 const std::string key = kv.first.as<std::string>();
-                if (key == "nodes" || key == "services")
+                if (key == "nodes" || key == "services") {
                     only[key] = kv.second;
-                else
+                } else {
+                    node_local = true;
                     std::fprintf(stderr, "podlane: kvstore apply: %s is node-local config, not written to etcd\n",
                                  key.c_str());
+                }
             }
-        YAML::Emitter out;
-        out << only;
-        cluster_yaml = out.c_str();
     } catch (const YAML::Exception& e) {
         return make_error(std::string("kvstore apply: ") + e.what());
     }
     auto objects = parse_cluster_objects(yaml, *base, "kvstore apply");
-    if (!objects && objects.error().message.find("unknown key") == std::string::npos)
+    if (!objects && (!node_local || objects.error().message.find("unknown key") == std::string::npos))
         return objects.error();
-    objects = parse_cluster_objects(cluster_yaml, *base, "kvstore apply");
-    if (!objects)
-        return objects.error();
-    // The values are the file's own items, re-read as JSON through yaml-cpp's
-    // view of them: parse_cluster_objects validated them; store what was written.
-    auto items = yaml_items_as_json(yaml);
+    if (!objects) {
+        YAML::Emitter out;
+        out << only;
+        objects = parse_cluster_objects(out.c_str(), *base, "kvstore apply");
+        if (!objects)
+            return objects.error();
+    }
+    // The values are the file's own items, as JSON through yaml-cpp's view of
+    // them: parse_cluster_objects validated them; store what was written.
+    auto items = yaml_items_as_json(root);
     if (!items)
         return items.error();
     auto tls = tls_from_files(o.ca_file, o.cert_file, o.key_file);
