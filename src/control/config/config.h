@@ -10,6 +10,7 @@
 #include "common/net_types.h"
 #include "common/result.h"
 #include "control/config/bgp_config.h"
+#include "control/config/lb_ipam_config.h"
 #include "control/config/service_config.h"
 
 namespace podlane {
@@ -222,6 +223,7 @@ struct Config {
     SourceConfig source;
     ObserveConfig observe;
     BgpConfig bgp;                          ///< BGP speaker and peers (docs/bgp.md); off without instances
+    LbIpamConfig lb_ipam;                   ///< pools for LoadBalancer services without addresses (docs/lb-ipam.md)
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and

@@ -186,6 +186,9 @@ std::optional<std::pair<uint32_t, std::string>> uplink_pod_mtu(const Config& c);
 /// The bgp section (config_bgp.cpp); needs node and node.ip read.
 void read_bgp(const Mapping& top, Config& c);
 
+/// The lb_ipam section (config_lb_ipam.cpp).
+void read_lb_ipam(const Mapping& top, Config& c);
+
 /// The source section (config_source.cpp).
 void read_source(const Mapping& top, SourceConfig& s);
 

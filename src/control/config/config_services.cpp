@@ -219,6 +219,31 @@ void add_frontends(const ServiceConfig& s, const std::vector<Field>& addrs, Uses
     }
 }
 
+/// lbipam_ips and lbipam_sharing_key (the lbipam.cilium.io annotations):
+/// LoadBalancer services that LB IPAM serves, i.e. without load_balancer_ips.
+void read_lbipam_keys(const Mapping& m, ServiceConfig& s) {
+    const auto lb_only = [&](const Field& f) {
+        if (s.type != ServiceType::LoadBalancer)
+            invalid(f, "no " + f.path.substr(f.path.rfind('.') + 1) + " unless type is LoadBalancer");
+        if (!s.load_balancer_ips.empty())
+            invalid(f, "no " + f.path.substr(f.path.rfind('.') + 1) +
+                    " with load_balancer_ips (those are fixed; LB IPAM serves services without them)");
+    };
+    if (auto f = m.get("lbipam_ips")) {
+        lb_only(*f);
+        for (const Field& item : items(*f, "a list of IPv4 addresses, like [172.16.1.10]")) {
+            const Ipv4Addr ip = as_unicast(item, "172.16.1.10");
+            if (std::find(s.lbipam_ips.begin(), s.lbipam_ips.end(), ip) != s.lbipam_ips.end())
+                invalid(item, "an address not already in this list");
+            s.lbipam_ips.push_back(ip);
+        }
+    }
+    if (auto f = m.get("lbipam_sharing_key")) {
+        lb_only(*f);
+        s.lbipam_sharing_key = as_nonempty(*f);
+    }
+}
+
 ServiceConfig read_service(const Mapping& m, const Config& c, Uses& frontends, Uses& node_ports) {
     ServiceConfig s;
     const Field name = m.require("name", "a unique service name, like default/web");
@@ -245,6 +270,7 @@ ServiceConfig read_service(const Mapping& m, const Config& c, Uses& frontends, U
         if (!s.load_balancer_ips.empty() && s.type != ServiceType::LoadBalancer)
             invalid(*f, "no load_balancer_ips unless type is LoadBalancer");
     }
+    read_lbipam_keys(m, s);
     m.read("external_traffic_policy", s.external_traffic_policy, as_policy);
     m.read("internal_traffic_policy", s.internal_traffic_policy, as_policy);
     m.read("session_affinity", s.session_affinity, [](const Field& f) {
@@ -275,7 +301,7 @@ void read_services(const Mapping& top, Config& c) {
     for (const Field& item : items(*list, "a list of services, like [{name: default/web, cluster_ip: 10.96.0.10, ports: [{port: 80}]}]")) {
         const Mapping m(item, {"name", "type", "cluster_ip", "external_ips", "load_balancer_ips", "external_traffic_policy",
                                "internal_traffic_policy", "session_affinity", "session_affinity_timeout_s", "algorithm",
-                               "ports", "backends"});
+                               "ports", "backends", "lbipam_ips", "lbipam_sharing_key"});
         c.services.push_back(read_service(m, c, frontends, node_ports));
     }
 }

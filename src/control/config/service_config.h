@@ -49,6 +49,22 @@ inline bool backend_on_node(const BackendConfig& b, const std::string& node, con
     return b.node == node || (b.node.empty() && pod_cidr.len > 0 && pod_cidr.contains(b.ip));
 }
 
+/// What LB IPAM (control/lbipam) decided for a LoadBalancer service without
+/// load_balancer_ips: its addresses and their pool, or why it has none.
+/// Status, not spec: it is computed from the services and the pools, so it
+/// takes no part in comparing services (a source's update never carries it).
+struct LbIpamStatus {
+    std::vector<Ipv4Addr> ips{}; ///< assigned; served and advertised like load_balancer_ips
+    std::string pool{};        ///< the pool of `ips`
+    std::string pending{};     ///< non-empty: no address, and why
+    bool managed = false;      ///< LB IPAM handles this service (type LoadBalancer without load_balancer_ips)
+
+    friend bool operator==(const LbIpamStatus&, const LbIpamStatus&) { return true; }
+    bool same_as(const LbIpamStatus& o) const {
+        return ips == o.ips && pool == o.pool && pending == o.pending && managed == o.managed;
+    }
+};
+
 /// A Kubernetes Service as podlane load-balances it.
 struct ServiceConfig {
     std::string name;                        ///< "namespace/name", unique
@@ -63,6 +79,16 @@ struct ServiceConfig {
     uint32_t session_affinity_timeout_s = 10800;
     LbAlgorithm algorithm = LbAlgorithm::Random; ///< parse_config fills loadbalancer.algorithm when absent
     std::vector<BackendConfig> backends;     ///< may be empty
+    std::vector<Ipv4Addr> lbipam_ips{};      ///< addresses asked of LB IPAM (lbipam.cilium.io/ips); LoadBalancer only
+    std::string lbipam_sharing_key{};        ///< lbipam.cilium.io/sharing-key: share an address with services of the same key
+    LbIpamStatus lb_ipam{};                  ///< filled by the agent (assign_lb_ips), not by the loader
+
+    /// The LoadBalancer addresses served and advertised: load_balancer_ips, or those LB IPAM assigned.
+    std::vector<Ipv4Addr> lb_ips() const {
+        std::vector<Ipv4Addr> all = load_balancer_ips;
+        all.insert(all.end(), lb_ipam.ips.begin(), lb_ipam.ips.end());
+        return all;
+    }
 
     friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
