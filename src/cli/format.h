@@ -55,6 +55,8 @@ std::string format_identities(const Json& data);
 std::string format_neighbors(const Json& data);
 /// `service.list` as cilium-dbg service list: ID FRONTEND TYPE NAME and one backend per line.
 std::string format_services(const Json& data);
+/// lbipam.pools as `kubectl get ippools`: NAME, DISABLED, CONFLICTING, IPS AVAILABLE, IPS USED; then pending services.
+std::string format_lb_ipam_pools(const Json& data);
 /// `service.maglev`: the backends' slot counts and the lookup table.
 std::string format_maglev(const Json& data);
 /// `service.update` / `service.delete`: what changed and the generation now in use.

@@ -42,6 +42,12 @@ std::string format_services(const Json& data) {
         std::string type = text(s.value("type", Json()));
         if (s.value("session_affinity", false))
             type += " (affinity)";
+        if (s.contains("pending")) { // a LoadBalancer service LB IPAM gave no address
+            t.add_row({"-", "<pending>", type, text(s["name"]), "pending: " + text(s["pending"])});
+            continue;
+        }
+        if (s.contains("lb_ipam_pool"))
+            type += " (pool " + text(s["lb_ipam_pool"]) + ")";
         if (backends.empty()) {
             t.add_row({text(s["id"]), text(s["frontend"]), type, text(s["name"]), "-"});
             continue;
@@ -57,6 +63,28 @@ std::string format_services(const Json& data) {
         }
     }
     return t.render();
+}
+
+std::string format_lb_ipam_pools(const Json& data) {
+    const Json& pools = array_of(data.is_object() ? data.value("pools", Json()) : Json());
+    std::string out;
+    if (pools.empty()) {
+        out = "no LB IPAM pools (lb_ipam.pools in the config)\n";
+    } else {
+        Table t({"NAME", "DISABLED", "CONFLICTING", "IPS AVAILABLE", "IPS USED", "BLOCKS"});
+        t.align_right(3).align_right(4);
+        for (const Json& p : pools)
+            t.add_row({text(p["name"]), p.value("disabled", false) ? "true" : "false",
+                       p.value("conflicting", false) ? "True" : "False", text(p["ips_available"]), text(p["ips_used"]),
+                       joined(p["blocks"], ",")});
+        out = t.render();
+        for (const Json& p : pools)
+            if (p.value("conflicting", false))
+                out += "pool " + text(p["name"]) + " is conflicting: " + text(p["conflict"]) + "\n";
+    }
+    for (const Json& s : array_of(data.is_object() ? data.value("pending", Json()) : Json()))
+        out += "pending: " + text(s["name"]) + ": " + text(s["reason"]) + "\n";
+    return out;
 }
 
 std::string format_maglev(const Json& data) {

@@ -79,6 +79,8 @@ Commands:
   bgp peers                       BGP sessions: state, uptime, prefixes received/advertised,
                                   the hold/keepalive times in use, graceful restart (docs/bgp.md)
   bgp routes                      the prefixes BGP advertises (PodCIDR, LoadBalancer/External IPs)
+  lb-ipam pools                   LB IPAM pools: disabled, conflicting, addresses available and
+                                  used; LoadBalancer services left pending and why (docs/lb-ipam.md)
   ct list                         tracked (load-balanced and NATed) flows
   nat list                        source-NAT mappings (masquerade, NodePort SNAT, hairpin)
   help                            this text
@@ -405,6 +407,12 @@ int run(int argc, char** argv) {
         expect_words(cl, 2, "bgp " + sub);
         cmd = "bgp." + sub;
         render = sub == "peers" ? podlane::format_bgp_peers : podlane::format_bgp_routes;
+    } else if (first == "lb-ipam" && sub == "pools") {
+        expect_words(cl, 2, "lb-ipam pools");
+        cmd = "lbipam.pools";
+        render = podlane::format_lb_ipam_pools;
+    } else if (first == "lb-ipam") {
+        throw UsageError{sub.empty() ? "lb-ipam needs a subcommand: pools" : "unknown lb-ipam subcommand \"" + sub + "\" (pools)"};
     } else if (first == "bgp") {
         throw UsageError{sub.empty() ? "bgp needs a subcommand: peers or routes"
                                      : "unknown bgp subcommand \"" + sub + "\" (peers or routes)"};

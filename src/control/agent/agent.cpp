@@ -83,6 +83,7 @@ Agent::Agent(Config config) : config_(std::move(config)), neighbors_(config_.nei
                      [](const ServiceConfig& a, const ServiceConfig& b) { return a.name < b.name; });
     std::stable_sort(config_.nodes.begin(), config_.nodes.end(),
                      [](const PeerNodeConfig& a, const PeerNodeConfig& b) { return a.name < b.name; });
+    run_lb_ipam();
 }
 
 Agent::~Agent() { stop(); }

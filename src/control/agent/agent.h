@@ -18,6 +18,7 @@
 #include "control/tables/ipcache.h"
 #include "dataplane/capture.h"
 #include "control/config/config.h"
+#include "control/lbipam/lb_ipam.h"
 #include "control/api/control_api.h"
 #include "control/pods/ipam_store.h"
 #include "control/observe/metrics.h"
@@ -122,8 +123,16 @@ public:
     // BGP (agent_bgp.cpp).
     Result<Json> bgp_peers() override;
     Result<Json> bgp_routes_list() override;
+    // LB IPAM (agent_lb_ipam.cpp).
+    Result<Json> lb_ipam_pools() override;
 
 private:
+    // LB IPAM (agent_lb_ipam.cpp).
+    /// Assigns the LoadBalancer addresses again (control/lbipam) into
+    /// config_.services' lb_ipam; returns the services whose status changed.
+    std::vector<std::string> run_lb_ipam();
+    std::vector<LbIpamPoolStatus> lb_ipam_pools_; ///< from the last run_lb_ipam
+
     // BGP (agent_bgp.cpp).
     Result<void> start_bgp();
     void bgp_tick();
@@ -156,6 +165,8 @@ private:
     void services_tick();
     ServiceCompileInputs service_inputs() const;
     Json services_status() const;
+    /// The service of config_.services with this name, or nullptr.
+    const ServiceConfig* service_named(const std::string& name) const;
     Json conntrack_stats() const;
     Json endpoint_json(const EndpointRecord& rec) const;
     size_t backend_count() const;

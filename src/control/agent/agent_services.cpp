@@ -202,7 +202,7 @@ static std::map<uint64_t, std::string> frontend_names(const Config& config, cons
             names[frontend_key(s.cluster_ip.be, port, proto)] = s.name;
             for (Ipv4Addr ip : s.external_ips)
                 names[frontend_key(ip.be, port, proto)] = s.name;
-            for (Ipv4Addr ip : s.load_balancer_ips)
+            for (Ipv4Addr ip : s.lb_ips())
                 names[frontend_key(ip.be, port, proto)] = s.name;
             if (p.node_port != 0 && !node_ip.is_zero())
                 names[frontend_key(node_ip.be, rte_cpu_to_be_16(p.node_port), proto)] = s.name;
@@ -213,6 +213,13 @@ static std::map<uint64_t, std::string> frontend_names(const Config& config, cons
             names[frontend_key(node_ip.be, rte_cpu_to_be_16(hp.host_port), static_cast<uint8_t>(hp.protocol))] =
                 ep.id;
     return names;
+}
+
+const ServiceConfig* Agent::service_named(const std::string& name) const {
+    // config_.services is sorted by name (Agent's constructor, apply_delta).
+    auto it = std::lower_bound(config_.services.begin(), config_.services.end(), name,
+                               [](const ServiceConfig& sc, const std::string& n) { return sc.name < n; });
+    return it != config_.services.end() && it->name == name ? &*it : nullptr;
 }
 
 Json Agent::service_list() {
@@ -264,24 +271,36 @@ Json Agent::service_list() {
                 }
             }
         }
-        list.push_back(Json{{"id", s.rev_nat_id},
-                            {"name", named != names.end() ? named->second : ""},
-                            {"frontend", frontend_text(s)},
-                            {"type", kind_name(s.kind)},
-                            {"algorithm", s.algorithm == LbAlgorithm::Maglev ? "maglev" : "random"},
-                            {"session_affinity", s.affinity},
-                            {"affinity_timeout_s", s.affinity_timeout_s},
-                            {"internal", scope(fe.internal)},
-                            {"external", scope(fe.external)},
-                            {"backends", backends}});
+        Json row{{"id", s.rev_nat_id},
+                 {"name", named != names.end() ? named->second : ""},
+                 {"frontend", frontend_text(s)},
+                 {"type", kind_name(s.kind)},
+                 {"algorithm", s.algorithm == LbAlgorithm::Maglev ? "maglev" : "random"},
+                 {"session_affinity", s.affinity},
+                 {"affinity_timeout_s", s.affinity_timeout_s},
+                 {"internal", scope(fe.internal)},
+                 {"external", scope(fe.external)},
+                 {"backends", backends}};
+        if (s.kind == FrontendKind::LoadBalancer && named != names.end())
+            if (const ServiceConfig* sc = service_named(named->second); sc && !sc->lb_ipam.pool.empty() &&
+                std::find(sc->lb_ipam.ips.begin(), sc->lb_ipam.ips.end(), s.vip) != sc->lb_ipam.ips.end())
+                row["lb_ipam_pool"] = sc->lb_ipam.pool;
+        list.push_back(std::move(row));
     }
     std::sort(list.begin(), list.end(), [](const Json& a, const Json& b) { return a["id"] < b["id"]; });
+    // LoadBalancer services LB IPAM could not give an address: no frontend, id 0.
+    for (const ServiceConfig& sc : config_.services)
+        if (sc.lb_ipam.managed && !sc.lb_ipam.pending.empty())
+            list.push_back(Json{{"id", 0}, {"name", sc.name}, {"frontend", nullptr}, {"type", "LoadBalancer"},
+                                {"pending", sc.lb_ipam.pending}, {"backends", Json::array()}});
     return list;
 }
 
 Result<Json> Agent::service_maglev(const std::string& service) {
     const Json services = service_list();
     for (const Json& s : services) {
+        if (s.contains("pending"))
+            continue;
         if (s["name"] != service && s["frontend"] != service && std::to_string(s["id"].get<int>()) != service)
             continue;
         for (const LbService& e : lb_->services) {

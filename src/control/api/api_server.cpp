@@ -140,6 +140,7 @@ constexpr ApiCommand kCommands[] = {
     {"capture.stop", serve_no_args<&ControlApi::capture_stop>},
     {"bgp.peers", serve_no_args<&ControlApi::bgp_peers>},
     {"bgp.routes", serve_no_args<&ControlApi::bgp_routes_list>},
+    {"lbipam.pools", serve_no_args<&ControlApi::lb_ipam_pools>},
 };
 
 Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {

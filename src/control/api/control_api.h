@@ -76,6 +76,10 @@ public:
     /// "bgp.routes": the prefixes advertised, by instance, with why.
     virtual Result<Json> bgp_routes_list() { return make_error(kNoBgp); }
 
+    /// "lbipam.pools": every LB IPAM pool with its used, available and
+    /// conflicting state, and the LoadBalancer services left pending.
+    virtual Result<Json> lb_ipam_pools() { return make_error("this server does not run LB IPAM"); }
+
     // The CNI plugin's commands (docs/api.md, "CNI"). The defaults refuse,
     // so a ControlApi that does not serve CNI need not implement them.
     /// "cni.add": allocates an address and attaches the pod; returns the attachment.

@@ -45,7 +45,7 @@ std::vector<BgpRoute> bgp_routes(const BgpInstanceConfig& in, const Config& c) {
         if (!serves_external(*s, c))
             continue;
         if (in.advertise.load_balancer_ips && s->type == ServiceType::LoadBalancer)
-            for (Ipv4Addr ip : s->load_balancer_ips)
+            for (Ipv4Addr ip : s->lb_ips())
                 routes.push_back(BgpRoute{Ipv4Prefix{ip, 32}, BgpRouteKind::LoadBalancerIp, s->name});
         if (in.advertise.external_ips)
             for (Ipv4Addr ip : s->external_ips)

@@ -139,7 +139,7 @@ public:
             frontend(s.cluster_ip, p.port, FrontendKind::ClusterIP, spec, scope(s.internal_traffic_policy), nullptr);
             if (s.type != ServiceType::ClusterIP && p.node_port != 0 && !in_.node_ip.is_zero())
                 frontend(in_.node_ip, p.node_port, FrontendKind::NodePort, spec, &all, scope(s.external_traffic_policy));
-            for (Ipv4Addr ip : s.load_balancer_ips)
+            for (Ipv4Addr ip : s.lb_ips())
                 frontend(ip, p.port, FrontendKind::LoadBalancer, spec, &all, scope(s.external_traffic_policy));
             for (Ipv4Addr ip : s.external_ips)
                 frontend(ip, p.port, FrontendKind::ExternalIP, spec, &all, scope(s.external_traffic_policy));
