@@ -66,7 +66,9 @@ std::string format_services(const Json& data) {
 }
 
 std::string format_lb_ipam_pools(const Json& data) {
-    const Json& pools = array_of(data.is_object() ? data.value("pools", Json()) : Json());
+    // Copies: value() returns a temporary, which a reference would outlive.
+    const Json pools = array_of(data.is_object() ? data.value("pools", Json()) : Json());
+    const Json pending = array_of(data.is_object() ? data.value("pending", Json()) : Json());
     std::string out;
     if (pools.empty()) {
         out = "no LB IPAM pools (lb_ipam.pools in the config)\n";
@@ -82,7 +84,7 @@ std::string format_lb_ipam_pools(const Json& data) {
             if (p.value("conflicting", false))
                 out += "pool " + text(p["name"]) + " is conflicting: " + text(p["conflict"]) + "\n";
     }
-    for (const Json& s : array_of(data.is_object() ? data.value("pending", Json()) : Json()))
+    for (const Json& s : pending)
         out += "pending: " + text(s["name"]) + ": " + text(s["reason"]) + "\n";
     return out;
 }

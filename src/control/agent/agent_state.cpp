@@ -73,9 +73,11 @@ std::vector<std::string> apply_named(std::vector<T>& list, bool replace, std::ve
 
 std::pair<std::vector<std::string>, bool> Agent::absorb(ClusterDelta& delta) {
     const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);
+    // A replacement rebuilds every entry (without LB IPAM's status), and a
+    // change may give or take another service's LoadBalancer address.
+    const bool services_touched = delta.replace || !delta.upsert_services.empty() || !delta.delete_services.empty();
     auto services_changed = apply_named(config_.services, delta.replace, delta.upsert_services, delta.delete_services);
-    if (!services_changed.empty()) {
-        // A change may give or take another service's LoadBalancer address.
+    if (services_touched) {
         const auto lb_ipam_changed = run_lb_ipam();
         services_changed.insert(services_changed.end(), lb_ipam_changed.begin(), lb_ipam_changed.end());
         std::sort(services_changed.begin(), services_changed.end());

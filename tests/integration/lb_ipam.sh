@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Integration test: LB IPAM with the file source. One podlaned, a pool
+# "blue" of two addresses (172.16.5.0/30, first and last reserved) and a
+# pool "red" overlapping it (conflicting), four LoadBalancer services:
+#   lbipam/a           -> 172.16.5.1 (the first free address)
+#   lbipam/b  key k    -> 172.16.5.2
+#   lbipam/c  key k    -> 172.16.5.2 too (port 81 beside b's 80: shared)
+#   lbipam/d           -> pending: pool blue has no free address
+# Checked through `podlane lb-ipam pools -o json` and `podlane service list
+# -o json`; a client pod curls both assigned addresses; after a podlaned
+# restart the assignment is the same.
+set -euo pipefail
+PODLANED=$(realpath "$1")
+PODLANE=$(realpath "$2")
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+
+id=$$
+NODE=plt-lbnode-$id CLIENT=plt-lbc-$id WEB=plt-lbw-$id
+export PODLANE_SOCKET=$PL_TMP/api.sock
+pl_netns "$NODE"; pl_netns "$CLIENT"; pl_netns "$WEB"
+
+svc() { # NAME CLUSTER_IP PORT NODE_PORT [EXTRA]
+  echo "  - {name: lbipam/$1, type: LoadBalancer, cluster_ip: $2, ports: [{port: $3, target_port: 8080, node_port: $4}], backends: [{ip: 10.208.0.21}]${5:+, $5}}"
+}
+cat > "$PL_TMP/node.yaml" <<YAML
+node: {name: lbipam-node}
+dataplane: {worker_lcores: [1], lcore_map: "0@0,1@1", file_prefix: podlane-lbipam-$id, idle_sleep_us: 100}
+network: {pod_cidr: 10.208.0.0/24, gateway_ip: 10.208.0.1}
+api: {socket: $PODLANE_SOCKET}
+metrics: {enabled: false}
+endpoints:
+  - {id: lbipam/client, ip: 10.208.0.11, netns: $CLIENT}
+  - {id: lbipam/web, ip: 10.208.0.21, netns: $WEB}
+lb_ipam:
+  pools:
+    - {name: blue, blocks: [172.16.5.0/30]}
+    - {name: red, blocks: [172.16.5.2-172.16.5.3]}
+services:
+$(svc a 10.96.8.1 80 30081)
+$(svc b 10.96.8.2 80 30082 "lbipam_sharing_key: k")
+$(svc c 10.96.8.3 81 30083 "lbipam_sharing_key: k")
+$(svc d 10.96.8.4 80 30084)
+YAML
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
+ip netns exec "$WEB" python3 "$HERE/whoami_server.py" 0.0.0.0 8080 web > "$PL_TMP/web.log" 2>&1 &
+PL_PIDS+=("$!")
+
+check_assignment() {
+  local pools services
+  pools=$("$PODLANE" lb-ipam pools -o json)
+  services=$("$PODLANE" service list -o json)
+  echo "$pools" | jq -e '.pools[] | select(.name == "blue") | .ips_total == 2 and .ips_used == 2 and .ips_available == 0
+                         and (.conflicting | not) and (.disabled | not)' > /dev/null ||
+    pl_fail "pool blue: expected 2 used, 0 available: $pools"
+  echo "$pools" | jq -e '.pools[] | select(.name == "red") | .conflicting and (.conflict | contains("overlaps pool blue"))' > /dev/null ||
+    pl_fail "pool red: expected conflicting with blue: $pools"
+  echo "$pools" | jq -e '.pending == [{"name": "lbipam/d", "reason": "pool blue has no free address"}]' > /dev/null ||
+    pl_fail "expected lbipam/d pending on an exhausted pool: $pools"
+  lb_of() { echo "$services" | jq -r --arg n "$1" '[.[] | select(.name == $n and .type == "LoadBalancer" and .frontend != null) | .frontend] | join(",")'; }
+  [ "$(lb_of lbipam/a)" = "172.16.5.1:80/TCP" ] || pl_fail "lbipam/a: expected 172.16.5.1:80/TCP, got $(lb_of lbipam/a)"
+  [ "$(lb_of lbipam/b)" = "172.16.5.2:80/TCP" ] || pl_fail "lbipam/b: expected 172.16.5.2:80/TCP, got $(lb_of lbipam/b)"
+  [ "$(lb_of lbipam/c)" = "172.16.5.2:81/TCP" ] || pl_fail "lbipam/c: expected the shared 172.16.5.2:81/TCP, got $(lb_of lbipam/c)"
+  echo "$services" | jq -e '.[] | select(.name == "lbipam/d" and .pending == "pool blue has no free address")' > /dev/null ||
+    pl_fail "service list does not show lbipam/d pending: $services"
+  echo "$services" | jq -e '[.[] | select(.name == "lbipam/a" and .type == "LoadBalancer")][0].lb_ipam_pool == "blue"' > /dev/null ||
+    pl_fail "service list does not show lbipam/a's pool"
+}
+check_assignment
+"$PODLANE" lb-ipam pools
+"$PODLANE" service list | grep -E "LoadBalancer|NAME"
+
+curl_lb() { ip netns exec "$CLIENT" curl -sf --max-time 2 "http://$1/whoami"; }
+pl_wait_for "curl to lbipam/a's 172.16.5.1:80" 20 curl_lb 172.16.5.1:80
+pl_wait_for "curl to lbipam/c's shared 172.16.5.2:81" 10 curl_lb 172.16.5.2:81
+pl_wait_for "curl to lbipam/b's shared 172.16.5.2:80" 10 curl_lb 172.16.5.2:80
+
+pl_log "restarting podlaned: the same assignment"
+before=$("$PODLANE" lb-ipam pools -o json)
+kill "$PL_PODLANED_PID"
+wait "$PL_PODLANED_PID" 2>/dev/null || true
+pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
+[ "$("$PODLANE" lb-ipam pools -o json)" = "$before" ] || pl_fail "the pools differ after a restart"
+check_assignment
+pl_wait_for "curl to lbipam/a after the restart" 20 curl_lb 172.16.5.1:80
+pl_log "PASS: LB IPAM assigned the first free address, shared one by key, reported the exhausted and conflicting pools, and kept the assignment across a restart"
