@@ -54,6 +54,7 @@ std::vector<std::string> needs_restart(const Config& running, const Config& next
               running.loadbalancer.maglev_hash_seed == next.loadbalancer.maglev_hash_seed &&
               running.loadbalancer.nodeport_mode == next.loadbalancer.nodeport_mode,
           "loadbalancer");
+    check(running.lb_ipam == next.lb_ipam, "lb_ipam");
     return out;
 }
 
