@@ -5,6 +5,11 @@
 namespace podlane {
 
 std::vector<std::string> Agent::run_lb_ipam() {
+    // Without pools (fixed for the agent's life) LB IPAM is off: no service is
+    // pending (a LoadBalancer service without addresses keeps its ClusterIP
+    // and NodePort, as before LB IPAM) and a service change costs nothing more.
+    if (config_.lb_ipam.pools.empty())
+        return {};
     LbIpamResult result = assign_lb_ips(config_.lb_ipam, config_.services);
     lb_ipam_pools_ = std::move(result.pools);
     return apply_lb_ipam(result, config_.services);
