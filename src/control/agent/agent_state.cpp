@@ -73,10 +73,20 @@ std::vector<std::string> apply_named(std::vector<T>& list, bool replace, std::ve
 
 std::pair<std::vector<std::string>, bool> Agent::absorb(ClusterDelta& delta) {
     const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);
-    // A replacement rebuilds every entry (without LB IPAM's status), and a
-    // change may give or take another service's LoadBalancer address.
+    // A change may give or take another service's LoadBalancer address. A
+    // replacement rebuilds every entry from the source's, which carry no LB
+    // IPAM status: keep the statuses, so that only real moves count as changes.
     const bool services_touched = delta.replace || !delta.upsert_services.empty() || !delta.delete_services.empty();
+    std::map<std::string, LbIpamStatus> statuses;
+    if (delta.replace)
+        for (ServiceConfig& s : config_.services)
+            if (s.lb_ipam.managed)
+                statuses.emplace(s.name, std::move(s.lb_ipam));
     auto services_changed = apply_named(config_.services, delta.replace, delta.upsert_services, delta.delete_services);
+    if (!statuses.empty())
+        for (ServiceConfig& s : config_.services)
+            if (auto it = statuses.find(s.name); it != statuses.end())
+                s.lb_ipam = std::move(it->second);
     if (services_touched) {
         const auto lb_ipam_changed = run_lb_ipam();
         services_changed.insert(services_changed.end(), lb_ipam_changed.begin(), lb_ipam_changed.end());
