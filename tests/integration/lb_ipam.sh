@@ -7,8 +7,9 @@
 #   lbipam/c  key k    -> 172.16.5.2 too (port 81 beside b's 80: shared)
 #   lbipam/d           -> pending: pool blue has no free address
 # Checked through `podlane lb-ipam pools -o json` and `podlane service list
-# -o json`; a client pod curls both assigned addresses; after a podlaned
-# restart the assignment is the same.
+# -o json`; a client pod curls both assigned addresses; a reload of the file
+# adding an unrelated service moves nothing; after a podlaned restart the
+# assignment is the same.
 set -euo pipefail
 PODLANED=$(realpath "$1")
 PODLANE=$(realpath "$2")
@@ -23,12 +24,14 @@ pl_netns "$NODE"; pl_netns "$CLIENT"; pl_netns "$WEB"
 svc() { # NAME CLUSTER_IP PORT NODE_PORT [EXTRA]
   echo "  - {name: lbipam/$1, type: LoadBalancer, cluster_ip: $2, ports: [{port: $3, target_port: 8080, node_port: $4}], backends: [{ip: 10.208.0.21}]${5:+, $5}}"
 }
-cat > "$PL_TMP/node.yaml" <<YAML
+write_config() { # EXTRA_SERVICE_LINES
+cat > "$PL_TMP/node.yaml.new" <<YAML
 node: {name: lbipam-node}
 dataplane: {worker_lcores: [1], lcore_map: "0@0,1@1", file_prefix: podlane-lbipam-$id, idle_sleep_us: 100}
 network: {pod_cidr: 10.208.0.0/24, gateway_ip: 10.208.0.1}
 api: {socket: $PODLANE_SOCKET}
 metrics: {enabled: false}
+source: {file: {poll_ms: 100}}
 endpoints:
   - {id: lbipam/client, ip: 10.208.0.11, netns: $CLIENT}
   - {id: lbipam/web, ip: 10.208.0.21, netns: $WEB}
@@ -41,7 +44,11 @@ $(svc a 10.96.8.1 80 30081)
 $(svc b 10.96.8.2 80 30082 "lbipam_sharing_key: k")
 $(svc c 10.96.8.3 81 30083 "lbipam_sharing_key: k")
 $(svc d 10.96.8.4 80 30084)
+$1
 YAML
+mv "$PL_TMP/node.yaml.new" "$PL_TMP/node.yaml"
+}
+write_config ""
 pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 ip netns exec "$WEB" python3 "$HERE/whoami_server.py" 0.0.0.0 8080 web > "$PL_TMP/web.log" 2>&1 &
 PL_PIDS+=("$!")
@@ -74,6 +81,13 @@ curl_lb() { ip netns exec "$CLIENT" curl -sf --max-time 2 "http://$1/whoami"; }
 pl_wait_for "curl to lbipam/a's 172.16.5.1:80" 20 curl_lb 172.16.5.1:80
 pl_wait_for "curl to lbipam/c's shared 172.16.5.2:81" 10 curl_lb 172.16.5.2:81
 pl_wait_for "curl to lbipam/b's shared 172.16.5.2:80" 10 curl_lb 172.16.5.2:80
+
+pl_log "reloading the file with one more (ClusterIP) service: nothing moves"
+write_config "  - {name: lbipam/z-other, cluster_ip: 10.96.8.9, ports: [{port: 80, target_port: 8080}], backends: [{ip: 10.208.0.21}]}"
+has_other() { "$PODLANE" service list -o json | jq -e 'any(.[]; .name == "lbipam/z-other")' > /dev/null; }
+pl_wait_for "lbipam/z-other in service list" 5 has_other
+check_assignment
+curl_lb 172.16.5.1:80 > /dev/null || pl_fail "lbipam/a stopped answering after the reload"
 
 pl_log "restarting podlaned: the same assignment"
 before=$("$PODLANE" lb-ipam pools -o json)
