@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/format.h"
 #include "control/config/config.h"
 #include "control/lbipam/lb_ipam.h"
 
@@ -264,4 +265,30 @@ TEST_CASE("lb_ipam: deterministic, and stable when another service is added", "[
     c.services.erase(c.services.begin()); // default/a goes: default/c and default/d move down, default/b is pinned
     const auto changed = apply_lb_ipam(assign_lb_ips(c.lb_ipam, c.services), c.services);
     CHECK(changed == std::vector<std::string>{"default/c", "default/d"});
+}
+
+TEST_CASE("lb_ipam: podlane lb-ipam pools and service list render the pools and the pending services", "[lbipam]") {
+    const Json data = Json::parse(R"({"pools": [
+        {"name": "blue", "disabled": false, "conflicting": false, "conflict": null, "ips_total": 2,
+         "ips_available": 0, "ips_used": 2, "blocks": ["172.16.5.0/30"], "services": ["lbipam/a"]},
+        {"name": "red", "disabled": true, "conflicting": true, "conflict": "block 172.16.5.2-172.16.5.3 overlaps pool blue's 172.16.5.0/30",
+         "ips_total": 2, "ips_available": 1, "ips_used": 1, "blocks": ["172.16.5.2-172.16.5.3"], "services": []}],
+        "pending": [{"name": "lbipam/d", "reason": "pool blue has no free address"}]})");
+    CHECK(format_lb_ipam_pools(data) ==
+          "NAME  DISABLED  CONFLICTING  IPS AVAILABLE  IPS USED  BLOCKS\n"
+          "blue  false     False                    0         2  172.16.5.0/30\n"
+          "red   true      True                     1         1  172.16.5.2-172.16.5.3\n"
+          "pool red is conflicting: block 172.16.5.2-172.16.5.3 overlaps pool blue's 172.16.5.0/30\n"
+          "pending: lbipam/d: pool blue has no free address\n");
+    CHECK(format_lb_ipam_pools(Json{{"pools", Json::array()}, {"pending", Json::array()}}) ==
+          "no LB IPAM pools (lb_ipam.pools in the config)\n");
+    const Json services = Json::parse(R"([
+        {"id": 2, "name": "lbipam/a", "frontend": "172.16.5.1:80/TCP", "type": "LoadBalancer", "lb_ipam_pool": "blue",
+         "backends": [{"address": "10.208.0.21:8080", "state": "active", "local": true}]},
+        {"id": 0, "name": "lbipam/d", "frontend": null, "type": "LoadBalancer", "pending": "pool blue has no free address",
+         "backends": []}])");
+    CHECK(format_services(services) ==
+          "ID  FRONTEND           SERVICE TYPE              NAME      BACKEND\n"
+          " 2  172.16.5.1:80/TCP  LoadBalancer (pool blue)  lbipam/a  1 => 10.208.0.21:8080 (active, local)\n"
+          " -  <pending>          LoadBalancer              lbipam/d  pending: pool blue has no free address\n");
 }
