@@ -7,7 +7,9 @@
 #   lbipam/c  key k    -> 172.16.5.2 too (port 81 beside b's 80: shared)
 #   lbipam/d           -> pending: pool blue has no free address
 # Checked through `podlane lb-ipam pools -o json` and `podlane service list
-# -o json`; a client pod curls both assigned addresses; a reload of the file
+# -o json`; a second podlaned (another node) given the services in the
+# opposite order arrives at the same assignment; a client pod curls both
+# assigned addresses; a reload of the file
 # adding an unrelated service moves nothing; after a podlaned restart the
 # assignment is the same.
 set -euo pipefail
@@ -50,6 +52,7 @@ mv "$PL_TMP/node.yaml.new" "$PL_TMP/node.yaml"
 }
 write_config ""
 pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
+NODE1_PID=$PL_PODLANED_PID
 ip netns exec "$WEB" python3 "$HERE/whoami_server.py" 0.0.0.0 8080 web > "$PL_TMP/web.log" 2>&1 &
 PL_PIDS+=("$!")
 
@@ -74,6 +77,35 @@ check_assignment() {
     pl_fail "service list does not show lbipam/a's pool"
 }
 check_assignment
+
+pl_log "a second node, with the services listed the other way round: the same assignment"
+NODE2=plt-lbnode2-$id
+pl_netns "$NODE2"
+cat > "$PL_TMP/node2.yaml" <<YAML
+node: {name: lbipam-node2}
+dataplane: {worker_lcores: [1], lcore_map: "0@0,1@1", file_prefix: podlane-lbipam2-$id, idle_sleep_us: 100}
+network: {pod_cidr: 10.208.1.0/24, gateway_ip: 10.208.1.1}
+api: {socket: $PL_TMP/api2.sock}
+metrics: {enabled: false}
+lb_ipam:
+  pools:
+    - {name: blue, blocks: [172.16.5.0/30]}
+    - {name: red, blocks: [172.16.5.2-172.16.5.3]}
+services:
+$(svc d 10.96.8.4 80 30084)
+$(svc c 10.96.8.3 81 30083 "lbipam_sharing_key: k")
+$(svc b 10.96.8.2 80 30082 "lbipam_sharing_key: k")
+$(svc a 10.96.8.1 80 30081)
+YAML
+pl_start_podlaned "$NODE2" "$PL_TMP/node2.yaml" --socket "$PL_TMP/api2.sock" --log "$PL_TMP/podlaned2.log"
+NODE2_PID=$PL_PODLANED_PID
+lb_frontends() { "$PODLANE" "$@" service list -o json | jq -c '[.[] | select(.type == "LoadBalancer") | [.name, .frontend, .pending]] | sort'; }
+[ "$("$PODLANE" --socket "$PL_TMP/api2.sock" lb-ipam pools -o json)" = "$("$PODLANE" lb-ipam pools -o json)" ] ||
+  pl_fail "node 2's pools differ: $("$PODLANE" --socket "$PL_TMP/api2.sock" lb-ipam pools -o json)"
+[ "$(lb_frontends --socket "$PL_TMP/api2.sock")" = "$(lb_frontends)" ] ||
+  pl_fail "node 2's LoadBalancer addresses differ: $(lb_frontends --socket "$PL_TMP/api2.sock") vs $(lb_frontends)"
+kill "$NODE2_PID"; wait "$NODE2_PID" 2>/dev/null || true
+
 "$PODLANE" lb-ipam pools
 "$PODLANE" service list | grep -E "LoadBalancer|NAME"
 
@@ -91,10 +123,10 @@ curl_lb 172.16.5.1:80 > /dev/null || pl_fail "lbipam/a stopped answering after t
 
 pl_log "restarting podlaned: the same assignment"
 before=$("$PODLANE" lb-ipam pools -o json)
-kill "$PL_PODLANED_PID"
-wait "$PL_PODLANED_PID" 2>/dev/null || true
+kill "$NODE1_PID"
+wait "$NODE1_PID" 2>/dev/null || true
 pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 [ "$("$PODLANE" lb-ipam pools -o json)" = "$before" ] || pl_fail "the pools differ after a restart"
 check_assignment
 pl_wait_for "curl to lbipam/a after the restart" 20 curl_lb 172.16.5.1:80
-pl_log "PASS: LB IPAM assigned the first free address, shared one by key, reported the exhausted and conflicting pools, and kept the assignment across a restart"
+pl_log "PASS: LB IPAM assigned the first free address, shared one by key, reported the exhausted and conflicting pools, gave two nodes the same assignment, and kept it across a reload and a restart"
