@@ -495,13 +495,12 @@ std::string prefix(const std::string& source, int line) {
 
 namespace {
 
-/// Runs `read` on the parsed text, turning loader failures and YAML errors
-/// into one "<source>:<line>: <message>" error.
-template <typename Read>
-auto guarded_read(const std::string& yaml_text, const std::string& source_name, Read read)
-    -> Result<decltype(read(YAML::Node()))> {
+/// Runs `read` on the root `load` returns, turning loader failures and YAML
+/// errors into one "<source>:<line>: <message>" error.
+template <typename Load, typename Read>
+auto guarded_read(Load load, const std::string& source_name, Read read) -> Result<decltype(read(YAML::Node()))> {
     try {
-        return read(YAML::Load(yaml_text));
+        return read(load());
     } catch (const Failure& f) {
         return make_error(prefix(source_name, f.line) + f.text);
     } catch (const YAML::Exception& e) { // syntax errors (ParserException) and the like
@@ -514,23 +513,34 @@ auto guarded_read(const std::string& yaml_text, const std::string& source_name, 
     }
 }
 
+/// Reads the `nodes:` and `services:` of `root` against a copy of `node_config`.
+ClusterObjects read_cluster_objects(const YAML::Node& root, const Config& node_config) {
+    Config c = node_config;
+    c.nodes.clear();
+    c.services.clear();
+    const Mapping top(Field{root, ""}, {"nodes", "services"});
+    read_peers(top, c, /*from_source=*/true);
+    read_services(top, c);
+    return ClusterObjects{std::move(c.nodes), std::move(c.services)};
+}
+
 } // namespace
 
 Result<Config> parse_config(const std::string& yaml_text, const std::string& source_name) {
-    return guarded_read(yaml_text, source_name, [](const YAML::Node& root) { return read_config(root); });
+    return guarded_read([&] { return YAML::Load(yaml_text); }, source_name,
+                        [](const YAML::Node& root) { return read_config(root); });
 }
 
 Result<ClusterObjects> parse_cluster_objects(const std::string& text, const Config& node_config,
                                              const std::string& source_name) {
-    return guarded_read(text, source_name, [&](const YAML::Node& root) {
-        Config c = node_config;
-        c.nodes.clear();
-        c.services.clear();
-        const Mapping top(Field{root, ""}, {"nodes", "services"});
-        read_peers(top, c, /*from_source=*/true);
-        read_services(top, c);
-        return ClusterObjects{std::move(c.nodes), std::move(c.services)};
-    });
+    return guarded_read([&] { return YAML::Load(text); }, source_name,
+                        [&](const YAML::Node& root) { return read_cluster_objects(root, node_config); });
+}
+
+Result<ClusterObjects> parse_cluster_objects(const YAML::Node& root, const Config& node_config,
+                                             const std::string& source_name) {
+    return guarded_read([&] { return root; }, source_name,
+                        [&](const YAML::Node& r) { return read_cluster_objects(r, node_config); });
 }
 
 Result<Config> load_config_file(const std::string& path) {

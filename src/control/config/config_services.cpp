@@ -2,6 +2,7 @@
 // conntrack, masquerade, services and the endpoints' host_ports, with the
 // checks that span them. read_config in config.cpp calls these in a fixed order.
 #include <map>
+#include <unordered_map>
 #include <tuple>
 
 #include "control/config/config_reader.h"
@@ -244,13 +245,17 @@ void read_lbipam_keys(const Mapping& m, ServiceConfig& s) {
     }
 }
 
-ServiceConfig read_service(const Mapping& m, const Config& c, Uses& frontends, Uses& node_ports) {
+/// Service names already read, with their index in `services` (a lookup,
+/// not a scan: a file of 10,000 services would otherwise compare 50 million
+/// pairs of names).
+using Names = std::unordered_map<std::string, size_t>;
+
+ServiceConfig read_service(const Mapping& m, const Config& c, Uses& frontends, Uses& node_ports, Names& names) {
     ServiceConfig s;
     const Field name = m.require("name", "a unique service name, like default/web");
     s.name = as_nonempty(name);
-    for (size_t i = 0; i < c.services.size(); ++i)
-        if (c.services[i].name == s.name)
-            invalid(name, "a unique name, but " + at("services", i) + " already uses it");
+    if (const auto [it, added] = names.try_emplace(s.name, c.services.size()); !added)
+        invalid(name, "a unique name, but " + at("services", it->second) + " already uses it");
     m.read("type", s.type, [](const Field& f) {
         return as_enum<ServiceType>(f, {{"ClusterIP", ServiceType::ClusterIP}, {"NodePort", ServiceType::NodePort},
                                         {"LoadBalancer", ServiceType::LoadBalancer}});
@@ -298,11 +303,14 @@ void read_services(const Mapping& top, Config& c) {
     if (!list)
         return;
     Uses frontends, node_ports;
+    Names names;
+    for (size_t i = 0; i < c.services.size(); ++i)
+        names.try_emplace(c.services[i].name, i);
     for (const Field& item : items(*list, "a list of services, like [{name: default/web, cluster_ip: 10.96.0.10, ports: [{port: 80}]}]")) {
         const Mapping m(item, {"name", "type", "cluster_ip", "external_ips", "load_balancer_ips", "external_traffic_policy",
                                "internal_traffic_policy", "session_affinity", "session_affinity_timeout_s", "algorithm",
                                "ports", "backends", "lbipam_ips", "lbipam_sharing_key"});
-        c.services.push_back(read_service(m, c, frontends, node_ports));
+        c.services.push_back(read_service(m, c, frontends, node_ports, names));
     }
 }
 

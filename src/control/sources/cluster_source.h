@@ -22,6 +22,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace YAML {
+class Node;
+}
+
 namespace podlane {
 
 /// Nodes and services as a document or a store holds them.
@@ -106,6 +110,10 @@ public:
 /// carry pod_cidrs with ipam cluster-pool (allocated through the source), and
 /// an entry for this node itself is skipped. Errors name the key path and line.
 Result<ClusterObjects> parse_cluster_objects(const std::string& text, const Config& node_config,
+                                             const std::string& source_name);
+/// The same for a document already loaded with yaml-cpp (a caller that reads
+/// the document itself, such as `podlane kvstore apply`, loads it once).
+Result<ClusterObjects> parse_cluster_objects(const YAML::Node& root, const Config& node_config,
                                              const std::string& source_name);
 
 } // namespace podlane
