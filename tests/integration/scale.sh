@@ -56,7 +56,8 @@ PL_PIDS+=("$ping_pid")
 sleep 1
 t0=$(now)
 last=$(ip netns exec "${P}ext" python3 "$HERE/etcd_put_services.py" "$ETCD" "$N" scale/put 128)
-mapfile -t seen < <(wait_frontends $((base + N)))
+times=$(wait_frontends $((base + N))) || pl_fail "waiting for the frontends: $times"
+mapfile -t seen <<<"$times"
 for n in 1 2; do
   c=$(awk -v a="${seen[$((n - 1))]}" -v b="$last" 'BEGIN {printf "%.3f", a - b}')
   pl_log "node$n converged $c s after the last put ($(awk -v a="$last" -v b="$t0" 'BEGIN {printf "%.1f", a - b}') s of puts)"
@@ -83,14 +84,16 @@ done
 if grep -q "lease expired" "$RUN/node1.log" "$RUN/node2.log"; then pl_fail "a node's lease expired"; fi
 
 pl_log "2. $N more with podlane kvstore apply"
-python3 "$HERE/etcd_put_services.py" "$ETCD" "$N" scale/apply 160 --yaml > "$PL_TMP/apply.yaml"
+# Cluster IPs after the first phase's (250 a /24 from 10.96.128.0).
+python3 "$HERE/etcd_put_services.py" "$ETCD" "$N" scale/apply $((128 + (N + 249) / 250)) --yaml > "$PL_TMP/apply.yaml"
 t0=$(now)
 ip netns exec "${P}ext" "$PODLANE" kvstore apply -f "$PL_TMP/apply.yaml" --etcd "http://$ETCD" > /dev/null
 t1=$(now)
 took=$(awk -v a="$t1" -v b="$t0" 'BEGIN {printf "%.2f", a - b}')
 pl_log "kvstore apply of $N services took $took s"
 awk -v c="$took" 'BEGIN {exit !(c <= 5.0)}' || pl_fail "kvstore apply of $N services took $took s (at most 5 s)"
-mapfile -t seen < <(wait_frontends $((base + 2 * N)))
+times=$(wait_frontends $((base + 2 * N))) || pl_fail "waiting for the frontends: $times"
+mapfile -t seen <<<"$times"
 for n in 1 2; do
   c=$(awk -v a="${seen[$((n - 1))]}" -v b="$t1" 'BEGIN {printf "%.3f", a - b}')
   pl_log "node$n converged $c s after kvstore apply ended"
