@@ -37,8 +37,8 @@
 # PodCIDR and the services' LoadBalancer IPs, and zebra installs what bgpd
 # learns (ECMP over the nodes) into ${P}ext's kernel. No static route to a pod
 # or LB IP is installed then. FRR's config, pid files, vty sockets and log are
-# in /run/podlane/lab-${P}-frr/ (owned by FRR's user, deleted by down); ask it
-# with: ip netns exec ${P}ext vtysh --vty_socket /run/podlane/lab-${P}-frr -c 'show ip bgp'
+# in /run/podlane-frr/lab-${P}/ (owned by FRR's user, deleted by down); ask it
+# with: ip netns exec ${P}ext vtysh --vty_socket /run/podlane-frr/lab-${P} -c 'show ip bgp'
 # --services FILE: a YAML fragment of top-level keys (loadbalancer:,
 # conntrack:, masquerade:, services:; not endpoints:) appended verbatim to
 # every node's config, the same file on all nodes as in a cluster.
@@ -293,6 +293,7 @@ frr_down() {
   done
   for pid in "${pids[@]}"; do rm -rf "/var/tmp/frr/bgpd.$pid" "/var/tmp/frr/zebra.$pid"; done
   rm -rf "$FRR_DIR"
+  rmdir "$(dirname "$FRR_DIR")" 2>/dev/null || true # the last lab's
 }
 
 # start_frr: the BGP router in ${P}ext: zebra (installs learnt routes into
@@ -303,6 +304,8 @@ frr_down() {
 start_frr() {
   local ns=${PREFIX}ext i
   command -v vtysh >/dev/null && [ -x /usr/lib/frr/bgpd ] || die "--bgp: FRR is missing (scripts/install-deps.sh installs frr)"
+  # Its parent must let FRR's user through whatever the umask.
+  mkdir -p -m 0755 "$(dirname "$FRR_DIR")"
   mkdir -p "$FRR_DIR"
   {
     echo "! scripts/lab.sh --bgp: the router of lab ${PREFIX}"
@@ -655,7 +658,9 @@ done
 [[ $PREFIX =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$ ]] ||
   die "--prefix $PREFIX: expected 1..20 characters of A-Z a-z 0-9 _ . -"
 RUN_DIR=/run/podlane/lab-${PREFIX}
-FRR_DIR=/run/podlane/lab-${PREFIX}-frr   # --bgp: FRR's own files, owned by its user
+# --bgp: FRR's own files, owned by its user, outside /run/podlane: podlaned
+# makes that 0700 when it creates it, and FRR drops root before it writes.
+FRR_DIR=/run/podlane-frr/lab-${PREFIX}
 [ "$(id -u)" -eq 0 ] || die "run as root (namespaces and DPDK)"
 
 case $CMD in

@@ -34,7 +34,7 @@ command -v vtysh >/dev/null || pl_fail "vtysh is missing (scripts/install-deps.s
 N=3
 P=plb$$-
 RUN=/run/podlane/lab-$P
-FRR=/run/podlane/lab-$P-frr
+FRR=/run/podlane-frr/lab-$P
 LAB=$REPO/scripts/lab.sh
 LB_CLUSTER=172.16.0.10
 LB_LOCAL=172.16.0.20
