@@ -142,6 +142,11 @@ private:
     std::vector<BgpPeerSample> bgp_samples() const;
     std::unique_ptr<BgpSpeaker> bgp_;    ///< the BGP speaker, when bgp.instances is not empty
     std::chrono::steady_clock::time_point last_bgp_tick_{};
+    /// What to advertise as of snapshot generation bgp_routes_generation_:
+    /// recomputed only when a publish changed the services or the node
+    /// (every change that moves a route publishes), not every tick.
+    BgpRouteSet bgp_routes_;
+    uint64_t bgp_routes_generation_ = 0;
 
     Result<void> attach_tap(EndpointRecord& rec);
     Result<void> attach_vhost(EndpointRecord& rec); // agent_vhost.cpp

@@ -32,7 +32,9 @@ Result<void> Agent::start_bgp() {
         return make_error("bgp: needs the host path (an uplink and host.enabled): the sessions run from node.ip "
                           "in the node's kernel");
     bgp_ = std::make_unique<BgpSpeaker>(config_.bgp, config_.node_ip, config_.node_name);
-    return bgp_->start(bgp_route_set());
+    bgp_routes_ = bgp_route_set();
+    bgp_routes_generation_ = generation_;
+    return bgp_->start(bgp_routes_);
 }
 
 void Agent::bgp_tick() {
@@ -42,7 +44,11 @@ void Agent::bgp_tick() {
     if (now - last_bgp_tick_ < kBgpRoutesPeriod)
         return;
     last_bgp_tick_ = now;
-    bgp_->tick(bgp_route_set(), now);
+    if (bgp_routes_generation_ != generation_) {
+        bgp_routes_ = bgp_route_set();
+        bgp_routes_generation_ = generation_;
+    }
+    bgp_->tick(bgp_routes_, now);
     controller_ran("bgp-speaker", bgp_->speaker_json().value("running", false) ? "" : "BIRD is not running");
 }
 
