@@ -49,6 +49,8 @@ struct Options {
     uint32_t runs = 3;
     uint32_t stream = 0;
     uint32_t stream_rate = 0; ///< events a second; 0: back to back
+    uint32_t bulk = 0;        ///< new services in deltas of bulk_batch (a kvstore apply as the watch sees it)
+    uint32_t bulk_batch = 128;
     LbAlgorithm algorithm = LbAlgorithm::Random;
     uint32_t maglev_m = 16381;
     bool json = false;
@@ -57,7 +59,8 @@ struct Options {
 [[noreturn]] void usage(const char* msg) {
     std::fprintf(stderr,
                  "bench_control: %s\nusage: bench_control [--services S] [--backends B] [--updates U] [--runs R]\n"
-                 "                     [--stream N] [--stream-rate R] [--algorithm random|maglev] [--maglev-m M] [--json]\n",
+                 "                     [--stream N] [--stream-rate R] [--bulk N] [--bulk-batch K]\n"
+                 "                     [--algorithm random|maglev] [--maglev-m M] [--json]\n",
                  msg);
     std::exit(2);
 }
@@ -77,6 +80,8 @@ Options parse(int argc, char** argv) {
         else if (a == "--runs") o.runs = std::max(1u, next());
         else if (a == "--stream") o.stream = next();
         else if (a == "--stream-rate") o.stream_rate = next();
+        else if (a == "--bulk") o.bulk = next();
+        else if (a == "--bulk-batch") o.bulk_batch = std::max(1u, next());
         else if (a == "--maglev-m") o.maglev_m = next();
         else if (a == "--json") o.json = true;
         else if (a == "--algorithm" && i + 1 < argc) {
@@ -112,6 +117,10 @@ ServiceConfig make_service(const Options& o, uint32_t s, uint32_t generation) {
     return svc;
 }
 
+/// One update published (the control thread's part): a function of its own,
+/// so that callgrind can count it alone (--toggle-collect='*publish_update*').
+__attribute__((noinline)) void publish_update(Agent& agent, ClusterDelta d) { agent.apply_delta(std::move(d)); }
+
 double percentile(std::vector<double> v, double p) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
@@ -130,12 +139,21 @@ struct StreamResult {
     double converge_ms = 0;     ///< last event -> the worker uses tables carrying it
     uint64_t publishes = 0;     ///< while streaming and converging
     uint64_t coalesced = 0;
+    double cpu_s = 0;           ///< the control thread's CPU time (the machine's other load left out)
 };
+
+/// CPU time of the calling thread, in seconds.
+double thread_cpu_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 /// N single-service updates into the running agent, as a source's watch
 /// delivers them; between events the control timer's work (flush, latency).
 StreamResult stream(Agent& agent, const Options& o) {
     const Json before = agent.status()["updates"];
+    const double cpu0 = thread_cpu_s();
     const auto gap = o.stream_rate ? std::chrono::nanoseconds(1000000000 / o.stream_rate) : std::chrono::nanoseconds(0);
     const auto t0 = Clock::now();
     auto last = t0;
@@ -155,6 +173,41 @@ StreamResult stream(Agent& agent, const Options& o) {
     wait_workers(agent);
     const Json after = agent.status()["updates"];
     StreamResult r;
+    r.cpu_s = thread_cpu_s() - cpu0;
+    r.seconds = std::chrono::duration<double>(last - t0).count();
+    r.converge_ms = std::chrono::duration<double, std::milli>(Clock::now() - last).count();
+    r.publishes = after["publishes"].get<uint64_t>() - before["publishes"].get<uint64_t>();
+    r.coalesced = after["coalesced"].get<uint64_t>() - before["coalesced"].get<uint64_t>();
+    return r;
+}
+
+/// N new services (named to sort before the S already there, as a second
+/// set written with `podlane kvstore apply` may) in deltas of `bulk_batch`
+/// back to back, as the etcd watch delivers a run of 128-put transactions.
+StreamResult bulk(Agent& agent, const Options& o) {
+    const Json before = agent.status()["updates"];
+    const double cpu0 = thread_cpu_s();
+    const auto t0 = Clock::now();
+    auto last = t0;
+    for (uint32_t i = 0; i < o.bulk; i += o.bulk_batch) {
+        ClusterDelta d;
+        for (uint32_t k = i; k < std::min(o.bulk, i + o.bulk_batch); ++k) {
+            ServiceConfig svc = make_service(o, k, 0);
+            char name[32];
+            std::snprintf(name, sizeof name, "bench/add-%05u", k);
+            svc.name = name;
+            svc.cluster_ip = Ipv4Addr::from_host(0x0a680000u + k + 1); // after the S services' 10.96.x
+            d.upsert_services.push_back(std::move(svc));
+        }
+        last = d.received = Clock::now();
+        agent.enqueue_delta(std::move(d));
+        agent.flush_updates();
+        agent.check_update_latency();
+    }
+    wait_workers(agent);
+    const Json after = agent.status()["updates"];
+    StreamResult r;
+    r.cpu_s = thread_cpu_s() - cpu0;
     r.seconds = std::chrono::duration<double>(last - t0).count();
     r.converge_ms = std::chrono::duration<double, std::milli>(Clock::now() - last).count();
     r.publishes = after["publishes"].get<uint64_t>() - before["publishes"].get<uint64_t>();
@@ -197,7 +250,7 @@ int main(int argc, char** argv) {
     std::vector<double> update_us;
     std::vector<double> apply_us; ///< the control thread's part: apply, compile, assemble, publish
     size_t frontends = 0, backends = 0;
-    StreamResult streamed;
+    StreamResult streamed, bulked;
     {
         Agent agent(*cfg);
         if (auto r = agent.start(); !r) {
@@ -230,13 +283,15 @@ int main(int argc, char** argv) {
             d.upsert_services.push_back(make_service(o, (u * 7919u) % o.services, u));
             const auto t0 = Clock::now();
             d.received = t0;
-            agent.apply_delta(std::move(d));
+            publish_update(agent, std::move(d));
             apply_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
             wait_workers(agent);
             update_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
         }
         if (o.stream > 0)
             streamed = stream(agent, o);
+        if (o.bulk > 0)
+            bulked = bulk(agent, o);
         agent.stop();
     }
     rte_eal_cleanup();
@@ -249,13 +304,16 @@ int main(int argc, char** argv) {
                     "\"updates\": %zu, \"update_us_p50\": %.1f, \"update_us_p99\": %.1f, \"update_us_max\": %.1f, "
                     "\"publish_us_p50\": %.1f, \"publish_us_p99\": %.1f, \"stream_events\": %u, \"stream_rate\": %u, "
                     "\"stream_seconds\": %.3f, \"stream_publishes\": %llu, \"stream_publishes_per_s\": %.1f, "
-                    "\"stream_coalesced\": %llu, \"stream_converge_ms\": %.2f}\n",
+                    "\"stream_coalesced\": %llu, \"stream_converge_ms\": %.2f, \"bulk\": %u, \"bulk_batch\": %u, "
+                    "\"bulk_seconds\": %.3f, \"bulk_publishes\": %llu, \"bulk_converge_ms\": %.2f, \"bulk_cpu_us_per_service\": %.1f}\n",
                     o.services, o.backends, frontends, backends, alg, o.maglev_m, full_med,
                     *std::max_element(full_ms.begin(), full_ms.end()), update_us.size(), percentile(update_us, 0.5),
                     percentile(update_us, 0.99), percentile(update_us, 1.0), percentile(apply_us, 0.5),
                     percentile(apply_us, 0.99), o.stream, o.stream_rate, streamed.seconds,
                     static_cast<unsigned long long>(streamed.publishes), per_s(streamed),
-                    static_cast<unsigned long long>(streamed.coalesced), streamed.converge_ms);
+                    static_cast<unsigned long long>(streamed.coalesced), streamed.converge_ms, o.bulk, o.bulk_batch,
+                    bulked.seconds, static_cast<unsigned long long>(bulked.publishes), bulked.converge_ms,
+                    bulked.cpu_s * 1e6 / o.bulk);
     } else {
         std::printf("%u services x %u backends (%zu frontends, %zu backends, %s%s)\n", o.services, o.backends,
                     frontends, backends, alg,
@@ -273,6 +331,12 @@ int main(int argc, char** argv) {
                         o.stream, o.stream_rate ? (std::to_string(o.stream_rate) + "/s").c_str() : "back to back",
                         streamed.seconds, static_cast<unsigned long long>(streamed.publishes), per_s(streamed),
                         static_cast<unsigned long long>(streamed.coalesced), streamed.converge_ms);
+        if (o.bulk > 0)
+            std::printf("  %u new services in deltas of %u over %.3f s: %llu publishes; last delta to the worker using it: %.2f ms\n"
+                        "    (%.1f us a service, first delta to converged; control thread CPU %.1f us a service)\n",
+                        o.bulk, o.bulk_batch, bulked.seconds, static_cast<unsigned long long>(bulked.publishes),
+                        bulked.converge_ms, (bulked.seconds * 1e3 + bulked.converge_ms) * 1e3 / o.bulk,
+                        bulked.cpu_s * 1e6 / o.bulk);
     }
     return 0;
 }

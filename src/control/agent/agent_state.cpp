@@ -2,6 +2,7 @@
 // nodes with their PodCIDRs, services with their backends) and showing the
 // source's health.
 #include "control/agent/agent.h"
+#include "control/agent/named_list.h"
 #include "control/tables/identity.h"
 
 #include <algorithm>
@@ -9,67 +10,6 @@
 #include <map>
 
 namespace podlane {
-
-namespace {
-
-/// Applies upserts and deletes (or a whole replacement) to a list of named
-/// objects sorted by name, keeping it sorted. Returns the names that changed.
-/// Upserts and deletes touch only their own entries (a binary search each),
-/// so one change to a list of 10,000 costs what one change costs.
-template <typename T>
-std::vector<std::string> apply_named(std::vector<T>& list, bool replace, std::vector<T>& upserts,
-                                     const std::vector<std::string>& deletes) {
-    const auto by_name = [](const T& item, const std::string& name) { return item.name < name; };
-    std::vector<std::string> changed;
-    if (replace) {
-        std::map<std::string, T> next;
-        for (T& item : upserts)
-            next.insert_or_assign(item.name, std::move(item));
-        auto old = list.begin();
-        for (const auto& [name, item] : next) {
-            for (; old != list.end() && old->name < name; ++old)
-                changed.push_back(old->name); // gone
-            if (old != list.end() && old->name == name) {
-                if (!(*old == item))
-                    changed.push_back(name);
-                ++old;
-            } else {
-                changed.push_back(name); // new
-            }
-        }
-        for (; old != list.end(); ++old)
-            changed.push_back(old->name);
-        list.clear();
-        list.reserve(next.size());
-        for (auto& [name, item] : next)
-            list.push_back(std::move(item));
-    } else {
-        for (T& item : upserts) {
-            auto at = std::lower_bound(list.begin(), list.end(), item.name, by_name);
-            if (at != list.end() && at->name == item.name) {
-                if (*at == item)
-                    continue;
-                changed.push_back(item.name);
-                *at = std::move(item);
-            } else {
-                changed.push_back(item.name);
-                list.insert(at, std::move(item));
-            }
-        }
-        for (const std::string& name : deletes) {
-            auto at = std::lower_bound(list.begin(), list.end(), name, by_name);
-            if (at != list.end() && at->name == name) {
-                changed.push_back(name);
-                list.erase(at);
-            }
-        }
-    }
-    std::sort(changed.begin(), changed.end());
-    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-    return changed;
-}
-
-} // namespace
 
 std::pair<std::vector<std::string>, bool> Agent::absorb(ClusterDelta& delta) {
     const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);

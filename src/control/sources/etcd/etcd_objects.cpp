@@ -1,8 +1,35 @@
 #include "control/sources/etcd/etcd_objects.h"
 
+#include <string_view>
+#include <unordered_map>
+
 #include <nlohmann/json.hpp>
 
+#include "control/config/json_document.h"
+
 namespace podlane {
+
+namespace {
+
+/// One value in the config schema, as the item of `list` ("nodes" or
+/// "services"). Values are JSON as podlane writes them, read without
+/// yaml-cpp's scanner (load_json_document: about a third of the cost); a
+/// value that is not JSON, or that does not validate, goes through the YAML
+/// text path, whose message carries the line as it always did.
+Result<ClusterObjects> parse_item(const char* list, const std::string& value, const Config& config,
+                                  const std::string& source) {
+    if (auto item = load_json_document(value)) {
+        YAML::Node items(YAML::NodeType::Sequence);
+        items.push_back(*item);
+        YAML::Node root(YAML::NodeType::Map);
+        root.force_insert(list, items);
+        if (auto objects = parse_cluster_objects(root, config, source))
+            return objects;
+    }
+    return parse_cluster_objects(std::string("{\"") + list + "\": [" + value + "]}", config, source);
+}
+
+} // namespace
 
 EtcdObjects::EtcdObjects(Config node_config, std::string prefix)
     : config_(std::move(node_config)), keys_{std::move(prefix)} {
@@ -35,8 +62,7 @@ void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vect
         (is_node ? d.delete_nodes : d.delete_services).push_back(name);
         return;
     }
-    const std::string doc = std::string(is_node ? "{\"nodes\": [" : "{\"services\": [") + kv.value + "]}";
-    auto objects = parse_cluster_objects(doc, config_, "etcd " + kv.key);
+    auto objects = parse_item(is_node ? "nodes" : "services", kv.value, config_, "etcd " + kv.key);
     if (!objects) {
         errors.push_back(objects.error().message);
         return;
@@ -67,14 +93,16 @@ ClusterDelta EtcdObjects::load(const std::vector<EtcdKv>& kvs, std::vector<std::
 }
 
 ClusterDelta EtcdObjects::apply(const std::vector<EtcdWatchEvent>& events, std::vector<std::string>& errors) const {
+    // Only a key's last event in the batch counts (a range delete of 10,000
+    // keys is one response: a map, not a scan per event).
+    std::unordered_map<std::string_view, size_t> last;
+    last.reserve(events.size());
+    for (size_t i = 0; i < events.size(); ++i)
+        last[events[i].kv.key] = i;
     ClusterDelta d;
-    for (size_t i = 0; i < events.size(); ++i) {
-        bool later = false; // only a key's last event in the batch counts
-        for (size_t j = i + 1; j < events.size() && !later; ++j)
-            later = events[j].kv.key == events[i].kv.key;
-        if (!later)
+    for (size_t i = 0; i < events.size(); ++i)
+        if (last[events[i].kv.key] == i)
             add(events[i].kv, events[i].deleted, d, errors);
-    }
     return d;
 }
 
