@@ -84,11 +84,20 @@ bool LbAssembler::before(const Claim& a, const Claim& b) {
     return *a.rank < *b.rank;
 }
 
+std::vector<LbAssembler::Claim>& LbAssembler::claims_of(uint32_t s, uint64_t key) {
+    std::vector<KeyClaims>& shard = claims_[s];
+    auto it = std::lower_bound(shard.begin(), shard.end(), key,
+                               [](const KeyClaims& k, uint64_t want) { return k.key < want; });
+    if (it == shard.end() || it->key != key)
+        it = shard.insert(it, KeyClaims{key, {}});
+    return it->claims;
+}
+
 void LbAssembler::add(const CompiledUnit& u, const std::string* rank) {
     for (uint32_t i = 0; i < u.frontends.size(); ++i) {
         const uint64_t key = u.frontends[i].key;
         const uint32_t s = LbFrontendShards::shard_of(key);
-        std::vector<Claim>& claims = claims_[s][key];
+        std::vector<Claim>& claims = claims_of(s, key);
         const Claim c{rank, &u, i};
         if (claims.empty())
             frontend_ips_.hold(Ipv4Addr{static_cast<uint32_t>(key >> 32)});
@@ -116,10 +125,11 @@ void LbAssembler::add(const CompiledUnit& u, const std::string* rank) {
 void LbAssembler::remove(const CompiledUnit& u) {
     for (const CompiledUnit::Frontend& f : u.frontends) {
         const uint32_t s = LbFrontendShards::shard_of(f.key);
-        auto it = claims_[s].find(f.key);
-        if (it == claims_[s].end())
+        auto it = std::lower_bound(claims_[s].begin(), claims_[s].end(), f.key,
+                                   [](const KeyClaims& k, uint64_t want) { return k.key < want; });
+        if (it == claims_[s].end() || it->key != f.key)
             continue;
-        std::vector<Claim>& claims = it->second;
+        std::vector<Claim>& claims = it->claims;
         claims.erase(std::remove_if(claims.begin(), claims.end(), [&](const Claim& c) { return c.unit == &u; }),
                      claims.end());
         if (claims.empty()) {
@@ -157,7 +167,11 @@ std::shared_ptr<const LbFrontendShard> LbAssembler::build_shard(uint32_t s) cons
         return nullptr;
     auto shard = std::make_shared<LbFrontendShard>();
     std::vector<uint64_t> keys;
+    keys.reserve(claims_[s].size());
+    shard->frontends.reserve(claims_[s].size());
+    shard->services.reserve(claims_[s].size());
     std::vector<const CompiledUnit*> units; // whose picks the shard holds
+    units.reserve(claims_[s].size());
     for (const auto& [key, claims] : claims_[s]) {
         const Claim& c = claims.front();
         const CompiledUnit& u = *c.unit;
@@ -173,11 +187,14 @@ std::shared_ptr<const LbFrontendShard> LbAssembler::build_shard(uint32_t s) cons
         fe.external = f.external == f.internal ? fe.internal : place(f.external);
         keys.push_back(key);
         shard->frontends.push_back(fe);
-        if (std::find(units.begin(), units.end(), &u) == units.end()) {
-            units.push_back(&u);
-            shard->picks.insert(shard->picks.end(), u.picks.begin(), u.picks.end());
-        }
+        units.push_back(&u);
     }
+    // Each serving unit's picks once (a unit serves several keys: its ports,
+    // external IPs); sorted, not searched per key (quadratic in the shard).
+    std::sort(units.begin(), units.end());
+    units.erase(std::unique(units.begin(), units.end()), units.end());
+    for (const CompiledUnit* u : units)
+        shard->picks.insert(shard->picks.end(), u->picks.begin(), u->picks.end());
     shard->by_key = KeyMap64(keys);
     return shard;
 }
@@ -186,15 +203,18 @@ void LbAssembler::fill(LbTables& t) {
     shards_rebuilt_ = 0;
     if (dirty_.any()) {
         auto next = std::make_shared<LbFrontendShards>(*shards_);
-        next->frontends = next->services = 0;
         for (uint32_t s = 0; s < LbFrontendShards::kShards; ++s) {
-            if (dirty_.test(s)) {
-                next->shards[s] = build_shard(s);
-                ++shards_rebuilt_;
+            if (!dirty_.test(s))
+                continue;
+            if (const auto& old = next->shards[s]) { // the totals change by what the shard's rebuild changes
+                next->frontends -= old->frontends.size();
+                next->services -= old->services.size();
             }
-            if (next->shards[s]) {
-                next->frontends += next->shards[s]->frontends.size();
-                next->services += next->shards[s]->services.size();
+            next->shards[s] = build_shard(s);
+            ++shards_rebuilt_;
+            if (const auto& now = next->shards[s]) {
+                next->frontends += now->frontends.size();
+                next->services += now->services.size();
             }
         }
         dirty_.reset();
