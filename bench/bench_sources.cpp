@@ -10,7 +10,13 @@
 //            (parse_watch_message), then EtcdObjects::apply (validation,
 //            ServiceConfig). Time per service for each part, and in all.
 //
-//   bench_sources [--services N] [--backends B] [--batch K] [--runs R] [--json]
+//   k8s      (--k8s DIR) the watch events of a data directory of
+//            fake_kube_api.py (tests/integration/k8s_scale_data.py writes N
+//            Services and N EndpointSlices ADDED): each line parsed and
+//            applied to a K8sCache (convert, join), a delta taken every
+//            --batch lines as the source takes one per read. Time per event.
+//
+//   bench_sources [--services N] [--backends B] [--batch K] [--runs R] [--k8s DIR] [--json]
 //
 // Under callgrind (--toggle-collect='*decode_all*'), instructions per
 // service = Collected / N / R.
@@ -26,6 +32,9 @@
 #include "control/config/config.h"
 #include "control/sources/etcd/etcd_client.h"
 #include "control/sources/etcd/etcd_objects.h"
+#include "control/sources/k8s/k8s_cache.h"
+
+#include <fstream>
 
 namespace {
 
@@ -38,6 +47,7 @@ struct Options {
     uint32_t backends = 10;
     uint32_t batch = 128;
     uint32_t runs = 3;
+    std::string k8s_dir;
     bool json = false;
 };
 
@@ -62,6 +72,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--batch") o.batch = next();
         else if (a == "--runs") o.runs = std::max(1u, next());
         else if (a == "--json") o.json = true;
+        else if (a == "--k8s" && i + 1 < argc) o.k8s_dir = argv[++i];
         else usage(("unknown argument " + a).c_str());
     }
     if (o.services == 0 || o.services > 62500 || o.backends == 0 || o.backends > 100 || o.batch == 0)
@@ -138,6 +149,56 @@ __attribute__((noinline)) Times decode_all(const std::vector<std::string>& messa
     return t;
 }
 
+std::vector<std::string> lines_of(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) {
+        std::fprintf(stderr, "bench_sources: cannot read %s\n", path.c_str());
+        std::exit(1);
+    }
+    std::vector<std::string> out;
+    for (std::string line; std::getline(f, line);)
+        if (!line.empty())
+            out.push_back(line);
+    return out;
+}
+
+/// The k8s scenario: every recorded Service, then every EndpointSlice, event.
+int run_k8s(const Options& o, const Config& cfg) {
+    const std::vector<std::string> services = lines_of(o.k8s_dir + "/services.watch.jsonl");
+    const std::vector<std::string> slices = lines_of(o.k8s_dir + "/endpointslices.watch.jsonl");
+    std::vector<double> us;
+    size_t upserts = 0, deltas = 0;
+    for (uint32_t run = 0; run < o.runs; ++run) {
+        K8sCache cache(ConvertSettings::from(cfg));
+        upserts = deltas = 0;
+        const auto t0 = Clock::now();
+        for (const auto* list : {&services, &slices}) {
+            const K8sResource r = list == &services ? K8sResource::Services : K8sResource::EndpointSlices;
+            for (size_t i = 0; i < list->size(); ++i) {
+                cache.apply_event(r, Json::parse((*list)[i], nullptr, false));
+                if ((i + 1) % o.batch == 0 || i + 1 == list->size()) {
+                    ClusterDelta d = cache.take_delta(false);
+                    upserts += d.upsert_services.size();
+                    ++deltas;
+                }
+            }
+        }
+        us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count() /
+                     static_cast<double>(services.size() + slices.size()));
+    }
+    std::sort(us.begin(), us.end());
+    const double per_event = us[us.size() / 2];
+    if (o.json)
+        std::printf("{\"source\": \"kubernetes\", \"events\": %zu, \"batch\": %u, \"deltas\": %zu, "
+                    "\"service_upserts\": %zu, \"us_per_event\": %.2f}\n",
+                    services.size() + slices.size(), o.batch, deltas, upserts, per_event);
+    else
+        std::printf("kubernetes: %zu Service and %zu EndpointSlice events, a delta every %u: %zu deltas, %zu service "
+                    "upserts\n  per event (JSON parse, convert, join, delta): %.2f us (median of %u runs): %.0f events a second\n",
+                    services.size(), slices.size(), o.batch, deltas, upserts, per_event, o.runs, 1e6 / per_event);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -150,6 +211,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_sources: %s\n", cfg.error().message.c_str());
         return 1;
     }
+    if (!o.k8s_dir.empty())
+        return run_k8s(o, *cfg);
     const EtcdObjects objects(*cfg, "/podlane/");
     const std::vector<std::string> messages = watch_messages(o);
     size_t bytes = 0;

@@ -33,7 +33,9 @@ http://fake/...):
     /token?value=T               accept only token T from now on
     /auth?token=0|1&cert=0|1     whether a token / a client certificate is accepted
     /certificate?cert=CRT&key=K  serve this certificate to new connections
-    /state                       JSON: released counts, resourceVersions, open watches
+    /state                       JSON: released counts, resourceVersions, open watches,
+                                 last_sent (per resource: when the last event went
+                                 to a watch, seconds since the epoch, or null)
     /requests                    JSON: every API request so far ("GET path -> status")
 
 Everything stays on the addresses given; the server never connects anywhere.
@@ -81,6 +83,7 @@ class Cluster:
         self.token = token
         self.lists, self.events, self.objects = {}, {}, {}
         self.released = {r: 0 for r in NAMES}
+        self.last_sent = {r: None for r in NAMES}
         self.compacted = {r: 0 for r in NAMES}
         self.http_410 = {r: False for r in NAMES}
         self.expire_gen = {r: 0 for r in NAMES}
@@ -132,7 +135,8 @@ class Cluster:
         with self.cond:
             return {"released": dict(self.released), "recorded": {r: len(self.events[r]) for r in NAMES},
                     "resource_version": str(self.rv), "compacted": dict(self.compacted),
-                    "watches": self.watches, "stopped": self.stopped, "requests": len(self.requests)}
+                    "watches": self.watches, "stopped": self.stopped, "requests": len(self.requests),
+                    "last_sent": dict(self.last_sent)}
 
 
 class ApiHandler(http.server.BaseHTTPRequestHandler):
@@ -226,6 +230,9 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                     return
                 for ev in pending:
                     self.chunk((compact(ev) + "\n").encode())
+                if pending:
+                    with cluster.cond:
+                        cluster.last_sent[r] = time.time()
                 if expired:
                     gone = status_object(410, "Expired", f"too old resource version: {rv} ({current})")
                     self.chunk((compact({"type": "ERROR", "object": gone}) + "\n").encode())
