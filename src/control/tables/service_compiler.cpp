@@ -45,6 +45,14 @@ void IdPool::release(uint64_t key) {
     }
 }
 
+std::unordered_map<uint32_t, uint64_t> IdPool::keys_by_id() const {
+    std::unordered_map<uint32_t, uint64_t> out;
+    out.reserve(ids_.size());
+    for (const auto& [key, e] : ids_)
+        out.emplace(e.id, key);
+    return out;
+}
+
 std::optional<uint32_t> IdPool::find(uint64_t key) const {
     auto it = ids_.find(key);
     return it == ids_.end() ? std::nullopt : std::optional<uint32_t>(it->second.id);

@@ -36,6 +36,8 @@ public:
     /// The key's id, if it has one.
     std::optional<uint32_t> find(uint64_t key) const;
     size_t size() const noexcept { return ids_.size(); }
+    /// id -> key of every held key (the restart state names flows' ids by key).
+    std::unordered_map<uint32_t, uint64_t> keys_by_id() const;
 
 private:
     struct Entry {
@@ -61,6 +63,11 @@ public:
     std::optional<uint16_t> rev_nat_id(uint64_t frontend_key) const;
     /// The id of a backend; `port` in host order.
     std::optional<uint32_t> backend_id(Ipv4Addr ip, uint16_t port, L4Proto proto) const;
+    /// The id of a backend by its key (as keys_by_id() lists it).
+    std::optional<uint32_t> backend_id_of_key(uint64_t backend_key) const { return backends_.find(backend_key); }
+    /// rev_nat id -> frontend key and backend id -> backend key, for the restart state.
+    std::unordered_map<uint32_t, uint64_t> frontend_keys() const { return rev_nat_.keys_by_id(); }
+    std::unordered_map<uint32_t, uint64_t> backend_keys() const { return backends_.keys_by_id(); }
     size_t frontend_count() const noexcept { return rev_nat_.size(); }
     size_t backend_count() const noexcept { return backends_.size(); }
 
