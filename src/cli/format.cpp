@@ -237,6 +237,19 @@ std::string format_status(const Json& data) {
         t.add_row({"BGP:", cell(bgp, "established") + "/" + cell(bgp, "peers") + " peers established, " +
                                cell(bgp, "routes") + " routes advertised" +
                                (bgp.value("running", false) ? "" : " (BIRD NOT RUNNING)")});
+    const Json& restart = field(data, "restart");
+    if (restart.is_object()) {
+        const std::string from = text_or(restart, "restored_from", "none");
+        std::string line = from == "refused" ? "state file REFUSED: " + text_or(restart, "error", "?")
+                           : from == "none"  ? "no state restored"
+                                             : cell(restart, "flows_restored") + " flows, " +
+                                                   cell(restart, "affinity_restored") + " affinity pins, " +
+                                                   cell(restart, "neighbors_restored") + " neighbours restored from " + from;
+        line += ", " + cell(restart, "pods_adopted") + " pods re-attached";
+        if (restart.value("previous_crashed", false))
+            line += "; previous podlaned CRASHED, about " + cell(restart, "flows_lost") + " flows lost";
+        t.add_row({"Restart:", line});
+    }
     const std::string metrics = text_or(data, "metrics", "-");
     t.add_row({"Metrics:", metrics == "off" || metrics == "-" ? metrics : "http://" + metrics + "/metrics"});
     return t.render();

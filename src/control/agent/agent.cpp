@@ -152,6 +152,7 @@ Result<void> Agent::start() {
             .capture = &capture_taps_[w],
         };
     }
+    restore_restart_state(); // flows, affinity, neighbours a previous podlaned left
     publish(); // static ports, before the workers look
     workers_started_tsc_ = rte_rdtsc();
     for (uint32_t w = 0; w < n_workers; ++w) {
@@ -181,9 +182,22 @@ void Agent::stop() {
     }
     if (tables_)
         stop_capture_taps(); // a running capture's file is completed
+    if (tables_ && ct_ && workers_started_tsc_ != 0) {
+        auto saved = save_restart_state("graceful-stop");
+        if (!saved)
+            std::fprintf(stderr, "podlaned: restart state: %s\n", saved.error().message.c_str());
+    }
+    const bool taps_left = std::any_of(endpoints_.begin(), endpoints_.end(), [](const auto& e) {
+        return e.second.spec.vhost_socket.empty() && e.second.spec.memif_socket.empty();
+    });
+    left_pod_ports_ = left_pod_ports_ || (ports_ && taps_left);
     if (ports_) {
+        // Pod TAPs stay as they are (persistent, up, configured) for the next
+        // podlaned: closing them here would set a re-attached one down in its
+        // pod, which flushes the pod's routes. The process's exit closes them.
         for (auto& [id, rec] : endpoints_)
-            ports_->detach(rec.port.port_id);
+            if (!rec.spec.vhost_socket.empty() || !rec.spec.memif_socket.empty())
+                ports_->detach(rec.port.port_id);
         for (auto& sp : static_ports_)
             ports_->detach(sp.port.port_id);
         if (uplink_)
@@ -207,7 +221,7 @@ void Agent::stop() {
     rte_ring_free(control_tx_); // both accept nullptr
     rte_ring_free(neighbor_ring_);
     control_tx_ = neighbor_ring_ = nullptr;
-    if (pool_ != nullptr) {
+    if (pool_ != nullptr && !taps_left) { // a TAP left open still holds the pool's mbufs in its rx ring
         rte_mempool_free(pool_);
         pool_ = nullptr;
     }
@@ -303,7 +317,7 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
     if (!netns)
         return netns.error();
 
-    EndpointRecord rec{ep, *netns, "", {}};
+    EndpointRecord rec{ep, *netns, "", {}, false};
     auto attached = !ep.vhost_socket.empty() ? attach_vhost(rec) : !ep.memif_socket.empty() ? attach_memif(rec)
                                                                                               : attach_tap(rec);
     if (!attached)
@@ -319,6 +333,10 @@ Result<Json> Agent::endpoint_add(const EndpointConfig& ep) {
 /// rec.spec.ifname with the pod's MAC, address, MTU and routes.
 Result<void> Agent::attach_tap(EndpointRecord& rec) {
     const EndpointConfig& ep = rec.spec;
+    if (auto adopted = adopt_tap(rec); !adopted)
+        return adopted.error();
+    else if (*adopted)
+        return {}; // left by a previous podlaned, as it was
     const uint32_t seq = tap_seq_++;
     char ifname[16];
     std::snprintf(ifname, sizeof ifname, "pl%04x%05u", static_cast<unsigned>(getpid() & 0xffff), seq % 100000);
@@ -342,6 +360,8 @@ Result<void> Agent::attach_tap(EndpointRecord& rec) {
         ports_->detach(rec.port.port_id);
         return make_error("endpoint \"" + ep.id + "\": " + r.error().message);
     }
+    keep_tap(rec, true);
+    ++restart_.pods_recreated;
     return {};
 }
 
@@ -351,6 +371,8 @@ Result<void> Agent::endpoint_delete(const std::string& id) {
         return make_error("endpoint \"" + id + "\" does not exist");
     const uint16_t port = it->second.port.port_id;
     host_ports_dirty_ = host_ports_dirty_ || !it->second.spec.host_ports.empty();
+    if (it->second.spec.vhost_socket.empty() && it->second.spec.memif_socket.empty())
+        keep_tap(it->second, false); // the TAP goes when the port closes
     endpoints_.erase(it);
     publish();
     publish_endpoints_to_source();
@@ -426,6 +448,7 @@ Json Agent::status() {
         {"ipam", ipam_json()},
         {"controllers", controllers_json()},
         {"bgp", bgp_status()},
+        {"restart", restart_status()},
     };
 }
 

@@ -44,6 +44,7 @@ struct EndpointRecord {
     std::string netns_path;
     std::string tap_ifname; ///< name in the agent's netns before the move
     PortQueues port;
+    bool adopted = false;   ///< a persistent TAP left by a previous podlaned, re-attached as it was
 };
 
 /// A static port from the config.
@@ -60,8 +61,13 @@ public:
     /// Creates the pool, attaches static ports, launches the workers and
     /// attaches the config's endpoints. EAL must be initialised.
     Result<void> start();
-    /// Stops the workers and unplugs every port. Idempotent.
+    /// Stops the workers and unplugs every port but the pods' TAPs, which
+    /// stay for the next podlaned (docs/restart.md). Idempotent.
     void stop();
+    /// True once stop() left pod TAPs open: the EAL must not be cleaned up
+    /// (its bus cleanup would close them, setting a re-attached pod's
+    /// interface down); the process's exit closes them.
+    bool left_pod_ports() const noexcept { return left_pod_ports_; }
     /// Periodic control work (every ~10 ms): learns what workers saw in ARP,
     /// ages and probes neighbours, republishes when next hops change, and
     /// frees tables whose grace period is over.
@@ -149,6 +155,41 @@ private:
     uint64_t bgp_routes_generation_ = 0;
 
     Result<void> attach_tap(EndpointRecord& rec);
+    // Restart (agent_restart.cpp, agent_tap_adopt.cpp; docs/restart.md).
+    /// Re-attaches the pod's persistent TAP left by a previous podlaned, when
+    /// the pod has one that matches the endpoint; false: there is none.
+    Result<bool> adopt_tap(EndpointRecord& rec);
+    /// The TAP of `rec` outlives podlaned (TUNSETPERSIST in the pod); a failure is logged.
+    void keep_tap(const EndpointRecord& rec, bool persistent);
+    /// Before the workers start: reads what a previous podlaned left and
+    /// restores what still applies (flows, affinity, neighbours); records
+    /// what was restored and lost in restart_.
+    void restore_restart_state();
+    /// Writes the restart state (`reason`: graceful-stop or checkpoint).
+    Result<size_t> save_restart_state(const std::string& reason);
+    /// Periodic checkpoints and the liveness marker (every tick).
+    void restart_tick();
+    Json restart_status() const;
+    std::string restart_state_path() const;
+    struct RestartReport {
+        std::string source = "none";      ///< graceful-stop, checkpoint, none, refused
+        std::string error;                ///< why a state file was refused
+        bool previous_crashed = false;    ///< the previous podlaned did not stop cleanly
+        uint64_t previous_pid = 0;
+        uint64_t previous_flows = 0;      ///< flows it tracked at its last liveness mark
+        int64_t state_age_ms = 0;
+        uint64_t flows_restored = 0, flows_expired = 0, flows_frontend_gone = 0, flows_backend_gone = 0,
+                 flows_table_full = 0;
+        uint64_t affinity_restored = 0, affinity_dropped = 0, neighbors_restored = 0;
+        uint64_t pods_adopted = 0, pods_recreated = 0;
+        double restore_ms = 0;
+        uint64_t checkpoints = 0, checkpoint_failures = 0;
+        double last_checkpoint_ms = 0;
+        std::string last_checkpoint_error;
+    };
+    RestartReport restart_;
+    bool left_pod_ports_ = false;
+    std::chrono::steady_clock::time_point last_checkpoint_{}, last_mark_{};
     Result<void> attach_vhost(EndpointRecord& rec); // agent_vhost.cpp
     Result<void> attach_memif(EndpointRecord& rec); // agent_memif.cpp
     // CNI (agent_cni.cpp).

@@ -144,6 +144,7 @@ void Agent::tick() {
             publish();
     }
     services_tick();
+    restart_tick();
     bgp_tick();
     drain_flows();
     tables_->reclaim();

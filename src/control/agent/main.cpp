@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
     }
 
     int exit_code = 0;
+    bool left_pod_ports = false;
     {
         boost::asio::io_context io;
         Agent agent(config);
@@ -196,12 +197,17 @@ int main(int argc, char** argv) {
         api.stop();
         Json final_stats = agent.stats();
         agent.stop();
+        left_pod_ports = agent.left_pod_ports();
         print_final_report(final_stats, stdout);
     }
     // EAL leaves its runtime directory (config, sockets) behind; nothing
     // else uses it once this primary process is gone.
     const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
+    // Pod TAPs left for the next podlaned: EAL's cleanup would close their
+    // ports (DPDK 22.11 removes every device), and net_tap's close sets a
+    // re-attached pod's interface down. The exit closes them instead.
+    if (!left_pod_ports)
+        rte_eal_cleanup();
     std::error_code ignored;
     std::filesystem::remove_all(runtime_dir, ignored);
     return exit_code;

@@ -145,6 +145,12 @@ struct TablesConfig {
 };
 
 /// The local API.
+/// Restarts (docs/restart.md): the state file is written on every graceful
+/// stop; checkpoints bound what a crash loses.
+struct RestartConfig {
+    uint32_t checkpoint_interval_s = 10; ///< 0: no checkpoints (a crash loses every flow)
+};
+
 struct ApiConfig {
     std::string socket = "/run/podlane/podlane.sock";
 };
@@ -223,6 +229,7 @@ struct Config {
     SourceConfig source;
     ObserveConfig observe;
     BgpConfig bgp;                          ///< BGP speaker and peers (docs/bgp.md); off without instances
+    RestartConfig restart;                  ///< what survives a podlaned restart (docs/restart.md)
     LbIpamConfig lb_ipam;                   ///< pools for LoadBalancer services without addresses (docs/lb-ipam.md)
 };
 
