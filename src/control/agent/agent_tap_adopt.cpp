@@ -39,7 +39,7 @@ Result<bool> Agent::adopt_tap(EndpointRecord& rec) {
     const std::string devargs = "net_tap_pl" + std::to_string(seq) + ",iface=" + ep.ifname + ",mac=" + ep.mac.str();
     std::optional<Result<PortQueues>> port;
     auto r = run_in_netns(rec.netns_path, [&]() -> Result<void> {
-        port = ports_->attach(devargs);
+        port = ports_->attach(devargs, false); // the pod's flags stay as they are
         return *port ? Result<void>{} : Result<void>(port->error());
     });
     if (!r)

@@ -65,7 +65,7 @@ PortStats PortManager::stats(uint16_t port_id) {
     return PortStats{s.ipackets, s.opackets, s.ibytes, s.obytes, s.ierrors, s.oerrors, s.imissed, s.rx_nombuf};
 }
 
-Result<PortQueues> PortManager::attach(const std::string& devargs) {
+Result<PortQueues> PortManager::attach(const std::string& devargs, bool promiscuous) {
     const std::string dev = device_name_of(devargs);
     // Every rx descriptor holds an mbuf: refuse before the pool runs dry.
     const unsigned needed = unsigned{setup_.rx_ring_size} * setup_.workers + 64;
@@ -92,7 +92,7 @@ Result<PortQueues> PortManager::attach(const std::string& devargs) {
         rte_eal_hotplug_remove("vdev", dev.c_str());
         return make_error("device \"" + devargs + "\" was probed but created no ethdev port named " + dev);
     }
-    auto rx_queues = configure_and_start(port);
+    auto rx_queues = configure_and_start(port, promiscuous);
     if (!rx_queues) {
         detach(port);
         return rx_queues.error();
@@ -106,7 +106,7 @@ Result<PortQueues> PortManager::attach(const std::string& devargs) {
     return PortQueues{port, *rx_queues};
 }
 
-Result<uint16_t> PortManager::configure_and_start(uint16_t port) {
+Result<uint16_t> PortManager::configure_and_start(uint16_t port, bool promiscuous) {
     rte_eth_dev_info info{};
     if (int ret = rte_eth_dev_info_get(port, &info); ret != 0)
         return port_error(port, "reading device info", ret);
@@ -131,7 +131,8 @@ Result<uint16_t> PortManager::configure_and_start(uint16_t port) {
             return port_error(port, "tx queue setup", ret);
     if (int ret = rte_eth_dev_start(port); ret != 0)
         return port_error(port, "start", ret);
-    rte_eth_promiscuous_enable(port); // pods address the gateway MAC, not the port's
+    if (promiscuous)
+        rte_eth_promiscuous_enable(port); // pods address the gateway MAC, not the port's
     return rx_queues;
 }
 

@@ -40,7 +40,10 @@ public:
     /// starts its port; returns the port id and its rx queue count. On
     /// failure nothing is left plugged. A zero-copy memif client must also
     /// connect within 2 s (see memif_memory.h).
-    Result<PortQueues> attach(const std::string& devargs);
+    /// `promiscuous` false leaves the device's promiscuous mode as it is
+    /// (a pod TAP re-attached in its pod: net_tap would set IFF_PROMISC on
+    /// the pod's interface).
+    Result<PortQueues> attach(const std::string& devargs, bool promiscuous = true);
 
     /// Stops, closes and unplugs a port. Callers make sure no worker can still
     /// use it (RCU grace period) first.
@@ -56,7 +59,7 @@ public:
     static PortStats stats(uint16_t port_id);
 
 private:
-    Result<uint16_t> configure_and_start(uint16_t port_id);
+    Result<uint16_t> configure_and_start(uint16_t port_id, bool promiscuous);
     Result<void> connect_zero_copy_memif(uint16_t port);
     PortSetup setup_;
     MemifMemoryFds memif_memory_; ///< DPDK memory descriptors zero-copy memif ports close
