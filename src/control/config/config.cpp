@@ -439,7 +439,8 @@ Config read_config(const YAML::Node& root) {
     const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
                                         "neighbor", "host", "ports", "endpoints", "tables", "api",
                                         "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source",
-                                        "observe", "bgp", "lb_ipam", "restart"});
+                                        "observe", "bgp", "lb_ipam", "restart", "cluster",
+                                        "max_connected_clusters", "clustermesh"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -483,6 +484,7 @@ Config read_config(const YAML::Node& root) {
     read_lb_ipam(top, c);
     const Mapping restart = top.section("restart", {"checkpoint_interval_s"});
     restart.read("checkpoint_interval_s", c.restart.checkpoint_interval_s, as_uint<uint32_t>(0, 86400));
+    read_clustermesh(top, c);
     return c;
 }
 

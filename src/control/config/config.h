@@ -10,6 +10,7 @@
 #include "common/net_types.h"
 #include "common/result.h"
 #include "control/config/bgp_config.h"
+#include "control/config/clustermesh_config.h"
 #include "control/config/lb_ipam_config.h"
 #include "control/config/service_config.h"
 
@@ -231,6 +232,8 @@ struct Config {
     BgpConfig bgp;                          ///< BGP speaker and peers (docs/bgp.md); off without instances
     RestartConfig restart;                  ///< what survives a podlaned restart (docs/restart.md)
     LbIpamConfig lb_ipam;                   ///< pools for LoadBalancer services without addresses (docs/lb-ipam.md)
+    ClusterInfoConfig cluster;              ///< this cluster's name and id (Cilium's --cluster-name/--cluster-id)
+    ClusterMeshConfig clustermesh;          ///< remote clusters and where this cluster exports (docs/clustermesh.md)
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and

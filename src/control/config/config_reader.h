@@ -191,6 +191,13 @@ void read_lb_ipam(const Mapping& top, Config& c);
 
 /// The source section (config_source.cpp).
 void read_source(const Mapping& top, SourceConfig& s);
+/// An etcd client URL: http://host:port or https://host:port (config_source.cpp).
+std::string as_etcd_url(const Field& f);
+/// A readable file named by an absolute path (config_source.cpp).
+std::string as_readable_file(const Field& f);
+
+/// The cluster and clustermesh sections (config_clustermesh.cpp); needs node and source read.
+void read_clustermesh(const Mapping& top, Config& c);
 
 // ---- the service sections (config_services.cpp) ----
 

@@ -276,6 +276,12 @@ ServiceConfig read_service(const Mapping& m, const Config& c, Uses& frontends, U
             invalid(*f, "no load_balancer_ips unless type is LoadBalancer");
     }
     read_lbipam_keys(m, s);
+    m.read("global", s.global, as_bool);
+    m.read("shared", s.shared, as_bool);
+    m.read("affinity", s.mesh_affinity, [](const Field& f) {
+        return as_enum<MeshAffinity>(f, {{"none", MeshAffinity::None}, {"local", MeshAffinity::Local},
+                                         {"remote", MeshAffinity::Remote}});
+    });
     m.read("external_traffic_policy", s.external_traffic_policy, as_policy);
     m.read("internal_traffic_policy", s.internal_traffic_policy, as_policy);
     m.read("session_affinity", s.session_affinity, [](const Field& f) {
@@ -309,7 +315,8 @@ void read_services(const Mapping& top, Config& c) {
     for (const Field& item : items(*list, "a list of services, like [{name: default/web, cluster_ip: 10.96.0.10, ports: [{port: 80}]}]")) {
         const Mapping m(item, {"name", "type", "cluster_ip", "external_ips", "load_balancer_ips", "external_traffic_policy",
                                "internal_traffic_policy", "session_affinity", "session_affinity_timeout_s", "algorithm",
-                               "ports", "backends", "lbipam_ips", "lbipam_sharing_key"});
+                               "ports", "backends", "lbipam_ips", "lbipam_sharing_key", "global", "shared",
+                               "affinity"});
         c.services.push_back(read_service(m, c, frontends, node_ports, names));
     }
 }

@@ -9,8 +9,6 @@
 
 namespace podlane::config_detail {
 
-namespace {
-
 /// An etcd client URL: http://host:port or https://host:port.
 std::string as_etcd_url(const Field& f) {
     const std::string s = as_nonempty(f);
@@ -29,8 +27,6 @@ std::string as_readable_file(const Field& f) {
         invalid(f, "a readable PEM file (" + std::string(std::strerror(errno)) + ")");
     return s;
 }
-
-} // namespace
 
 void read_source(const Mapping& top, SourceConfig& s) {
     const Mapping m = top.section("source", {"kind", "file", "etcd", "kubernetes"});

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/net_types.h"
+#include "control/config/clustermesh_config.h"
 #include "dataplane/service_table.h" // LbAlgorithm, NodePortMode, NoBackendAction, BackendState
 
 namespace podlane {
@@ -65,6 +66,22 @@ struct LbIpamStatus {
     }
 };
 
+/// A remote cluster's backend of a global service (Cluster Mesh).
+struct MeshBackend {
+    std::string cluster; ///< the remote cluster's name
+    BackendConfig backend;
+    friend bool operator==(const MeshBackend&, const MeshBackend&) = default;
+};
+
+/// The remote clusters' backends of a global service. Status, not spec: the
+/// agent fills it from the clusters it watches (control/sources/clustermesh),
+/// so it takes no part in comparing services a source hands over.
+struct MeshBackends {
+    std::vector<MeshBackend> list{};
+    friend bool operator==(const MeshBackends&, const MeshBackends&) { return true; }
+    bool same_as(const MeshBackends& o) const { return list == o.list; }
+};
+
 /// A Kubernetes Service as podlane load-balances it.
 struct ServiceConfig {
     std::string name;                        ///< "namespace/name", unique
@@ -82,6 +99,28 @@ struct ServiceConfig {
     std::vector<Ipv4Addr> lbipam_ips{};      ///< addresses asked of LB IPAM (lbipam.cilium.io/ips); LoadBalancer only
     std::string lbipam_sharing_key{};        ///< lbipam.cilium.io/sharing-key: share an address with services of the same key
     LbIpamStatus lb_ipam{};                  ///< filled by the agent (assign_lb_ips), not by the loader
+    bool global = false;                     ///< service.cilium.io/global: merged with the same service of remote clusters
+    bool shared = true;                      ///< service.cilium.io/shared: its backends are exported to the other clusters
+    MeshAffinity mesh_affinity = MeshAffinity::None; ///< service.cilium.io/affinity
+    MeshBackends mesh{};                     ///< remote clusters' backends, filled by the agent, not by the loader
+
+    /// Whether a backend (remote: from another cluster) is preferred under
+    /// the service's affinity: local prefers this cluster's, remote the others'.
+    bool preferred(bool remote) const {
+        return global && (mesh_affinity == MeshAffinity::Local ? !remote : mesh_affinity == MeshAffinity::Remote && remote);
+    }
+    /// The backends a global service balances over: its own and the remote
+    /// clusters', narrowed to the preferred ones while any of them is active
+    /// (Cilium's affinity: the others are used only when none is).
+    std::vector<BackendConfig> balanced_backends() const {
+        std::vector<BackendConfig> all = backends, preferred_active;
+        for (const MeshBackend& m : mesh.list)
+            all.push_back(m.backend);
+        for (size_t i = 0; i < all.size(); ++i)
+            if (preferred(i >= backends.size()) && all[i].state == BackendState::Active)
+                preferred_active.push_back(all[i]);
+        return preferred_active.empty() ? all : preferred_active;
+    }
 
     /// The LoadBalancer addresses served and advertised: load_balancer_ips, or those LB IPAM assigned.
     std::vector<Ipv4Addr> lb_ips() const {
