@@ -14,14 +14,30 @@ std::string canonical_labels(const std::map<std::string, std::string>& labels) {
     return text;
 }
 
-uint32_t identity_for_labels(const std::map<std::string, std::string>& labels) {
+namespace {
+
+uint32_t fnv1a(const std::string& text) {
     uint32_t hash = 2166136261u; // FNV-1a 32-bit offset basis
-    for (unsigned char c : canonical_labels(labels)) {
+    for (unsigned char c : text) {
         hash ^= c;
         hash *= 16777619u; // FNV 32-bit prime
     }
+    return hash;
+}
+
+} // namespace
+
+uint32_t identity_for_labels(const std::map<std::string, std::string>& labels) {
     constexpr uint32_t span = kMaxLabelIdentity - kMinLabelIdentity + 1; // 65280
-    return kMinLabelIdentity + hash % span;
+    return kMinLabelIdentity + fnv1a(canonical_labels(labels)) % span;
+}
+
+uint32_t identity_for_labels(const std::map<std::string, std::string>& labels, uint32_t cluster_id,
+                             uint32_t max_connected_clusters) {
+    if (cluster_id == 0)
+        return identity_for_labels(labels);
+    const uint32_t shift = cluster_id_shift(max_connected_clusters);
+    return (cluster_id << shift) + fnv1a(canonical_labels(labels)) % (1u << shift);
 }
 
 std::string identity_name(uint32_t id) {

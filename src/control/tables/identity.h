@@ -73,6 +73,24 @@ std::string canonical_labels(const std::map<std::string, std::string>& labels);
 /// canonical text is unambiguous for real labels.
 uint32_t identity_for_labels(const std::map<std::string, std::string>& labels);
 
+/// The same in a mesh (Cilium's layout, pkg/identity/numericidentity.go):
+/// with cluster id c > 0 a cluster owns [c << shift, (c + 1) << shift), shift
+/// being 16 with max_connected_clusters 255 and 15 with 511; the label set's
+/// identity is c << shift plus the FNV-1a hash modulo the range's size.
+/// cluster_id 0 gives identity_for_labels(labels).
+uint32_t identity_for_labels(const std::map<std::string, std::string>& labels, uint32_t cluster_id,
+                             uint32_t max_connected_clusters);
+
+/// The number of bits below the cluster id in an identity: 16 (255 clusters) or 15 (511).
+inline uint32_t cluster_id_shift(uint32_t max_connected_clusters) { return max_connected_clusters == 511 ? 15 : 16; }
+
+/// Whether a remote cluster's identity is one it may hold: a reserved one
+/// (below 256, shared by every cluster) or one in its own range.
+inline bool identity_in_cluster_range(uint32_t id, uint32_t cluster_id, uint32_t max_connected_clusters) {
+    const uint32_t shift = cluster_id_shift(max_connected_clusters);
+    return id < 256 || (id < (1u << 24) && (id >> shift) == cluster_id);
+}
+
 /// "reserved:host", "reserved:world", ... for a reserved identity; "" for any other number.
 std::string identity_name(uint32_t id);
 

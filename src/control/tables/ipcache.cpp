@@ -38,7 +38,7 @@ std::vector<IpcacheEntry> build_ipcache(const Config& config, const std::vector<
     const Ipv4Addr local{};
     Builder b;
     for (const auto& ep : local_endpoints)
-        b.add(host_prefix(ep.ip), identity_for_labels(ep.labels), local, "local-endpoint");
+        b.add(host_prefix(ep.ip), identity_for_labels(ep.labels, config.cluster.id, config.cluster.max_connected_clusters), local, "local-endpoint");
     // Other nodes' pods as their nodes published them (etcd), behind their node.
     for (const auto& ep : config.remote_endpoints)
         for (const auto& peer : config.nodes)
@@ -100,7 +100,7 @@ Json identity_list_json(const Config& config, const std::vector<EndpointConfig>&
         return it->second;
     };
     for (const auto& ep : local_endpoints)
-        ++add(identity_for_labels(ep.labels), ep.labels).local;
+        ++add(identity_for_labels(ep.labels, config.cluster.id, config.cluster.max_connected_clusters), ep.labels).local;
     for (const auto& ep : config.remote_endpoints)
         ++add(ep.identity, ep.labels).remote;
     Json list = Json::array();

@@ -127,10 +127,16 @@ public:
         : in_(in), c_(*in.config), ids_(ids), seed_(seed), u_(u) {}
 
     void service(const ServiceConfig& s) {
+        // A global service with remote clusters' backends balances over
+        // those too (Cluster Mesh), narrowed by its affinity.
+        std::vector<BackendConfig> merged;
+        if (s.global && !s.mesh.list.empty())
+            merged = s.balanced_backends();
+        const std::vector<BackendConfig>& backends = merged.empty() ? s.backends : merged;
         for (const ServicePortConfig& p : s.ports) {
             Selection all, local;
             local.local_only = true;
-            for (const BackendConfig& b : s.backends) {
+            for (const BackendConfig& b : backends) {
                 const bool is_local = backend_on_node(b, c_.node_name, in_.local_pod_cidr);
                 const uint32_t id = backend(b.ip, p.target_port, p.protocol, b.state, is_local);
                 if (b.state != BackendState::Active)
