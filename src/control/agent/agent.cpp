@@ -236,7 +236,7 @@ void Agent::publish() {
     in.gateway_mac = config_.network.gateway_mac;
     in.workers = static_cast<uint32_t>(config_.dataplane.worker_lcores.size());
     for (const auto& [id, rec] : endpoints_)
-        in.endpoints.push_back(AttachedEndpoint{rec.spec.ip, rec.spec.mac, rec.port, identity_for_labels(rec.spec.labels)});
+        in.endpoints.push_back(AttachedEndpoint{rec.spec.ip, rec.spec.mac, rec.port, identity_for_labels(rec.spec.labels, config_.cluster.id, config_.cluster.max_connected_clusters)});
     for (const StaticPort& sp : static_ports_)
         in.plain_ports.push_back(sp.port);
     if (uplink_) {
@@ -449,6 +449,7 @@ Json Agent::status() {
         {"controllers", controllers_json()},
         {"bgp", bgp_status()},
         {"restart", restart_status()},
+        {"clustermesh", mesh_json()},
     };
 }
 

@@ -15,6 +15,7 @@
 
 #include "control/bgp/bgp_speaker.h"
 #include "control/sources/cluster_source.h"
+#include "control/sources/clustermesh/cluster_mesh.h"
 #include "control/tables/ipcache.h"
 #include "dataplane/capture.h"
 #include "control/config/config.h"
@@ -131,8 +132,27 @@ public:
     Result<Json> bgp_routes_list() override;
     // LB IPAM (agent_lb_ipam.cpp).
     Result<Json> lb_ipam_pools() override;
+    // Cluster Mesh (agent_clustermesh.cpp).
+    /// The mesh whose remote clusters feed apply_mesh (not owned; nullptr: none).
+    void attach_mesh(ClusterMesh* mesh);
+    /// A remote cluster's state: its nodes and pods replace what the agent
+    /// had of that cluster, its global services' backends merge into the
+    /// same-named local global services. Prefixes not synced yet keep what was.
+    void apply_mesh(MeshClusterState state);
+    Result<Json> clustermesh_status() override;
 
 private:
+    // Cluster Mesh (agent_clustermesh.cpp).
+    ClusterMesh* mesh_ = nullptr;
+    std::map<std::string, MeshClusterState> mesh_states_; ///< the last state used of each remote cluster
+    /// Sets every global service's remote backends from mesh_states_; returns the services that changed.
+    std::vector<std::string> refresh_mesh_backends();
+    /// What this node exports: its node, pods, identities, the global services, canaries.
+    std::map<std::string, std::string> mesh_export() const;
+    void mesh_tick();
+    Json mesh_json() const;
+    std::chrono::steady_clock::time_point last_mesh_export_{};
+
     // LB IPAM (agent_lb_ipam.cpp).
     /// Assigns the LoadBalancer addresses again (control/lbipam) into
     /// config_.services' lb_ipam; returns the services whose status changed.

@@ -70,6 +70,10 @@ MetricsSnapshot Agent::metrics_snapshot() const {
     s.bgp_enabled = bgp_ != nullptr;
     s.bgp_peers = bgp_samples();
     s.bgp_speaker_restarts = bgp_ ? bgp_->restarts() : 0;
+    if (mesh_ != nullptr)
+        for (const MeshRemoteStatus& r : mesh_->status())
+            s.mesh_clusters.push_back(MeshClusterSample{r.name, r.ready, r.nodes, r.endpoints, r.identities,
+                                                        r.services, r.refused, r.reconnects});
     s.publishes = publishes_;
     s.source_deltas = source_deltas_;
     s.coalesced_deltas = coalesced_;

@@ -164,6 +164,27 @@ Json backend_json(const LbTables& lb, uint32_t id) {
                 {"local", b.local}};
 }
 
+/// A global service's Cluster Mesh view (service list --clustermesh-affinity):
+/// its settings and every backend of every cluster, each marked preferred
+/// under the affinity and in use when the frontend balances over it.
+Json mesh_service_json(const ServiceConfig& sc, const std::string& local_cluster, const Json& in_use) {
+    auto used = [&](Ipv4Addr ip) {
+        for (const Json& b : in_use)
+            if (b["address"].get<std::string>().rfind(ip.str() + ":", 0) == 0)
+                return true;
+        return false;
+    };
+    Json list = Json::array();
+    for (const BackendConfig& b : sc.backends)
+        list.push_back(Json{{"ip", b.ip.str()}, {"cluster", local_cluster}, {"preferred", sc.preferred(false)},
+                            {"in_use", used(b.ip)}});
+    for (const MeshBackend& m : sc.mesh.list)
+        list.push_back(Json{{"ip", m.backend.ip.str()}, {"cluster", m.cluster}, {"preferred", sc.preferred(true)},
+                            {"in_use", used(m.backend.ip)}});
+    return Json{{"global", true}, {"shared", sc.shared}, {"affinity", mesh_affinity_name(sc.mesh_affinity)},
+                {"backends", list}};
+}
+
 Json flags_json(uint8_t f) {
     Json out = Json::array();
     const std::pair<uint8_t, const char*> names[] = {{kCtDnat, "dnat"},        {kCtSnat, "snat"},
@@ -281,6 +302,9 @@ Json Agent::service_list() {
                  {"internal", scope(fe.internal)},
                  {"external", scope(fe.external)},
                  {"backends", backends}};
+        if (named != names.end())
+            if (const ServiceConfig* sc = service_named(named->second); sc && sc->global)
+                row["clustermesh"] = mesh_service_json(*sc, config_.cluster.name, backends);
         if (s.kind == FrontendKind::LoadBalancer && named != names.end())
             if (const ServiceConfig* sc = service_named(named->second); sc && !sc->lb_ipam.pool.empty() &&
                 std::find(sc->lb_ipam.ips.begin(), sc->lb_ipam.ips.end(), s.vip) != sc->lb_ipam.ips.end())

@@ -12,6 +12,11 @@
 namespace podlane {
 
 std::pair<std::vector<std::string>, bool> Agent::absorb(ClusterDelta& delta) {
+    if (delta.replace) // the source's whole state: the remote clusters' nodes and pods stay
+        for (const auto& [cluster, st] : mesh_states_) {
+            delta.upsert_nodes.insert(delta.upsert_nodes.end(), st.nodes.begin(), st.nodes.end());
+            delta.upsert_endpoints.insert(delta.upsert_endpoints.end(), st.endpoints.begin(), st.endpoints.end());
+        }
     const auto nodes_changed = apply_named(config_.nodes, delta.replace, delta.upsert_nodes, delta.delete_nodes);
     // A change may give or take another service's LoadBalancer address. A
     // replacement rebuilds every entry from the source's, which carry no LB
@@ -23,6 +28,10 @@ std::pair<std::vector<std::string>, bool> Agent::absorb(ClusterDelta& delta) {
             if (s.lb_ipam.managed)
                 statuses.emplace(s.name, std::move(s.lb_ipam));
     auto services_changed = apply_named(config_.services, delta.replace, delta.upsert_services, delta.delete_services);
+    if (services_touched && !mesh_states_.empty()) { // a source's services carry no remote backends: add them again
+        const auto mesh_changed = refresh_mesh_backends();
+        services_changed.insert(services_changed.end(), mesh_changed.begin(), mesh_changed.end());
+    }
     if (!statuses.empty())
         for (ServiceConfig& s : config_.services)
             if (auto it = statuses.find(s.name); it != statuses.end())
@@ -127,7 +136,7 @@ void Agent::publish_endpoints_to_source() {
     std::vector<RemoteEndpointConfig> local;
     for (const auto& [id, rec] : endpoints_)
         local.push_back(RemoteEndpointConfig{config_.node_name + "/" + rec.spec.ip.str(), rec.spec.ip,
-                                             config_.node_name, identity_for_labels(rec.spec.labels),
+                                             config_.node_name, identity_for_labels(rec.spec.labels, config_.cluster.id, config_.cluster.max_connected_clusters),
                                              rec.spec.labels});
     source_->publish_endpoints(std::move(local));
 }

@@ -124,6 +124,7 @@ void Agent::send_arp_probe(Ipv4Addr target) {
 
 void Agent::tick() {
     drain_capture();
+    mesh_tick();
     if (uplink_) {
         const auto now = NeighborCache::Clock::now();
         bool changed = false;

@@ -130,6 +130,9 @@ int main(int argc, char** argv) {
         ApiServer api(io, agent, config.api.socket);
         std::unique_ptr<Metrics> metrics; // after the API server; scrapes read only what the agent fed it
         std::unique_ptr<ClusterSource> source;
+        std::unique_ptr<ClusterMesh> mesh;
+        if (config.clustermesh.enabled())
+            mesh = std::make_unique<ClusterMesh>(config);
         if (auto r = agent.start(); !r) {
             std::fprintf(stderr, "podlaned: %s\n", r.error().message.c_str());
             exit_code = 1;
@@ -148,7 +151,13 @@ int main(int argc, char** argv) {
                    !started) {
             std::fprintf(stderr, "podlaned: source: %s\n", started.error().message.c_str());
             exit_code = 1;
+        } else if (auto meshed = mesh ? mesh->start(io, [&agent](MeshClusterState st) { agent.apply_mesh(std::move(st)); })
+                                      : Result<void>{};
+                   !meshed) {
+            std::fprintf(stderr, "podlaned: clustermesh: %s\n", meshed.error().message.c_str());
+            exit_code = 1;
         } else {
+            agent.attach_mesh(mesh.get());
             agent.attach_source(source.get());
             // The API socket listens (requests wait for io.run()): every DEL
             // that found podlaned down has recorded its attachment by now.
@@ -191,6 +200,9 @@ int main(int argc, char** argv) {
         }
         if (source)
             source->stop();
+        if (mesh)
+            mesh->stop();
+        agent.attach_mesh(nullptr);
         agent.attach_source(nullptr);
         agent.attach_metrics(nullptr);
         metrics.reset();

@@ -79,6 +79,8 @@ public:
     /// "lbipam.pools": every LB IPAM pool with its used, available and
     /// conflicting state, and the LoadBalancer services left pending.
     virtual Result<Json> lb_ipam_pools() { return make_error("this server does not run LB IPAM"); }
+    /// "clustermesh.status": each remote cluster and this cluster's export (docs/clustermesh.md).
+    virtual Result<Json> clustermesh_status() { return make_error("this server does not run Cluster Mesh"); }
 
     // The CNI plugin's commands (docs/api.md, "CNI"). The defaults refuse,
     // so a ControlApi that does not serve CNI need not implement them.

@@ -276,6 +276,36 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
         out.push_back(std::move(rcv));
         out.push_back(std::move(restarts));
     }
+    if (!s.mesh_clusters.empty()) {
+        MetricFamily ready = family("podlane_clustermesh_remote_cluster_ready",
+                                    "1 while the remote cluster's etcd is connected and every prefix synced.",
+                                    MetricType::Gauge);
+        MetricFamily nodes = family("podlane_clustermesh_remote_cluster_nodes", "Nodes the remote cluster lists.",
+                                    MetricType::Gauge);
+        MetricFamily eps = family("podlane_clustermesh_remote_cluster_endpoints",
+                                  "Pod IPs (ipcache entries) of the remote cluster in use.", MetricType::Gauge);
+        MetricFamily ids = family("podlane_clustermesh_remote_cluster_identities",
+                                  "Identities the remote cluster lists.", MetricType::Gauge);
+        MetricFamily svcs = family("podlane_clustermesh_remote_cluster_services",
+                                   "Global services the remote cluster exports.", MetricType::Gauge);
+        MetricFamily refused = family("podlane_clustermesh_refused_ipcache_entries",
+                                      "Remote ipcache entries refused: identity outside the cluster's range.",
+                                      MetricType::Gauge);
+        MetricFamily reconn = family("podlane_clustermesh_remote_cluster_reconnects_total",
+                                     "Times the remote cluster's etcd was lost and found again.", MetricType::Counter);
+        for (const MeshClusterSample& c : s.mesh_clusters) {
+            const Labels l{{"target_cluster", c.cluster}};
+            add(ready, c.ready ? 1.0 : 0.0, l);
+            add(nodes, static_cast<double>(c.nodes), l);
+            add(eps, static_cast<double>(c.endpoints), l);
+            add(ids, static_cast<double>(c.identities), l);
+            add(svcs, static_cast<double>(c.services), l);
+            add(refused, static_cast<double>(c.refused), l);
+            add(reconn, static_cast<double>(c.reconnects), l);
+        }
+        for (MetricFamily* f : {&ready, &nodes, &eps, &ids, &svcs, &refused, &reconn})
+            out.push_back(std::move(*f));
+    }
     return out;
 }
 

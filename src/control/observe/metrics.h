@@ -64,6 +64,13 @@ struct BgpPeerSample {
     uint64_t advertised = 0, received = 0;
 };
 
+/// One remote cluster of the mesh (podlane_clustermesh_*).
+struct MeshClusterSample {
+    std::string cluster;
+    bool ready = false;
+    uint64_t nodes = 0, endpoints = 0, identities = 0, services = 0, refused = 0, reconnects = 0;
+};
+
 /// Everything one metrics update carries, gathered by the control thread.
 struct MetricsSnapshot {
     bool dataplane_running = false;
@@ -85,6 +92,7 @@ struct MetricsSnapshot {
     bool bgp_enabled = false;             ///< bgp.instances is not empty
     std::vector<BgpPeerSample> bgp_peers;
     uint64_t bgp_speaker_restarts = 0;
+    std::vector<MeshClusterSample> mesh_clusters; ///< empty without clustermesh
 };
 
 /// The metric families a scrape shows for `s`.
