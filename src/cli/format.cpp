@@ -250,6 +250,8 @@ std::string format_status(const Json& data) {
             line += "; previous podlaned CRASHED, about " + cell(restart, "flows_lost") + " flows lost";
         t.add_row({"Restart:", line});
     }
+    if (const Json& mesh = field(data, "clustermesh"); mesh.is_object() && mesh.value("enabled", false))
+        t.add_row({"ClusterMesh:", clustermesh_status_line(mesh)});
     const std::string metrics = text_or(data, "metrics", "-");
     t.add_row({"Metrics:", metrics == "off" || metrics == "-" ? metrics : "http://" + metrics + "/metrics"});
     return t.render();

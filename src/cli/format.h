@@ -74,6 +74,12 @@ std::string format_capture(const Json& data);
 std::string format_bgp_peers(const Json& data);
 /// `bgp.routes` data: one row per advertised prefix.
 std::string format_bgp_routes(const Json& data);
+/// `clustermesh.status` as `cilium clustermesh status`: each remote cluster, its sync state and counts.
+std::string format_clustermesh_status(const Json& data);
+/// The ClusterMesh line of `podlane status`: "1/1 remote clusters ready, 1 global-services" or "disabled".
+std::string clustermesh_status_line(const Json& mesh);
+/// `service list --clustermesh-affinity`: the global services, every backend with its cluster, marked preferred.
+std::string format_services_clustermesh(const Json& data);
 /// `cni.status` data: PodCIDR address usage.
 std::string format_cni_status(const Json& data);
 

@@ -48,6 +48,7 @@ Commands:
   identity list                   reserved identities and those of the local pods' label sets
   neighbor list                   the uplink neighbour (ARP) cache ('neighbour' works too)
   service list                    services: frontends, types and backends with their state
+    [--clustermesh-affinity]      global services only, every cluster's backends, preferred ones marked
   service maglev SERVICE          a service's Maglev table (SERVICE: name, ip:port/PROTO or id)
   service update -f FILE          add or change the services of FILE (YAML, `services:` as in the
                                   config); returns once every worker uses them. The cluster-state
@@ -79,6 +80,8 @@ Commands:
   bgp peers                       BGP sessions: state, uptime, prefixes received/advertised,
                                   the hold/keepalive times in use, graceful restart (docs/bgp.md)
   bgp routes                      the prefixes BGP advertises (PodCIDR, LoadBalancer/External IPs)
+  clustermesh status              each remote cluster: connected, ready, nodes, endpoints,
+                                  identities, services, last error (docs/clustermesh.md)
   lb-ipam pools                   LB IPAM pools: disabled, conflicting, addresses available and
                                   used; LoadBalancer services left pending and why (docs/lb-ipam.md)
   ct list                         tracked (load-balanced and NATed) flows
@@ -161,7 +164,7 @@ CommandLine parse_args(int argc, char** argv) {
             cl.opts[name == "--prune" ? "--prune" : "--follow"] = "true";
             continue;
         }
-        if (name == "--memif-zero-copy" || name == "--stages") {
+        if (name == "--memif-zero-copy" || name == "--stages" || name == "--clustermesh-affinity") {
             if (has_value)
                 throw UsageError{"option " + name + " takes no value"};
             cl.opts[name] = "true";
@@ -382,7 +385,7 @@ int run(int argc, char** argv) {
     } else if (first == "service" && sub == "list") {
         expect_words(cl, 2, "service list");
         cmd = "service.list";
-        render = podlane::format_services;
+        render = cl.opts.count("--clustermesh-affinity") ? podlane::format_services_clustermesh : podlane::format_services;
     } else if (first == "service" && sub == "maglev") {
         expect_words(cl, 3, "service maglev SERVICE");
         cmd = "service.maglev";
@@ -407,6 +410,13 @@ int run(int argc, char** argv) {
         expect_words(cl, 2, "bgp " + sub);
         cmd = "bgp." + sub;
         render = sub == "peers" ? podlane::format_bgp_peers : podlane::format_bgp_routes;
+    } else if (first == "clustermesh" && sub == "status") {
+        expect_words(cl, 2, "clustermesh status");
+        cmd = "clustermesh.status";
+        render = podlane::format_clustermesh_status;
+    } else if (first == "clustermesh") {
+        throw UsageError{sub.empty() ? "clustermesh needs a subcommand: status"
+                                     : "unknown clustermesh subcommand \"" + sub + "\" (status)"};
     } else if (first == "lb-ipam" && sub == "pools") {
         expect_words(cl, 2, "lb-ipam pools");
         cmd = "lbipam.pools";
