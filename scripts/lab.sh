@@ -5,7 +5,7 @@
 #   scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
 #                     [--ipam kubernetes|cluster-pool] [--services FILE]
 #                     [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
-#                     [--etcd] [--bgp]
+#                     [--etcd] [--bgp] [--clusters 2]
 #   scripts/lab.sh status [--prefix P]
 #   scripts/lab.sh down [--prefix P]
 #
@@ -39,6 +39,13 @@
 # or LB IP is installed then. FRR's config, pid files, vty sockets and log are
 # in /run/podlane-frr/lab-${P}/ (owned by FRR's user, deleted by down); ask it
 # with: ip netns exec ${P}ext vtysh --vty_socket /run/podlane-frr/lab-${P} -c 'show ip bgp'
+# --clusters 2: a Cluster Mesh (docs/clustermesh.md): the nodes split into
+# two clusters, west (id 1, nodes 1..N/2, PodCIDRs 10.210.<i>.0/24) and east
+# (id 2, the rest, PodCIDRs 10.211.<i>.0/24), on the one fabric; each
+# cluster's nodes list only each other, and each cluster has its own etcd
+# (${P}etcd-west at 192.168.50.2, ${P}etcd-east at 192.168.50.3) that its
+# nodes export to in Cilium's kvstore format and the other cluster's nodes
+# read. --nodes defaults to 4; native mode routes 10.210.0.0/15.
 # --services FILE: a YAML fragment of top-level keys (loadbalancer:,
 # conntrack:, masquerade:, services:; not endpoints:) appended verbatim to
 # every node's config, the same file on all nodes as in a cluster.
@@ -79,7 +86,7 @@ usage() {
 usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
                         [--ipam kubernetes|cluster-pool] [--services FILE]
                         [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
-                        [--etcd] [--bgp]
+                        [--etcd] [--bgp] [--clusters 2]
        scripts/lab.sh status [--prefix P]
        scripts/lab.sh down [--prefix P]
 
@@ -98,7 +105,9 @@ usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [
           (192.168.50.2:2379), not from the node configs;
           --bgp: ${PREFIX}ext is a BGP router (FRR, AS 65000) peered with every
           node (AS 65001, BIRD in podlaned); it learns the PodCIDRs and
-          LoadBalancer IPs instead of getting static routes
+          LoadBalancer IPs instead of getting static routes;
+          --clusters 2: two clusters (west, east) of N/2 nodes, each with its
+          own etcd (${PREFIX}etcd-west, ${PREFIX}etcd-east), meshed
   status  the lab's namespaces, each node's podlaned, status and neighbours
   down    stop every podlaned (SIGTERM) and delete the lab's namespaces
 
@@ -112,7 +121,15 @@ node_ip() { echo "$FABRIC_NET.$((10 + $1))"; }
 # (the lab chooses it), with cluster-pool the block podlaned allocated (read by
 # read_block into POD_CIDR[i]).
 declare -A POD_CIDR=()
-pod_cidr() { if [ "$IPAM" = kubernetes ]; then echo "10.210.$1.0/24"; else echo "${POD_CIDR[$1]}"; fi; }
+pod_cidr() {
+  if [ "$IPAM" != kubernetes ]; then echo "${POD_CIDR[$1]}"
+  elif [ "$(cluster_of "$1")" = 2 ]; then echo "10.211.$1.0/24"
+  else echo "10.210.$1.0/24"; fi
+}
+# --clusters: node I's cluster (1..CLUSTERS), a cluster's name and its etcd's address.
+cluster_of() { echo $(( ($1 - 1) / (NODES / CLUSTERS) + 1 )); }
+cluster_name() { case $1 in 1) echo west ;; 2) echo east ;; *) echo "cluster$1" ;; esac; }
+cluster_etcd_ip() { echo "$FABRIC_NET.$((1 + $1))"; }
 # ip_add A.B.C.D N: the address N after A.B.C.D.
 ip_add() {
   local a b c d v
@@ -129,7 +146,7 @@ POOL_MASK=24
 # ${P}node<i>, ${P}n<i>p<k>.
 lab_namespaces() {
   local re
-  re="^${PREFIX//./\\.}(fab|ext|etcd|node[0-9]+|n[0-9]+p[0-9]+)\$"
+  re="^${PREFIX//./\\.}(fab|ext|etcd|etcd-[a-z0-9]+|node[0-9]+|n[0-9]+p[0-9]+)\$"
   ip netns list 2>/dev/null | awk '{print $1}' | grep -E "$re" || true
 }
 
@@ -153,10 +170,11 @@ cmd_down() {
       fi
     done
     frr_down
-    if [ -f "$RUN_DIR/etcd.pid" ]; then
-      pid=$(cat "$RUN_DIR/etcd.pid")
+    for pidfile in "$RUN_DIR"/etcd*.pid; do
+      [ -f "$pidfile" ] || continue
+      pid=$(cat "$pidfile")
       [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */etcd ]] && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
-    fi
+    done
     for pid in "${pids[@]}"; do
       for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       if kill -0 "$pid" 2>/dev/null; then
@@ -193,11 +211,12 @@ make_ns() {
 # write_config I: node I's config. It has no endpoints: the pods are attached
 # through podlane-cni once podlaned runs (add_pods).
 write_config() {
-  local i=$1 j routing
+  local i=$1 j routing c
+  c=$(cluster_of "$i")
   case $MODE in
     vxlan)  routing="{mode: tunnel, tunnel_protocol: vxlan}" ;;
     geneve) routing="{mode: tunnel, tunnel_protocol: geneve}" ;;
-    native) routing="{mode: native, native_routing_cidr: 10.210.0.0/16}" ;;
+    native) routing="{mode: native, native_routing_cidr: 10.210.0.0/$([ "$CLUSTERS" = 1 ] && echo 16 || echo 15)}" ;;
   esac
   {
     echo "# scripts/lab.sh: node$i of lab ${PREFIX} ($MODE, $NODES nodes, ipam $IPAM)"
@@ -217,15 +236,25 @@ write_config() {
     if [ "$ETCD" = 1 ]; then
       # Other nodes and the services come from etcd, not from this file.
       echo "source: {kind: etcd, etcd: {endpoints: [http://$ETCD_IP:2379], lease_ttl_s: 5}}"
-    elif [ "$NODES" -gt 1 ]; then
+    elif [ "$NODES" -gt "$CLUSTERS" ]; then
       echo "nodes:"
       for j in $(seq "$NODES"); do
         [ "$j" = "$i" ] && continue
+        [ "$(cluster_of "$j")" = "$c" ] || continue # another cluster's: learnt through the mesh
         if [ "$IPAM" = kubernetes ]; then
           echo "  - {name: node$j, ip: $(node_ip "$j"), pod_cidrs: [$(pod_cidr "$j")]}"
         else
           echo "  - {name: node$j, ip: $(node_ip "$j")}"
         fi
+      done
+    fi
+    if [ "$CLUSTERS" -gt 1 ]; then
+      echo "cluster: {name: $(cluster_name "$c"), id: $c}"
+      echo "clustermesh:"
+      echo "  export: {endpoints: [http://$(cluster_etcd_ip "$c"):2379], lease_ttl_s: 5}"
+      echo "  clusters:"
+      for j in $(seq "$CLUSTERS"); do
+        [ "$j" = "$c" ] || echo "    - {name: $(cluster_name "$j"), endpoints: [http://$(cluster_etcd_ip "$j"):2379]}"
       done
     fi
     if [ "$BGP" = 1 ]; then
@@ -247,21 +276,23 @@ write_config() {
   } > "$RUN_DIR/node$i.yaml"
 }
 
-# start_etcd: one etcd member in ${P}etcd on the fabric ($ETCD_IP), data in
-# $RUN_DIR/etcd; returns once it answers /health.
+# start_etcd [NAME IP]: one etcd member in ${P}etcd (${P}etcd-NAME) on the
+# fabric at $ETCD_IP (IP), data in $RUN_DIR/etcd (etcd-NAME), pid in
+# etcd(-NAME).pid; returns once it answers /health.
 start_etcd() {
-  local ns=${PREFIX}etcd
+  local suffix=${1:+-$1} ip=${2:-$ETCD_IP}
+  local ns=${PREFIX}etcd$suffix ETCD_IP=$ip
   make_ns "$ns"
-  ip link add eth0 netns "$ns" type veth peer name etcd netns "${PREFIX}fab"
-  ip -n "${PREFIX}fab" link set etcd master br0 up
+  ip link add eth0 netns "$ns" type veth peer name "etcd$suffix" netns "${PREFIX}fab"
+  ip -n "${PREFIX}fab" link set "etcd$suffix" master br0 up
   ip -n "$ns" addr add "$ETCD_IP/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null
-  ip netns exec "$ns" setsid etcd --name lab --data-dir "$RUN_DIR/etcd" \
+  ip netns exec "$ns" setsid etcd --name lab --data-dir "$RUN_DIR/etcd$suffix" \
     --listen-client-urls "http://$ETCD_IP:2379" --advertise-client-urls "http://$ETCD_IP:2379" \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster lab=http://127.0.0.1:2380 > "$RUN_DIR/etcd.log" 2>&1 < /dev/null &
-  echo $! > "$RUN_DIR/etcd.pid"
+    --initial-cluster lab=http://127.0.0.1:2380 > "$RUN_DIR/etcd$suffix.log" 2>&1 < /dev/null &
+  echo $! > "$RUN_DIR/etcd$suffix.pid"
   local _
   for _ in $(seq 100); do
     ip netns exec "$ns" curl -sf --max-time 1 "http://$ETCD_IP:2379/health" >/dev/null 2>&1 && {
@@ -270,7 +301,7 @@ start_etcd() {
     }
     sleep 0.1
   done
-  log_tail "$RUN_DIR/etcd.log"
+  log_tail "$RUN_DIR/etcd$suffix.log"
   die "etcd did not answer within 10s"
 }
 
@@ -406,11 +437,12 @@ check_alive() {
   fi
 }
 
-# node I: true when its neighbour list has every peer reachable with a MAC.
+# node I: true when its neighbour list has every peer reachable with a MAC
+# (with --clusters, every node of both clusters: the mesh brings the others).
 peers_reachable() {
-  local i=$1 want=$(($2 - 1))
+  local i=$1 want=$((NODES - 1))
   local peers j
-  peers=$(for j in $(seq "$2"); do [ "$j" = "$i" ] || node_ip "$j"; done | jq -R . | jq -sc .)
+  peers=$(for j in $(seq "$NODES"); do [ "$j" = "$i" ] || node_ip "$j"; done | jq -R . | jq -sc .)
   "$PODLANE" --socket "$RUN_DIR/node$i.sock" neighbor list -o json 2>/dev/null |
     jq -e --argjson want "$want" --argjson peers "$peers" \
       '[.[] | select(.state == "reachable" and .mac != "" and (.ip as $ip | $peers | index($ip)))] | length == $want' >/dev/null
@@ -434,6 +466,13 @@ cmd_up() {
   [ "$BGP" = 0 ] || [ -z "$EXT_ROUTES" ] || die "--bgp and --ext-routes: with --bgp the router learns its routes"
   [ "$BGP" = 0 ] || [ "$ETCD" = 0 ] || die "--bgp works without --etcd for now"
   [ "$BGP" = 0 ] || command -v bird >/dev/null || die "--bgp: BIRD is missing (scripts/install-deps.sh installs bird2)"
+  if [ "$CLUSTERS" != 1 ]; then
+    [ "$CLUSTERS" = 2 ] || die "--clusters $CLUSTERS: expected 1 or 2"
+    [ $((NODES % 2)) = 0 ] || die "--clusters 2 needs an even --nodes (each cluster gets half)"
+    [ "$ETCD" = 0 ] && [ "$BGP" = 0 ] && [ "$IPAM" = kubernetes ] ||
+      die "--clusters 2 works with the file source, without --bgp, with --ipam kubernetes"
+    command -v etcd >/dev/null || die "etcd is missing (scripts/install-deps.sh installs it)"
+  fi
   if [ -n "$SERVICES" ]; then
     [ -f "$SERVICES" ] && [ -r "$SERVICES" ] || die "--services $SERVICES: no such readable file"
     ! grep -qE '^endpoints[[:space:]]*:' "$SERVICES" ||
@@ -459,8 +498,8 @@ cmd_up() {
   fi
   mkdir -p "$RUN_DIR"
   chmod 700 "$RUN_DIR"
-  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\nSERVICES=%q\nEXT_ROUTES=%q\nETCD=%q\nBGP=%q\n' \
-    "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" "$SERVICES" "$EXT_ROUTES" "$ETCD" "$BGP" > "$RUN_DIR/lab.env"
+  printf 'PREFIX=%q\nNODES=%q\nPODS=%q\nMODE=%q\nIPAM=%q\nSERVICES=%q\nEXT_ROUTES=%q\nETCD=%q\nBGP=%q\nCLUSTERS=%q\n' \
+    "$PREFIX" "$NODES" "$PODS" "$MODE" "$IPAM" "$SERVICES" "$EXT_ROUTES" "$ETCD" "$BGP" "$CLUSTERS" > "$RUN_DIR/lab.env"
   [ -z "$SERVICES" ] || cp "$SERVICES" "$RUN_DIR/services.yaml"
 
   local fab=${PREFIX}fab ext=${PREFIX}ext i k node
@@ -482,6 +521,9 @@ cmd_up() {
 
   if [ "$ETCD" = 1 ]; then
     start_etcd
+  fi
+  if [ "$CLUSTERS" -gt 1 ]; then
+    for c in $(seq "$CLUSTERS"); do start_etcd "$(cluster_name "$c")" "$(cluster_etcd_ip "$c")"; done
   fi
   for i in $(seq "$NODES"); do
     node=${PREFIX}node$i
@@ -537,7 +579,7 @@ cmd_up() {
     pending=()
     for i in $(seq "$NODES"); do
       check_alive "$i"
-      peers_reachable "$i" "$NODES" || pending+=("node$i")
+      peers_reachable "$i" || pending+=("node$i")
     done
     [ ${#pending[@]} -eq 0 ] && break
     if [ $SECONDS -ge $deadline ]; then
@@ -573,6 +615,7 @@ lab ${PREFIX} is up: $NODES nodes ($MODE, ipam $IPAM), $PODS pod(s) per node, ru
   nodes:    ${PREFIX}node<i>, node IP $FABRIC_NET.(10+i), $cidrs, log $RUN_DIR/node<i>.log
   pods:     ${PREFIX}n<i>p<k>, IP $ips
   external: ${PREFIX}ext, $EXT_IP$( [ "$MODE" = native ] && [ "$BGP" = 0 ] && echo ", routes to every PodCIDR" )$( [ "$BGP" = 1 ] && echo ", BGP router AS $ROUTER_ASN (FRR), routes learnt from the nodes (AS $NODE_ASN)" )$( [ -n "$EXT_ROUTES" ] && echo ", routes to $EXT_ROUTES via $(node_ip 1)" )
+  clusters: $( if [ "$CLUSTERS" = 1 ]; then echo "one (--clusters 2: a mesh)"; else for c in $(seq "$CLUSTERS"); do printf '%s (id %s, etcd http://%s:2379 in %s)  ' "$(cluster_name "$c")" "$c" "$(cluster_etcd_ip "$c")" "${PREFIX}etcd-$(cluster_name "$c")"; done; fi )
   services: $( if [ -z "$SERVICES" ]; then echo "none (--services FILE)"; elif [ "$ETCD" = 1 ]; then echo "$SERVICES in etcd"; else echo "$SERVICES in every node's config"; fi )$( [ "$ETCD" = 1 ] && printf '\n  etcd:     %s, http://%s:2379, log %s' "${PREFIX}etcd" "$ETCD_IP" "$RUN_DIR/etcd.log" )
 $(for i in $(seq "$NODES"); do
     printf '  node%-3s  node IP %-14s PodCIDR %-18s gateway %-14s pods %s\n' "$i" "$(node_ip "$i")" \
@@ -636,7 +679,7 @@ cmd_status() {
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 CMD=$1; shift
-NODES=3 MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes SERVICES='' EXT_ROUTES='' ETCD=0 BGP=0
+NODES='' MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes SERVICES='' EXT_ROUTES='' ETCD=0 BGP=0 CLUSTERS=1
 HOST_PORT_SPECS=()
 declare -A HOST_PORTS=()   # "NODE:POD" -> its host_ports entries (from HOST_PORT_SPECS)
 while [ $# -gt 0 ]; do
@@ -651,10 +694,12 @@ while [ $# -gt 0 ]; do
     --host-port) HOST_PORT_SPECS+=("${2:?--host-port needs a value}"); shift 2 ;;
     --etcd) ETCD=1; shift ;;
     --bgp) BGP=1; shift ;;
+    --clusters) CLUSTERS=${2:?--clusters needs a value}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
 done
+[ -n "$NODES" ] || NODES=$([ "$CLUSTERS" = 2 ] && echo 4 || echo 3)
 [[ $PREFIX =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$ ]] ||
   die "--prefix $PREFIX: expected 1..20 characters of A-Z a-z 0-9 _ . -"
 RUN_DIR=/run/podlane/lab-${PREFIX}
