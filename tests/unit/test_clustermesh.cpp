@@ -9,6 +9,7 @@
 #include "control/config/config.h"
 #include "control/sources/clustermesh/mesh_kvstore.h"
 #include "control/sources/clustermesh/mesh_state.h"
+#include "control/sources/k8s/k8s_convert.h"
 #include "control/tables/identity.h"
 
 using namespace podlane;
@@ -258,4 +259,30 @@ TEST_CASE("config: the service keys global, shared and affinity", "[clustermesh]
     CHECK(r->services.at(0).mesh_affinity == MeshAffinity::Local);
     CHECK(error_of("services:\n  - {name: a/b, cluster_ip: 10.96.0.20, ports: [{port: 80}], affinity: near}\n")
               .find("services[0].affinity") != std::string::npos);
+}
+
+TEST_CASE("kubernetes: Cilium's service.cilium.io annotations", "[clustermesh][k8s]") {
+    ConvertSettings cs;
+    cs.node_name = "node1";
+    auto service = [&](nlohmann::json annotations) {
+        nlohmann::json obj = {{"metadata", {{"namespace", "lab"}, {"name", "web"}, {"annotations", annotations}}},
+                              {"spec", {{"type", "ClusterIP"}, {"clusterIP", "10.96.0.50"},
+                                        {"ports", {{{"port", 80}, {"protocol", "TCP"}}}}}}};
+        auto r = convert_service(obj, cs);
+        REQUIRE(r.ok());
+        REQUIRE(r->has_value());
+        return (*r)->base;
+    };
+    const ServiceConfig plain = service(nlohmann::json::object());
+    CHECK(!plain.global);
+    CHECK(plain.shared);
+    CHECK(plain.mesh_affinity == MeshAffinity::None);
+    const ServiceConfig g = service({{"service.cilium.io/global", "true"}, {"service.cilium.io/shared", "false"},
+                                     {"service.cilium.io/affinity", "remote"}});
+    CHECK(g.global);
+    CHECK(!g.shared);
+    CHECK(g.mesh_affinity == MeshAffinity::Remote);
+    CHECK(service({{"service.cilium.io/global", "True"}, {"service.cilium.io/affinity", "Local"}}).mesh_affinity ==
+          MeshAffinity::Local);
+    CHECK(service({{"service.cilium.io/affinity", "nearby"}}).mesh_affinity == MeshAffinity::None);
 }

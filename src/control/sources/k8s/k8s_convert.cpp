@@ -1,6 +1,7 @@
 #include "control/sources/k8s/k8s_convert.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 namespace podlane {
@@ -169,6 +170,26 @@ void read_ports(const Json& spec, const ConvertSettings& s, K8sService& out) {
     }
 }
 
+/// Cilium's Cluster Mesh annotations (pkg/annotation: service.cilium.io/global,
+/// /shared, /affinity), read as Cilium reads them: "true"/"false" in any case,
+/// an unknown affinity is none.
+void read_mesh_annotations(const Json& meta, ServiceConfig& svc) {
+    const Json* annotations = member(meta, "annotations");
+    if (!annotations || !annotations->is_object())
+        return;
+    auto value = [&](const char* key) {
+        auto it = annotations->find(key);
+        std::string v = it != annotations->end() && it->is_string() ? it->get<std::string>() : "";
+        for (char& c : v)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return v;
+    };
+    svc.global = value("service.cilium.io/global") == "true";
+    svc.shared = value("service.cilium.io/shared") != "false";
+    const std::string affinity = value("service.cilium.io/affinity");
+    svc.mesh_affinity = affinity == "local" ? MeshAffinity::Local : affinity == "remote" ? MeshAffinity::Remote : MeshAffinity::None;
+}
+
 K8sService read_service(const Json& obj, const ConvertSettings& s, bool& skip) {
     const Json& meta = metadata(obj);
     K8sService out;
@@ -247,6 +268,7 @@ K8sService read_service(const Json& obj, const ConvertSettings& s, bool& skip) {
         fail("spec.sessionAffinity", "\"" + affinity + "\" is not None or ClientIP");
     }
     svc.algorithm = s.algorithm;
+    read_mesh_annotations(meta, svc);
     return out;
 }
 
