@@ -605,6 +605,10 @@ cmd_up() {
   local cli=$PODLANE
   [[ $cli == "$REPO/"* ]] && cli=${cli#"$REPO/"}
   local cidrs="PodCIDR 10.210.<i>.0/24" ips="10.210.<i>.(10+k)"
+  if [ "$CLUSTERS" = 2 ]; then
+    cidrs="PodCIDR 10.210.<i>.0/24 (west), 10.211.<i>.0/24 (east)"
+    ips="PodCIDR + 10 + k"
+  fi
   if [ "$IPAM" = cluster-pool ]; then
     cidrs="PodCIDR allocated from $POOL_CIDR (below)"
     ips="PodCIDR + 10 + k"

@@ -112,6 +112,8 @@ struct ClusterMesh::Impl {
                         ++remotes[i].reconnects;
                     remotes[i].connected = true;
                     remotes[i].cluster_id = cfg->id;
+                    remotes[i].last_error.clear(); // connected: what went wrong before is over
+
                 }
                 was_connected = true;
                 backoff_ms = 200;

@@ -37,7 +37,7 @@ struct MeshRemoteStatus {
     uint64_t refused = 0;      ///< ipcache entries refused: identity outside the cluster's range (last listing)
     uint64_t reconnects = 0;
     uint64_t updates = 0;      ///< states handed to the agent
-    std::string last_error;    ///< kept after recovery
+    std::string last_error;    ///< why it is not connected, or a value it holds that does not decode; cleared on connecting
 };
 
 /// The export to this cluster's etcd.
