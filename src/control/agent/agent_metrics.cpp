@@ -70,6 +70,9 @@ MetricsSnapshot Agent::metrics_snapshot() const {
     s.bgp_enabled = bgp_ != nullptr;
     s.bgp_peers = bgp_samples();
     s.bgp_speaker_restarts = bgp_ ? bgp_->restarts() : 0;
+    s.health_enabled = health_prober_ != nullptr;
+    s.node_name = config_.node_name;
+    s.health = health_samples();
     s.publishes = publishes_;
     s.source_deltas = source_deltas_;
     s.coalesced_deltas = coalesced_;

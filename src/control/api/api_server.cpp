@@ -141,6 +141,7 @@ constexpr ApiCommand kCommands[] = {
     {"bgp.peers", serve_no_args<&ControlApi::bgp_peers>},
     {"bgp.routes", serve_no_args<&ControlApi::bgp_routes_list>},
     {"lbipam.pools", serve_no_args<&ControlApi::lb_ipam_pools>},
+    {"health.status", serve_no_args<&ControlApi::health_status>},
 };
 
 Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {

@@ -80,6 +80,10 @@ public:
     /// conflicting state, and the LoadBalancer services left pending.
     virtual Result<Json> lb_ipam_pools() { return make_error("this server does not run LB IPAM"); }
 
+    /// "health.status": node health like cilium-health status: every node's
+    /// host and health endpoint, by ICMP and HTTP, with round-trip times.
+    virtual Result<Json> health_status() { return make_error("this server does not probe node health"); }
+
     // The CNI plugin's commands (docs/api.md, "CNI"). The defaults refuse,
     // so a ControlApi that does not serve CNI need not implement them.
     /// "cni.add": allocates an address and attaches the pod; returns the attachment.

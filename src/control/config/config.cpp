@@ -439,7 +439,7 @@ Config read_config(const YAML::Node& root) {
     const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
                                         "neighbor", "host", "ports", "endpoints", "tables", "api",
                                         "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source",
-                                        "observe", "bgp", "lb_ipam"});
+                                        "observe", "bgp", "lb_ipam", "health"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -481,6 +481,7 @@ Config read_config(const YAML::Node& root) {
     read_endpoints(top, c);
     read_bgp(top, c);
     read_lb_ipam(top, c);
+    read_health(top, c);
     return c;
 }
 

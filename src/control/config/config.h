@@ -10,6 +10,7 @@
 #include "common/net_types.h"
 #include "common/result.h"
 #include "control/config/bgp_config.h"
+#include "control/config/health_config.h"
 #include "control/config/lb_ipam_config.h"
 #include "control/config/service_config.h"
 
@@ -224,6 +225,7 @@ struct Config {
     ObserveConfig observe;
     BgpConfig bgp;                          ///< BGP speaker and peers (docs/bgp.md); off without instances
     LbIpamConfig lb_ipam;                   ///< pools for LoadBalancer services without addresses (docs/lb-ipam.md)
+    HealthConfig health;                    ///< node health probing (docs/health.md)
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and

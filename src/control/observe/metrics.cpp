@@ -2,6 +2,7 @@
 // that serves them. Families are built at scrape time from a copy of the
 // last MetricsSnapshot, on the exposer's thread; nothing here touches DPDK.
 #include "control/observe/metrics.h"
+#include "control/observe/metrics_health.h"
 
 #include <cerrno>
 #include <cstring>
@@ -276,6 +277,8 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
         out.push_back(std::move(rcv));
         out.push_back(std::move(restarts));
     }
+    if (s.health_enabled)
+        add_health_families(out, s.health, s.node_name);
     return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "control/config/config.h"
+#include "control/health/health_report.h"
 #include "dataplane/drop_reason.h"
 #include "dataplane/stage.h"
 
@@ -85,6 +86,9 @@ struct MetricsSnapshot {
     bool bgp_enabled = false;             ///< bgp.instances is not empty
     std::vector<BgpPeerSample> bgp_peers;
     uint64_t bgp_speaker_restarts = 0;
+    bool health_enabled = false;          ///< node health probing runs (control/health)
+    std::string node_name;
+    std::vector<NodeHealth> health;       ///< the last probe round
 };
 
 /// The metric families a scrape shows for `s`.

@@ -15,6 +15,9 @@ std::string canonical_labels(const std::map<std::string, std::string>& labels) {
 }
 
 uint32_t identity_for_labels(const std::map<std::string, std::string>& labels) {
+    // The health endpoint (control/health) has Cilium's reserved identity.
+    if (labels.size() == 1 && labels.begin()->first == "reserved:health")
+        return kIdentityHealth;
     uint32_t hash = 2166136261u; // FNV-1a 32-bit offset basis
     for (unsigned char c : canonical_labels(labels)) {
         hash ^= c;
