@@ -56,8 +56,22 @@ HealthReport three_nodes_one_down() {
     c.endpoint = {ip("10.210.3.254"), failed("no reply within 400 ms"), failed("connect: timed out")};
     r.nodes = {a, b, c};
     r.rounds = 7;
-    r.last_round_time = 1796680800; // 2026-12-07T00:00:00Z
+    r.last_round_time = 1796680800; // 2026-12-07T22:00:00Z
     return r;
+}
+
+/// The value of the status line `label` ("Encryption:"), whatever the label
+/// column's width; "" when the line is missing.
+std::string line_value(const std::string& status, const std::string& label) {
+    size_t at = status.rfind(label + " ", 0) == 0 ? 0 : status.find("\n" + label + " ");
+    if (at == std::string::npos)
+        return "";
+    if (at != 0)
+        ++at;
+    size_t v = at + label.size();
+    while (v < status.size() && status[v] == ' ')
+        ++v;
+    return status.substr(v, status.find('\n', v) - v);
 }
 
 } // namespace
@@ -111,7 +125,7 @@ TEST_CASE("health: podlane health status reads like cilium-health status", "[hea
     CHECK(j["reachable"] == 2);
     CHECK(j["total"] == 3);
     const std::string out = format_health_status(j);
-    CHECK(out == "Probe time:   2026-12-07T00:00:00Z\n"
+    CHECK(out == "Probe time:   2026-12-07T22:00:00Z\n"
                  "Reachable:    2/3 nodes, every 1000 ms\n"
                  "Nodes:\n"
                  "  node1 (localhost):\n"
@@ -152,11 +166,9 @@ TEST_CASE("health: metrics count unreachable nodes and endpoints, latency per pr
     CHECK(fams[3].metric[0].gauge.value == Approx(91.601e-6));
 }
 
-TEST_CASE("health: an ICMP echo to an address nobody answers fails with the reason", "[health]") {
-    // 192.0.2.1 (TEST-NET-1) has no route in the test's namespace, or no answer.
-    auto r = icmp_echo(ip("192.0.2.1"), 0x4242, 1, 50);
-    REQUIRE_FALSE(r);
-    CHECK_FALSE(r.error().message.empty());
+TEST_CASE("health: an ICMP echo to loopback comes back with its round-trip time", "[health]") {
+    // Failures (no reply within the timeout) are seen in integration-health:
+    // a unit test sends nothing beyond loopback.
     auto self = icmp_echo(ip("127.0.0.1"), 0x4242, 2, 1000);
     REQUIRE(self);
     CHECK(*self > 0);
@@ -184,16 +196,13 @@ TEST_CASE("status: the lines held against cilium-dbg status", "[health]") {
         {"cluster_health", {{"enabled", true}, {"reachable", 3}, {"total", 3}, {"rounds", 4}, {"last_round_time", 1796680800}}},
     };
     const std::string s = format_status(data);
-    CHECK_THAT(s, Contains("Host Routing:         podlane (node IP to the kernel over pl_host)\n"));
-    CHECK_THAT(s, Contains("Masquerading:         podlane   [eth0]   to 192.168.50.11, not to 10.210.0.0/16, "
-                           "10.210.1.0/24 or node IPs   [IPv4: Enabled, IPv6: Disabled]\n"));
-    CHECK_THAT(s, Contains("Encryption:           Disabled\n"));
-    CHECK_THAT(s, Contains("Flow observability:   Ok   Current/Max Flows: 4095/8192 (49.99%), Flows/s: 13.57, "
-                           "seen: 10000   Metrics: Ok\n"));
-    CHECK_THAT(s, Contains("KVStore:              Ok   etcd: http://192.168.50.2:2379 (synced)\n"));
-    CHECK_THAT(s, Contains("Modules Health:       Stopped(1) Degraded(1) OK(1): degraded health (needs an uplink "
-                           "and the host path)\n"));
-    CHECK_THAT(s, Contains("Cluster health:       3/3 reachable   (2026-12-07T00:00:00Z)\n"));
+    CHECK(line_value(s, "Host Routing:") == "podlane (node IP to the kernel over pl_host)");
+    CHECK(line_value(s, "Masquerading:") == "podlane   [eth0]   to 192.168.50.11, not to 10.210.0.0/16, 10.210.1.0/24 or node IPs   [IPv4: Enabled, IPv6: Disabled]");
+    CHECK(line_value(s, "Encryption:") == "Disabled");
+    CHECK(line_value(s, "Flow observability:") == "Ok   Current/Max Flows: 4095/8192 (49.99%), Flows/s: 13.57, seen: 10000   Metrics: Ok");
+    CHECK(line_value(s, "KVStore:") == "Ok   etcd: http://192.168.50.2:2379 (synced)");
+    CHECK(line_value(s, "Modules Health:") == "Stopped(1) Degraded(1) OK(1): degraded health (needs an uplink and the host path)");
+    CHECK(line_value(s, "Cluster health:") == "3/3 reachable   (2026-12-07T22:00:00Z)");
 
     data["masquerade"]["enabled"] = false;
     data["source"] = {{"kind", "file"}, {"state", "synced"}};
@@ -201,16 +210,16 @@ TEST_CASE("status: the lines held against cilium-dbg status", "[health]") {
     data["cluster_health"] = {{"enabled", false}};
     data["flow_observability"]["enabled"] = false;
     const std::string off = format_status(data);
-    CHECK_THAT(off, Contains("Masquerading:         Disabled\n"));
-    CHECK_THAT(off, Contains("KVStore:              Disabled\n"));
-    CHECK_THAT(off, Contains("Host Routing:         none (podlane answers ping for the node IP only)\n"));
-    CHECK_THAT(off, Contains("Cluster health:       Disabled\n"));
-    CHECK_THAT(off, Contains("Flow observability:   Disabled\n"));
+    CHECK(line_value(off, "Masquerading:") == "Disabled");
+    CHECK(line_value(off, "KVStore:") == "Disabled");
+    CHECK(line_value(off, "Host Routing:") == "none (podlane answers ping for the node IP only)");
+    CHECK(line_value(off, "Cluster health:") == "Disabled");
+    CHECK(line_value(off, "Flow observability:") == "Disabled");
 
     data["cluster_health"] = {{"enabled", true}, {"reachable", 0}, {"total", 3}, {"rounds", 0}};
-    CHECK_THAT(format_status(data), Contains("Cluster health:       0/3 reachable   (probing)\n"));
+    CHECK(line_value(format_status(data), "Cluster health:") == "0/3 reachable   (probing)");
     data["cluster_health"] = {{"enabled", true}, {"error", "needs an uplink and the host path"}};
-    CHECK_THAT(format_status(data), Contains("Cluster health:       not running: needs an uplink and the host path\n"));
+    CHECK(line_value(format_status(data), "Cluster health:") == "not running: needs an uplink and the host path");
 }
 
 TEST_CASE("status --verbose: every node's health under the status lines", "[health]") {
@@ -219,7 +228,7 @@ TEST_CASE("status --verbose: every node's health under the status lines", "[heal
                                      {"last_round_time", 1796680800}}},
                  {"health", health_report_json(three_nodes_one_down(), 1000)}};
     const std::string s = format_status(data);
-    CHECK_THAT(s, Contains("Cluster health:       2/3 reachable   (2026-12-07T00:00:00Z)\n"));
+    CHECK(line_value(s, "Cluster health:") == "2/3 reachable   (2026-12-07T22:00:00Z)");
     CHECK_THAT(s, Contains("\n  node3:\n    Host connectivity to 192.168.50.13:\n"
                            "      ICMP to stack:   FAILED: no reply within 400 ms\n"));
     const size_t metrics = s.find("Metrics:"), node1 = s.find("  node1 (localhost):");

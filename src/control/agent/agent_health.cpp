@@ -44,8 +44,10 @@ Result<int> anonymous_netns() {
 void Agent::start_health() {
     if (!config_.health.enabled)
         return;
-    if (!uplink_ || !host_port_) {
-        health_error_ = "needs an uplink and the host path";
+    if (!uplink_)
+        return; // a single node: no other node to probe, nothing to report
+    if (!host_port_) {
+        health_error_ = "needs the host path (host.enabled)";
         return;
     }
     auto host = HealthResponder::start(config_.node_ip, config_.health.port, config_.node_name, "");
@@ -121,8 +123,9 @@ void Agent::close_health_netns() {
 
 Result<Json> Agent::health_status() {
     if (!health_prober_)
-        return make_error(config_.health.enabled ? "node health probing is not running: " + health_error_
-                                                 : "node health probing is off (health.enabled: false)");
+        return make_error(!config_.health.enabled ? "node health probing is off (health.enabled: false)"
+                          : !uplink_             ? "node health probing needs an uplink: this is a single node"
+                                                 : "node health probing is not running: " + health_error_);
     Json j = health_report_json(health_prober_->report(), config_.health.interval_ms);
     j["node"] = config_.node_name;
     j["port"] = config_.health.port;
@@ -133,7 +136,7 @@ Result<Json> Agent::health_status() {
 
 Json Agent::cluster_health_status() const {
     if (!health_prober_)
-        return Json{{"enabled", config_.health.enabled}, {"error", health_error_}};
+        return Json{{"enabled", config_.health.enabled && uplink_}, {"error", health_error_}};
     const HealthReport r = health_prober_->report();
     return Json{{"enabled", true},
                 {"reachable", r.reachable_nodes()},

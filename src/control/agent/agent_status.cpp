@@ -59,7 +59,7 @@ Json Agent::modules_status() const {
     add("flow-observability", config_.observe.enabled ? "ok" : "stopped", "");
     if (bgp_)
         add("bgp", bgp_->speaker_json().value("running", false) ? "ok" : "degraded", "");
-    if (config_.health.enabled)
+    if (config_.health.enabled && uplink_)
         add("health", health_prober_ && health_error_.empty() ? "ok" : "degraded", health_error_);
     if (ipam_store_ || config_.endpoints.empty())
         add("cni", ipam_store_ ? "ok" : "stopped", ipam_store_ ? "" : "no CNI request yet");
