@@ -25,6 +25,9 @@ PACKAGES=(
   # the install test checks podlaned's unit with systemd-analyze verify;
   # deploy/kubernetes manifests are parsed with PyYAML
   systemd python3-yaml
+  # the dashboard test: a real Prometheus server scraping the lab's podlaned
+  # (integration-dashboard, configs/prometheus/)
+  prometheus
   # benchmarks: callgrind, and the peers of bench/compare.sh (OVS-DPDK) and its plot
   valgrind openvswitch-switch-dpdk gnuplot-nox
   # the kernel arm of bench/compare.sh: kube-proxy-style rules in namespaces

@@ -154,6 +154,64 @@ std::string text_or(const Json& data, const char* key, const std::string& fallba
 }
 } // namespace
 
+namespace {
+
+/// cilium-dbg's "Routing: ... Host: BPF": who carries the node's own traffic.
+std::string host_routing_text(const Json& data) {
+    const std::string hr = text_or(data, "host_routing", "");
+    if (hr.empty())
+        return "-";
+    return hr == "podlane" ? "podlane (node IP to the kernel over " + text_or(data, "host_path", "?") + ")"
+                           : "none (podlane answers ping for the node IP only)";
+}
+
+/// cilium-dbg's "Masquerading: BPF   [eth0, eth1]   172.20.0.0/16 [IPv4: Enabled, IPv6: Disabled]".
+std::string masquerading_text(const Json& data, const Json& svc) {
+    const Json& m = field(data, "masquerade");
+    if (!m.is_object())
+        return cell(svc, "masquerading");
+    if (!m.value("enabled", false))
+        return "Disabled";
+    std::string ifs, excluded;
+    for (const Json& i : array_or_empty(field(m, "interfaces")))
+        ifs += (ifs.empty() ? "" : ", ") + i.get<std::string>();
+    for (const Json& e : array_or_empty(field(m, "excluded")))
+        excluded += (excluded.empty() ? "" : ", ") + e.get<std::string>();
+    return cell(m, "mode") + "   [" + ifs + "]   to " + cell(m, "to") + ", not to " +
+           (excluded.empty() ? "-" : excluded) + " or node IPs   [IPv4: Enabled, IPv6: Disabled]";
+}
+
+/// Hubble's "Ok   Current/Max Flows: 4095/4095 (100.00%), Flows/s: 13.57   Metrics: Disabled".
+std::string flow_observability_text(const Json& fo) {
+    if (!fo.value("enabled", false))
+        return "Disabled";
+    const double cur = fo.value("current_flows", 0.0), max = fo.value("max_flows", 0.0);
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "Ok   Current/Max Flows: %.0f/%.0f (%.2f%%), Flows/s: %.2f, seen: %.0f   Metrics: %s",
+                  cur, max, max > 0 ? 100.0 * cur / max : 0.0, fo.value("flows_per_s", 0.0),
+                  fo.value("flows_seen", 0.0), text_or(fo, "metrics", "-").c_str());
+    return buf;
+}
+
+/// cilium-dbg's "Modules Health: Stopped(0) Degraded(0) OK(58)", with what is not ok.
+std::string modules_text(const Json& mods) {
+    size_t ok = 0, degraded = 0, stopped = 0;
+    std::string bad;
+    for (const Json& m : mods) {
+        const std::string state = text_or(m, "state", "");
+        ok += state == "ok";
+        degraded += state == "degraded";
+        stopped += state == "stopped";
+        if (state == "degraded")
+            bad += (bad.empty() ? "" : ", ") + cell(m, "name") +
+                   (text_or(m, "message", "").empty() ? "" : " (" + cell(m, "message") + ")");
+    }
+    return "Stopped(" + std::to_string(stopped) + ") Degraded(" + std::to_string(degraded) + ") OK(" +
+           std::to_string(ok) + ")" + (bad.empty() ? "" : ": degraded " + bad);
+}
+
+} // namespace
+
 std::string format_status(const Json& data) {
     std::string workers = count(data, "workers");
     std::string lcores;
@@ -176,6 +234,7 @@ std::string format_status(const Json& data) {
         .add_row({"Node IP:", text_or(data, "node_ip", "- (no uplink)")})
         .add_row({"Uplink:", text_or(data, "uplink", "-") + (text_or(data, "node_mac", "").empty() ? "" : " (" + cell(data, "node_mac") + ")")})
         .add_row({"Host path:", text_or(data, "host_path", "off")})
+        .add_row({"Host Routing:", host_routing_text(data)})
         .add_row({"Remote nodes:", cell(data, "remote_nodes")})
         .add_row({"Workers:", workers})
         .add_row({"Endpoints:", count(data, "endpoints")})
@@ -197,10 +256,14 @@ std::string format_status(const Json& data) {
                                                 (maglev ? ", M=" + cell(svc, "maglev_table_size") : "") + ")"})
             .add_row({"Services:", cell(svc, "frontends") + " frontends, " + cell(svc, "backends") + " backends"})
             .add_row({"NodePort:", cell(svc, "nodeport")})
-            .add_row({"Masquerading:", cell(svc, "masquerading")})
+            .add_row({"Masquerading:", masquerading_text(data, svc)})
             .add_row({"Conntrack:", cell(ct, "flows") + "/" + cell(ct, "capacity") + " flows, " +
                                         cell(ct, "insert_failures") + " insert failures"});
     }
+    if (data.contains("encryption"))
+        t.add_row({"Encryption:", cell(data, "encryption")});
+    if (const Json& fo = field(data, "flow_observability"); fo.is_object())
+        t.add_row({"Flow observability:", flow_observability_text(fo)});
     const Json& ipam = field(data, "ipam");
     if (ipam.is_object())
         t.add_row({"IPAM:", cell(ipam, "allocated") + "/" + cell(ipam, "capacity") + " allocated from " +
@@ -219,6 +282,10 @@ std::string format_status(const Json& data) {
                                              (failing.empty() ? "" : ": failing " + failing)});
     }
     const Json& src = field(data, "source");
+    if (src.is_object())
+        t.add_row({"KVStore:", cell(src, "kind") != "etcd" ? "Disabled"
+                               : (cell(src, "state") == "synced" ? "Ok   etcd: " : "Failure   etcd: ") +
+                                     cell(src, "endpoint") + " (" + cell(src, "state") + ")"});
     if (src.is_object()) {
         std::string text = cell(src, "kind");
         if (!text_or(src, "endpoint", "").empty())
@@ -252,9 +319,17 @@ std::string format_status(const Json& data) {
     }
     if (const Json& mesh = field(data, "clustermesh"); mesh.is_object() && mesh.value("enabled", false))
         t.add_row({"ClusterMesh:", clustermesh_status_line(mesh)});
+    if (const Json& mods = field(data, "modules"); mods.is_array())
+        t.add_row({"Modules Health:", modules_text(mods)});
+    std::string health_nodes;
+    if (const Json& ch = field(data, "cluster_health"); ch.is_object()) {
+        t.add_row({"Cluster health:", cluster_health_text(ch)});
+        if (const Json& h = field(data, "health"); h.is_object()) // status --verbose
+            health_nodes = format_health_nodes(h, "  ");
+    }
     const std::string metrics = text_or(data, "metrics", "-");
     t.add_row({"Metrics:", metrics == "off" || metrics == "-" ? metrics : "http://" + metrics + "/metrics"});
-    return t.render();
+    return t.render() + health_nodes;
 }
 
 namespace {

@@ -34,6 +34,16 @@ private:
 /// `obj[key]` as a table cell: strings as they are, numbers in decimal, bools yes/no, missing or null "-".
 std::string cell(const Json& obj, const char* key);
 
+/// `health.status` as cilium-health status: probe time, then per node its
+/// host and endpoint connectivity by ICMP and HTTP with round-trip times.
+std::string format_health_status(const Json& data);
+/// The per-node lines of format_health_status, each line starting with `indent`.
+std::string format_health_nodes(const Json& data, const std::string& indent);
+/// status's cluster_health as cilium-dbg's line: "3/3 reachable   (2026-12-07T22:00:00Z)".
+std::string cluster_health_text(const Json& cluster_health);
+/// Seconds since the epoch as RFC 3339 UTC ("2026-12-07T22:00:00Z"); "never" for 0.
+std::string utc_time(double epoch_seconds);
+
 /// `status` data as aligned "Key: value" lines.
 std::string format_status(const Json& data);
 /// `endpoint.list` data (or one endpoint object) as a table: ID IP MAC PORT NETNS LABELS.

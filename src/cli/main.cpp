@@ -25,7 +25,6 @@ Usage:
   podlane [--socket PATH] [-o table|json] <command>
 
 Commands:
-  status                          node, pod CIDR, gateway, workers and counts
   endpoint list                   the attached pod endpoints
   endpoint add --id ID --ip IP --netns NS [--mac MAC] [--ifname IF] [--label k=v]...
                [--host-port HOST[:CONTAINER][/TCP|/UDP]]...
@@ -40,6 +39,8 @@ Commands:
                                   application serving it (client); --memif-zero-copy (client only)
                                   lets that application copy in podlane's own packet memory
   endpoint delete ID              detach a pod
+  status [--verbose]              the agent at a glance, line by line like cilium-dbg status;
+                                  --verbose adds the details (every node's health)
   stats [--stages]                per-worker and per-port counters, drops by reason; --stages:
                                   per worker and pipeline stage (parse, arp, source, to_us, decap,
                                   load_balancer, route, masquerade, encap, deliver) the packets
@@ -82,6 +83,8 @@ Commands:
   bgp routes                      the prefixes BGP advertises (PodCIDR, LoadBalancer/External IPs)
   clustermesh status              each remote cluster: connected, ready, nodes, endpoints,
                                   identities, services, last error (docs/clustermesh.md)
+  health status                   node health like cilium-health status: every node's IP and
+                                  health endpoint probed by ICMP and HTTP (port 4240), with RTTs
   lb-ipam pools                   LB IPAM pools: disabled, conflicting, addresses available and
                                   used; LoadBalancer services left pending and why (docs/lb-ipam.md)
   ct list                         tracked (load-balanced and NATed) flows
@@ -164,7 +167,7 @@ CommandLine parse_args(int argc, char** argv) {
             cl.opts[name == "--prune" ? "--prune" : "--follow"] = "true";
             continue;
         }
-        if (name == "--memif-zero-copy" || name == "--stages" || name == "--clustermesh-affinity") {
+        if (name == "--memif-zero-copy" || name == "--stages" || name == "--clustermesh-affinity" || name == "--verbose") {
             if (has_value)
                 throw UsageError{"option " + name + " takes no value"};
             cl.opts[name] = "true";
@@ -360,6 +363,9 @@ int run(int argc, char** argv) {
     const bool stages = cl.opts.count("--stages") > 0;
     if (stages && first != "stats")
         throw UsageError{"--stages is only valid with 'stats'"};
+    const bool verbose = cl.opts.count("--verbose") > 0;
+    if (verbose && first != "status")
+        throw UsageError{"--verbose is only valid with 'status'"};
     if (first == "status" || first == "stats") {
         expect_words(cl, 1, first);
         cmd = first;
@@ -417,6 +423,12 @@ int run(int argc, char** argv) {
     } else if (first == "clustermesh") {
         throw UsageError{sub.empty() ? "clustermesh needs a subcommand: status"
                                      : "unknown clustermesh subcommand \"" + sub + "\" (status)"};
+    } else if (first == "health" && sub == "status") {
+        expect_words(cl, 2, "health status");
+        cmd = "health.status";
+        render = podlane::format_health_status;
+    } else if (first == "health") {
+        throw UsageError{sub.empty() ? "health needs a subcommand: status" : "unknown health subcommand \"" + sub + "\" (status)"};
     } else if (first == "lb-ipam" && sub == "pools") {
         expect_words(cl, 2, "lb-ipam pools");
         cmd = "lbipam.pools";
@@ -515,6 +527,9 @@ int run(int argc, char** argv) {
         std::cerr << "podlane: " << data.error().message << "\n";
         return 1;
     }
+    if (verbose) // the details cilium-dbg status --verbose adds: every node's health
+        if (auto health = podlane::call_api(socket, "health.status", Json::object()))
+            (*data)["health"] = *health;
     if (output == "json")
         std::cout << (stages ? podlane::stage_stats(*data) : *data).dump(2, ' ', false, Json::error_handler_t::replace)
                   << "\n";

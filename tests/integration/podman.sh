@@ -171,7 +171,7 @@ for a in "$web_ip" "$cli_ip"; do [[ $a == 10.204.0.* ]] || pl_fail "address $a i
 [ "$web_ip" != "$cli_ip" ] || pl_fail "both containers got $web_ip"
 [ "$(allocated)" = 2 ] || pl_fail "cni status: allocated $(allocated), expected 2"
 "$PODLANE" endpoint list -o json > "$PL_TMP/eps.json"
-jq -e --arg w "$WEB" --arg c "$CLI" 'map(.id) | sort == ([$w, $c] | sort)' "$PL_TMP/eps.json" >/dev/null \
+jq -e --arg w "$WEB" --arg c "$CLI" 'map(.id) - ["health"] | sort == ([$w, $c] | sort)' "$PL_TMP/eps.json" >/dev/null \
   || pl_fail "endpoint ids are not the container names: $(jq -c 'map(.id)' "$PL_TMP/eps.json")"
 jq -e --arg w "$WEB" '.[] | select(.id == $w) | .labels.app == "podman-test"' "$PL_TMP/eps.json" >/dev/null \
   || pl_fail "$WEB lacks the conflist's label"
@@ -214,7 +214,7 @@ grep -q "%eth0$" <<<"$(ls "$SOCK.pending-del")" || pl_fail "no pending DEL recor
 start_podlaned
 grep -q "1 DEL(s) recorded while podlaned was down" "$PL_TMP/podlaned.log" || pl_fail "podlaned did not release the pending DEL"
 [ "$(allocated)" = 1 ] || pl_fail "after podlaned came back: allocated $(allocated), expected 1"
-"$PODLANE" endpoint list -o json | jq -e --arg w "$WEB" 'map(.id) == [$w]' >/dev/null || pl_fail "endpoints after the restart: $("$PODLANE" endpoint list -o json | jq -c 'map(.id)')"
+"$PODLANE" endpoint list -o json | jq -e --arg w "$WEB" 'map(.id) - ["health"] == [$w]' >/dev/null || pl_fail "endpoints after the restart: $("$PODLANE" endpoint list -o json | jq -c 'map(.id)')"
 body=$(ip netns exec "$EXT" curl -sS --max-time 5 "http://$NODE_IP:$HOST_PORT/") || pl_fail "port mapping after the podlaned restart failed"
 pl_log "re-attached $WEB after the restart: $body"
 

@@ -268,6 +268,7 @@ TEST_CASE("api: the unknown-command error lists every command of the dispatch ta
     const std::string listed = "status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list, identity.list, "
                                "neighbor.list, service.list, service.maglev, service.update, service.delete, ct.list, "
                                "nat.list, flow.list, capture.start, capture.status, capture.stop, bgp.peers, bgp.routes, lbipam.pools, clustermesh.status, "
+                               "health.status, "
                                "cni.add, cni.del, "
                                "cni.check, cni.gc, cni.list, cni.status";
     CHECK(error == "unknown command \"frobnicate\" (commands: " + listed + ")");

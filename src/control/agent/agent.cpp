@@ -169,11 +169,15 @@ Result<void> Agent::start() {
     }
     if (auto r = start_bgp(); !r)
         return r;
-    return start_cni(); // pods attached through CNI before a restart
+    if (auto r = start_cni(); !r) // pods attached through CNI before a restart
+        return r;
+    start_health(); // a failure shows in status and health status; podlaned runs on
+    return {};
 }
 
 void Agent::stop() {
     stop_bgp(); // while the host path still carries its Cease to the peers
+    stop_health();
     if (workers_running_) {
         stop_workers_.store(true);
         for (uint32_t lcore : config_.dataplane.worker_lcores)
@@ -207,6 +211,7 @@ void Agent::stop() {
     }
     host_port_.reset();
     endpoints_.clear();
+    close_health_netns(); // its endpoint's port is gone
     static_ports_.clear();
     uplink_.reset();
     tables_.reset(); // workers are gone: no grace period to wait for
@@ -415,7 +420,7 @@ Json Agent::status() {
         size_t rxq = snap && w < snap->workers.size() ? snap->workers[w].rx.size() : 0;
         workers.push_back({{"id", w}, {"lcore", config_.dataplane.worker_lcores[w]}, {"rx_queues", rxq}});
     }
-    return Json{
+    Json j{
         {"node", config_.node_name},
         {"version", kVersion},
         {"uptime_s", uptime.count()},
@@ -451,6 +456,8 @@ Json Agent::status() {
         {"restart", restart_status()},
         {"clustermesh", mesh_json()},
     };
+    j.update(status_details()); // agent_status.cpp
+    return j;
 }
 
 std::vector<std::pair<uint16_t, std::string>> Agent::named_ports() const {

@@ -19,6 +19,8 @@
 #include "control/tables/ipcache.h"
 #include "dataplane/capture.h"
 #include "control/config/config.h"
+#include "control/health/health_prober.h"
+#include "control/health/health_responder.h"
 #include "control/lbipam/lb_ipam.h"
 #include "control/api/control_api.h"
 #include "control/pods/ipam_store.h"
@@ -152,6 +154,32 @@ private:
     void mesh_tick();
     Json mesh_json() const;
     std::chrono::steady_clock::time_point last_mesh_export_{};
+    // Node health (agent_health.cpp).
+    Result<Json> health_status() override;
+    /// The endpoint id of this node's health endpoint (Cilium's "health").
+    static constexpr const char* kHealthEndpointId = "health";
+
+private:
+    // cilium-dbg status's lines (agent_status.cpp).
+    Json status_details() const;
+    Json masquerade_status() const;
+    Json flow_observability_status() const;
+    Json modules_status() const;
+    // Node health (agent_health.cpp).
+    void start_health();
+    Result<void> start_health_endpoint();
+    std::vector<HealthTarget> health_targets() const;
+    void health_tick();
+    void stop_health();
+    void close_health_netns();
+    Json cluster_health_status() const;
+    std::vector<NodeHealth> health_samples() const;
+    std::unique_ptr<HealthProber> health_prober_;
+    std::vector<std::unique_ptr<HealthResponder>> health_responders_;
+    int health_netns_fd_ = -1;          ///< the health endpoint's anonymous netns
+    Ipv4Addr health_ip_;                ///< this node's health endpoint; zero: none
+    std::string health_error_;          ///< why probing or the endpoint is not running
+    std::chrono::steady_clock::time_point last_health_tick_{};
 
     // LB IPAM (agent_lb_ipam.cpp).
     /// Assigns the LoadBalancer addresses again (control/lbipam) into

@@ -74,6 +74,9 @@ MetricsSnapshot Agent::metrics_snapshot() const {
         for (const MeshRemoteStatus& r : mesh_->status())
             s.mesh_clusters.push_back(MeshClusterSample{r.name, r.ready, r.nodes, r.endpoints, r.identities,
                                                         r.services, r.refused, r.reconnects});
+    s.health_enabled = health_prober_ != nullptr;
+    s.node_name = config_.node_name;
+    s.health = health_samples();
     s.publishes = publishes_;
     s.source_deltas = source_deltas_;
     s.coalesced_deltas = coalesced_;

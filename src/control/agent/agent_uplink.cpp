@@ -147,6 +147,7 @@ void Agent::tick() {
     services_tick();
     restart_tick();
     bgp_tick();
+    health_tick();
     drain_flows();
     tables_->reclaim();
     feed_metrics(false);

@@ -142,6 +142,7 @@ constexpr ApiCommand kCommands[] = {
     {"bgp.routes", serve_no_args<&ControlApi::bgp_routes_list>},
     {"lbipam.pools", serve_no_args<&ControlApi::lb_ipam_pools>},
     {"clustermesh.status", serve_no_args<&ControlApi::clustermesh_status>},
+    {"health.status", serve_no_args<&ControlApi::health_status>},
 };
 
 Json dispatch(ControlApi& api, const std::string& cmd, const Json& args) {

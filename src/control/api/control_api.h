@@ -82,6 +82,10 @@ public:
     /// "clustermesh.status": each remote cluster and this cluster's export (docs/clustermesh.md).
     virtual Result<Json> clustermesh_status() { return make_error("this server does not run Cluster Mesh"); }
 
+    /// "health.status": node health like cilium-health status: every node's
+    /// host and health endpoint, by ICMP and HTTP, with round-trip times.
+    virtual Result<Json> health_status() { return make_error("this server does not probe node health"); }
+
     // The CNI plugin's commands (docs/api.md, "CNI"). The defaults refuse,
     // so a ControlApi that does not serve CNI need not implement them.
     /// "cni.add": allocates an address and attaches the pod; returns the attachment.

@@ -440,7 +440,7 @@ Config read_config(const YAML::Node& root) {
                                         "neighbor", "host", "ports", "endpoints", "tables", "api",
                                         "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source",
                                         "observe", "bgp", "lb_ipam", "restart", "cluster",
-                                        "max_connected_clusters", "clustermesh"});
+                                        "max_connected_clusters", "clustermesh", "health"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -485,6 +485,7 @@ Config read_config(const YAML::Node& root) {
     const Mapping restart = top.section("restart", {"checkpoint_interval_s"});
     restart.read("checkpoint_interval_s", c.restart.checkpoint_interval_s, as_uint<uint32_t>(0, 86400));
     read_clustermesh(top, c);
+    read_health(top, c);
     return c;
 }
 

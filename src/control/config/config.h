@@ -11,6 +11,7 @@
 #include "common/result.h"
 #include "control/config/bgp_config.h"
 #include "control/config/clustermesh_config.h"
+#include "control/config/health_config.h"
 #include "control/config/lb_ipam_config.h"
 #include "control/config/service_config.h"
 
@@ -234,6 +235,7 @@ struct Config {
     LbIpamConfig lb_ipam;                   ///< pools for LoadBalancer services without addresses (docs/lb-ipam.md)
     ClusterInfoConfig cluster;              ///< this cluster's name and id (Cilium's --cluster-name/--cluster-id)
     ClusterMeshConfig clustermesh;          ///< remote clusters and where this cluster exports (docs/clustermesh.md)
+    HealthConfig health;                    ///< node health probing (docs/health.md)
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and

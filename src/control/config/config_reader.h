@@ -189,6 +189,9 @@ void read_bgp(const Mapping& top, Config& c);
 /// The lb_ipam section (config_lb_ipam.cpp).
 void read_lb_ipam(const Mapping& top, Config& c);
 
+/// The health section (config_health.cpp).
+void read_health(const Mapping& top, Config& c);
+
 /// The source section (config_source.cpp).
 void read_source(const Mapping& top, SourceConfig& s);
 /// An etcd client URL: http://host:port or https://host:port (config_source.cpp).

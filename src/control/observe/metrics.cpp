@@ -2,6 +2,7 @@
 // that serves them. Families are built at scrape time from a copy of the
 // last MetricsSnapshot, on the exposer's thread; nothing here touches DPDK.
 #include "control/observe/metrics.h"
+#include "control/observe/metrics_health.h"
 
 #include <cerrno>
 #include <cstring>
@@ -306,6 +307,8 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
         for (MetricFamily* f : {&ready, &nodes, &eps, &ids, &svcs, &refused, &reconn})
             out.push_back(std::move(*f));
     }
+    if (s.health_enabled)
+        add_health_families(out, s.health, s.node_name);
     return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "control/config/config.h"
+#include "control/health/health_report.h"
 #include "dataplane/drop_reason.h"
 #include "dataplane/stage.h"
 
@@ -93,6 +94,9 @@ struct MetricsSnapshot {
     std::vector<BgpPeerSample> bgp_peers;
     uint64_t bgp_speaker_restarts = 0;
     std::vector<MeshClusterSample> mesh_clusters; ///< empty without clustermesh
+    bool health_enabled = false;          ///< node health probing runs (control/health)
+    std::string node_name;
+    std::vector<NodeHealth> health;       ///< the last probe round
 };
 
 /// The metric families a scrape shows for `s`.
