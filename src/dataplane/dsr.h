@@ -7,6 +7,7 @@
 
 #include "dataplane/ct_burst.h"
 #include "dataplane/ct_pass.h"
+#include "dataplane/frag_tuple.h"
 #include "dataplane/nat.h"
 #include "dataplane/parse.h"
 #include "dataplane/service_lb.h"
@@ -21,7 +22,10 @@ inline void dsr_track_arrival(const Snapshot& snap, const ParsedPacket& p, rte_b
                               LbWorker& w) noexcept {
     const LbTables& lb = *snap.lb;
     CtTuple t;
-    if (lb.ct == nullptr || !ct_tuple_of(p, t))
+    if (lb.ct == nullptr)
+        return;
+    FragKind frag = FragKind::None; // a fragment: its tuple from the fragment table
+    if (!ct_tuple_of(p, t) && (frag = frag_tuple_of(lb, p, w.now_s, w.worker_id, t)) == FragKind::None)
         return;
     CtEntry* e = lb.ct->lookup(ct_reverse(t)).entry;
     if (e == nullptr) {
@@ -29,7 +33,9 @@ inline void dsr_track_arrival(const Snapshot& snap, const ParsedPacket& p, rte_b
         e = ct_create(lb, w.ct_burst, w.worker_id, orig, ct_identity(t), 0, 0, kCtDsr, w.now_s + lb.timeouts.tcp_syn)
                 .entry;
     }
-    if (e != nullptr)
+    if (e != nullptr && frag == FragKind::Later)
+        ct_on_packet(*e, CtDir::Original, t.proto, 0, rte_be_to_cpu_16(p.ip->total_length), w.now_s, lb.timeouts);
+    else if (e != nullptr)
         ct_account(lb, *e, CtDir::Original, p, t, w.now_s);
 }
 

@@ -7,6 +7,7 @@
 
 #include "dataplane/ct_burst.h"
 #include "dataplane/ct_pass.h"
+#include "dataplane/frag_tuple.h"
 #include "dataplane/nat.h"
 #include "dataplane/nat_icmp.h"
 #include "dataplane/parse.h"
@@ -89,16 +90,25 @@ inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWor
             nat_apply_icmp_error(p, lb.ct->xlate(hit));
         return StageResult::go_on(hit.entry != nullptr);
     }
+    FragKind frag = FragKind::None;
     if (!ct_tuple_of(p, t)) {
-        if (ipv4_is_fragment(ip))
+        if (!ipv4_is_fragment(ip))
+            return StageResult::go_on(); // a protocol NAT cannot track leaves as it is
+        // A fragment: its tuple from the fragment table (frag_tuple.h).
+        frag = frag_tuple_of(lb, p, w.now_s, w.worker_id, t);
+        if (frag == FragKind::None)
             return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
-        return StageResult::go_on(); // a protocol NAT cannot track leaves as it is
     }
     const CtHit hit = ct_find(lb, w.ct_burst, t);
     if (hit.entry != nullptr) {
-        ct_pass(lb, hit, p, t, w.now_s);
+        if (frag == FragKind::Later) [[unlikely]]
+            ct_pass_later_fragment(lb, hit, p, t, w.now_s);
+        else
+            ct_pass(lb, hit, p, t, w.now_s);
         return StageResult::go_on(true);
     }
+    if (frag == FragKind::Later) // the first fragment made no flow: nothing to follow
+        return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
     const SnatSlice slice{lb.snat_port_min, lb.snat_port_max, w.worker_id,
                           snap.workers.empty() ? 1u : static_cast<uint32_t>(snap.workers.size())};
     const rte_be32_t node = snap.uplink.node_ip.be;
