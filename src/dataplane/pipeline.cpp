@@ -12,6 +12,7 @@
 #include "dataplane/dsr.h"
 #include "dataplane/hold_queue.h"
 #include "dataplane/icmp_echo.h"
+#include "dataplane/icmp_error.h"
 #include "dataplane/ingress.h"
 #include "dataplane/load_balancer.h"
 #include "dataplane/masquerade.h"
@@ -96,6 +97,13 @@ constexpr size_t kPrefetchOffset = 3;
     case RouteTo::Drop:
         break;
     }
+    // TTL ran out at podlane's hop: ICMP time exceeded from the gateway (to
+    // a pod or the host) or the node IP (to the uplink), as a Linux router.
+    if (r.drop == DropReason::TtlExceeded) [[unlikely]]
+        return trace.finish(Stage::Route, in.from_endpoint || in.from_host
+                                              ? icmp_time_exceeded(m, p, snap.gateway_ip, snap.gateway_mac, in.port)
+                                              : icmp_time_exceeded(m, p, snap.uplink.node_ip, snap.uplink.node_mac,
+                                                                   in.port));
     return trace.finish(Stage::Route, Verdict::drop(r.drop));
 }
 
