@@ -478,7 +478,7 @@ services:
 
 TEST_CASE("without a fragment table, fragments to a service address are dropped and counted", "[lb]") {
     LbNode node(kWeb);
-    node.lb.frags = nullptr;
+    node.frags.reset(); // conntrack.max_fragment_datagrams: 0
     node.load(kWeb);
     const auto frag = tcp_frame(kA, 40000, kVip, 80, RTE_TCP_ACK_FLAG, 8, RTE_IPV4_HDR_MF_FLAG);
     CHECK(node.send(kPortA, frag).port == kDropPort);
