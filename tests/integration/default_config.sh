@@ -20,7 +20,7 @@ done
 ! "$PODLANE" status >/dev/null 2>&1 || pl_fail "a podlaned already answers on $SOCK (scripts/demo.sh stop)"
 
 "$PODLANED" --print-default-config > "$PL_TMP/default.yaml"
-cmp -s "$PL_TMP/default.yaml" "$(dirname "$0")/../../configs/podlane.yaml" ||
+diff -B -q "$PL_TMP/default.yaml" "$(dirname "$0")/../../configs/podlane.yaml" >/dev/null ||
   pl_fail "--print-default-config differs from configs/podlane.yaml"
 NODE=pld-node-$$
 pl_netns "$NODE"; pl_netns pl-pod-a; pl_netns pl-pod-b; pl_netns pl-pod-c

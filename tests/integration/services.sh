@@ -344,7 +344,8 @@ jq -e --argjson b "$frag_before" '.tracked - $b.tracked >= 9 and .hits - $b.hits
   pl_fail "node1's fragment counters: expected at least 9 datagrams tracked, 18 later fragments found and no miss; before $frag_before, after $frag_after"
 pass "node1's fragment table: before $frag_before, after $frag_after"
 
-pl_capture_start udp2 "${P}fab" node2 src host "$(node_ip 1)" and dst host "$EXT_IP"
+# (The bridge port also sees node1's frames flooded to node2: only node2's own count.)
+pl_capture_start udp2 "${P}fab" node2 ether src "$(uplink_mac 2)" and src host "$(node_ip 1)" and dst host "$EXT_IP"
 big_echo "${P}ext" "$(node_ip 1)" 30087 n2p1 1000 "UDP through the NodePort ($UDP_MODE)"
 pl_capture_stop udp2
 direct=$(tcpdump -r "$PL_TMP/udp2.pcap" -nn 2>/dev/null | wc -l)
