@@ -9,7 +9,7 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev libyaml-cpp-dev prometheus-cpp-dev libmnl-dev
   libboost-dev nlohmann-json3-dev catch2 libssl-dev
   # labs and tests: namespaces, real clients, captures
-  iproute2 iputils-ping iperf3 curl python3 jq tcpdump tshark ethtool procps
+  iproute2 iputils-ping iperf3 curl python3 jq tcpdump tshark ethtool procps traceroute
   # cluster-state sources: a real etcd (source.kind etcd) and openssl for the
   # fake Kubernetes API server's certificates
   etcd-server etcd-client openssl

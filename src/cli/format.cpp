@@ -408,6 +408,10 @@ std::string format_stats(const Json& data) {
         out += "\nConntrack: " + cell(ct, "flows") + " of " + cell(ct, "capacity") + " flows, " +
                cell(ct, "insert_failures") + " insert failures, " + cell(ct, "affinity_entries") +
                " affinity entries\n";
+    if (const Json& fr = field(ct, "fragments"); fr.is_object())
+        out += "IPv4 fragments: " + cell(fr, "datagrams") + " of " + cell(fr, "capacity") + " datagrams tracked; " +
+               cell(fr, "tracked") + " first fragments remembered, " + cell(fr, "hits") + " later ones found, " +
+               cell(fr, "misses") + " not found (dropped), " + cell(fr, "table_full") + " evicted from a full table\n";
     return out;
 }
 

@@ -2,7 +2,9 @@
 // its sender, quoting its IP header and the first 8 bytes of its payload.
 // "Fragmentation needed" (type 3 code 4, with the next-hop MTU of RFC 1191)
 // for a packet with DF set that does not fit the path; "port unreachable"
-// (type 3 code 3) for a service with no backend (reject.h).
+// (type 3 code 3) for a service with no backend (reject.h); "time exceeded
+// in transit" (type 11 code 0) for a routed packet whose TTL runs out, so
+// that traceroute shows podlane's hop.
 #pragma once
 
 #include <cstring>
@@ -82,6 +84,27 @@ inline Verdict icmp_frag_needed(rte_mbuf* m, const ParsedPacket& p, Ipv4Addr fro
     // RFC 1191: the first 16 bits "unused" (zero), then the next-hop MTU.
     if (!icmp_error_in_place(m, p, kIcmpDestUnreachable, kIcmpFragNeeded, rte_cpu_to_be_32(mtu), from_ip, from_mac))
         return Verdict::drop(DropReason::TooBig);
+    return Verdict::tx(in_port, Outcome::IcmpError);
+}
+
+/// A routed packet whose TTL ran out: "time exceeded in transit" back to its
+/// sender from `from_ip`/`from_mac` (the hop traceroute shows), out of
+/// `in_port`. Never about an ICMP error or a later fragment (RFC 1122
+/// 3.2.2, RFC 792): those are dropped as ttl_exceeded, as are packets the
+/// error cannot be built in.
+[[gnu::noinline]] inline Verdict icmp_time_exceeded(rte_mbuf* m, const ParsedPacket& p, Ipv4Addr from_ip,
+                                                    const MacAddr& from_mac, uint16_t in_port) noexcept {
+    const rte_ipv4_hdr* ip = p.ip;
+    if (ipv4_is_later_fragment(ip))
+        return Verdict::drop(DropReason::TtlExceeded);
+    if (ip->next_proto_id == IPPROTO_ICMP) {
+        const uint32_t l4 = uint32_t{p.ip_seg_len} - p.ip_hdr_len;
+        const uint8_t type = l4 >= 1 ? *(reinterpret_cast<const uint8_t*>(ip) + p.ip_hdr_len) : 0xff;
+        if (type != RTE_IP_ICMP_ECHO_REQUEST && type != RTE_IP_ICMP_ECHO_REPLY)
+            return Verdict::drop(DropReason::TtlExceeded);
+    }
+    if (!icmp_error_in_place(m, p, kIcmpTimeExceeded, 0, 0, from_ip, from_mac))
+        return Verdict::drop(DropReason::TtlExceeded);
     return Verdict::tx(in_port, Outcome::IcmpError);
 }
 

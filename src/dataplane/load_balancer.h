@@ -14,6 +14,7 @@
 #include "dataplane/conntrack.h"
 #include "dataplane/ct_burst.h"
 #include "dataplane/ct_pass.h"
+#include "dataplane/frag_tuple.h"
 #include "dataplane/nat.h"
 #include "dataplane/nat_icmp.h"
 #include "dataplane/parse.h"
@@ -155,6 +156,22 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     return r;
 }
 
+/// A later fragment of a known flow (frag_tuple.h): the flow's rewrite, as
+/// its first fragment got it. A flow whose backend went away is not moved
+/// from here (the first fragment did it, or the datagram is lost anyway).
+[[gnu::noinline]] inline StageResult lb_tracked_later_fragment(const Snapshot& snap, const ParsedPacket& p,
+                                                               const CtTuple& t, CtHit hit, LbWorker& w) noexcept {
+    const LbTables& lb = *snap.lb;
+    ct_pass_later_fragment(lb, hit, p, t, w.now_s);
+    StageResult r = StageResult::go_on(true);
+    if (hit.dir == CtDir::Original && (hit.entry->flags.load(std::memory_order_relaxed) & kCtDsr)) {
+        r.dsr = true;
+        r.dsr_addr = hit.entry->orig_dst;
+        r.dsr_port = hit.entry->orig_dport;
+    }
+    return r;
+}
+
 /// load_balance() for a packet that may belong to a tracked flow or a frontend.
 [[gnu::noinline]] inline StageResult load_balance_slow(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
                                                        LbScope scope, NodeIpBound bound, uint16_t in_port,
@@ -173,14 +190,25 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
     if (!to_frontend && bound == NodeIpBound::No && ip->dst_addr != lb.hairpin_ip.be &&
         !lb.backend_ips.contains(Ipv4Addr{ip->src_addr}))
         return StageResult::go_on();
+    // A fragment gets its tuple from the fragment table: the first one is
+    // load-balanced like a whole packet, a later one only follows its flow.
+    FragKind frag = FragKind::None;
     if (!ct_tuple_of(p, t)) {
-        if (to_frontend && ipv4_is_fragment(ip) && ip->dst_addr != snap.uplink.node_ip.be)
-            return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
-        return StageResult::go_on();
+        if (!ipv4_is_fragment(ip))
+            return StageResult::go_on();
+        frag = frag_tuple_of(lb, p, w.now_s, w.worker_id, t);
+        if (frag == FragKind::None) {
+            if (to_frontend && ip->dst_addr != snap.uplink.node_ip.be)
+                return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
+            return StageResult::go_on();
+        }
     }
     const CtHit hit = ct_find(lb, w.ct_burst, t);
-    if (hit.entry != nullptr)
+    if (hit.entry != nullptr) {
+        if (frag == FragKind::Later) [[unlikely]]
+            return lb_tracked_later_fragment(snap, p, t, hit, w);
         return lb_tracked(snap, m, p, t, hit, scope, in_port, w);
+    }
     if (!to_frontend)
         return StageResult::go_on();
     bool is_frontend = false;
@@ -192,6 +220,8 @@ inline StageResult lb_tracked(const Snapshot& snap, rte_mbuf* m, const ParsedPac
             return StageResult::go_on();
         return StageResult::finish(Verdict::drop(DropReason::ServiceUnreachable));
     }
+    if (frag == FragKind::Later) // its flow is gone, or its first fragment made none: no new flow from here
+        return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
     if (si == kNotFound)
         return StageResult::finish(Verdict::drop(DropReason::ServiceUnreachable));
     return lb_new_flow(snap, m, p, t, lb.services[si], scope, in_port, w);

@@ -7,6 +7,7 @@
 
 #include "dataplane/ct_burst.h"
 #include "dataplane/ct_pass.h"
+#include "dataplane/frag_tuple.h"
 #include "dataplane/nat.h"
 #include "dataplane/nat_icmp.h"
 #include "dataplane/parse.h"
@@ -73,6 +74,48 @@ inline bool ct_opens_flow(const ParsedPacket& p, const CtTuple& t) noexcept {
         track_untranslated(snap, p, kCtHost, w);
 }
 
+/// A new masqueraded flow `t`: the node IP and a free port as its source.
+inline StageResult masquerade_new_flow(const Snapshot& snap, const ParsedPacket& p, const CtTuple& t,
+                                       LbWorker& w) noexcept {
+    const LbTables& lb = *snap.lb;
+    const SnatSlice slice{lb.snat_port_min, lb.snat_port_max, w.worker_id,
+                          snap.workers.empty() ? 1u : static_cast<uint32_t>(snap.workers.size())};
+    const rte_be32_t node = snap.uplink.node_ip.be;
+    const rte_be16_t port = snat_pick_port(*lb.ct, t, node, slice, static_cast<uint32_t>(lb_random(w)));
+    if (port == 0)
+        return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
+    const CtXlate fwd = t.proto == IPPROTO_ICMP ? CtXlate{node, t.dst, port, 0} : CtXlate{node, t.dst, port, t.dport};
+    const CtHit made = ct_create(lb, w.ct_burst, w.worker_id, t, fwd, 0, 0, kCtSnat, w.now_s + lb.timeouts.tcp_syn);
+    if (made.entry == nullptr)
+        return StageResult::finish(Verdict::drop(DropReason::CtFull));
+    ct_pass(lb, made, p, t, w.now_s);
+    return StageResult::go_on(true);
+}
+
+/// masquerade() for a fragment: its tuple from the fragment table
+/// (frag_tuple.h); a first fragment is masqueraded like a whole packet, a
+/// later one follows its flow or, without one, is dropped. Out of line, so
+/// that the journeys stay as they were.
+[[gnu::noinline]] inline StageResult masquerade_fragment(const Snapshot& snap, const ParsedPacket& p,
+                                                         LbWorker& w) noexcept {
+    const LbTables& lb = *snap.lb;
+    CtTuple t;
+    const FragKind frag = frag_tuple_of(lb, p, w.now_s, w.worker_id, t);
+    if (frag == FragKind::None)
+        return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
+    const CtHit hit = lb.ct->lookup(t);
+    if (hit.entry != nullptr) {
+        if (frag == FragKind::Later)
+            ct_pass_later_fragment(lb, hit, p, t, w.now_s);
+        else
+            ct_pass(lb, hit, p, t, w.now_s);
+        return StageResult::go_on(true);
+    }
+    if (frag == FragKind::Later) // the first fragment made no flow: nothing to follow
+        return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
+    return masquerade_new_flow(snap, p, t, w);
+}
+
 /// The masquerade stage, for packets leaving by the uplink unencapsulated: a
 /// local pod's packet for a destination outside the cluster gets the node
 /// IP as its source (and a free port).
@@ -91,7 +134,7 @@ inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWor
     }
     if (!ct_tuple_of(p, t)) {
         if (ipv4_is_fragment(ip))
-            return StageResult::finish(Verdict::drop(DropReason::FragmentToService));
+            return masquerade_fragment(snap, p, w);
         return StageResult::go_on(); // a protocol NAT cannot track leaves as it is
     }
     const CtHit hit = ct_find(lb, w.ct_burst, t);
@@ -99,18 +142,7 @@ inline StageResult masquerade(const Snapshot& snap, const ParsedPacket& p, LbWor
         ct_pass(lb, hit, p, t, w.now_s);
         return StageResult::go_on(true);
     }
-    const SnatSlice slice{lb.snat_port_min, lb.snat_port_max, w.worker_id,
-                          snap.workers.empty() ? 1u : static_cast<uint32_t>(snap.workers.size())};
-    const rte_be32_t node = snap.uplink.node_ip.be;
-    const rte_be16_t port = snat_pick_port(*lb.ct, t, node, slice, static_cast<uint32_t>(lb_random(w)));
-    if (port == 0)
-        return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
-    const CtXlate fwd = t.proto == IPPROTO_ICMP ? CtXlate{node, t.dst, port, 0} : CtXlate{node, t.dst, port, t.dport};
-    const CtHit made = ct_create(lb, w.ct_burst, w.worker_id, t, fwd, 0, 0, kCtSnat, w.now_s + lb.timeouts.tcp_syn);
-    if (made.entry == nullptr)
-        return StageResult::finish(Verdict::drop(DropReason::CtFull));
-    ct_pass(lb, made, p, t, w.now_s);
-    return StageResult::go_on(true);
+    return masquerade_new_flow(snap, p, t, w);
 }
 
 } // namespace podlane

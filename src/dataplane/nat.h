@@ -80,14 +80,9 @@ inline rte_be16_t udp_csum_apply(rte_be16_t csum, uint32_t delta) noexcept {
 
 } // namespace nat_detail
 
-/// Reads the conntrack tuple of an IPv4 packet: TCP/UDP ports; ICMP echo
-/// request -> (src, id, dst, 0), echo reply -> (src, 0, dst, id).
-/// Returns false (not trackable) for fragments (MF set or offset != 0), other
-/// protocols, other ICMP types, or an L4 header that does not fit inside
-/// total_length / the first segment (for TCP: the header with its options).
-inline bool ct_tuple_of(const ParsedPacket& p, CtTuple& t) noexcept {
-    if (p.kind != L3Kind::Ipv4 || ipv4_is_fragment(p.ip))
-        return false;
+/// ct_tuple_of() without the fragment check: for a first fragment, whose L4
+/// header is there (frag_tuple.h).
+inline bool ct_tuple_of_l4(const ParsedPacket& p, CtTuple& t) noexcept {
     const uint8_t proto = p.ip->next_proto_id;
     const uint8_t* l4 = l4_of(p);
     const uint32_t avail = l4_seg_len(p);
@@ -100,21 +95,28 @@ inline bool ct_tuple_of(const ParsedPacket& p, CtTuple& t) noexcept {
     return true;
 }
 
+/// Reads the conntrack tuple of an IPv4 packet: TCP/UDP ports; ICMP echo
+/// request -> (src, id, dst, 0), echo reply -> (src, 0, dst, id).
+/// Returns false (not trackable) for fragments (MF set or offset != 0), other
+/// protocols, other ICMP types, or an L4 header that does not fit inside
+/// total_length / the first segment (for TCP: the header with its options).
+inline bool ct_tuple_of(const ParsedPacket& p, CtTuple& t) noexcept {
+    if (p.kind != L3Kind::Ipv4 || ipv4_is_fragment(p.ip))
+        return false;
+    return ct_tuple_of_l4(p, t);
+}
+
 /// TCP flags byte of a TCP packet ct_tuple_of accepted (for the conntrack
 /// state machine).
 inline uint8_t tcp_flags_of(const ParsedPacket& p) noexcept {
     return reinterpret_cast<const rte_tcp_hdr*>(l4_of(p))->tcp_flags;
 }
 
-/// Rewrites the packet whose tuple is `t` (as ct_tuple_of read it) to `x`:
-/// IPv4 src/dst with the header checksum updated incrementally; TCP/UDP ports
-/// with the L4 checksum updated incrementally for both the pseudo-header
-/// addresses and the ports (a UDP checksum of 0 means "none" and stays 0; a
-/// computed UDP checksum of 0 is sent as 0xffff); ICMP echo: the identifier
-/// (from x.sport for a request, x.dport for a reply) with the ICMP checksum
-/// updated (no pseudo-header for ICMPv4). Fields that do not change cost
-/// nothing beyond the compare.
-inline void nat_apply(const ParsedPacket& p, const CtTuple& t, const CtXlate& x) noexcept {
+/// The IPv4 half of nat_apply(): addresses and header checksum; returns the
+/// checksum delta of the address change (for the L4 pseudo-header). Alone,
+/// the rewrite of a later fragment, which has no L4 header (the first
+/// fragment's L4 checksum, patched by nat_apply, covers the whole datagram).
+inline uint32_t nat_apply_addrs(const ParsedPacket& p, const CtTuple& t, const CtXlate& x) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     uint32_t addr_delta = 0;
     if (x.src != t.src) {
@@ -127,6 +129,19 @@ inline void nat_apply(const ParsedPacket& p, const CtTuple& t, const CtXlate& x)
     }
     if (addr_delta != 0)
         ip->hdr_checksum = csum_apply_delta(ip->hdr_checksum, addr_delta);
+    return addr_delta;
+}
+
+/// Rewrites the packet whose tuple is `t` (as ct_tuple_of read it) to `x`:
+/// IPv4 src/dst with the header checksum updated incrementally; TCP/UDP ports
+/// with the L4 checksum updated incrementally for both the pseudo-header
+/// addresses and the ports (a UDP checksum of 0 means "none" and stays 0; a
+/// computed UDP checksum of 0 is sent as 0xffff); ICMP echo: the identifier
+/// (from x.sport for a request, x.dport for a reply) with the ICMP checksum
+/// updated (no pseudo-header for ICMPv4). Fields that do not change cost
+/// nothing beyond the compare.
+inline void nat_apply(const ParsedPacket& p, const CtTuple& t, const CtXlate& x) noexcept {
+    const uint32_t addr_delta = nat_apply_addrs(p, t, x);
 
     uint8_t* l4 = l4_of(p);
     switch (t.proto) {

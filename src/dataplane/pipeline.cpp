@@ -12,6 +12,7 @@
 #include "dataplane/dsr.h"
 #include "dataplane/hold_queue.h"
 #include "dataplane/icmp_echo.h"
+#include "dataplane/icmp_error.h"
 #include "dataplane/ingress.h"
 #include "dataplane/load_balancer.h"
 #include "dataplane/masquerade.h"
@@ -52,6 +53,16 @@ constexpr size_t kPrefetchOffset = 3;
 // finished it, for the per-stage counters (stage_tally.h; parse counts
 // every packet of a burst in, and arp, to_us and deliver finish all they
 // take, so those are not entered explicitly).
+
+/// TTL ran out at podlane's hop: ICMP time exceeded from the gateway (to a
+/// pod or the host) or the node IP (to the uplink), as a Linux router.
+/// Out of line: the journeys stay as they were without it.
+[[gnu::noinline, gnu::cold]] Verdict ttl_exceeded(const Snapshot& snap, rte_mbuf* m, const ParsedPacket& p,
+                                                  const Ingress& in) noexcept {
+    if (in.from_endpoint || in.from_host)
+        return icmp_time_exceeded(m, p, snap.gateway_ip, snap.gateway_mac, in.port);
+    return icmp_time_exceeded(m, p, snap.uplink.node_ip, snap.uplink.node_mac, in.port);
+}
 
 /// The second half of a journey that may lead anywhere: route → then, by
 /// where the packet goes, encapsulation (a remote node) or masquerade (the
@@ -96,6 +107,8 @@ constexpr size_t kPrefetchOffset = 3;
     case RouteTo::Drop:
         break;
     }
+    if (r.drop == DropReason::TtlExceeded) [[unlikely]]
+        return trace.finish(Stage::Route, ttl_exceeded(snap, m, p, in));
     return trace.finish(Stage::Route, Verdict::drop(r.drop));
 }
 
@@ -274,6 +287,7 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     std::array<uint32_t, static_cast<size_t>(Outcome::Count)> outcomes{};
     StageTally tally;
+    uint32_t not_held = 0;
     // Observe: pick the sampled packets and take their tuples before the
     // pipeline touches them, in a pass of its own, so that the per-packet
     // loop below carries one mask and nothing else.
@@ -312,8 +326,10 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
         else if (v.outcome == Outcome::Consumed)
             rte_pktmbuf_free(pkts[i]);
         else if ((v.outcome == Outcome::Unresolved || v.outcome == Outcome::UnresolvedRouted) &&
-                 (hold == nullptr || !hold->push(pkts[i], v.hop, rte_rdtsc(), v.outcome == Outcome::UnresolvedRouted)))
+                 (hold == nullptr || !hold->push(pkts[i], v.hop, rte_rdtsc(), v.outcome == Outcome::UnresolvedRouted))) {
             drop_packet(pkts[i], DropReason::NoNeighbour, c);
+            ++not_held; // the hold queue was full
+        }
         out_ports[i] = v.port;
     }
     auto count = [&](Outcome o) { return outcomes[static_cast<size_t>(o)]; };
@@ -324,7 +340,7 @@ inline void run_burst(std::span<rte_mbuf*> pkts, uint16_t* out_ports, WorkerCoun
     c.icmp_replies.add(count(Outcome::EchoReply));
     c.icmp_errors.add(count(Outcome::IcmpError));
     c.arp_learned.add(count(Outcome::Consumed));
-    c.held.add(count(Outcome::Unresolved) + count(Outcome::UnresolvedRouted));
+    c.held.add(count(Outcome::Unresolved) + count(Outcome::UnresolvedRouted) - not_held);
     c.rejected.add(count(Outcome::Rejected));
     tally.add_to(c, static_cast<uint32_t>(n));
 }

@@ -31,6 +31,7 @@ namespace podlane {
 
 class AffinityTable;
 class Conntrack;
+class FragTable;
 
 /// Backend selection for new flows.
 enum class LbAlgorithm : uint8_t { Random, Maglev };
@@ -353,6 +354,7 @@ struct LbTables {
     CtTimeouts timeouts;
     Conntrack* ct = nullptr;          ///< shared flow table (mutable; owned by the agent)
     AffinityTable* affinity = nullptr; ///< (rev_nat_id, client IP) -> backend id and last use (mutable)
+    FragTable* frags = nullptr;       ///< IPv4 fragments' ports by datagram (mutable); nullptr: fragments not tracked
 
     /// What frontend_by_key, frontends and services read (control side).
     std::shared_ptr<const LbFrontendShards> frontend_shards = std::make_shared<const LbFrontendShards>();

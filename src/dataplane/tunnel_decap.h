@@ -53,7 +53,11 @@ inline void geneve_find_dsr(const uint8_t* opts, uint32_t len, Decap& d) noexcep
 
 /// Validates the tunnel header after the outer UDP header at `udp` and strips
 /// every outer header, leaving the inner Ethernet frame in `m`.
-inline Decap tunnel_decap(rte_mbuf* m, const rte_ipv4_hdr* ip, uint16_t ip_hdr_len, Routing routing) noexcept {
+// Always inlined: with the fragment paths in the journeys GCC took it out of
+// line, a call a tunnelled packet (bench_pipeline decap 354.7 -> 389.8
+// instructions a packet).
+[[gnu::always_inline]] inline Decap tunnel_decap(rte_mbuf* m, const rte_ipv4_hdr* ip, uint16_t ip_hdr_len,
+                                                 Routing routing) noexcept {
     const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ip_hdr_len);
     const uint32_t l4_len = rte_be_to_cpu_16(ip->total_length) - ip_hdr_len;
     if (l4_len < sizeof(rte_udp_hdr) + sizeof(TunnelHdr) || rte_be_to_cpu_16(udp->dgram_len) > l4_len)

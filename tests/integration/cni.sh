@@ -126,6 +126,15 @@ for k in 1 7 $N; do
 done
 "$PODLANE" endpoint list -o json | jq -e '.[] | select(.id == "t/pod1") | .labels.app == "cni-test" and
   .labels["io.kubernetes.pod.namespace"] == "t"' >/dev/null || pl_fail "t/pod1 lacks its labels"
+pl_log "podlane cni list: every attachment, as JSON and as a table"
+list=$("$PODLANE" cni list -o json)
+[ "$(jq length <<<"$list")" = $N ] || pl_fail "cni list: expected $N attachments, got $(jq length <<<"$list")"
+jq -e --arg ip "$(ip_of 1)" --arg ns "/run/netns/$(pod_ns 1)" '.[] | select(.endpoint_id == "t/pod1") |
+  .ip == $ip and .netns == $ns and .container_id == "ctr-1" and .ifname == "eth0" and .attached == true' \
+  <<<"$list" >/dev/null || pl_fail "cni list -o json: t/pod1 not as attached: $(jq -c '.[] | select(.endpoint_id == "t/pod1")' <<<"$list")"
+table=$("$PODLANE" cni list)
+[ "$(grep -c ' attached$' <<<"$table")" = $N ] || pl_fail "cni list: expected $N attached rows:"$'\n'"$table"
+grep -qE "^t/pod1 +$(ip_of 1) " <<<"$table" || pl_fail "cni list: no row for t/pod1 with $(ip_of 1):"$'\n'"$table"
 pl_ping "$(pod_ns 1)" "$(ip_of $N)"
 pl_ping "$(pod_ns 10)" "$(ip_of 3)"
 

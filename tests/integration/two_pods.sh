@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration test: podlaned in a node namespace attaches two pods over
 # hot-plugged DPDK TAP ports (one from the config, one over the API); real
-# ping and TCP (curl over HTTP, iperf3) cross the dataplane both ways; deleting
+# ping and TCP (curl over HTTP, iperf3) cross the dataplane both ways;
+# traceroute shows the gateway as podlane's hop; deleting
 # an endpoint unplugs its port and its traffic is dropped as
 # unknown_destination.
 set -euo pipefail
@@ -73,6 +74,13 @@ cat "$PL_TMP/b.txt" | head -n 4
 [ "$(grep -c "0a:58:0a:c9:00:01 > 0a:58:0a:c9:00:0c" "$PL_TMP/b.txt")" = 5 ] || pl_fail "frames in pod-b do not come from the gateway MAC"
 [ "$(grep -c "ttl 63" "$PL_TMP/b.txt")" = 5 ] || pl_fail "TTL was not decremented exactly once"
 ip netns exec "$POD_B" ping -c 5 -i 0.2 -W 2 "$A_IP"
+
+pl_log "traceroute A->B: podlane's hop is the gateway (ICMP time exceeded for TTL 1), then B"
+command -v traceroute >/dev/null || pl_fail "traceroute is missing (scripts/install-deps.sh installs it)"
+tr=$(ip netns exec "$POD_A" traceroute -n -q 1 -w 2 -m 4 "$B_IP" 2>&1) || pl_fail "traceroute failed: $tr"
+echo "$tr"
+hops=$(awk 'NR > 1 {print $1 "=" $2}' <<<"$tr" | paste -sd' ')
+[ "$hops" = "1=$GW 2=$B_IP" ] || pl_fail "traceroute A->B: expected hops 1=$GW 2=$B_IP, got: $hops"
 
 pl_log "TCP: HTTP download B->A, checked byte for byte"
 mkdir -p "$PL_TMP/www"

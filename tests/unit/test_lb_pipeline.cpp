@@ -15,6 +15,7 @@
 #include "dataplane/affinity.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/flow_hash.h"
+#include "dataplane/frag_table.h"
 #include "dataplane/rcu_publisher.h"
 #include "frame_builder.h"
 #include "pipeline_fixture.h"
@@ -96,6 +97,7 @@ struct LbNode {
     Qsbr qsbr{1};
     std::unique_ptr<Conntrack> ct;
     std::unique_ptr<AffinityTable> affinity;
+    std::unique_ptr<FragTable> frags;
     Config config;
     ServiceIds ids;
     LbTables lb;
@@ -109,6 +111,9 @@ struct LbNode {
         REQUIRE(made_aff);
         ct = std::move(*made_ct);
         affinity = std::move(*made_aff);
+        auto made_frags = FragTable::create(64, 1);
+        REQUIRE(made_frags);
+        frags = std::move(*made_frags);
         load(services_yaml);
     }
 
@@ -127,6 +132,7 @@ struct LbNode {
         lb.frontend_ips = lb_frontend_ips(lb);
         lb.ct = ct.get();
         lb.affinity = affinity.get();
+        lb.frags = frags.get();
         si.pod_cidr = config.network.pod_cidr;
         si.gateway_ip = kGw;
         si.gateway_mac = kGwMac;
@@ -402,12 +408,104 @@ services:
         CHECK(node.send(kPortA, tcp_frame(kA, sport, kVip, 80, RTE_TCP_SYN_FLAG)).port == first);
 }
 
-TEST_CASE("fragments to a service address are dropped and counted, never sent astray", "[lb]") {
+/// A UDP fragment from `src` to `dst`: the first (ports, MF set) when
+/// `offset8` is 0, else a later one at offset8 * 8 bytes whose first bytes
+/// are not ports (1111 and 2222 where ports would be).
+std::vector<uint8_t> udp_fragment(Ipv4Addr src, uint16_t sport, Ipv4Addr dst, uint16_t dport, uint16_t id,
+                                  uint16_t offset8, bool more) {
+    const bool first = offset8 == 0;
+    return ipv4_frame({.src_mac = MacAddr::from_ipv4(src),
+                       .dst_mac = kGwMac,
+                       .src = src,
+                       .dst = dst,
+                       .proto = IPPROTO_UDP,
+                       .payload = 64,
+                       .frag_off = static_cast<uint16_t>(offset8 | (more ? RTE_IPV4_HDR_MF_FLAG : 0)),
+                       .packet_id = id,
+                       .sport = first ? sport : uint16_t{1111},
+                       .dport = first ? dport : uint16_t{2222},
+                       .l4_checksum = false});
+}
+
+/// The addresses of an output frame, its IPv4 header checksum verified.
+std::pair<Ipv4Addr, Ipv4Addr> addrs_of(const Fate& f) {
+    auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(f.bytes.data() + sizeof(rte_ether_hdr));
+    CHECK(rte_raw_cksum(ip, sizeof(rte_ipv4_hdr)) == 0xffff);
+    return {Ipv4Addr{ip->src_addr}, Ipv4Addr{ip->dst_addr}};
+}
+
+TEST_CASE("IPv4 fragments follow their first fragment's flow to the backend and back", "[lb]") {
+    LbNode node(R"(
+services:
+  - name: default/dns
+    cluster_ip: 10.96.0.10
+    ports: [{protocol: UDP, port: 53, target_port: 5353}]
+    backends: [{ip: 10.200.0.12}, {ip: 10.200.0.13}]
+)");
+    // The first fragment is load-balanced like a whole datagram.
+    const Fate first = node.send(kPortA, udp_fragment(kA, 40000, kVip, 53, 7, 0, true));
+    REQUIRE((first.port == kPortB || first.port == kPortC));
+    const Seen s = decode(first.bytes);
+    CHECK(s.dport == 5353);
+    CHECK(node.ct->flows() == 1);
+    // Later fragments go to the same backend, only their addresses rewritten.
+    for (const uint16_t off : {9, 18}) {
+        const Fate later = node.send(kPortA, udp_fragment(kA, 40000, kVip, 53, 7, off, off != 18));
+        REQUIRE(later.port == first.port);
+        CHECK(addrs_of(later) == std::pair{kA, s.dst});
+        CHECK(decode(later.bytes).sport == 1111); // the bytes after its IP header are left alone
+    }
+    CHECK(node.ct->flows() == 1);
+    // The backend's fragmented answer comes back from the service address.
+    const Fate r1 = node.send(first.port, udp_fragment(s.dst, 5353, kA, 40000, 99, 0, true));
+    REQUIRE(r1.port == kPortA);
+    CHECK(decode(r1.bytes).src == kVip);
+    CHECK(decode(r1.bytes).sport == 53);
+    const Fate r2 = node.send(first.port, udp_fragment(s.dst, 5353, kA, 40000, 99, 9, false));
+    REQUIRE(r2.port == kPortA);
+    CHECK(addrs_of(r2) == std::pair{kVip, kA});
+    // A later fragment whose first fragment was never seen is dropped (as
+    // Cilium does), counted as a miss.
+    CHECK(node.send(kPortA, udp_fragment(kA, 40000, kVip, 53, 8, 9, false)).port == kDropPort);
+    CHECK(node.c.drop(DropReason::FragmentToService).get() == 1);
+    const FragTotals t = node.frags->totals(ct_now_s());
+    CHECK(t.tracked == 2);
+    CHECK(t.hits == 3);
+    CHECK(t.misses == 1);
+    CHECK(t.full == 0);
+    CHECK(t.entries == 2);
+}
+
+TEST_CASE("without a fragment table, fragments to a service address are dropped and counted", "[lb]") {
     LbNode node(kWeb);
+    node.frags.reset(); // conntrack.max_fragment_datagrams: 0
+    node.load(kWeb);
     const auto frag = tcp_frame(kA, 40000, kVip, 80, RTE_TCP_ACK_FLAG, 8, RTE_IPV4_HDR_MF_FLAG);
     CHECK(node.send(kPortA, frag).port == kDropPort);
     CHECK(node.c.drop(DropReason::FragmentToService).get() == 1);
     CHECK(node.ct->flows() == 0);
+}
+
+TEST_CASE("a full fragment table evicts its oldest datagram and counts it", "[lb]") {
+    auto made = FragTable::create(4, 1); // one bucket of four
+    REQUIRE(made);
+    FragTable& t = **made;
+    const rte_be32_t a = kA.be, b = kB.be;
+    for (uint16_t id = 1; id <= 4; ++id)
+        t.remember(a, b, IPPROTO_UDP, id, id, 53, 100 + id, 0);
+    rte_be16_t sp = 0, dp = 0;
+    CHECK(t.recall(a, b, IPPROTO_UDP, 1, 105, 0, sp, dp));
+    CHECK(sp == 1);
+    t.remember(a, b, IPPROTO_UDP, 5, 5, 53, 106, 0); // evicts id 1, the oldest
+    CHECK_FALSE(t.recall(a, b, IPPROTO_UDP, 1, 106, 0, sp, dp));
+    CHECK(t.recall(a, b, IPPROTO_UDP, 5, 106, 0, sp, dp));
+    CHECK(t.recall(a, b, IPPROTO_TCP, 5, 106, 0, sp, dp) == false); // the protocol is part of the key
+    // Entries expire kFragLifetimeS after their first fragment.
+    CHECK_FALSE(t.recall(a, b, IPPROTO_UDP, 5, 106 + kFragLifetimeS, 0, sp, dp));
+    const FragTotals tot = t.totals(106);
+    CHECK(tot.tracked == 5);
+    CHECK(tot.full == 1);
+    CHECK(tot.entries == 4);
 }
 
 TEST_CASE("an ICMP error about a load-balanced flow reaches the client as if from the service", "[lb]") {
@@ -540,6 +638,68 @@ TEST_CASE("masquerade: a pod's traffic to the outside leaves as the node IP, rep
     const Fate kept = exempt.send(kPortA, tcp_frame(kA, 40000, kExt, 80, RTE_TCP_SYN_FLAG));
     REQUIRE(kept.port == kUplink);
     CHECK(decode(kept.bytes).src == kA);
+}
+
+TEST_CASE("fragments from the uplink: a NodePort's datagram and a masqueraded flow's answer follow their flows",
+          "[lb]") {
+    UplinkNode node(R"(
+services:
+  - name: default/dns
+    type: NodePort
+    cluster_ip: 10.96.0.20
+    ports: [{protocol: UDP, port: 53, target_port: 5353, node_port: 30053}]
+    backends: [{ip: 10.201.0.12, node: node2}]
+)");
+    // NodePort: the first fragment is SNATed and tunnelled to node2; the
+    // later one gets the same addresses (its bytes untouched).
+    const Fate f1 = node.send(kUplink, from_outside(udp_fragment(kExt, 50000, kNode, 30053, 21, 0, true)));
+    REQUIRE(f1.port == kUplink);
+    REQUIRE(f1.bytes.size() > kTunnelOverhead);
+    const std::vector<uint8_t> in1(f1.bytes.begin() + kTunnelOverhead, f1.bytes.end());
+    const Seen s = decode(in1);
+    CHECK(s.src == kNode);
+    CHECK(s.dst == kRemotePod);
+    CHECK(s.dport == 5353);
+    const Fate f2 = node.send(kUplink, from_outside(udp_fragment(kExt, 50000, kNode, 30053, 21, 9, false)));
+    REQUIRE(f2.port == kUplink);
+    REQUIRE(f2.bytes.size() > kTunnelOverhead);
+    const std::vector<uint8_t> in2(f2.bytes.begin() + kTunnelOverhead, f2.bytes.end());
+    CHECK(decode(in2).src == kNode);
+    CHECK(decode(in2).dst == kRemotePod);
+    CHECK(decode(in2).sport == 1111);
+    // The backend's fragmented answer, natively routed back: to the client
+    // from the NodePort.
+    const Fate r1 = node.send(kUplink, from_outside(udp_fragment(kRemotePod, 5353, kNode, s.sport, 77, 0, true)));
+    REQUIRE(r1.port == kUplink);
+    CHECK(decode(r1.bytes).src == kNode);
+    CHECK(decode(r1.bytes).sport == 30053);
+    CHECK(decode(r1.bytes).dst == kExt);
+    CHECK(decode(r1.bytes).dport == 50000);
+    const Fate r2 = node.send(kUplink, from_outside(udp_fragment(kRemotePod, 5353, kNode, s.sport, 77, 9, false)));
+    REQUIRE(r2.port == kUplink);
+    CHECK(addrs_of(r2) == std::pair{kNode, kExt});
+
+    // Masquerade: a pod's fragmented datagram leaves as the node IP, and the
+    // fragmented answer comes back to the pod.
+    const Fate m1 = node.send(kPortA, udp_fragment(kA, 41000, kExt, 7007, 5, 0, true));
+    REQUIRE(m1.port == kUplink);
+    const Seen ms = decode(m1.bytes);
+    CHECK(ms.src == kNode);
+    const Fate m2 = node.send(kPortA, udp_fragment(kA, 41000, kExt, 7007, 5, 9, false));
+    REQUIRE(m2.port == kUplink);
+    CHECK(addrs_of(m2) == std::pair{kNode, kExt});
+    const Fate a1 = node.send(kUplink, from_outside(udp_fragment(kExt, 7007, kNode, ms.sport, 6, 0, true)));
+    REQUIRE(a1.port == kPortA);
+    CHECK(decode(a1.bytes).dst == kA);
+    CHECK(decode(a1.bytes).dport == 41000);
+    const Fate a2 = node.send(kUplink, from_outside(udp_fragment(kExt, 7007, kNode, ms.sport, 6, 9, false)));
+    REQUIRE(a2.port == kPortA);
+    CHECK(addrs_of(a2) == std::pair{kExt, kA});
+    const FragTotals t = node.frags->totals(ct_now_s());
+    CHECK(t.tracked == 4);
+    CHECK(t.hits == 4);
+    CHECK(t.misses == 0);
+    CHECK(node.c.drop(DropReason::FragmentToService).get() == 0);
 }
 
 TEST_CASE("NodePort in snat mode: a remote backend gets the node IP, the reply goes back to the client", "[lb]") {

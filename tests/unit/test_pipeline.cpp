@@ -138,6 +138,31 @@ TEST_CASE("the gateway answers ARP and ping", "[pipeline]") {
     }
 }
 
+TEST_CASE("a routed packet with TTL 1 gets ICMP time exceeded from the gateway, as traceroute expects",
+          "[pipeline]") {
+    auto snap = two_pod_snapshot(5, 6);
+    WorkerCounters c;
+    Ipv4Spec s = a_to_b();
+    s.ttl = 1;
+    auto r = run_one(*snap, 5, ipv4_frame(s), c);
+    REQUIRE(r.port == 5);
+    const auto* ip = ip_of(r.bytes);
+    CHECK(ip->src_addr == kGw.be);
+    CHECK(ip->dst_addr == kA.be);
+    CHECK(ipv4_checksum_ok(ip, 20));
+    const auto* icmp = reinterpret_cast<const rte_icmp_hdr*>(ip + 1);
+    CHECK(icmp->icmp_type == 11);
+    CHECK(icmp->icmp_code == 0);
+    const uint16_t icmp_len = static_cast<uint16_t>(rte_be_to_cpu_16(ip->total_length) - 20);
+    CHECK(icmp_len == 8 + 20 + 8); // the quoted header and 8 bytes of its payload
+    CHECK(rte_raw_cksum(icmp, icmp_len) == 0xffff);
+    const auto* quoted = reinterpret_cast<const rte_ipv4_hdr*>(reinterpret_cast<const uint8_t*>(icmp) + 8);
+    CHECK(quoted->dst_addr == kB.be);
+    CHECK(eth_dst(r.bytes) == kAMac);
+    CHECK(c.icmp_errors.get() == 1);
+    CHECK(total_drops(c) == 0);
+}
+
 TEST_CASE("every drop is counted under its reason", "[pipeline]") {
     auto snap = two_pod_snapshot(5, 6);
     const Ipv4Addr other = *Ipv4Addr::parse("10.200.0.99");
@@ -154,8 +179,9 @@ TEST_CASE("every drop is counted under its reason", "[pipeline]") {
     };
     const std::vector<Case> cases = {
         {"unknown destination", 5, spec([&](Ipv4Spec& s) { s.dst = other; }), DropReason::UnknownDestination},
-        {"TTL 1", 5, spec([](Ipv4Spec& s) { s.ttl = 1; }), DropReason::TtlExceeded},
-        {"TTL 0", 5, spec([](Ipv4Spec& s) { s.ttl = 0; }), DropReason::TtlExceeded},
+        {"TTL 1 on an ICMP error (no error about an error)", 5,
+         spec([](Ipv4Spec& s) { s.ttl = 1; s.proto = IPPROTO_ICMP; s.icmp_type = 3; }), DropReason::TtlExceeded},
+        {"TTL 0 on a later fragment", 5, spec([](Ipv4Spec& s) { s.ttl = 0; s.frag_off = 3; }), DropReason::TtlExceeded},
         {"spoofed source", 5, spec([&](Ipv4Spec& s) { s.src = other; }), DropReason::InvalidSource},
         {"B's IP from A's port", 5, spec([&](Ipv4Spec& s) { s.src = kB; s.dst = kA; }), DropReason::InvalidSource},
         {"multicast", 5, spec([](Ipv4Spec& s) { s.dst = *Ipv4Addr::parse("224.0.0.22"); }), DropReason::Multicast},

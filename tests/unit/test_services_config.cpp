@@ -312,7 +312,7 @@ TEST_CASE("bad service configs are refused with the key path", "[services]") {
         {kNet + "conntrack: {gc_interval_ms: 60001}\n", "conntrack.gc_interval_ms: 60001 is out of range: expected 10..60000"},
         {kNet + "conntrack: {tcp_fin_timeout_s: 1}\n", "conntrack.tcp_fin_timeout_s: unknown key (known keys: max_flows, "
                                                        "tcp_syn_timeout_s, tcp_established_timeout_s, tcp_close_timeout_s, "
-                                                       "udp_timeout_s, icmp_timeout_s, gc_interval_ms)"},
+                                                       "udp_timeout_s, icmp_timeout_s, gc_interval_ms, max_fragment_datagrams)"},
         // masquerade
         {kNet + "masquerade: {enabled: yes}\n", "masquerade.enabled: \"yes\" is not valid: expected true or false"},
         {kNet + "masquerade: {port_range: 1000-2000}\n",

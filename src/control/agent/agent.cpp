@@ -217,6 +217,7 @@ void Agent::stop() {
     tables_.reset(); // workers are gone: no grace period to wait for
     ct_.reset();
     affinity_.reset();
+    frags_.reset();
     if (control_tx_ != nullptr) { // probes no worker sent
         rte_mbuf* m;
         while (rte_ring_sc_dequeue(control_tx_, reinterpret_cast<void**>(&m)) == 0)

@@ -30,6 +30,7 @@
 #include "control/tables/service_compiler.h"
 #include "control/agent/publish_pacer.h"
 #include "dataplane/affinity.h"
+#include "dataplane/frag_table.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/counters.h"
 #include "dataplane/rcu_publisher.h"
@@ -262,6 +263,7 @@ private:
     /// The service of config_.services with this name, or nullptr.
     const ServiceConfig* service_named(const std::string& name) const;
     Json conntrack_stats() const;
+    Json fragment_stats() const; ///< the fragment table's counters, or null when off
     Json endpoint_json(const EndpointRecord& rec) const;
     size_t backend_count() const;
     /// Every attached port with its operator-facing name (as in stats()).
@@ -334,6 +336,7 @@ private:
     NeighborCache neighbors_;
     std::unique_ptr<Conntrack> ct_;
     std::unique_ptr<AffinityTable> affinity_;
+    std::unique_ptr<FragTable> frags_; ///< IPv4 fragment tracking (conntrack.max_fragment_datagrams)
     ServiceCompiler services_;          ///< one compiled unit per service; recompiles what changed
     std::shared_ptr<const LbTables> lb_ = std::make_shared<const LbTables>(); ///< the last assembled tables, shared by snapshots
     bool lb_dirty_ = true;              ///< recompile every service (node-wide settings changed)

@@ -62,6 +62,14 @@ MetricsSnapshot Agent::metrics_snapshot() const {
         s.ct_insert_failures = ct_->insert_failures();
     }
     s.affinity_entries = affinity_ ? affinity_->size() : 0;
+    if (frags_) {
+        const FragTotals f = frags_->totals(ct_now_s());
+        s.frag_datagrams = f.entries;
+        s.frag_tracked = f.tracked;
+        s.frag_hits = f.hits;
+        s.frag_misses = f.misses;
+        s.frag_table_full = f.full;
+    }
     s.frontends = lb_->frontends.size();
     s.backends = backend_count();
     s.endpoints = endpoints_.size();

@@ -23,6 +23,12 @@ Result<void> Agent::start_services() {
     if (!aff)
         return aff.error();
     affinity_ = std::move(*aff);
+    if (config_.conntrack.max_fragment_datagrams != 0) {
+        auto frags = FragTable::create(config_.conntrack.max_fragment_datagrams, workers);
+        if (!frags)
+            return make_error("conntrack.max_fragment_datagrams: " + frags.error().message);
+        frags_ = std::move(*frags);
+    }
     return compile_services_now();
 }
 
@@ -57,6 +63,7 @@ Result<void> Agent::compile_services_now() {
     std::shared_ptr<LbTables> t = services_.assemble(in);
     t->ct = ct_.get();
     t->affinity = affinity_.get();
+    t->frags = frags_.get();
     lb_ = std::move(t);
     return result;
 }
@@ -91,7 +98,16 @@ Json Agent::conntrack_stats() const {
                 {"capacity", ct_->capacity()},
                 {"insert_failures", ct_->insert_failures()},
                 {"bytes_per_flow", ct_->bytes_per_flow()},
-                {"affinity_entries", affinity_ ? affinity_->size() : 0}};
+                {"affinity_entries", affinity_ ? affinity_->size() : 0},
+                {"fragments", fragment_stats()}};
+}
+
+Json Agent::fragment_stats() const {
+    if (!frags_)
+        return nullptr;
+    const FragTotals f = frags_->totals(ct_now_s());
+    return Json{{"datagrams", f.entries}, {"capacity", f.capacity}, {"tracked", f.tracked},
+                {"hits", f.hits},         {"misses", f.misses},     {"table_full", f.full}};
 }
 
 void Agent::services_tick() {

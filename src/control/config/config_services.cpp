@@ -112,7 +112,8 @@ void read_loadbalancer(const Mapping& top, Config& c) {
 
 void read_conntrack(const Mapping& top, ConntrackConfig& ct) {
     const Mapping m = top.section("conntrack", {"max_flows", "tcp_syn_timeout_s", "tcp_established_timeout_s",
-                                                "tcp_close_timeout_s", "udp_timeout_s", "icmp_timeout_s", "gc_interval_ms"});
+                                                "tcp_close_timeout_s", "udp_timeout_s", "icmp_timeout_s", "gc_interval_ms",
+                                                "max_fragment_datagrams"});
     m.read("max_flows", ct.max_flows, as_uint<uint32_t>(1024, 16777216));
     m.read("tcp_syn_timeout_s", ct.tcp_syn_timeout_s, as_uint<uint32_t>(1, kMaxTimeoutS));
     m.read("tcp_established_timeout_s", ct.tcp_established_timeout_s, as_uint<uint32_t>(1, kMaxTimeoutS));
@@ -120,6 +121,7 @@ void read_conntrack(const Mapping& top, ConntrackConfig& ct) {
     m.read("udp_timeout_s", ct.udp_timeout_s, as_uint<uint32_t>(1, kMaxTimeoutS));
     m.read("icmp_timeout_s", ct.icmp_timeout_s, as_uint<uint32_t>(1, kMaxTimeoutS));
     m.read("gc_interval_ms", ct.gc_interval_ms, as_uint<uint32_t>(10, 60000));
+    m.read("max_fragment_datagrams", ct.max_fragment_datagrams, as_uint<uint32_t>(0, 1048576));
 }
 
 void read_masquerade(const Mapping& top, Config& c) {

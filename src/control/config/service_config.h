@@ -160,6 +160,7 @@ struct ConntrackConfig {
     uint32_t udp_timeout_s = 60;
     uint32_t icmp_timeout_s = 60;
     uint32_t gc_interval_ms = 1000;     ///< how often the control thread expires entries
+    uint32_t max_fragment_datagrams = 8192; ///< IPv4 datagrams whose fragments are tracked at once (Cilium's default); 0: fragments to services dropped
 };
 
 /// Masquerading (SNAT) of pod traffic that leaves the cluster.

@@ -226,6 +226,20 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
                         static_cast<double>(s.ct_capacity)));
     out.push_back(counter("podlane_conntrack_insert_failures_total", "New flows the conntrack table could not hold.",
                           static_cast<double>(s.ct_insert_failures)));
+    out.push_back(gauge("podlane_fragment_datagrams", "IPv4 datagrams whose fragments are tracked now (first fragment's ports remembered).",
+                        static_cast<double>(s.frag_datagrams)));
+    {
+        MetricFamily f = family("podlane_fragments_total",
+                                "IPv4 fragments to services and NAT: tracked (first fragments remembered), hit (later "
+                                "fragments that found them), miss (later fragments that did not: dropped), table_full "
+                                "(first fragments that evicted an older datagram).",
+                                MetricType::Counter);
+        add(f, static_cast<double>(s.frag_tracked), {{"result", "tracked"}});
+        add(f, static_cast<double>(s.frag_hits), {{"result", "hit"}});
+        add(f, static_cast<double>(s.frag_misses), {{"result", "miss"}});
+        add(f, static_cast<double>(s.frag_table_full), {{"result", "table_full"}});
+        out.push_back(std::move(f));
+    }
     out.push_back(gauge("podlane_affinity_entries", "Session affinity pins (ClientIP).", static_cast<double>(s.affinity_entries)));
     out.push_back(gauge("podlane_services", "Service frontends (ClusterIP, NodePort, LoadBalancer, ExternalIP, HostPort).",
                         static_cast<double>(s.frontends)));

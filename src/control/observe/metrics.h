@@ -82,6 +82,7 @@ struct MetricsSnapshot {
     std::vector<WorkerSample> workers;
     std::vector<PortSample> ports;
     uint64_t ct_flows = 0, ct_capacity = 0, ct_insert_failures = 0, affinity_entries = 0;
+    uint64_t frag_datagrams = 0, frag_tracked = 0, frag_hits = 0, frag_misses = 0, frag_table_full = 0; ///< fragment tracking
     uint64_t frontends = 0, backends = 0, endpoints = 0;
     PublishHistogram publish; ///< every snapshot publication since the start
     PublishHistogram update_latency; ///< source event -> every worker on the new tables
