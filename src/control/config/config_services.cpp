@@ -276,6 +276,7 @@ ServiceConfig read_service(const Mapping& m, const Config& c, Uses& frontends, U
             invalid(*f, "no load_balancer_ips unless type is LoadBalancer");
     }
     read_lbipam_keys(m, s);
+    m.read("labels", s.labels, as_labels);
     m.read("external_traffic_policy", s.external_traffic_policy, as_policy);
     m.read("internal_traffic_policy", s.internal_traffic_policy, as_policy);
     m.read("session_affinity", s.session_affinity, [](const Field& f) {
@@ -309,7 +310,7 @@ void read_services(const Mapping& top, Config& c) {
     for (const Field& item : items(*list, "a list of services, like [{name: default/web, cluster_ip: 10.96.0.10, ports: [{port: 80}]}]")) {
         const Mapping m(item, {"name", "type", "cluster_ip", "external_ips", "load_balancer_ips", "external_traffic_policy",
                                "internal_traffic_policy", "session_affinity", "session_affinity_timeout_s", "algorithm",
-                               "ports", "backends", "lbipam_ips", "lbipam_sharing_key"});
+                               "ports", "backends", "lbipam_ips", "lbipam_sharing_key", "labels"});
         c.services.push_back(read_service(m, c, frontends, node_ports, names));
     }
 }
