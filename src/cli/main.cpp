@@ -78,7 +78,8 @@ Commands:
   capture status | capture stop   the running (or last) capture; stop it
   bgp peers                       BGP sessions: state, uptime, prefixes received/advertised,
                                   the hold/keepalive times in use, graceful restart (docs/bgp.md)
-  bgp routes                      the prefixes BGP advertises (PodCIDR, LoadBalancer/External IPs)
+  bgp routes                      the prefixes BGP advertises (PodCIDR, LoadBalancer/External/
+                                  Cluster IPs)
   lb-ipam pools                   LB IPAM pools: disabled, conflicting, addresses available and
                                   used; LoadBalancer services left pending and why (docs/lb-ipam.md)
   ct list                         tracked (load-balanced and NATed) flows

@@ -129,7 +129,8 @@ TEST_CASE("the recorded cluster converts into the nodes and services podlane ser
     const ServiceConfig* checkout = find_service(d.upsert_services, "shop/checkout");
     REQUIRE(checkout);
     CHECK(checkout->type == ServiceType::LoadBalancer);
-    CHECK(checkout->load_balancer_ips == std::vector<Ipv4Addr>{ip("192.168.70.10")});
+    CHECK(checkout->load_balancer_ips.empty());
+    CHECK(checkout->lbipam_recorded == std::vector<Ipv4Addr>{ip("192.168.70.10")}); // status.loadBalancer
     CHECK(checkout->external_ips == std::vector<Ipv4Addr>{ip("192.168.60.10")});
     REQUIRE(checkout->ports.size() == 1);
     CHECK(checkout->ports[0].port == 443);

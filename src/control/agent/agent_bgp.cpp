@@ -3,6 +3,7 @@
 // backends change, and serves the bgp.* API views and the status line.
 #include "control/agent/agent.h"
 
+#include <cstdio>
 #include <ctime>
 
 #include "control/bgp/bgp_speaker.h"
@@ -35,6 +36,29 @@ Result<void> Agent::start_bgp() {
     bgp_routes_ = bgp_route_set();
     bgp_routes_generation_ = generation_;
     return bgp_->start(bgp_routes_);
+}
+
+void Agent::absorb_bgp(const ClusterDelta& delta) {
+    if (!delta.bgp_instances || *delta.bgp_instances == config_.bgp.instances)
+        return;
+    std::fprintf(stderr, "podlaned: bgp: %zu instance(s) now (were %zu)\n", delta.bgp_instances->size(),
+                 config_.bgp.instances.size());
+    config_.bgp.instances = *delta.bgp_instances;
+    bgp_routes_generation_ = ~uint64_t{0}; // recompute what to advertise at the next tick
+    if (!config_.bgp.enabled()) {
+        stop_bgp();
+        return;
+    }
+    if (bgp_) {
+        // BIRD's `configure` restarts only the sessions whose settings changed.
+        bgp_->set_instances(config_.bgp.instances);
+        return;
+    }
+    if (auto r = start_bgp(); !r) {
+        std::fprintf(stderr, "podlaned: bgp: %s\n", r.error().message.c_str());
+        controller_ran("bgp-speaker", r.error().message);
+        bgp_.reset();
+    }
 }
 
 void Agent::bgp_tick() {

@@ -70,6 +70,8 @@ MetricsSnapshot Agent::metrics_snapshot() const {
     s.bgp_enabled = bgp_ != nullptr;
     s.bgp_peers = bgp_samples();
     s.bgp_speaker_restarts = bgp_ ? bgp_->restarts() : 0;
+    for (const LbIpamPoolStatus& p : lb_ipam_pools_)
+        s.lb_ipam_pools.push_back(LbIpamPoolSample{p.name, p.used, p.available(), p.conflicting, p.disabled});
     s.publishes = publishes_;
     s.source_deltas = source_deltas_;
     s.coalesced_deltas = coalesced_;

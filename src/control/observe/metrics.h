@@ -64,6 +64,13 @@ struct BgpPeerSample {
     uint64_t advertised = 0, received = 0;
 };
 
+/// One LB IPAM pool (podlane_lbipam_*), as `podlane lb-ipam pools` shows it.
+struct LbIpamPoolSample {
+    std::string pool;
+    uint64_t used = 0, available = 0;
+    bool conflicting = false, disabled = false;
+};
+
 /// Everything one metrics update carries, gathered by the control thread.
 struct MetricsSnapshot {
     bool dataplane_running = false;
@@ -85,6 +92,7 @@ struct MetricsSnapshot {
     bool bgp_enabled = false;             ///< bgp.instances is not empty
     std::vector<BgpPeerSample> bgp_peers;
     uint64_t bgp_speaker_restarts = 0;
+    std::vector<LbIpamPoolSample> lb_ipam_pools; ///< empty: LB IPAM is off (no pools)
 };
 
 /// The metric families a scrape shows for `s`.
