@@ -17,6 +17,9 @@ namespace {
 /// local backend going away is withdrawn well within a second.
 constexpr auto kBgpRoutesPeriod = std::chrono::milliseconds(100);
 
+constexpr const char* kBgpOff = "BGP is off: no BGP instance (bgp.instances in the config, or a "
+                                "CiliumBGPClusterConfig selecting this node; docs/bgp.md)";
+
 } // namespace
 
 BgpRouteSet Agent::bgp_route_set() const {
@@ -78,7 +81,7 @@ void Agent::bgp_tick() {
 
 Result<Json> Agent::bgp_peers() {
     if (!bgp_)
-        return make_error("BGP is off: the config has no bgp.instances (docs/bgp.md)");
+        return make_error(kBgpOff);
     bgp_->refresh_status();
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
     Json peers = Json::array();
@@ -119,7 +122,7 @@ Result<Json> Agent::bgp_peers() {
 
 Result<Json> Agent::bgp_routes_list() {
     if (!bgp_)
-        return make_error("BGP is off: the config has no bgp.instances (docs/bgp.md)");
+        return make_error(kBgpOff);
     Json routes = Json::array();
     for (const BgpInstanceConfig& in : config_.bgp.instances) {
         Json peers = Json::array();
