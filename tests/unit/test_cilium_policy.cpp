@@ -71,7 +71,7 @@ ServiceConfig service(const std::string& name, const char* cluster_ip, LabelMap 
 
 TEST_CASE("cilium: the seed lab's objects become an instance, a peer, advertisements and a pool", "[cilium]") {
     const CiliumPolicy p = convert_cilium_objects(lab_objects(), node1());
-    INFO(p.problems.empty() ? "" : p.problems[0]);
+    INFO((p.problems.empty() ? std::string() : p.problems[0]));
     CHECK(p.problems.empty());
     REQUIRE(p.bgp_instances.size() == 1);
     const BgpInstanceConfig& in = p.bgp_instances[0];

@@ -207,14 +207,20 @@ struct KubernetesSource::Impl {
                     continue;
                 }
                 need_list = false;
-                listed(r, std::chrono::steady_clock::now());
+                if (absent[at(r)] && listed_once[at(r)]) {
+                    // Looked again and still (or now) absent: not a relist. A
+                    // CRD removed meanwhile took its objects: that goes out.
+                    reached(r);
+                    if (synced)
+                        deliver(/*replace=*/false, std::chrono::steady_clock::now());
+                } else {
+                    listed(r, std::chrono::steady_clock::now());
+                }
                 if (absent[at(r)]) { // look again later: the CRD may be installed
                     boost::system::error_code ec;
                     timers[at(r)]->expires_after(kAbsentRelist);
                     co_await timers[at(r)]->async_wait(asio::redirect_error(asio::use_awaitable, ec));
                     need_list = true;
-                    if (synced)
-                        deliver(/*replace=*/false, std::chrono::steady_clock::now());
                     continue;
                 }
             }
@@ -392,6 +398,8 @@ SourceStatus KubernetesSource::status() const {
     s.revision.clear();
     for (K8sResource r : kK8sResources) {
         const std::string& rv = impl_->cache.resource_version(r);
+        if (cilium_kind(r) && rv.empty())
+            continue; // Cilium's objects, absent or not listed yet: nothing to say
         s.revision += (s.revision.empty() ? "" : " ") + std::string(resource_name(r)) + "=" + (rv.empty() ? "-" : rv);
     }
     return s;
