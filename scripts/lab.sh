@@ -46,6 +46,11 @@
 # (${P}etcd-west at 192.168.50.2, ${P}etcd-east at 192.168.50.3) that its
 # nodes export to in Cilium's kvstore format and the other cluster's nodes
 # read. --nodes defaults to 4; native mode routes 10.210.0.0/15.
+# --bgp with --etcd: the BGP settings are Cilium's objects in etcd
+# (CiliumBGPClusterConfig selecting nodes labelled enable-bgp=true,
+# CiliumBGPPeerConfig cilium-peer, CiliumBGPAdvertisement bgp-advertisements,
+# under /podlane/cilium.io/v2/, docs/bgp.md), as in the seed lab; node configs
+# carry node.labels and only bgp.run_dir.
 # --services FILE: a YAML fragment of top-level keys (loadbalancer:,
 # conntrack:, masquerade:, services:; not endpoints:) appended verbatim to
 # every node's config, the same file on all nodes as in a cluster.
@@ -105,7 +110,8 @@ usage: scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [
           (192.168.50.2:2379), not from the node configs;
           --bgp: ${PREFIX}ext is a BGP router (FRR, AS 65000) peered with every
           node (AS 65001, BIRD in podlaned); it learns the PodCIDRs and
-          LoadBalancer IPs instead of getting static routes;
+          LoadBalancer IPs instead of getting static routes (with --etcd: from
+          Cilium's BGP objects in etcd);
           --clusters 2: two clusters (west, east) of N/2 nodes, each with its
           own etcd (${PREFIX}etcd-west, ${PREFIX}etcd-east), meshed
   status  the lab's namespaces, each node's podlaned, status and neighbours
@@ -220,7 +226,11 @@ write_config() {
   esac
   {
     echo "# scripts/lab.sh: node$i of lab ${PREFIX} ($MODE, $NODES nodes, ipam $IPAM)"
-    echo "node: {name: node$i, ip: $(node_ip "$i")}"
+    if [ "$BGP" = 1 ] && [ "$ETCD" = 1 ]; then
+      echo "node: {name: node$i, ip: $(node_ip "$i"), labels: {enable-bgp: \"true\"}}"
+    else
+      echo "node: {name: node$i, ip: $(node_ip "$i")}"
+    fi
     echo "dataplane: {worker_lcores: [1], idle_sleep_us: 100, file_prefix: ${PREFIX}node$i, rx_ring_size: 256, tx_ring_size: 256}"
     if [ "$IPAM" = kubernetes ]; then
       echo "network: {pod_cidr: $(pod_cidr "$i"), gateway_ip: $(gateway_ip "$i")}"
@@ -257,7 +267,9 @@ write_config() {
         [ "$j" = "$c" ] || echo "    - {name: $(cluster_name "$j"), endpoints: [http://$(cluster_etcd_ip "$j"):2379]}"
       done
     fi
-    if [ "$BGP" = 1 ]; then
+    if [ "$BGP" = 1 ] && [ "$ETCD" = 1 ]; then
+      echo "bgp: {run_dir: $RUN_DIR/bgp-node$i}   # instances: Cilium's objects in etcd"
+    elif [ "$BGP" = 1 ]; then
       # Timers and graceful restart as issue 17 asks: hold 9 s, keepalive 3 s, restart time 15 s.
       echo "bgp:"
       echo "  run_dir: $RUN_DIR/bgp-node$i"
@@ -274,6 +286,32 @@ write_config() {
       sed -e '$a\' "$RUN_DIR/services.yaml"   # (a missing last newline added)
     fi
   } > "$RUN_DIR/node$i.yaml"
+}
+
+# put_cilium_bgp: the seed lab's BGP objects (cilium.io/v2) into etcd, from
+# ${P}ext: every node labelled enable-bgp=true peers with the router; timers
+# 9/3 s and graceful restart 15 s; PodCIDR and every service's LoadBalancer
+# and External IPs advertised (Cilium's select-all idiom: NotIn a value no
+# service has).
+put_cilium_bgp() {
+  local put="ip netns exec ${PREFIX}ext etcdctl --endpoints http://$ETCD_IP:2379 put"
+  local base=/podlane/cilium.io/v2
+  $put $base/ciliumbgpclusterconfigs/cilium-bgp "{\"apiVersion\":\"cilium.io/v2\",\"kind\":\"CiliumBGPClusterConfig\",
+    \"metadata\":{\"name\":\"cilium-bgp\"},\"spec\":{\"nodeSelector\":{\"matchLabels\":{\"enable-bgp\":\"true\"}},
+    \"bgpInstances\":[{\"name\":\"tor\",\"localASN\":$NODE_ASN,\"peers\":[{\"name\":\"router\",\"peerASN\":$ROUTER_ASN,
+    \"peerAddress\":\"$EXT_IP\",\"peerConfigRef\":{\"name\":\"cilium-peer\"}}]}]}}" >/dev/null || die "etcdctl put failed"
+  $put $base/ciliumbgppeerconfigs/cilium-peer "{\"apiVersion\":\"cilium.io/v2\",\"kind\":\"CiliumBGPPeerConfig\",
+    \"metadata\":{\"name\":\"cilium-peer\"},\"spec\":{\"timers\":{\"holdTimeSeconds\":9,\"keepAliveTimeSeconds\":3},
+    \"gracefulRestart\":{\"enabled\":true,\"restartTimeSeconds\":15},
+    \"families\":[{\"afi\":\"ipv4\",\"safi\":\"unicast\",\"advertisements\":{\"matchLabels\":{\"advertise\":\"bgp\"}}}]}}" \
+    >/dev/null || die "etcdctl put failed"
+  $put $base/ciliumbgpadvertisements/bgp-advertisements "{\"apiVersion\":\"cilium.io/v2\",\"kind\":\"CiliumBGPAdvertisement\",
+    \"metadata\":{\"name\":\"bgp-advertisements\",\"labels\":{\"advertise\":\"bgp\"}},\"spec\":{\"advertisements\":[
+    {\"advertisementType\":\"PodCIDR\"},
+    {\"advertisementType\":\"Service\",\"service\":{\"addresses\":[\"LoadBalancerIP\",\"ExternalIP\"]},
+     \"selector\":{\"matchExpressions\":[{\"key\":\"somekey\",\"operator\":\"NotIn\",\"values\":[\"never-used-value\"]}]}}]}}" \
+    >/dev/null || die "etcdctl put failed"
+  say "Cilium's BGP objects are in etcd under $base/"
 }
 
 # start_etcd [NAME IP]: one etcd member in ${P}etcd (${P}etcd-NAME) on the
@@ -464,7 +502,6 @@ cmd_up() {
     die "--etcd works with --ipam kubernetes (a node reaches etcd through its host path, which is up only after start)"
   [ "$ETCD" = 0 ] || command -v etcd >/dev/null || die "etcd is missing (scripts/install-deps.sh installs it)"
   [ "$BGP" = 0 ] || [ -z "$EXT_ROUTES" ] || die "--bgp and --ext-routes: with --bgp the router learns its routes"
-  [ "$BGP" = 0 ] || [ "$ETCD" = 0 ] || die "--bgp works without --etcd for now"
   [ "$BGP" = 0 ] || command -v bird >/dev/null || die "--bgp: BIRD is missing (scripts/install-deps.sh installs bird2)"
   if [ "$CLUSTERS" != 1 ]; then
     [ "$CLUSTERS" = 2 ] || die "--clusters $CLUSTERS: expected 1 or 2"
@@ -521,6 +558,7 @@ cmd_up() {
 
   if [ "$ETCD" = 1 ]; then
     start_etcd
+    [ "$BGP" = 0 ] || put_cilium_bgp
   fi
   if [ "$CLUSTERS" -gt 1 ]; then
     for c in $(seq "$CLUSTERS"); do start_etcd "$(cluster_name "$c")" "$(cluster_etcd_ip "$c")"; done

@@ -80,7 +80,8 @@ Commands:
   capture status | capture stop   the running (or last) capture; stop it
   bgp peers                       BGP sessions: state, uptime, prefixes received/advertised,
                                   the hold/keepalive times in use, graceful restart (docs/bgp.md)
-  bgp routes                      the prefixes BGP advertises (PodCIDR, LoadBalancer/External IPs)
+  bgp routes                      the prefixes BGP advertises (PodCIDR, LoadBalancer/External/
+                                  Cluster IPs)
   clustermesh status              each remote cluster: connected, ready, nodes, endpoints,
                                   identities, services, last error (docs/clustermesh.md)
   health status                   node health like cilium-health status: every node's IP and

@@ -17,7 +17,9 @@
 #   - BIRD killed on node1: the router keeps node1's routes as stale
 #     (graceful restart), podlaned starts BIRD again and the session and
 #     routes come back;
-#   - podlane bgp peers/routes, the BGP: status line and the metrics.
+#   - podlane bgp peers/routes, the BGP: status line and the metrics;
+#   - node1's config file reloaded with ClusterIPs in its advertisement: the
+#     router learns them from node1, no session reset.
 #
 #   tests/integration/bgp.sh PODLANED PODLANE
 set -euo pipefail
@@ -186,6 +188,21 @@ grep -E '^podlane_bgp_session_state\{.*peer="router".*\} 1$' <<<"$metrics" >/dev
   grep -E '^podlane_bgp_advertised_prefixes\{.*peer="router".*\} 3$' <<<"$metrics" >/dev/null ||
   pl_fail "node1's BGP metrics: $(grep podlane_bgp <<<"$metrics")"
 pass "podlane bgp peers, the status line and the metrics show node1's session"
+
+# ------------------------------------------------------------------ a reload: ClusterIPs advertised
+# node1's config file gains cluster_ips in its advertisement: the file source
+# reloads it, BIRD is reconfigured (no restart of podlaned) and the router
+# learns both ClusterIPs (internalTrafficPolicy Cluster) from node1 alone,
+# with no session reset.
+sed -i 's/advertise: {pod_cidr: true, load_balancer_ips: true, external_ips: true}/advertise: {pod_cidr: true, load_balancer_ips: true, external_ips: true, cluster_ips: true}/' \
+  "$RUN/node1.yaml"
+grep -q "cluster_ips: true" "$RUN/node1.yaml" || pl_fail "the lab's node1.yaml has no advertise line to change"
+expect_nexthops "10.96.0.10/32" 10 1
+expect_nexthops "10.96.0.20/32" 5 1
+[ "$(conns)" = "$CONNS" ] || pl_fail "the reload reset a session: connectionsEstablished $CONNS -> $(conns)"
+cli 1 bgp routes -o json | jq -e 'any(.[]; .prefix == "10.96.0.10/32" and .kind == "ClusterIP" and .service == "default/web-cluster")' >/dev/null ||
+  pl_fail "podlane bgp routes on node1 does not list the ClusterIP: $(cli 1 bgp routes -o json | jq -c .)"
+pass "node1's config reloaded with cluster_ips: 10.96.0.10/32 and 10.96.0.20/32 from node1, no session reset"
 
 # ------------------------------------------------------------------ the speaker dies
 BIRD_PID=$(jq -r .speaker.pid <<<"$PEERS")

@@ -4,8 +4,11 @@
     fake_kube_api.py --data DIR --cert CRT --key KEY --token TOKEN
                      --listen ADDR:PORT --control SOCKET [--client-ca CA]
 
-It serves, over HTTPS, the three collections podlaned lists and watches
-(/api/v1/nodes, /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices)
+It serves, over HTTPS, the collections podlaned lists and watches
+(/api/v1/nodes, /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices,
+and, when DIR has their files, Cilium's /apis/cilium.io/v2/ciliumbgpclusterconfigs,
+ciliumbgppeerconfigs, ciliumbgpadvertisements and ciliumloadbalancerippools;
+without them those answer 404, as an API server without Cilium's CRDs does)
 by replaying recorded, real-shaped data from DIR: for a resource R,
 
     R.json         the list as the API server returns it (metadata.resourceVersion)
@@ -16,7 +19,13 @@ Nothing is sent by itself: the test releases events with the control socket.
 A released event changes what a list returns, and is streamed to every open
 watch of R. A watch (?watch=1&resourceVersion=RV) gets the released events
 whose resourceVersion is above RV, then waits for more until its
-timeoutSeconds. Requests need "Authorization: Bearer TOKEN" (or, with
+timeoutSeconds.
+
+GET /api/v1/nodes/NAME answers one Node. PATCH /api/v1/namespaces/NS/services/NAME/status with a JSON merge patch
+(application/merge-patch+json) changes the Service's status as the API
+server does: with metadata.resourceVersion in the patch, only if it is the
+Service's current one (else 409 Conflict); the Service gets a new
+resourceVersion and a MODIFIED event goes to every watch. Requests need "Authorization: Bearer TOKEN" (or, with
 --client-ca, a client certificate signed by that CA), else 401.
 
 The control socket is HTTP over a unix socket (curl --unix-socket SOCKET
@@ -36,7 +45,8 @@ http://fake/...):
     /state                       JSON: released counts, resourceVersions, open watches,
                                  last_sent (per resource: when the last event went
                                  to a watch, seconds since the epoch, or null)
-    /requests                    JSON: every API request so far ("GET path -> status")
+    /patches                     JSON: every status PATCH applied ({"service", "status"})
+    /requests                    JSON: every API request so far ("GET path -> status", "PATCH path -> status")
 
 Everything stays on the addresses given; the server never connects anywhere.
 """
@@ -57,7 +67,13 @@ RESOURCES = {
     "/api/v1/services": ("services", "ServiceList", "v1"),
     "/apis/discovery.k8s.io/v1/endpointslices": ("endpointslices", "EndpointSliceList", "discovery.k8s.io/v1"),
 }
-NAMES = [r[0] for r in RESOURCES.values()]
+OPTIONAL = {  # served only when the data directory has them (CRDs installed)
+    "/apis/cilium.io/v2/ciliumbgpclusterconfigs": ("ciliumbgpclusterconfigs", "CiliumBGPClusterConfigList", "cilium.io/v2"),
+    "/apis/cilium.io/v2/ciliumbgppeerconfigs": ("ciliumbgppeerconfigs", "CiliumBGPPeerConfigList", "cilium.io/v2"),
+    "/apis/cilium.io/v2/ciliumbgpadvertisements": ("ciliumbgpadvertisements", "CiliumBGPAdvertisementList", "cilium.io/v2"),
+    "/apis/cilium.io/v2/ciliumloadbalancerippools": ("ciliumloadbalancerippools", "CiliumLoadBalancerIPPoolList",
+                                                     "cilium.io/v2"),
+}
 
 
 def compact(obj):
@@ -70,6 +86,19 @@ def status_object(code, reason, message):
             "message": message, "reason": reason, "code": code}
 
 
+def merge_patch(target, patch):
+    """RFC 7386."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
 def object_key(obj):
     meta = obj.get("metadata", {})
     return (meta.get("namespace", ""), meta.get("name", ""))
@@ -79,6 +108,11 @@ class Cluster:
     """The recorded data, what has been released of it, and the watches."""
 
     def __init__(self, data_dir, token):
+        global NAMES
+        for path, res in OPTIONAL.items():
+            if os.path.exists(os.path.join(data_dir, res[0] + ".json")):
+                RESOURCES[path] = res
+        NAMES = [r[0] for r in RESOURCES.values()]
         self.cond = threading.Condition()
         self.token = token
         self.lists, self.events, self.objects = {}, {}, {}
@@ -93,12 +127,16 @@ class Cluster:
         self.stopped = False
         self.watches = 0
         self.requests = []
+        self.patches = []
         self.rv = 0
         for r in NAMES:
             with open(os.path.join(data_dir, r + ".json")) as f:
                 self.lists[r] = json.load(f)
-            with open(os.path.join(data_dir, r + ".watch.jsonl")) as f:
-                self.events[r] = [json.loads(line) for line in f if line.strip()]
+            events = os.path.join(data_dir, r + ".watch.jsonl")
+            self.events[r] = []
+            if os.path.exists(events):
+                with open(events) as f:
+                    self.events[r] = [json.loads(line) for line in f if line.strip()]
             self.objects[r] = {object_key(o): o for o in self.lists[r]["items"]}
             self.rv = max(self.rv, int(self.lists[r]["metadata"]["resourceVersion"]))
 
@@ -117,6 +155,29 @@ class Cluster:
                 self.rv = max(self.rv, int(obj["metadata"]["resourceVersion"]))
             self.cond.notify_all()
             return self.released[r]
+
+    def patch_status(self, namespace, name, patch):
+        """A merge patch of a Service's status: (code, object or Status)."""
+        with self.cond:
+            svc = self.objects["services"].get((namespace, name))
+            if svc is None:
+                return 404, status_object(404, "NotFound", f'services "{name}" not found')
+            want = (patch.get("metadata") or {}).get("resourceVersion")
+            if want and want != svc["metadata"]["resourceVersion"]:
+                return 409, status_object(409, "Conflict", f'Operation cannot be fulfilled on services "{name}": '
+                                          "the object has been modified; please apply your changes to the latest "
+                                          "version and try again")
+            svc = json.loads(json.dumps(svc))
+            svc["status"] = merge_patch(svc.get("status") or {}, patch.get("status") or {})
+            self.rv += 1
+            svc["metadata"]["resourceVersion"] = str(self.rv)
+            self.objects["services"][(namespace, name)] = svc
+            # Released at once: it goes before the recorded events not released yet.
+            self.events["services"].insert(self.released["services"], {"type": "MODIFIED", "object": svc})
+            self.released["services"] += 1
+            self.patches.append({"service": f"{namespace}/{name}", "status": svc["status"]})
+            self.cond.notify_all()
+            return 200, svc
 
     def list_body(self, r):
         """The list as it is now: recorded items with the released events applied."""
@@ -169,7 +230,7 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
     def send_response(self, code, message=None):
         # Every answer is logged for /requests as it starts (a watch runs on).
         with self.server.cluster.cond:
-            self.server.cluster.requests.append(f"GET {self.path} -> {code}")
+            self.server.cluster.requests.append(f"{self.command} {self.path} -> {code}")
         super().send_response(code, message)
 
     def do_GET(self):
@@ -179,12 +240,42 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         res = RESOURCES.get(url.path)
         if not self.authorized():
             self.send_json(401, status_object(401, "Unauthorized", "Unauthorized"))
+        elif res is None and url.path.startswith("/api/v1/nodes/"):  # one Node, as kubectl get node NAME
+            with cluster.cond:
+                node = cluster.objects["nodes"].get(("", url.path.rsplit("/", 1)[1]))
+            if node is None:
+                self.send_json(404, status_object(404, "NotFound", f'nodes "{url.path.rsplit("/", 1)[1]}" not found'))
+            else:
+                self.send_json(200, dict(node, kind="Node", apiVersion="v1"))
         elif res is None:
             self.send_json(404, status_object(404, "NotFound", "the server could not find the requested resource"))
         elif query.get("watch", ["0"])[0] in ("1", "true"):
             self.watch(res[0], query)
         else:
             self.send_json(200, cluster.list_body(res[0]))
+
+    def do_PATCH(self):
+        cluster = self.server.cluster
+        parts = urllib.parse.urlsplit(self.path).path.strip("/").split("/")
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length) if length else b""
+        if not self.authorized():
+            self.send_json(401, status_object(401, "Unauthorized", "Unauthorized"))
+            return
+        # api/v1/namespaces/NS/services/NAME/status
+        if len(parts) != 7 or parts[:3] != ["api", "v1", "namespaces"] or parts[4] != "services" or parts[6] != "status":
+            self.send_json(404, status_object(404, "NotFound", "the server could not find the requested resource"))
+            return
+        if self.headers.get("Content-Type", "") != "application/merge-patch+json":
+            self.send_json(415, status_object(415, "UnsupportedMediaType", "the body of the request was in an unknown format"))
+            return
+        try:
+            patch = json.loads(body)
+        except ValueError:
+            self.send_json(400, status_object(400, "BadRequest", "the patch is not JSON"))
+            return
+        code, obj = cluster.patch_status(parts[3], parts[5], patch)
+        self.send_json(code, obj)
 
     def chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -402,6 +493,9 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 self.reply(200, {"certificate": q["cert"]})
             elif url.path == "/state":
                 self.reply(200, cluster.state())
+            elif url.path == "/patches":
+                with cluster.cond:
+                    self.reply(200, list(cluster.patches))
             elif url.path == "/requests":
                 with cluster.cond:
                     self.reply(200, list(cluster.requests))

@@ -59,6 +59,9 @@ sources = "".join(open(p).read() for p in glob.glob(os.path.join(ROOT, "src/cont
 # and builds its path: "/apis/GROUP/v1/name" for a named group, else core.
 grouped = {name: group for group, name in re.findall(r'"/apis/([a-z0-9.]+)/v1/([a-z]+)"', sources)}
 read = {(grouped.get(name, ""), name) for name in re.findall(r'case K8sResource::\w+: return "([a-z]+)";', sources)}
+# Cilium's BGP and LB IPAM objects (cilium/cilium_policy.cpp names their plurals), under /apis/cilium.io/v2/.
+cilium = "".join(open(p).read() for p in glob.glob(os.path.join(ROOT, "src/control/sources/cilium/*.cpp")))
+read |= {("cilium.io", name) for name in re.findall(r'case CiliumKind::\w+: return "(cilium[a-z]+s)";', cilium)}
 if not read:
     fail("found no collection paths in src/control/sources/k8s/")
 for group, resource in sorted(read):
@@ -69,9 +72,13 @@ for group, resource in sorted(read):
         fail(f"the ClusterRole does not grant list, watch on {group or 'core'}/{resource}")
 if not any("" in r["apiGroups"] and "nodes" in r["resources"] and "get" in r["verbs"] for r in role["rules"]):
     fail("the init step gets its Node: the ClusterRole lacks get on nodes")
+# LB IPAM records its assignments in the Service's status (PATCH services/status): the only write.
+if "/status" in sources and not any("" in r["apiGroups"] and r.get("resources") == ["services/status"] and
+                                    r.get("verbs") == ["patch"] for r in role["rules"]):
+    fail("LB IPAM patches services/status: the ClusterRole lacks a rule of exactly patch on services/status")
 for r in role["rules"]:
-    if set(r["verbs"]) - {"get", "list", "watch"}:
-        fail(f"the source writes nothing, yet the ClusterRole grants {r['verbs']}")
+    if set(r["verbs"]) - {"get", "list", "watch"} and r.get("resources") != ["services/status"]:
+        fail(f"the source writes only services/status, yet the ClusterRole grants {r['verbs']} on {r['resources']}")
 if binding["roleRef"]["name"] != role["metadata"]["name"] or not any(
         s["kind"] == "ServiceAccount" and s["name"] == sa["metadata"]["name"] and
         s["namespace"] == sa["metadata"]["namespace"] for s in binding["subjects"]):

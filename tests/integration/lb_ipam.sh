@@ -11,7 +11,8 @@
 # opposite order arrives at the same assignment; a client pod curls both
 # assigned addresses; a reload of the file
 # adding an unrelated service moves nothing; after a podlaned restart the
-# assignment is the same.
+# assignment is the same; a reload growing the pool gives lbipam/d its
+# address without a restart.
 set -euo pipefail
 PODLANED=$(realpath "$1")
 PODLANE=$(realpath "$2")
@@ -39,7 +40,7 @@ endpoints:
   - {id: lbipam/web, ip: 10.208.0.21, netns: $WEB}
 lb_ipam:
   pools:
-    - {name: blue, blocks: [172.16.5.0/30]}
+    - {name: blue, blocks: [${BLUE:-172.16.5.0/30}]}
     - {name: red, blocks: [172.16.5.2-172.16.5.3]}
 services:
 $(svc a 10.96.8.1 80 30081)
@@ -129,4 +130,14 @@ pl_start_podlaned "$NODE" "$PL_TMP/node.yaml"
 [ "$("$PODLANE" lb-ipam pools -o json)" = "$before" ] || pl_fail "the pools differ after a restart"
 check_assignment
 pl_wait_for "curl to lbipam/a after the restart" 20 curl_lb 172.16.5.1:80
+pl_log "reloading the file with pool blue grown to a /29: lbipam/d gets 172.16.5.3 without a restart"
+pid_before=$PL_PODLANED_PID
+BLUE=172.16.5.0/29 write_config ""
+d_served() { "$PODLANE" service list -o json | jq -e 'any(.[]; .name == "lbipam/d" and .frontend == "172.16.5.3:80/TCP")' > /dev/null; }
+pl_wait_for "lbipam/d on 172.16.5.3 after the reload" 5 d_served ||
+  pl_fail "lbipam/d: $("$PODLANE" service list -o json | jq -c '[.[] | select(.name == "lbipam/d")]')"
+"$PODLANE" lb-ipam pools -o json | jq -e '.pending == [] and ([.pools[] | select(.name == "blue")][0] | .ips_used == 3)' > /dev/null ||
+  pl_fail "pools after the reload: $("$PODLANE" lb-ipam pools -o json | jq -c .)"
+kill -0 "$pid_before" || pl_fail "podlaned restarted"
+pl_wait_for "curl to lbipam/d's 172.16.5.3:80" 10 curl_lb 172.16.5.3:80
 pl_log "PASS: LB IPAM assigned the first free address, shared one by key, reported the exhausted and conflicting pools, gave two nodes the same assignment, and kept it across a reload and a restart"

@@ -77,8 +77,10 @@ TEST_CASE("bgp: a section with every key loads with its values and defaults", "[
     CHECK(in.local_asn == 65001);
     CHECK(in.router_id.str() == "192.168.50.11"); // node.ip
     CHECK(in.advertise.pod_cidr);
-    CHECK(in.advertise.load_balancer_ips);
-    CHECK_FALSE(in.advertise.external_ips);
+    REQUIRE(in.advertise.services.size() == 1);
+    CHECK(in.advertise.services[0].load_balancer_ips);
+    CHECK_FALSE(in.advertise.services[0].external_ips);
+    CHECK_FALSE(in.advertise.services[0].cluster_ips);
     const BgpPeerConfig& p = in.peers.at(0);
     CHECK(p.name == "router");
     CHECK(p.peer_asn == 65000);
@@ -158,9 +160,9 @@ TEST_CASE("bgp: routes follow the PodCIDR, LB IPs and externalTrafficPolicy Loca
     c.services[2].backends[0].node = "node1"; // a backend on this node by its node name
     CHECK(prefixes(bgp_routes(in, c)) == std::vector<std::string>{"10.210.1.0/24", "172.16.0.10/32", "172.16.0.30/32"});
 
-    in.advertise.external_ips = true;
+    in.advertise.services[0].external_ips = true;
     in.advertise.pod_cidr = false;
-    in.advertise.services = {"default/cluster"};
+    in.advertise.services[0].names = {"default/cluster"};
     const auto routes = bgp_routes(in, c);
     REQUIRE(prefixes(routes) == std::vector<std::string>{"172.16.0.10/32", "192.168.60.10/32"});
     CHECK(routes[0].kind == BgpRouteKind::LoadBalancerIp);

@@ -61,12 +61,15 @@ ConvertSettings node1() {
 
 Ipv4Addr ip(const char* text) { return *Ipv4Addr::parse(text); }
 
-/// A cache with all three recorded lists applied.
+/// A cache with all three recorded lists applied (and no Cilium CRDs).
 K8sCache synced_cache() {
     K8sCache cache(node1());
     REQUIRE(cache.apply_list(K8sResource::Nodes, load_json("nodes.json")));
     REQUIRE(cache.apply_list(K8sResource::Services, load_json("services.json")));
     REQUIRE(cache.apply_list(K8sResource::EndpointSlices, load_json("endpointslices.json")));
+    for (K8sResource r : kK8sResources)
+        if (cilium_kind(r))
+            cache.apply_absent(r);
     return cache;
 }
 
@@ -121,6 +124,7 @@ TEST_CASE("the recorded cluster converts into the nodes and services podlane ser
         .internal_traffic_policy = TrafficPolicy::Local,
         .algorithm = LbAlgorithm::Maglev,
         .backends = {{.ip = ip("10.210.1.12"), .node = "node1"}, {.ip = ip("10.210.2.11"), .node = "node2"}},
+        .labels = {{"app", "web"}},
     };
     CHECK(*web == want_web);
 
@@ -129,7 +133,8 @@ TEST_CASE("the recorded cluster converts into the nodes and services podlane ser
     const ServiceConfig* checkout = find_service(d.upsert_services, "shop/checkout");
     REQUIRE(checkout);
     CHECK(checkout->type == ServiceType::LoadBalancer);
-    CHECK(checkout->load_balancer_ips == std::vector<Ipv4Addr>{ip("192.168.70.10")});
+    CHECK(checkout->load_balancer_ips.empty());
+    CHECK(checkout->lbipam_recorded == std::vector<Ipv4Addr>{ip("192.168.70.10")}); // status.loadBalancer
     CHECK(checkout->external_ips == std::vector<Ipv4Addr>{ip("192.168.60.10")});
     REQUIRE(checkout->ports.size() == 1);
     CHECK(checkout->ports[0].port == 443);

@@ -1,6 +1,7 @@
 // The Prometheus exporter (control/observe/metrics.h), scraped over real HTTP, and
 // the config's metrics section.
 #include <catch2/catch.hpp>
+#include <prometheus/metric_family.h>
 
 #include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
 #include <algorithm>
@@ -135,6 +136,24 @@ TEST_CASE("metrics: a scrape over HTTP shows every family in the text format", "
         CHECK_THAT(again, Contains("podlane_conntrack_flows 6\n"));
         CHECK_THAT(again, !Contains("uplink:eth0"));
     }
+}
+
+TEST_CASE("metrics: LB IPAM pools show used, available, conflicting and disabled", "[metrics]") {
+    MetricsSnapshot s;
+    s.lb_ipam_pools = {LbIpamPoolSample{"blue", 1, 253, false, false}, LbIpamPoolSample{"red", 0, 2, true, false}};
+    std::string text;
+    for (const prometheus::MetricFamily& f : metric_families(s))
+        for (const prometheus::ClientMetric& m : f.metric)
+            text += f.name + "{" + (m.label.empty() ? "" : m.label[0].value) + "} " +
+                    std::to_string(static_cast<int>(m.gauge.value)) + "\n";
+    CHECK_THAT(text, Contains("podlane_lbipam_ips_used{blue} 1\n"));
+    CHECK_THAT(text, Contains("podlane_lbipam_ips_available{blue} 253\n"));
+    CHECK_THAT(text, Contains("podlane_lbipam_pool_conflicting{red} 1\n"));
+    CHECK_THAT(text, Contains("podlane_lbipam_pool_conflicting{blue} 0\n"));
+    CHECK_THAT(text, Contains("podlane_lbipam_pool_disabled{red} 0\n"));
+    MetricsSnapshot off;
+    for (const prometheus::MetricFamily& f : metric_families(off))
+        CHECK_THAT(f.name, !Contains("lbipam"));
 }
 
 TEST_CASE("metrics: before any update every family is there with zeros", "[metrics]") {

@@ -364,7 +364,7 @@ TEST_CASE("bad service configs are refused with the key path", "[services]") {
         {services(svc("a/b", "10.96.0.1", "algorithm: hash")), "services[0].algorithm: \"hash\" is not valid: expected random or maglev"},
         {services(svc("a/b", "10.96.0.1", "selector: {app: web}")), "services[0].selector: unknown key (known keys: name, type, "
          "cluster_ip, external_ips, load_balancer_ips, external_traffic_policy, internal_traffic_policy, session_affinity, "
-         "session_affinity_timeout_s, algorithm, ports, backends, lbipam_ips, lbipam_sharing_key, global, shared, affinity)"},
+         "session_affinity_timeout_s, algorithm, ports, backends, lbipam_ips, lbipam_sharing_key, global, shared, affinity, labels)"},
         // services: ports
         {services("  - {name: a/b, cluster_ip: 10.96.0.1}\n"),
          "services[0].ports: required key is missing: expected at least one port, like [{port: 80}]"},

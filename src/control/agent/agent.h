@@ -186,10 +186,23 @@ private:
     /// Assigns the LoadBalancer addresses again (control/lbipam) into
     /// config_.services' lb_ipam; returns the services whose status changed.
     std::vector<std::string> run_lb_ipam();
+    /// Takes a delta's pools and LB IPAM records; true when LB IPAM must run again.
+    bool absorb_lb_ipam(const ClusterDelta& delta);
+    /// Asks the source to record what changed in the last run (first writer wins).
+    void record_lb_ips();
     std::vector<LbIpamPoolStatus> lb_ipam_pools_; ///< from the last run_lb_ipam
+    std::map<std::string, std::vector<Ipv4Addr>> lb_records_; ///< the source's records kept apart (etcd)
+    /// What record_lb_ips last asked for each service (asked once per change).
+    struct LbRecordAsk {
+        std::vector<Ipv4Addr> ips, recorded;
+        bool operator==(const LbRecordAsk&) const = default;
+    };
+    std::map<std::string, LbRecordAsk> lb_asked_;
 
     // BGP (agent_bgp.cpp).
     Result<void> start_bgp();
+    /// Takes a delta's BGP instances: starts, reconfigures or stops the speaker.
+    void absorb_bgp(const ClusterDelta& delta);
     void bgp_tick();
     void stop_bgp();
     BgpRouteSet bgp_route_set() const;

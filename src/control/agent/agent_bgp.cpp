@@ -3,6 +3,7 @@
 // backends change, and serves the bgp.* API views and the status line.
 #include "control/agent/agent.h"
 
+#include <cstdio>
 #include <ctime>
 
 #include "control/bgp/bgp_speaker.h"
@@ -15,6 +16,9 @@ namespace {
 /// How often tick() recomputes what to advertise: a Local service's last
 /// local backend going away is withdrawn well within a second.
 constexpr auto kBgpRoutesPeriod = std::chrono::milliseconds(100);
+
+constexpr const char* kBgpOff = "BGP is off: no BGP instance (bgp.instances in the config, or a "
+                                "CiliumBGPClusterConfig selecting this node; docs/bgp.md)";
 
 } // namespace
 
@@ -37,6 +41,29 @@ Result<void> Agent::start_bgp() {
     return bgp_->start(bgp_routes_);
 }
 
+void Agent::absorb_bgp(const ClusterDelta& delta) {
+    if (!delta.bgp_instances || *delta.bgp_instances == config_.bgp.instances)
+        return;
+    std::fprintf(stderr, "podlaned: bgp: %zu instance(s) now (were %zu)\n", delta.bgp_instances->size(),
+                 config_.bgp.instances.size());
+    config_.bgp.instances = *delta.bgp_instances;
+    bgp_routes_generation_ = ~uint64_t{0}; // recompute what to advertise at the next tick
+    if (!config_.bgp.enabled()) {
+        stop_bgp();
+        return;
+    }
+    if (bgp_) {
+        // BIRD's `configure` restarts only the sessions whose settings changed.
+        bgp_->set_instances(config_.bgp.instances);
+        return;
+    }
+    if (auto r = start_bgp(); !r) {
+        std::fprintf(stderr, "podlaned: bgp: %s\n", r.error().message.c_str());
+        controller_ran("bgp-speaker", r.error().message);
+        bgp_.reset();
+    }
+}
+
 void Agent::bgp_tick() {
     if (!bgp_)
         return;
@@ -54,7 +81,7 @@ void Agent::bgp_tick() {
 
 Result<Json> Agent::bgp_peers() {
     if (!bgp_)
-        return make_error("BGP is off: the config has no bgp.instances (docs/bgp.md)");
+        return make_error(kBgpOff);
     bgp_->refresh_status();
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
     Json peers = Json::array();
@@ -95,7 +122,7 @@ Result<Json> Agent::bgp_peers() {
 
 Result<Json> Agent::bgp_routes_list() {
     if (!bgp_)
-        return make_error("BGP is off: the config has no bgp.instances (docs/bgp.md)");
+        return make_error(kBgpOff);
     Json routes = Json::array();
     for (const BgpInstanceConfig& in : config_.bgp.instances) {
         Json peers = Json::array();

@@ -85,6 +85,8 @@ MetricsSnapshot Agent::metrics_snapshot() const {
     s.health_enabled = health_prober_ != nullptr;
     s.node_name = config_.node_name;
     s.health = health_samples();
+    for (const LbIpamPoolStatus& p : lb_ipam_pools_)
+        s.lb_ipam_pools.push_back(LbIpamPoolSample{p.name, p.used, p.available(), p.conflicting, p.disabled});
     s.publishes = publishes_;
     s.source_deltas = source_deltas_;
     s.coalesced_deltas = coalesced_;

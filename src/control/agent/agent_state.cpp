@@ -21,7 +21,10 @@ std::pair<std::vector<std::string>, bool> Agent::absorb(ClusterDelta& delta) {
     // A change may give or take another service's LoadBalancer address. A
     // replacement rebuilds every entry from the source's, which carry no LB
     // IPAM status: keep the statuses, so that only real moves count as changes.
-    const bool services_touched = delta.replace || !delta.upsert_services.empty() || !delta.delete_services.empty();
+    const bool lb_ipam_touched = absorb_lb_ipam(delta);
+    absorb_bgp(delta);
+    const bool services_touched = delta.replace || !delta.upsert_services.empty() || !delta.delete_services.empty() ||
+                                  lb_ipam_touched;
     std::map<std::string, LbIpamStatus> statuses;
     if (delta.replace)
         for (ServiceConfig& s : config_.services)

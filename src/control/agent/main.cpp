@@ -17,6 +17,7 @@
 #include "control/agent/eal_args.h"
 #include "control/agent/final_report.h"
 #include "control/sources/etcd/source_etcd.h"
+#include "control/sources/k8s/k8s_node_cidr.h"
 #include "control/observe/metrics.h"
 
 namespace {
@@ -107,6 +108,25 @@ int main(int argc, char** argv) {
         config.network.gateway_mac = MacAddr::from_ipv4(config.network.gateway_ip);
         std::printf("podlaned: ipam cluster-pool: %s claimed %s through etcd\n", config.node_name.c_str(),
                     block->str().c_str());
+    }
+
+    if (config.network.pod_cidr_from_node) {
+        // ipam kubernetes: this node's PodCIDR is its Node object's spec.podCIDRs.
+        auto cidr = k8s_own_pod_cidr(config, std::chrono::seconds(60));
+        if (!cidr) {
+            std::fprintf(stderr, "podlaned: %s\n", cidr.error().message.c_str());
+            return 1;
+        }
+        config.network.pod_cidr = *cidr;
+        config.network.gateway_ip = Ipv4Addr::from_host(cidr->addr.host() + 1);
+        config.network.gateway_mac = MacAddr::from_ipv4(config.network.gateway_ip);
+        for (size_t i = 0; i < config.endpoints.size(); ++i)
+            if (auto v = validate_endpoint(config.endpoints[i], config, "endpoints[" + std::to_string(i) + "]"); !v) {
+                std::fprintf(stderr, "podlaned: %s\n", v.error().message.c_str());
+                return 1;
+            }
+        std::printf("podlaned: ipam kubernetes: %s's PodCIDR %s from its Node object\n", config.node_name.c_str(),
+                    cidr->str().c_str());
     }
 
     std::vector<std::string> eal = build_eal_args(config, argv[0]);

@@ -11,14 +11,14 @@
 namespace podlane {
 
 /// Why a prefix is advertised.
-enum class BgpRouteKind { PodCidr, LoadBalancerIp, ExternalIp };
+enum class BgpRouteKind { PodCidr, LoadBalancerIp, ExternalIp, ClusterIp };
 const char* bgp_route_kind_name(BgpRouteKind k);
 
 /// One advertised prefix of one instance.
 struct BgpRoute {
     Ipv4Prefix prefix;
     BgpRouteKind kind = BgpRouteKind::PodCidr;
-    std::string service;   ///< the service it comes from (LoadBalancer/External IPs); empty for the PodCIDR
+    std::string service;   ///< the service it comes from (LoadBalancer/External/Cluster IPs); empty for the PodCIDR
 
     friend bool operator==(const BgpRoute&, const BgpRoute&) = default;
 };
@@ -29,10 +29,11 @@ using BgpRouteSet = std::map<std::string, std::vector<BgpRoute>>;
 /// The prefixes instance `in` advertises, sorted by prefix, each once (a
 /// prefix two services share is reported for the first by name):
 /// - the node's PodCIDR (advertise.pod_cidr);
-/// - each selected service's LoadBalancer IPs and ExternalIPs as /32s
-///   (advertise.load_balancer_ips / external_ips; advertise.services selects
-///   by name). Under externalTrafficPolicy Local only while a backend on this
-///   node is active (backend_on_node), as Cilium does; under Cluster always.
+/// - for each of advertise.services, the selected services' LoadBalancer
+///   IPs, ExternalIPs and ClusterIPs as /32s. LoadBalancer and External IPs
+///   under externalTrafficPolicy Local, ClusterIPs under
+///   internalTrafficPolicy Local, only while a backend on this node is
+///   active (backend_on_node), as Cilium does; under Cluster always.
 std::vector<BgpRoute> bgp_routes(const BgpInstanceConfig& in, const Config& c);
 
 } // namespace podlane

@@ -129,6 +129,19 @@ Result<void> BgpSpeaker::start(const BgpRouteSet& routes) {
     return spawn(false);
 }
 
+void BgpSpeaker::set_instances(std::vector<BgpInstanceConfig> instances) {
+    if (instances == config_.instances)
+        return;
+    config_.instances = std::move(instances);
+    status_.clear(); // peers may have gone; the next status refresh tells
+    if (pid_ == 0)
+        return; // the BIRD started next reads it
+    if (auto r = write_config(applied_); !r)
+        last_error_ = r.error().message;
+    else
+        reload_pending_ = true;
+}
+
 void BgpSpeaker::reap(Clock::time_point now) {
     if (pid_ == 0)
         return;

@@ -54,6 +54,10 @@ public:
     /// restarts BIRD, applies `routes` when they changed, refreshes the
     /// session status once a second.
     void tick(const BgpRouteSet& routes, Clock::time_point now);
+    /// New instances and peers (a source's or a reload's): bird.conf is
+    /// written again and applied with `configure` at the next tick; BIRD
+    /// restarts only the sessions whose settings changed.
+    void set_instances(std::vector<BgpInstanceConfig> instances);
     /// Stops BIRD (SIGTERM: its peers get a Cease and withdraw our routes).
     void stop();
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/net_types.h"
+#include "control/config/label_selector.h"
 
 namespace podlane {
 
@@ -26,12 +27,23 @@ struct BgpPeerConfig {
     friend bool operator==(const BgpPeerConfig&, const BgpPeerConfig&) = default;
 };
 
+/// Which services' addresses an instance announces, as /32s (one of
+/// Cilium's Service advertisements): those matching `names` (when given)
+/// and `selector`.
+struct BgpServiceAdvertisement {
+    bool load_balancer_ips = false;    ///< LoadBalancer IPs (externalTrafficPolicy decides the nodes)
+    bool external_ips = false;         ///< ExternalIPs (externalTrafficPolicy)
+    bool cluster_ips = false;          ///< ClusterIPs (internalTrafficPolicy decides the nodes)
+    std::vector<std::string> names{};  ///< only these services ("namespace/name"); empty: any
+    LabelSelector selector{};          ///< by the service's labels (service_selector_labels); {}: any
+
+    friend bool operator==(const BgpServiceAdvertisement&, const BgpServiceAdvertisement&) = default;
+};
+
 /// What an instance announces to its peers.
 struct BgpAdvertiseConfig {
-    bool pod_cidr = true;                 ///< this node's PodCIDR
-    bool load_balancer_ips = true;        ///< services' LoadBalancer IPs, as /32s
-    bool external_ips = false;            ///< services' ExternalIPs, as /32s
-    std::vector<std::string> services;    ///< only these services (by name); empty: every service
+    bool pod_cidr = true;                          ///< this node's PodCIDR
+    std::vector<BgpServiceAdvertisement> services{}; ///< the file's default: LoadBalancer IPs of every service
 
     friend bool operator==(const BgpAdvertiseConfig&, const BgpAdvertiseConfig&) = default;
 };
@@ -40,9 +52,9 @@ struct BgpAdvertiseConfig {
 struct BgpInstanceConfig {
     std::string name;                     ///< unique, 1..28 characters of a-z, 0-9, '-'
     uint32_t local_asn = 0;               ///< 1..4294967295
-    Ipv4Addr router_id;                   ///< default: node.ip
-    std::vector<BgpPeerConfig> peers;
-    BgpAdvertiseConfig advertise;
+    Ipv4Addr router_id{};                 ///< default: node.ip
+    std::vector<BgpPeerConfig> peers{};
+    BgpAdvertiseConfig advertise{};
 
     friend bool operator==(const BgpInstanceConfig&, const BgpInstanceConfig&) = default;
 };

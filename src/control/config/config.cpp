@@ -309,7 +309,17 @@ void read_network(const Mapping& top, Config& c, const PeerFields& peers) {
     NetworkConfig& n = c.network;
     const bool pool = c.ipam.mode == IpamMode::ClusterPool;
     const Mapping m = top.section("network", {"pod_cidr", "gateway_ip", "gateway_mac", "pod_mtu"});
-    if (!pool) {
+    // ipam kubernetes with the Kubernetes source: without pod_cidr, this
+    // node's Node object gives it (and the gateway, its first address) at start.
+    const auto source = top.get("source");
+    const bool k8s = source && source->node.IsMap() && source->node["kind"] && source->node["kind"].IsScalar() &&
+                     source->node["kind"].Scalar() == "kubernetes";
+    if (!pool && k8s && !m.get("pod_cidr")) {
+        n.pod_cidr_from_node = true;
+        if (auto gw = m.get("gateway_ip"))
+            invalid(*gw, "no gateway_ip without pod_cidr (the PodCIDR comes from the Node object: the gateway is its "
+                         "first address)");
+    } else if (!pool) {
         const Field cidr = m.require("pod_cidr", "this node's pod CIDR, like 10.200.0.0/24");
         n.pod_cidr = as_pod_cidr(cidr);
         check_pod_cidr(cidr, n.pod_cidr, c.routing, peers.pod_cidrs);
@@ -318,7 +328,7 @@ void read_network(const Mapping& top, Config& c, const PeerFields& peers) {
     }
     auto gw = m.get("gateway_ip");
     n.gateway_ip = Ipv4Addr::from_host(n.pod_cidr.addr.host() + 1); // cluster-pool default
-    if (!gw && !pool)
+    if (!gw && !pool && !n.pod_cidr_from_node)
         gw = m.require("gateway_ip", "an address inside network.pod_cidr, like 10.200.0.1");
     if (gw) {
         n.gateway_ip = as_ip(*gw);
@@ -441,8 +451,9 @@ Config read_config(const YAML::Node& root) {
                                         "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source",
                                         "observe", "bgp", "lb_ipam", "restart", "cluster",
                                         "max_connected_clusters", "clustermesh", "health"});
-    const Mapping node = top.section("node", {"name", "ip"});
+    const Mapping node = top.section("node", {"name", "ip", "labels"});
     node.read("name", c.node_name, as_node_name);
+    node.read("labels", c.node_labels, as_labels);
     node.read("ip", c.node_ip, as_node_ip);
     read_dataplane(top, c);
     read_routing(top, c.routing);

@@ -40,6 +40,10 @@ struct NetworkConfig {
     Ipv4Addr gateway_ip;   ///< owned by podlane, inside pod_cidr
     MacAddr gateway_mac;   ///< default: 0a:58 + gateway_ip
     uint32_t pod_mtu = 1500;
+    /// ipam kubernetes with the Kubernetes source and no pod_cidr in the
+    /// file: podlaned takes it from this node's Node object (spec.podCIDRs)
+    /// before it starts (k8s_node_cidr.h).
+    bool pod_cidr_from_node = false;
 };
 
 /// A static DPDK port given as devargs (an uplink, a traffic generator port...).
@@ -210,6 +214,7 @@ struct SourceConfig {
 struct Config {
     std::string node_name = "node1";
     Ipv4Addr node_ip;                       ///< node.ip: this node's IP on the uplink (required with uplinks)
+    LabelMap node_labels;                     ///< node.labels: what BGP node selectors match (Kubernetes: the Node's labels)
     DataplaneConfig dataplane;
     NetworkConfig network;
     std::vector<UplinkConfig> uplinks;      ///< empty: a single-node dataplane

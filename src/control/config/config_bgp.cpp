@@ -97,13 +97,20 @@ BgpInstanceConfig read_instance(const Field& item, const Config& c) {
     }
     if (in.peers.empty())
         invalid(peers, "at least one peer");
-    const Mapping adv = m.section("advertise", {"pod_cidr", "load_balancer_ips", "external_ips", "services"});
+    const Mapping adv = m.section("advertise", {"pod_cidr", "load_balancer_ips", "external_ips", "cluster_ips",
+                                                "services", "service_selector"});
     adv.read("pod_cidr", in.advertise.pod_cidr, as_bool);
-    adv.read("load_balancer_ips", in.advertise.load_balancer_ips, as_bool);
-    adv.read("external_ips", in.advertise.external_ips, as_bool);
+    BgpServiceAdvertisement services{.load_balancer_ips = true};
+    adv.read("load_balancer_ips", services.load_balancer_ips, as_bool);
+    adv.read("external_ips", services.external_ips, as_bool);
+    adv.read("cluster_ips", services.cluster_ips, as_bool);
     if (auto list = adv.get("services"))
         for (const Field& f : items(*list, "a list of service names, like [default/web]"))
-            in.advertise.services.push_back(as_nonempty(f));
+            services.names.push_back(as_nonempty(f));
+    if (auto f = adv.get("service_selector"))
+        services.selector = as_label_selector(*f);
+    if (services.load_balancer_ips || services.external_ips || services.cluster_ips)
+        in.advertise.services.push_back(std::move(services));
     return in;
 }
 

@@ -57,11 +57,12 @@ LbIpamPoolConfig read_pool(const Mapping& m, const LbIpamConfig& before) {
         invalid(blocks, "at least one block, like [172.16.1.0/24]");
     m.read("allow_first_last_ips", p.allow_first_last_ips, as_bool);
     m.read("disabled", p.disabled, as_bool);
-    const Mapping sel = m.section("service_selector", {"names", "namespaces"});
+    const Mapping sel = m.section("service_selector", {"names", "namespaces", "match_labels", "match_expressions"});
     if (auto f = sel.get("names"))
         p.service_selector.names = as_names(*f, "[default/web]");
     if (auto f = sel.get("namespaces"))
         p.service_selector.namespaces = as_names(*f, "[default]");
+    p.service_selector.labels = read_label_selector(sel);
     return p;
 }
 

@@ -185,6 +185,12 @@ std::optional<std::pair<uint32_t, std::string>> uplink_pod_mtu(const Config& c);
 
 /// The bgp section (config_bgp.cpp); needs node and node.ip read.
 void read_bgp(const Mapping& top, Config& c);
+/// A mapping of label names to values (config_selector.cpp).
+LabelMap as_labels(const Field& f);
+/// {match_labels: {...}, match_expressions: [{key, operator, values}]}.
+LabelSelector as_label_selector(const Field& f);
+/// The match_labels and match_expressions keys of a mapping that has others too.
+LabelSelector read_label_selector(const Mapping& m);
 
 /// The lb_ipam section (config_lb_ipam.cpp).
 void read_lb_ipam(const Mapping& top, Config& c);

@@ -284,6 +284,7 @@ ServiceConfig read_service(const Mapping& m, const Config& c, Uses& frontends, U
         return as_enum<MeshAffinity>(f, {{"none", MeshAffinity::None}, {"local", MeshAffinity::Local},
                                          {"remote", MeshAffinity::Remote}});
     });
+    m.read("labels", s.labels, as_labels);
     m.read("external_traffic_policy", s.external_traffic_policy, as_policy);
     m.read("internal_traffic_policy", s.internal_traffic_policy, as_policy);
     m.read("session_affinity", s.session_affinity, [](const Field& f) {
@@ -318,7 +319,7 @@ void read_services(const Mapping& top, Config& c) {
         const Mapping m(item, {"name", "type", "cluster_ip", "external_ips", "load_balancer_ips", "external_traffic_policy",
                                "internal_traffic_policy", "session_affinity", "session_affinity_timeout_s", "algorithm",
                                "ports", "backends", "lbipam_ips", "lbipam_sharing_key", "global", "shared",
-                               "affinity"});
+                               "affinity", "labels"});
         c.services.push_back(read_service(m, c, frontends, node_ports, names));
     }
 }

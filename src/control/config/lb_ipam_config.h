@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/net_types.h"
+#include "control/config/label_selector.h"
 
 namespace podlane {
 
@@ -22,12 +23,13 @@ struct LbIpamBlock {
     friend bool operator==(const LbIpamBlock&, const LbIpamBlock&) = default;
 };
 
-/// Which services a pool serves (Cilium's serviceSelector, by the service
-/// name and namespace labels): empty lists match every service; both given,
-/// a service must match both.
+/// Which services a pool serves (Cilium's serviceSelector): empty lists and
+/// an empty label selector match every service; given, a service must match
+/// each.
 struct LbIpamSelector {
     std::vector<std::string> names;      ///< "namespace/name"
     std::vector<std::string> namespaces; ///< "namespace"
+    LabelSelector labels{};              ///< the service's labels (service_selector_labels)
 
     friend bool operator==(const LbIpamSelector&, const LbIpamSelector&) = default;
 };
@@ -35,9 +37,9 @@ struct LbIpamSelector {
 /// A pool (CiliumLoadBalancerIPPool).
 struct LbIpamPoolConfig {
     std::string name;                  ///< unique
-    std::vector<LbIpamBlock> blocks;   ///< at least one; they do not overlap each other
+    std::vector<LbIpamBlock> blocks{}; ///< at least one; they do not overlap each other
     bool allow_first_last_ips = false; ///< allowFirstLastIPs; /31 and /32 blocks always use every address
-    LbIpamSelector service_selector;
+    LbIpamSelector service_selector{};
     bool disabled = false;             ///< gives no address
 
     friend bool operator==(const LbIpamPoolConfig&, const LbIpamPoolConfig&) = default;

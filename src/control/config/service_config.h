@@ -10,6 +10,7 @@
 
 #include "common/net_types.h"
 #include "control/config/clustermesh_config.h"
+#include "control/config/label_selector.h"
 #include "dataplane/service_table.h" // LbAlgorithm, NodePortMode, NoBackendAction, BackendState
 
 namespace podlane {
@@ -98,6 +99,12 @@ struct ServiceConfig {
     std::vector<BackendConfig> backends;     ///< may be empty
     std::vector<Ipv4Addr> lbipam_ips{};      ///< addresses asked of LB IPAM (lbipam.cilium.io/ips); LoadBalancer only
     std::string lbipam_sharing_key{};        ///< lbipam.cilium.io/sharing-key: share an address with services of the same key
+    LabelMap labels{};                         ///< the Service's labels (BGP advertisement and LB IPAM pool selectors)
+    /// The addresses LB IPAM gave this service before, as the cluster
+    /// records them (the Service's status.loadBalancer with the Kubernetes
+    /// source): kept while still valid, so that an assignment is sticky.
+    /// Served as they are while LB IPAM is off (no pools).
+    std::vector<Ipv4Addr> lbipam_recorded{};
     LbIpamStatus lb_ipam{};                  ///< filled by the agent (assign_lb_ips), not by the loader
     bool global = false;                     ///< service.cilium.io/global: merged with the same service of remote clusters
     bool shared = true;                      ///< service.cilium.io/shared: its backends are exported to the other clusters
@@ -122,10 +129,12 @@ struct ServiceConfig {
         return preferred_active.empty() ? all : preferred_active;
     }
 
-    /// The LoadBalancer addresses served and advertised: load_balancer_ips, or those LB IPAM assigned.
+    /// The LoadBalancer addresses served and advertised: load_balancer_ips,
+    /// and those LB IPAM assigned (while LB IPAM is off: those recorded).
     std::vector<Ipv4Addr> lb_ips() const {
         std::vector<Ipv4Addr> all = load_balancer_ips;
-        all.insert(all.end(), lb_ipam.ips.begin(), lb_ipam.ips.end());
+        const auto& more = lb_ipam.managed ? lb_ipam.ips : lbipam_recorded;
+        all.insert(all.end(), more.begin(), more.end());
         return all;
     }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <utility>
 
 namespace podlane {
@@ -106,15 +107,16 @@ public:
             if (s.type == ServiceType::LoadBalancer && s.load_balancer_ips.empty())
                 managed_.push_back(&s);
         }
-        // Requests first, then the rest; each by name (step 3 and 4 of the rule).
+        // Requests first, then recorded assignments, then the rest; each by
+        // name (steps 3, 4 and 5 of the rule).
         std::sort(managed_.begin(), managed_.end(), [](const ServiceConfig* a, const ServiceConfig* b) {
-            return std::pair(a->lbipam_ips.empty(), a->name) < std::pair(b->lbipam_ips.empty(), b->name);
+            return std::tuple(step(*a), a->name) < std::tuple(step(*b), b->name);
         });
     }
 
     LbIpamResult run() && {
         for (const ServiceConfig* s : managed_) {
-            LbIpamStatus st = s->lbipam_ips.empty() ? assign(*s) : request(*s);
+            LbIpamStatus st = !s->lbipam_ips.empty() ? request(*s) : keep(*s);
             st.managed = true;
             for (Ipv4Addr ip : st.ips)
                 holders_[ip.host()].push_back(Holder{s, s->name});
@@ -130,10 +132,14 @@ public:
     }
 
 private:
+    static int step(const ServiceConfig& s) {
+        return !s.lbipam_ips.empty() ? 0 : !s.lbipam_recorded.empty() ? 1 : 2;
+    }
+
     /// The first usable pool selecting `s` that contains `ip`.
     const Pool* pool_for(const ServiceConfig& s, uint32_t ip) const {
         for (const Pool& p : pools_)
-            if (p.usable && lb_ipam_selects(p.config->service_selector, s.name) && p.contains(ip))
+            if (p.usable && lb_ipam_selects(p.config->service_selector, s) && p.contains(ip))
                 return &p;
         return nullptr;
     }
@@ -154,11 +160,27 @@ private:
         return st;
     }
 
+    /// The recorded addresses while every one still lies in a usable pool
+    /// selecting `s` and is free or shareable; else a new assignment.
+    LbIpamStatus keep(const ServiceConfig& s) const {
+        LbIpamStatus st;
+        for (Ipv4Addr ip : s.lbipam_recorded) {
+            const Pool* p = pool_for(s, ip.host());
+            auto h = holders_.find(ip.host());
+            if (p == nullptr || (h != holders_.end() && !share_problem(s, ip, h->second).empty()))
+                return assign(s);
+            if (st.pool.empty())
+                st.pool = p->config->name;
+            st.ips.push_back(ip);
+        }
+        return st.ips.empty() ? assign(s) : st;
+    }
+
     LbIpamStatus assign(const ServiceConfig& s) const {
         std::vector<const Pool*> selecting;
         std::vector<std::string> unusable;
         for (const Pool& p : pools_) {
-            if (!lb_ipam_selects(p.config->service_selector, s.name))
+            if (!lb_ipam_selects(p.config->service_selector, s))
                 continue;
             if (p.usable)
                 selecting.push_back(&p);
@@ -202,12 +224,13 @@ uint64_t lb_ipam_block_size(const LbIpamBlock& b, bool allow_first_last) {
     return uint64_t{r.hi} - r.lo + 1;
 }
 
-bool lb_ipam_selects(const LbIpamSelector& sel, const std::string& service_name) {
-    const std::string ns = service_name.substr(0, service_name.find('/'));
+bool lb_ipam_selects(const LbIpamSelector& sel, const ServiceConfig& s) {
+    const std::string ns = s.name.substr(0, s.name.find('/'));
     const auto in = [](const std::vector<std::string>& list, const std::string& v) {
         return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
     };
-    return in(sel.names, service_name) && in(sel.namespaces, ns);
+    return in(sel.names, s.name) && in(sel.namespaces, ns) &&
+           (sel.labels.empty() || sel.labels.matches(service_selector_labels(s.name, s.labels)));
 }
 
 LbIpamResult assign_lb_ips(const LbIpamConfig& config, std::span<const ServiceConfig> services) {

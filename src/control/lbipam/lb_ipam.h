@@ -44,22 +44,27 @@ struct LbIpamResult {
 ///  2. Addresses in services' load_balancer_ips (and external_ips) are held.
 ///  3. Services with lbipam_ips, by name: each requested address must lie in
 ///     a usable pool that selects the service, and be free or shared (below).
-///  4. The other services, by name: an address of a service with the same
+///  4. Services with a recorded assignment (lbipam_recorded: the cluster's
+///     record of an earlier run), by name: they keep it while each address
+///     lies in a usable pool that selects the service and is free or shared;
+///     else they are assigned as in 5.
+///  5. The other services, by name: an address of a service with the same
 ///     sharing key whose ports do not clash, else the first free address of
 ///     the first usable pool (config order) that selects the service.
 /// Sharing: services with the same non-empty lbipam_sharing_key may hold one
 /// address when no (protocol, port) of theirs is the same.
 /// A service that cannot be served is pending with the reason.
-/// Limits: a new service whose name sorts before others' takes the first free
-/// address and moves theirs; pin addresses with lbipam_ips where that matters.
+/// Without records (the file source), a new service whose name sorts before
+/// others' takes the first free address and moves theirs; with records
+/// (etcd, Kubernetes) assignments stay (docs/lb-ipam.md).
 LbIpamResult assign_lb_ips(const LbIpamConfig& config, std::span<const ServiceConfig> services);
 
 /// Writes `result` into the services' lb_ipam status (services sorted by
 /// name) and returns the names whose status changed.
 std::vector<std::string> apply_lb_ipam(const LbIpamResult& result, std::vector<ServiceConfig>& services);
 
-/// Whether the pool's selector selects the service (by name and namespace).
-bool lb_ipam_selects(const LbIpamSelector& sel, const std::string& service_name);
+/// Whether the pool's selector selects the service (by name, namespace and labels).
+bool lb_ipam_selects(const LbIpamSelector& sel, const ServiceConfig& s);
 
 /// The number of addresses a block gives.
 uint64_t lb_ipam_block_size(const LbIpamBlock& b, bool allow_first_last);

@@ -323,6 +323,28 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
     }
     if (s.health_enabled)
         add_health_families(out, s.health, s.node_name);
+    if (!s.lb_ipam_pools.empty()) {
+        MetricFamily used = family("podlane_lbipam_ips_used",
+                                   "Addresses of the LB IPAM pool held by a service.", MetricType::Gauge);
+        MetricFamily available = family("podlane_lbipam_ips_available",
+                                        "Addresses the LB IPAM pool can still give.", MetricType::Gauge);
+        MetricFamily conflicting = family("podlane_lbipam_pool_conflicting",
+                                          "1 while the pool overlaps an older pool (it gives no address), else 0.",
+                                          MetricType::Gauge);
+        MetricFamily disabled = family("podlane_lbipam_pool_disabled", "1 while the pool is disabled, else 0.",
+                                       MetricType::Gauge);
+        for (const LbIpamPoolSample& p : s.lb_ipam_pools) {
+            const Labels l{{"pool", p.pool}};
+            add(used, static_cast<double>(p.used), l);
+            add(available, static_cast<double>(p.available), l);
+            add(conflicting, p.conflicting ? 1.0 : 0.0, l);
+            add(disabled, p.disabled ? 1.0 : 0.0, l);
+        }
+        out.push_back(std::move(used));
+        out.push_back(std::move(available));
+        out.push_back(std::move(conflicting));
+        out.push_back(std::move(disabled));
+    }
     return out;
 }
 

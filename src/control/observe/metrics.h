@@ -70,6 +70,11 @@ struct MeshClusterSample {
     std::string cluster;
     bool ready = false;
     uint64_t nodes = 0, endpoints = 0, identities = 0, services = 0, refused = 0, reconnects = 0;
+/// One LB IPAM pool (podlane_lbipam_*), as `podlane lb-ipam pools` shows it.
+struct LbIpamPoolSample {
+    std::string pool;
+    uint64_t used = 0, available = 0;
+    bool conflicting = false, disabled = false;
 };
 
 /// Everything one metrics update carries, gathered by the control thread.
@@ -98,6 +103,7 @@ struct MetricsSnapshot {
     bool health_enabled = false;          ///< node health probing runs (control/health)
     std::string node_name;
     std::vector<NodeHealth> health;       ///< the last probe round
+    std::vector<LbIpamPoolSample> lb_ipam_pools; ///< empty: LB IPAM is off (no pools)
 };
 
 /// The metric families a scrape shows for `s`.

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -45,13 +47,24 @@ struct ClusterDelta {
     std::vector<std::string> delete_services;    ///< by name
     std::vector<RemoteEndpointConfig> upsert_endpoints; ///< other nodes' pods (etcd)
     std::vector<std::string> delete_endpoints;   ///< by name
+    /// This node's BGP instances and the LB IPAM pools, when the source
+    /// carries them (the config file on reload; Cilium's objects in etcd or
+    /// Kubernetes): they replace the running ones. nullopt: unchanged.
+    std::optional<std::vector<BgpInstanceConfig>> bgp_instances;
+    std::optional<LbIpamConfig> lb_ipam;
+    /// LB IPAM's records kept apart from the services (etcd's
+    /// <prefix>lbipam/services/ keys): service name -> addresses. With
+    /// `replace`, the whole set.
+    std::vector<std::pair<std::string, std::vector<Ipv4Addr>>> upsert_lb_records;
+    std::vector<std::string> delete_lb_records;
     /// When the source received the event that caused this delta (for the
     /// update-latency histogram); default: when the delta was made.
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 
     bool empty() const noexcept {
         return !replace && upsert_nodes.empty() && delete_nodes.empty() && upsert_services.empty() &&
-               delete_services.empty() && upsert_endpoints.empty() && delete_endpoints.empty();
+               delete_services.empty() && upsert_endpoints.empty() && delete_endpoints.empty() && !bgp_instances &&
+               !lb_ipam && upsert_lb_records.empty() && delete_lb_records.empty();
     }
 };
 
@@ -101,6 +114,13 @@ public:
     /// with the other nodes (etcd). Called whenever they change; the default
     /// ignores them.
     virtual void publish_endpoints(std::vector<RemoteEndpointConfig> /*local*/) {}
+    /// LB IPAM gave `service` the addresses `ips` (empty: none any more)
+    /// while the cluster recorded `recorded`. A source that keeps records
+    /// (etcd: a transaction; Kubernetes: the Service's status) writes them
+    /// so that the first node to write wins and the others read its record
+    /// back; the default (the file source) keeps none.
+    virtual void record_lb_ips(const std::string& /*service*/, const std::vector<Ipv4Addr>& /*ips*/,
+                               const std::vector<Ipv4Addr>& /*recorded*/) {}
 };
 
 /// Parses nodes and services in the config schema (docs/config.md: the

@@ -54,7 +54,7 @@ std::vector<std::string> needs_restart(const Config& running, const Config& next
               running.loadbalancer.maglev_hash_seed == next.loadbalancer.maglev_hash_seed &&
               running.loadbalancer.nodeport_mode == next.loadbalancer.nodeport_mode,
           "loadbalancer");
-    check(running.lb_ipam == next.lb_ipam, "lb_ipam");
+    check(running.bgp.bird == next.bgp.bird && running.bgp.run_dir == next.bgp.run_dir, "bgp (bird, run_dir)");
     return out;
 }
 
@@ -107,6 +107,10 @@ struct FileSource::Impl {
         d.replace = true;
         d.upsert_nodes = std::move(cfg->nodes);
         d.upsert_services = std::move(cfg->services);
+        // BGP instances and pools are reloaded too: the agent reconfigures
+        // BIRD (no session reset unless a peer's settings changed) and runs LB IPAM.
+        d.bgp_instances = std::move(cfg->bgp.instances);
+        d.lb_ipam = std::move(cfg->lb_ipam);
         d.received = received;
         status.state = SourceState::Synced;
         status.revision = std::to_string(last.mtime.tv_sec) + "." + std::to_string(last.mtime.tv_nsec / 1000000);

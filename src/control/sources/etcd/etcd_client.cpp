@@ -284,6 +284,19 @@ Result<bool> EtcdClient::create_if_absent(const std::string& key, const std::str
     return r->value("succeeded", false);
 }
 
+Result<bool> EtcdClient::swap_if(const std::string& key, const std::optional<std::string>& expected,
+                                  const std::optional<std::string>& next) {
+    const std::string k = base64_encode(key);
+    Json compare = expected ? Json{{"key", k}, {"target", "VALUE"}, {"result", "EQUAL"}, {"value", base64_encode(*expected)}}
+                            : Json{{"key", k}, {"target", "CREATE"}, {"create_revision", "0"}};
+    Json op = next ? Json{{"request_put", {{"key", k}, {"value", base64_encode(*next)}}}}
+                   : Json{{"request_delete_range", {{"key", k}}}};
+    auto r = call("/v3/kv/txn", Json{{"compare", Json::array({compare})}, {"success", Json::array({op})}});
+    if (!r)
+        return r.error();
+    return r->value("succeeded", false);
+}
+
 Result<int64_t> EtcdClient::lease_grant(uint32_t ttl_s) {
     auto r = call("/v3/lease/grant", Json{{"TTL", std::to_string(ttl_s)}});
     if (!r)

@@ -93,6 +93,11 @@ public:
     Result<int64_t> txn(const std::vector<Op>& ops);
     /// Puts the key only if it does not exist; true if this call created it.
     Result<bool> create_if_absent(const std::string& key, const std::string& value);
+    /// One compare-and-swap transaction: when the key holds `expected`
+    /// (nullopt: the key does not exist), puts `next` (nullopt: deletes the
+    /// key). True if it applied; false when another writer was first.
+    Result<bool> swap_if(const std::string& key, const std::optional<std::string>& expected,
+                         const std::optional<std::string>& next);
     Result<int64_t> lease_grant(uint32_t ttl_s);
     /// Refreshes the lease; false when the lease is gone (expired or revoked).
     Result<bool> lease_keepalive(int64_t lease);

@@ -37,7 +37,46 @@ EtcdObjects::EtcdObjects(Config node_config, std::string prefix)
     config_.services.clear();
 }
 
-void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors) const {
+void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors) {
+    if (kv.key.rfind(keys_.cilium(), 0) == 0) {
+        const std::string rest = kv.key.substr(keys_.cilium().size());
+        const size_t slash = rest.find('/');
+        const auto kind = slash == std::string::npos ? std::nullopt : cilium_kind_of_plural(rest.substr(0, slash));
+        if (!kind) {
+            errors.push_back("etcd " + kv.key + ": not a key of a Cilium kind podlane reads (" +
+                             keys_.cilium() + "<ciliumbgpclusterconfigs|ciliumbgppeerconfigs|"
+                             "ciliumbgpadvertisements|ciliumloadbalancerippools>/<name>)");
+            return;
+        }
+        const std::string name = rest.substr(slash + 1);
+        auto& objects = cilium_.of(*kind);
+        cilium_changed_ = true;
+        if (deleted) {
+            objects.erase(name);
+            return;
+        }
+        nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
+        if (!j.is_object()) {
+            errors.push_back("etcd " + kv.key + ": not a JSON object");
+            objects.erase(name);
+            return;
+        }
+        objects[name] = std::move(j);
+        return;
+    }
+    if (kv.key.rfind(keys_.lb_records(), 0) == 0) {
+        const std::string name = kv.key.substr(keys_.lb_records().size());
+        if (deleted) {
+            d.delete_lb_records.push_back(name);
+            return;
+        }
+        auto ips = parse_lb_record(kv.value);
+        if (!ips)
+            errors.push_back("etcd " + kv.key + ": " + ips.error().message);
+        else
+            d.upsert_lb_records.emplace_back(name, std::move(*ips));
+        return;
+    }
     if (kv.key.rfind(keys_.endpoints(), 0) == 0) {
         const std::string name = kv.key.substr(keys_.endpoints().size());
         if (name.rfind(config_.node_name + "/", 0) == 0)
@@ -84,15 +123,28 @@ void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vect
     }
 }
 
-ClusterDelta EtcdObjects::load(const std::vector<EtcdKv>& kvs, std::vector<std::string>& errors) const {
+void EtcdObjects::add_policy(ClusterDelta& d, std::vector<std::string>& errors) const {
+    CiliumPolicy policy = convert_cilium_objects(
+        cilium_, CiliumNodeFacts{.name = config_.node_name, .ip = config_.node_ip, .labels = config_.node_labels});
+    add_file_policy(config_, policy);
+    for (const std::string& p : policy.problems)
+        errors.push_back("etcd " + keys_.cilium() + ": " + p);
+    d.bgp_instances = std::move(policy.bgp_instances);
+    d.lb_ipam = std::move(policy.lb_ipam);
+}
+
+ClusterDelta EtcdObjects::load(const std::vector<EtcdKv>& kvs, std::vector<std::string>& errors) {
     ClusterDelta d;
     d.replace = true;
+    cilium_ = CiliumObjects{};
     for (const EtcdKv& kv : kvs)
         add(kv, false, d, errors);
+    add_policy(d, errors);
+    cilium_changed_ = false;
     return d;
 }
 
-ClusterDelta EtcdObjects::apply(const std::vector<EtcdWatchEvent>& events, std::vector<std::string>& errors) const {
+ClusterDelta EtcdObjects::apply(const std::vector<EtcdWatchEvent>& events, std::vector<std::string>& errors) {
     // Only a key's last event in the batch counts (a range delete of 10,000
     // keys is one response: a map, not a scan per event).
     std::unordered_map<std::string_view, size_t> last;
@@ -103,7 +155,31 @@ ClusterDelta EtcdObjects::apply(const std::vector<EtcdWatchEvent>& events, std::
     for (size_t i = 0; i < events.size(); ++i)
         if (last[events[i].kv.key] == i)
             add(events[i].kv, events[i].deleted, d, errors);
+    if (cilium_changed_)
+        add_policy(d, errors);
+    cilium_changed_ = false;
     return d;
+}
+
+std::string EtcdObjects::lb_record_value(const std::vector<Ipv4Addr>& ips) {
+    nlohmann::json list = nlohmann::json::array();
+    for (Ipv4Addr ip : ips)
+        list.push_back(ip.str());
+    return nlohmann::json{{"ips", list}}.dump();
+}
+
+Result<std::vector<Ipv4Addr>> EtcdObjects::parse_lb_record(const std::string& value) {
+    const nlohmann::json j = nlohmann::json::parse(value, nullptr, false);
+    if (!j.is_object() || !j.contains("ips") || !j["ips"].is_array())
+        return make_error("expected {\"ips\": [\"172.16.1.1\"]}");
+    std::vector<Ipv4Addr> out;
+    for (const auto& v : j["ips"]) {
+        auto ip = v.is_string() ? Ipv4Addr::parse(v.get<std::string>()) : std::nullopt;
+        if (!ip)
+            return make_error("ips: " + v.dump() + " is not an IPv4 address");
+        out.push_back(*ip);
+    }
+    return out;
 }
 
 std::string EtcdObjects::node_value(const PeerNodeConfig& n) {

@@ -32,6 +32,11 @@ struct EtcdSource::Impl {
     std::map<std::string, std::string> wanted_endpoints; ///< key -> value, under mu
     bool endpoints_dirty = false;                         ///< under mu
     std::map<std::string, std::string> written_endpoints; ///< what this thread last wrote
+    struct RecordWrite {
+        std::string key;
+        std::optional<std::string> expected{}, next{};
+    };
+    std::vector<RecordWrite> record_writes;               ///< LB IPAM records to write, under mu
     std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
 
     explicit Impl(Config c)
@@ -85,11 +90,34 @@ struct EtcdSource::Impl {
         }
         return "";
     }
-    /// Sleeps up to `ms`, or less when stopping (or, with `endpoints`, when they change).
+    /// Writes the LB IPAM records asked for, each a compare-and-swap: one
+    /// that finds another value was written by another node first (its
+    /// record arrives through the watch). "" or the failure.
+    std::string write_records(EtcdClient& client) {
+        std::vector<RecordWrite> writes;
+        {
+            std::lock_guard lock(mu);
+            writes.swap(record_writes);
+        }
+        for (size_t i = 0; i < writes.size(); ++i) {
+            auto r = client.swap_if(writes[i].key, writes[i].expected, writes[i].next);
+            if (!r) {
+                std::lock_guard lock(mu);
+                record_writes.insert(record_writes.begin(), writes.begin() + static_cast<long>(i), writes.end());
+                return r.error().message;
+            }
+            if (!*r)
+                std::fprintf(stderr, "podlaned: etcd: %s: changed meanwhile (another node was first); its record comes through the watch\n",
+                             writes[i].key.c_str());
+        }
+        return "";
+    }
+    /// Sleeps up to `ms`, or less when stopping (or, with `endpoints`, when they or the records change).
     void pause(uint32_t ms, bool endpoints = false) {
         std::unique_lock lock(mu);
-        wake.wait_for(lock, std::chrono::milliseconds(ms),
-                      [&] { return stopping.load() || (endpoints && endpoints_dirty); });
+        wake.wait_for(lock, std::chrono::milliseconds(ms), [&] {
+            return stopping.load() || (endpoints && (endpoints_dirty || !record_writes.empty()));
+        });
     }
     /// Hands a delta to the agent on the control thread.
     void deliver(ClusterDelta d) {
@@ -127,9 +155,10 @@ struct EtcdSource::Impl {
         auto last_keepalive = std::chrono::steady_clock::now();
         const auto keepalive_every = std::chrono::milliseconds(e.lease_ttl_s * 1000 / 3);
         uint32_t retry_ms = 100;
+        const bool registers = !config.node_ip.is_zero();
         while (!stopping) {
             std::string failure;
-            if (lease == 0) {
+            if (registers && lease == 0) {
                 auto l = client.lease_grant(e.lease_ttl_s);
                 auto p = l ? client.put(keys.node(config.node_name), self_value(), *l) : Result<int64_t>(l.error());
                 if (!p) {
@@ -158,6 +187,8 @@ struct EtcdSource::Impl {
             }
             if (failure.empty() && lease != 0)
                 failure = sync_endpoints(client, lease);
+            if (failure.empty())
+                failure = write_records(client);
             if (!failure.empty()) {
                 note_error("registration: " + failure);
                 pause(retry_ms);
@@ -266,9 +297,9 @@ Result<void> EtcdSource::start(boost::asio::io_context& io, Sink sink) {
     impl_->io = &io;
     impl_->sink = std::move(sink);
     impl_->thread = std::thread([impl = impl_] { impl->run(); });
-    // A node without an uplink has no address other nodes could use: it does not register.
-    if (!impl_->config.node_ip.is_zero())
-        impl_->keeper = std::thread([impl = impl_] { impl->keep(); });
+    // The keeper writes LB IPAM's records, and registers the node. A node
+    // without an uplink has no address other nodes could use: it does not register.
+    impl_->keeper = std::thread([impl = impl_] { impl->keep(); });
     return {};
 }
 
@@ -296,6 +327,22 @@ void EtcdSource::publish_endpoints(std::vector<RemoteEndpointConfig> local) {
         impl_->endpoints_dirty = true;
     }
     impl_->wake.notify_all(); // the keeper writes them now
+}
+
+void EtcdSource::record_lb_ips(const std::string& service, const std::vector<Ipv4Addr>& ips,
+                               const std::vector<Ipv4Addr>& recorded) {
+    Impl::RecordWrite w{.key = impl_->keys.lb_record(service)};
+    if (!recorded.empty())
+        w.expected = EtcdObjects::lb_record_value(recorded);
+    if (!ips.empty())
+        w.next = EtcdObjects::lb_record_value(ips);
+    if (!w.expected && !w.next)
+        return;
+    {
+        std::lock_guard lock(impl_->mu);
+        impl_->record_writes.push_back(std::move(w));
+    }
+    impl_->wake.notify_all();
 }
 
 SourceStatus EtcdSource::status() const {

@@ -24,6 +24,12 @@ public:
     /// Writes this node's pods under <prefix>endpoints/<node>/<ip>, under
     /// the node's lease (so they vanish with the node), from the registration thread.
     void publish_endpoints(std::vector<RemoteEndpointConfig> local) override;
+    /// Writes <prefix>lbipam/services/<service> with a compare-and-swap
+    /// transaction from the registration thread: only if it still holds
+    /// `recorded` (absent when empty), so the first node to assign wins and
+    /// the others read its record through the watch.
+    void record_lb_ips(const std::string& service, const std::vector<Ipv4Addr>& ips,
+                       const std::vector<Ipv4Addr>& recorded) override;
 
     struct Impl;
 

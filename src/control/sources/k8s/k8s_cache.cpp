@@ -6,19 +6,62 @@ namespace podlane {
 
 using Json = nlohmann::json;
 
+std::optional<CiliumKind> cilium_kind(K8sResource r) {
+    switch (r) {
+    case K8sResource::CiliumBgpClusterConfigs: return CiliumKind::BgpClusterConfig;
+    case K8sResource::CiliumBgpPeerConfigs: return CiliumKind::BgpPeerConfig;
+    case K8sResource::CiliumBgpAdvertisements: return CiliumKind::BgpAdvertisement;
+    case K8sResource::CiliumLoadBalancerIPPools: return CiliumKind::LoadBalancerIPPool;
+    default: return std::nullopt;
+    }
+}
+
 const char* resource_name(K8sResource r) {
+    if (auto k = cilium_kind(r))
+        return cilium_kind_plural(*k);
     switch (r) {
     case K8sResource::Nodes: return "nodes";
     case K8sResource::Services: return "services";
     case K8sResource::EndpointSlices: return "endpointslices";
+    default: return "unknown";
     }
-    return "unknown";
 }
 
 std::string resource_path(K8sResource r) {
     if (r == K8sResource::EndpointSlices)
         return "/apis/discovery.k8s.io/v1/endpointslices";
+    if (cilium_kind(r))
+        return std::string("/apis/cilium.io/v2/") + resource_name(r);
     return std::string("/api/v1/") + resource_name(r);
+}
+
+K8sCache::K8sCache(ConvertSettings settings, const Config& file) : settings_(std::move(settings)) {
+    file_.node_name = file.node_name;
+    file_.node_ip = file.node_ip;
+    file_.bgp = file.bgp;
+    file_.lb_ipam = file.lb_ipam;
+}
+
+void K8sCache::apply_absent(K8sResource r) {
+    if (auto k = cilium_kind(r); k && !cilium_.of(*k).empty()) {
+        cilium_.of(*k).clear();
+        policy_dirty_ = true;
+    }
+    rv_[index(r)].clear();
+    listed_[index(r)] = true;
+}
+
+void K8sCache::add_policy(ClusterDelta& d) {
+    CiliumPolicy policy = convert_cilium_objects(
+        cilium_, CiliumNodeFacts{.name = settings_.node_name, .ip = settings_.node_ip, .labels = own_labels_});
+    add_file_policy(file_, policy);
+    for (const std::string& p : policy.problems)
+        if (std::find(policy_problems_.begin(), policy_problems_.end(), p) == policy_problems_.end())
+            problems_.push_back(p);
+    policy_problems_ = policy.problems;
+    d.bgp_instances = std::move(policy.bgp_instances);
+    d.lb_ipam = std::move(policy.lb_ipam);
+    policy_dirty_ = false;
 }
 
 std::string watch_target(K8sResource r, const std::string& resource_version, unsigned timeout_s) {
@@ -31,12 +74,14 @@ namespace {
 
 /// How problems name an object: "Service shop/web".
 std::string label(K8sResource r, const std::string& key) {
+    if (auto k = cilium_kind(r))
+        return std::string(cilium_kind_name(*k)) + " " + key;
     switch (r) {
     case K8sResource::Nodes: return "Node " + key;
     case K8sResource::Services: return "Service " + key;
     case K8sResource::EndpointSlices: return "EndpointSlice " + key;
+    default: return key;
     }
-    return key;
 }
 
 } // namespace
@@ -58,12 +103,17 @@ Result<void> K8sCache::apply_list(K8sResource r, const Json& list) {
         for (const auto& [key, svc] : services_)
             dirty_services_.insert(key);
         services_.clear();
+        service_rv_.clear();
         break;
     case K8sResource::EndpointSlices:
         for (const auto& [service, keys] : slices_of_)
             dirty_services_.insert(service);
         slices_.clear();
         slices_of_.clear();
+        break;
+    default:
+        cilium_.of(*cilium_kind(r)).clear();
+        policy_dirty_ = true;
         break;
     }
     // Objects that no longer exist take their reported problems with them.
@@ -119,8 +169,25 @@ void K8sCache::upsert(K8sResource r, const Json& obj) {
             problems_.push_back(problem + " (skipped)");
         last = problem;
     };
+    if (auto k = cilium_kind(r)) { // converted together, by take_delta
+        cilium_.of(*k).insert_or_assign(key, obj);
+        policy_dirty_ = true;
+        return;
+    }
     switch (r) {
     case K8sResource::Nodes: {
+        if (key == settings_.node_name) { // this node: its labels select BGP configs
+            LabelMap labels;
+            const auto meta = obj.find("metadata");
+            if (meta != obj.end() && meta->is_object() && meta->contains("labels") && (*meta)["labels"].is_object())
+                for (const auto& [k, v] : (*meta)["labels"].items())
+                    if (v.is_string())
+                        labels[k] = v.get<std::string>();
+            if (labels != own_labels_) {
+                own_labels_ = std::move(labels);
+                policy_dirty_ = true;
+            }
+        }
         auto node = convert_node(obj, settings_);
         if (!node) {
             report(node.error().message);
@@ -136,6 +203,7 @@ void K8sCache::upsert(K8sResource r, const Json& obj) {
     case K8sResource::Services: {
         auto svc = convert_service(obj, settings_);
         dirty_services_.insert(key);
+        service_rv_[key] = object_resource_version(obj);
         if (!svc)
             report(svc.error().message);
         else
@@ -157,11 +225,17 @@ void K8sCache::upsert(K8sResource r, const Json& obj) {
         }
         break;
     }
+    default:
+        break;
     }
 }
 
 void K8sCache::remove(K8sResource r, const std::string& key) {
     reported_.erase(label(r, key));
+    if (auto k = cilium_kind(r)) {
+        policy_dirty_ |= cilium_.of(*k).erase(key) > 0;
+        return;
+    }
     switch (r) {
     case K8sResource::Nodes:
         if (nodes_.erase(key))
@@ -169,10 +243,13 @@ void K8sCache::remove(K8sResource r, const std::string& key) {
         break;
     case K8sResource::Services:
         services_.erase(key);
+        service_rv_.erase(key);
         dirty_services_.insert(key);
         break;
     case K8sResource::EndpointSlices:
         remove_slice(key);
+        break;
+    default:
         break;
     }
 }
@@ -266,6 +343,8 @@ ClusterDelta K8sCache::take_delta(bool replace) {
     }
     dirty_nodes_.clear();
     dirty_services_.clear();
+    if (replace || policy_dirty_)
+        add_policy(d);
     return d;
 }
 

@@ -241,7 +241,8 @@ Result<std::string> K8sClient::bearer_token() const {
     return token;
 }
 
-awaitable<Result<std::unique_ptr<K8sConnection>>> K8sClient::open(const std::string& target) {
+awaitable<Result<std::unique_ptr<K8sConnection>>> K8sClient::open(const std::string& target,
+                                                                    const std::string* merge_patch) {
     if (cancelled_)
         co_return make_error("stopped");
     auto token = bearer_token();
@@ -285,20 +286,32 @@ awaitable<Result<std::unique_ptr<K8sConnection>>> K8sClient::open(const std::str
         co_return make_error("TLS handshake with " + where + " failed: " +
                              (conn->verify_error_.empty() ? why(ec, timeout_) : conn->verify_error_));
 
-    http::request<http::empty_body> req{http::verb::get, url_.base_path + target, 11};
+    http::request<http::string_body> req{merge_patch ? http::verb::patch : http::verb::get, url_.base_path + target, 11};
     req.set(http::field::host, url_.port == "443" ? where.substr(0, where.rfind(':')) : where);
     req.set(http::field::user_agent, "podlaned");
     req.set(http::field::accept, "application/json");
     if (!token->empty())
         req.set(http::field::authorization, "Bearer " + *token);
+    if (merge_patch) {
+        req.set(http::field::content_type, "application/merge-patch+json");
+        req.body() = *merge_patch;
+        req.prepare_payload();
+    }
     co_await http::async_write(conn->stream_, req, into(ec));
     if (ec)
-        co_return make_error("cannot send GET " + target + " to " + where + ": " + why(ec, timeout_));
+        co_return make_error(std::string("cannot send ") + (merge_patch ? "PATCH " : "GET ") + target + " to " + where +
+                             ": " + why(ec, timeout_));
     co_return conn;
 }
 
-awaitable<Result<HttpReply>> K8sClient::get(std::string target) {
-    auto conn = co_await open(target);
+awaitable<Result<HttpReply>> K8sClient::get(std::string target) { co_return co_await send(std::move(target), nullptr); }
+
+awaitable<Result<HttpReply>> K8sClient::patch(std::string target, std::string merge_patch) {
+    co_return co_await send(std::move(target), &merge_patch);
+}
+
+awaitable<Result<HttpReply>> K8sClient::send(std::string target, const std::string* merge_patch) {
+    auto conn = co_await open(target, merge_patch);
     if (!conn)
         co_return conn.error();
     http::response_parser<http::string_body> parser;
@@ -306,7 +319,8 @@ awaitable<Result<HttpReply>> K8sClient::get(std::string target) {
     error_code ec;
     co_await http::async_read((*conn)->stream_, (*conn)->buffer_, parser, into(ec));
     if (ec)
-        co_return make_error("GET " + target + ": no complete response: " + why(ec, timeout_));
+        co_return make_error(std::string(merge_patch ? "PATCH " : "GET ") + target + ": no complete response: " +
+                             why(ec, timeout_));
     auto& res = parser.get();
     co_return HttpReply{res.result_int(), std::string(res.reason()), std::move(res.body())};
 }

@@ -54,6 +54,8 @@ public:
     /// GET `target` (path and query, e.g. "/api/v1/nodes"): the whole response.
     /// An error means no response (connect, TLS, timeout, malformed HTTP).
     boost::asio::awaitable<Result<HttpReply>> get(std::string target);
+    /// PATCH `target` with a JSON merge patch (RFC 7386): the whole response.
+    boost::asio::awaitable<Result<HttpReply>> patch(std::string target, std::string merge_patch);
 
     /// GET `target` as a watch. With status 200 the body is then read with
     /// WatchStream::read_lines(); with another status, its whole body is in
@@ -65,6 +67,7 @@ public:
     void cancel();
 
     const std::string& server() const { return access_.server; }
+    boost::asio::io_context& io() const { return io_; }
     /// The bearer token for the next request: the token, or the token file's
     /// first line as it is now (service-account tokens are rotated).
     Result<std::string> bearer_token() const;
@@ -73,7 +76,10 @@ private:
     friend class K8sConnection;
     K8sClient(boost::asio::io_context& io, KubeAccess access, ApiServerUrl url, std::chrono::milliseconds timeout);
     Result<void> setup_tls();
-    boost::asio::awaitable<Result<std::unique_ptr<K8sConnection>>> open(const std::string& target);
+    /// Connects and sends a GET of `target`, or a PATCH with `merge_patch`.
+    boost::asio::awaitable<Result<std::unique_ptr<K8sConnection>>> open(const std::string& target,
+                                                                        const std::string* merge_patch = nullptr);
+    boost::asio::awaitable<Result<HttpReply>> send(std::string target, const std::string* merge_patch);
 
     boost::asio::io_context& io_;
     KubeAccess access_;

@@ -188,6 +188,36 @@ void read_mesh_annotations(const Json& meta, ServiceConfig& svc) {
     svc.shared = value("service.cilium.io/shared") != "false";
     const std::string affinity = value("service.cilium.io/affinity");
     svc.mesh_affinity = affinity == "local" ? MeshAffinity::Local : affinity == "remote" ? MeshAffinity::Remote : MeshAffinity::None;
+/// What a LoadBalancer service asks of LB IPAM: the annotations
+/// lbipam.cilium.io/ips (comma-separated) and lbipam.cilium.io/sharing-key,
+/// and spec.loadBalancerIP (deprecated in Kubernetes, a request to Cilium).
+void read_lbipam_requests(const Json& meta, const Json& spec, ServiceConfig& svc) {
+    const Json* annotations = member(meta, "annotations");
+    const std::string ann = "metadata.annotations.";
+    const std::string ips = annotations ? text(*annotations, "lbipam.cilium.io/ips", ann) : "";
+    size_t start = 0;
+    while (start < ips.size()) {
+        size_t end = ips.find(',', start);
+        if (end == std::string::npos)
+            end = ips.size();
+        std::string one = ips.substr(start, end - start);
+        one.erase(0, one.find_first_not_of(' '));
+        one.erase(one.find_last_not_of(' ') + 1);
+        start = end + 1;
+        if (one.empty() || is_ipv6_text(one))
+            continue;
+        const Ipv4Addr ip = unicast(one, ann + "lbipam.cilium.io/ips");
+        if (std::find(svc.lbipam_ips.begin(), svc.lbipam_ips.end(), ip) == svc.lbipam_ips.end())
+            svc.lbipam_ips.push_back(ip);
+    }
+    const std::string lb_ip = text(spec, "loadBalancerIP", "spec.");
+    if (!lb_ip.empty() && !is_ipv6_text(lb_ip)) {
+        const Ipv4Addr ip = unicast(lb_ip, "spec.loadBalancerIP");
+        if (std::find(svc.lbipam_ips.begin(), svc.lbipam_ips.end(), ip) == svc.lbipam_ips.end())
+            svc.lbipam_ips.push_back(ip);
+    }
+    if (annotations)
+        svc.lbipam_sharing_key = text(*annotations, "lbipam.cilium.io/sharing-key", ann);
 }
 
 K8sService read_service(const Json& obj, const ConvertSettings& s, bool& skip) {
@@ -251,9 +281,16 @@ K8sService read_service(const Json& obj, const ConvertSettings& s, bool& skip) {
             const std::string ip = text(*ingress[i], "ip", path);
             if (ip.empty() || is_ipv6_text(ip)) // a hostname-only or IPv6 ingress
                 continue;
-            svc.load_balancer_ips.push_back(unicast(ip, path + "ip"));
+            // LB IPAM's record (or another controller's addresses): served
+            // as they are without pools, kept while valid with them.
+            svc.lbipam_recorded.push_back(unicast(ip, path + "ip"));
         }
+        read_lbipam_requests(meta, *spec, svc);
     }
+    if (const Json* labels = member(meta, "labels"); labels && labels->is_object())
+        for (const auto& [k, v] : labels->items())
+            if (v.is_string())
+                svc.labels[k] = v.get<std::string>();
     svc.external_traffic_policy = policy(*spec, "externalTrafficPolicy");
     svc.internal_traffic_policy = policy(*spec, "internalTrafficPolicy");
     const std::string affinity = text(*spec, "sessionAffinity", "spec.", "None");

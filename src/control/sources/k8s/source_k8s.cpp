@@ -1,5 +1,6 @@
 #include "control/sources/k8s/source_k8s.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <exception>
@@ -7,6 +8,7 @@
 #include <utility> // before Boost 1.74 asio, whose awaitable.hpp needs std::exchange
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -53,14 +55,18 @@ std::string http_problem(const HttpReply& r, const std::string& origin) {
     if (r.status == 401)
         out += " (the API server refused the credentials of " + origin + ": check its token or client certificate)";
     else if (r.status == 403)
-        out += " (podlaned needs RBAC permission to list and watch nodes, services and endpointslices.discovery.k8s.io)";
+        out += " (podlaned needs RBAC permission to list and watch nodes, services, endpointslices.discovery.k8s.io "
+               "and cilium.io's BGP and LB IPAM objects, and to patch services/status: deploy/kubernetes/rbac.yaml)";
     return out;
 }
 
 } // namespace
 
+/// How often a cilium.io resource the server does not have is listed again.
+constexpr auto kAbsentRelist = std::chrono::seconds(10);
+
 struct KubernetesSource::Impl {
-    Impl(const Config& config, KubeAccess a) : access(std::move(a)), cache(ConvertSettings::from(config)),
+    Impl(const Config& config, KubeAccess a) : access(std::move(a)), cache(ConvertSettings::from(config), config),
                                                  timeout(config.source.kubernetes.timeout_ms) {}
 
     KubeAccess access;
@@ -71,10 +77,11 @@ struct KubernetesSource::Impl {
     SourceStatus status;
     bool stopped = true;
     bool synced = false;               ///< the first replace delta went out
-    std::array<bool, 3> healthy{};     ///< the resource's last request succeeded
-    std::array<bool, 3> listed_once{}; ///< a later list is a relist
-    std::array<std::string, 3> failure; ///< the resource's current failure, logged once
-    std::array<std::unique_ptr<asio::steady_timer>, 3> timers;
+    std::array<bool, kK8sResourceCount> healthy{};     ///< the resource's last request succeeded
+    std::array<bool, kK8sResourceCount> listed_once{}; ///< a later list is a relist
+    std::array<bool, kK8sResourceCount> absent{};      ///< an optional resource the server does not have (404)
+    std::array<std::string, kK8sResourceCount> failure; ///< the resource's current failure, logged once
+    std::array<std::unique_ptr<asio::steady_timer>, kK8sResourceCount> timers;
     std::minstd_rand rng{std::random_device{}()};
 
     static size_t at(K8sResource r) { return static_cast<size_t>(r); }
@@ -83,7 +90,8 @@ struct KubernetesSource::Impl {
         if (!synced)
             status.state = SourceState::Connecting;
         else
-            status.state = healthy[0] && healthy[1] && healthy[2] ? SourceState::Synced : SourceState::Disconnected;
+            status.state = std::all_of(healthy.begin(), healthy.end(), [](bool h) { return h; }) ? SourceState::Synced
+                                                                                                   : SourceState::Disconnected;
     }
 
     /// The resource cannot reach the API server (or was refused).
@@ -143,6 +151,11 @@ struct KubernetesSource::Impl {
             failed(r, what + reply.error().message);
             co_return false;
         }
+        absent[at(r)] = reply->status == 404 && cilium_kind(r).has_value();
+        if (absent[at(r)]) { // Cilium's CRD is not installed: no such objects
+            cache.apply_absent(r);
+            co_return true;
+        }
         if (reply->status != 200) {
             failed(r, what + http_problem(*reply, access.origin));
             co_return false;
@@ -194,7 +207,22 @@ struct KubernetesSource::Impl {
                     continue;
                 }
                 need_list = false;
-                listed(r, std::chrono::steady_clock::now());
+                if (absent[at(r)] && listed_once[at(r)]) {
+                    // Looked again and still (or now) absent: not a relist. A
+                    // CRD removed meanwhile took its objects: that goes out.
+                    reached(r);
+                    if (synced)
+                        deliver(/*replace=*/false, std::chrono::steady_clock::now());
+                } else {
+                    listed(r, std::chrono::steady_clock::now());
+                }
+                if (absent[at(r)]) { // look again later: the CRD may be installed
+                    boost::system::error_code ec;
+                    timers[at(r)]->expires_after(kAbsentRelist);
+                    co_await timers[at(r)]->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                    need_list = true;
+                    continue;
+                }
             }
             const std::string target = watch_target(r, cache.resource_version(r), kWatchTimeoutS);
             auto opened = co_await client->watch(target, idle);
@@ -271,6 +299,41 @@ struct KubernetesSource::Impl {
                 co_return;
         }
     }
+
+    /// Writes LB IPAM's assignment into the Service's status.loadBalancer
+    /// (PATCH .../status with the resourceVersion this node saw: if another
+    /// node wrote first, the API server answers 409 and its record arrives
+    /// through the watch). A 409 for an unrelated change is retried with the
+    /// newer resourceVersion while the status still holds `recorded`.
+    static awaitable<void> record(std::shared_ptr<Impl> self, std::string key, std::vector<Ipv4Addr> ips,
+                                  std::vector<Ipv4Addr> recorded) {
+        const size_t slash = key.find('/');
+        const std::string target = "/api/v1/namespaces/" + key.substr(0, slash) + "/services/" +
+                                   key.substr(slash + 1) + "/status";
+        Json ingress = Json::array();
+        for (Ipv4Addr ip : ips)
+            ingress.push_back(Json{{"ip", ip.str()}});
+        for (int attempt = 0; attempt < 5 && !self->stopped; ++attempt) {
+            const K8sService* now = self->cache.service(key);
+            if (!now || now->base.lbipam_recorded != recorded)
+                co_return; // gone, or recorded by another node meanwhile
+            const Json patch{{"metadata", {{"resourceVersion", self->cache.service_resource_version(key)}}},
+                             {"status", {{"loadBalancer", {{"ingress", ingress}}}}}};
+            auto reply = co_await self->client->patch(target, patch.dump());
+            if (self->stopped)
+                co_return;
+            if (reply && reply->status == 200)
+                co_return;
+            const std::string why = reply ? http_problem(*reply, self->access.origin) : reply.error().message;
+            if (!reply || reply->status != 409) {
+                std::fprintf(stderr, "podlaned: kubernetes: PATCH %s: %s\n", target.c_str(), why.c_str());
+                self->status.last_error = "PATCH " + target + ": " + why;
+            }
+            boost::system::error_code ec;
+            asio::steady_timer wait(self->client->io(), std::chrono::milliseconds(300 << attempt));
+            co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+    }
 };
 
 KubernetesSource::KubernetesSource(const Config& config, KubeAccess access)
@@ -323,11 +386,20 @@ void KubernetesSource::stop() {
             timer->cancel();
 }
 
+void KubernetesSource::record_lb_ips(const std::string& service, const std::vector<Ipv4Addr>& ips,
+                                     const std::vector<Ipv4Addr>& recorded) {
+    if (!impl_ || impl_->stopped || !impl_->client)
+        return;
+    asio::co_spawn(impl_->client->io(), Impl::record(impl_, service, ips, recorded), asio::detached);
+}
+
 SourceStatus KubernetesSource::status() const {
     SourceStatus s = impl_->status;
     s.revision.clear();
     for (K8sResource r : kK8sResources) {
         const std::string& rv = impl_->cache.resource_version(r);
+        if (cilium_kind(r) && rv.empty())
+            continue; // Cilium's objects, absent or not listed yet: nothing to say
         s.revision += (s.revision.empty() ? "" : " ") + std::string(resource_name(r)) + "=" + (rv.empty() ? "-" : rv);
     }
     return s;

@@ -1,5 +1,6 @@
 // The Kubernetes API as the cluster-state source: lists and watches Nodes,
-// Services and EndpointSlices (client-go's list+watch, one watch per
+// Services and EndpointSlices, and Cilium's BGP and LB IPAM objects
+// (cilium.io/v2, when their CRDs exist) (client-go's list+watch, one watch per
 // resource), converts them (k8s_convert) and hands the agent deltas on the
 // control thread's io_context. While the API server is unreachable the
 // agent keeps its last good state; a dropped watch resumes from its last
@@ -26,6 +27,10 @@ public:
     Result<void> start(boost::asio::io_context& io, Sink sink) override;
     void stop() override;
     SourceStatus status() const override;
+    /// PATCHes the Service's status.loadBalancer.ingress with the addresses
+    /// (optimistic concurrency on its resourceVersion: the first node wins).
+    void record_lb_ips(const std::string& service, const std::vector<Ipv4Addr>& ips,
+                       const std::vector<Ipv4Addr>& recorded) override;
 
     /// Seconds a watch lasts before the server ends it and it is resumed
     /// (the watch's timeoutSeconds).
