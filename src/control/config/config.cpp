@@ -386,8 +386,9 @@ void read_endpoints(const Mapping& top, Config& c) {
         return;
     for (const Field& item : items(*list, "a list of endpoints, like [{id: default/web-1, ip: 10.200.0.11, netns: pl-web-1}]")) {
         const Mapping m(item, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket",
-                               "memif_socket", "memif_role", "memif_zero_copy"});
+                               "memif_socket", "memif_role", "memif_zero_copy", "named_ports"});
         EndpointConfig ep = read_endpoint(m);
+        read_named_ports(m, ep);
         read_host_ports(m, ep, c);
         if (auto p = endpoint_problem(ep, c)) {
             auto f = m.get(p->field);
@@ -439,7 +440,7 @@ Config read_config(const YAML::Node& root) {
     const Mapping top(Field{root, ""}, {"node", "dataplane", "network", "uplinks", "routing", "ipam", "nodes",
                                         "neighbor", "host", "ports", "endpoints", "tables", "api",
                                         "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source",
-                                        "observe", "bgp", "lb_ipam", "restart"});
+                                        "observe", "bgp", "lb_ipam", "restart", "policies"});
     const Mapping node = top.section("node", {"name", "ip"});
     node.read("name", c.node_name, as_node_name);
     node.read("ip", c.node_ip, as_node_ip);
@@ -483,6 +484,7 @@ Config read_config(const YAML::Node& root) {
     read_lb_ipam(top, c);
     const Mapping restart = top.section("restart", {"checkpoint_interval_s"});
     restart.read("checkpoint_interval_s", c.restart.checkpoint_interval_s, as_uint<uint32_t>(0, 86400));
+    read_policies(top, c);
     return c;
 }
 
