@@ -45,13 +45,15 @@ struct ClusterDelta {
     std::vector<std::string> delete_services;    ///< by name
     std::vector<RemoteEndpointConfig> upsert_endpoints; ///< other nodes' pods (etcd)
     std::vector<std::string> delete_endpoints;   ///< by name
+    bool has_policies = false;                   ///< the delta carries the whole set of network policies
+    std::vector<PolicyConfig> policies;          ///< with has_policies: every policy (replaces the set)
     /// When the source received the event that caused this delta (for the
     /// update-latency histogram); default: when the delta was made.
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 
     bool empty() const noexcept {
         return !replace && upsert_nodes.empty() && delete_nodes.empty() && upsert_services.empty() &&
-               delete_services.empty() && upsert_endpoints.empty() && delete_endpoints.empty();
+               delete_services.empty() && upsert_endpoints.empty() && delete_endpoints.empty() && !has_policies;
     }
 };
 

@@ -107,6 +107,8 @@ struct FileSource::Impl {
         d.replace = true;
         d.upsert_nodes = std::move(cfg->nodes);
         d.upsert_services = std::move(cfg->services);
+        d.has_policies = true;
+        d.policies = std::move(cfg->policies);
         d.received = received;
         status.state = SourceState::Synced;
         status.revision = std::to_string(last.mtime.tv_sec) + "." + std::to_string(last.mtime.tv_nsec / 1000000);

@@ -37,7 +37,28 @@ EtcdObjects::EtcdObjects(Config node_config, std::string prefix)
     config_.services.clear();
 }
 
+bool EtcdObjects::add_policy(const EtcdKv& kv, bool deleted, std::vector<std::string>& errors) const {
+    if (deleted)
+        return policies_.erase(kv.key) > 0;
+    auto parsed = parse_policy_objects(kv.value, "etcd " + kv.key);
+    if (!parsed || parsed->size() != 1) {
+        errors.push_back(parsed ? "etcd " + kv.key + ": one policy object a key" : parsed.error().message);
+        return false;
+    }
+    policies_[kv.key] = std::move((*parsed)[0]);
+    return true;
+}
+
 void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors) const {
+    if (kv.key.rfind(keys_.policies(), 0) == 0) {
+        if (add_policy(kv, deleted, errors)) {
+            d.has_policies = true;
+            d.policies.clear();
+            for (const auto& [key, p] : policies_)
+                d.policies.push_back(p);
+        }
+        return;
+    }
     if (kv.key.rfind(keys_.endpoints(), 0) == 0) {
         const std::string name = kv.key.substr(keys_.endpoints().size());
         if (name.rfind(config_.node_name + "/", 0) == 0)
@@ -87,8 +108,13 @@ void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vect
 ClusterDelta EtcdObjects::load(const std::vector<EtcdKv>& kvs, std::vector<std::string>& errors) const {
     ClusterDelta d;
     d.replace = true;
+    policies_.clear();
     for (const EtcdKv& kv : kvs)
         add(kv, false, d, errors);
+    d.has_policies = true; // a full listing: the set, possibly empty
+    d.policies.clear();
+    for (const auto& [key, p] : policies_)
+        d.policies.push_back(p);
     return d;
 }
 

@@ -5,8 +5,11 @@
 //   <prefix>ipam/blocks/<a.b.c.d>-<len>  a cluster-pool block: its node's name
 //   <prefix>endpoints/<node>/<ip>        a pod: {"ip", "node", "identity", "labels"},
 //                                        written by its node under the node's lease
+//   <prefix>policies/<anything>          a NetworkPolicy or CiliumNetworkPolicy object
+//                                        (YAML or JSON, as kubectl shows it; docs/policy.md)
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,7 @@ struct EtcdKeys {
     std::string services() const { return prefix + "services/"; }
     std::string blocks() const { return prefix + "ipam/blocks/"; }
     std::string endpoints() const { return prefix + "endpoints/"; }
+    std::string policies() const { return prefix + "policies/"; }
     std::string endpoint(const std::string& name) const { return endpoints() + name; }
     std::string node(const std::string& name) const { return nodes() + name; }
     std::string service(const std::string& name) const { return services() + name; }
@@ -50,8 +54,13 @@ public:
 private:
     /// Adds the object of one key to `d` (upsert, or delete when `deleted`).
     void add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors) const;
+    /// A policy key's upsert or delete into policies_; true if it changed the set.
+    bool add_policy(const EtcdKv& kv, bool deleted, std::vector<std::string>& errors) const;
     Config config_;
     EtcdKeys keys_;
+    /// The policies seen so far, by key: every delta that touches one carries
+    /// the whole set (ClusterDelta::policies). Only the source's thread uses it.
+    mutable std::map<std::string, PolicyConfig> policies_;
 };
 
 } // namespace podlane
