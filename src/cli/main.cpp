@@ -46,6 +46,8 @@ Commands:
                                   that entered it, were translated by it and finished there
   ipcache list                    IP prefix -> security identity and tunnel endpoint
   identity list                   reserved identities and those of the local pods' label sets
+  policy get                      network policies in force (NetworkPolicy, CiliumNetworkPolicy) and
+                                  each local endpoint's enforcement per direction (docs/policy.md)
   neighbor list                   the uplink neighbour (ARP) cache ('neighbour' works too)
   service list                    services: frontends, types and backends with their state
   service maglev SERVICE          a service's Maglev table (SERVICE: name, ip:port/PROTO or id)
@@ -407,6 +409,12 @@ int run(int argc, char** argv) {
         expect_words(cl, 2, "bgp " + sub);
         cmd = "bgp." + sub;
         render = sub == "peers" ? podlane::format_bgp_peers : podlane::format_bgp_routes;
+    } else if (first == "policy" && sub == "get") {
+        expect_words(cl, 2, "policy get");
+        cmd = "policy.get";
+        render = podlane::format_policy;
+    } else if (first == "policy") {
+        throw UsageError{sub.empty() ? "policy needs a subcommand: get" : "unknown policy subcommand \"" + sub + "\" (get)"};
     } else if (first == "lb-ipam" && sub == "pools") {
         expect_words(cl, 2, "lb-ipam pools");
         cmd = "lbipam.pools";
