@@ -75,9 +75,9 @@ for pod in "${PODS[@]}"; do
 done
 
 # Every node knows every other node's pods (etcd), with their namespace labels.
+remote_pods_known() { [ "$(cli "$1" ipcache list -o json | jq '[.[] | select(.source == "remote-endpoint")] | length')" = 4 ]; }
 for i in $(seq $N); do
-  pl_wait_for 20 "node$i knows the 4 remote pods" \
-    "[ \"\$(cli $i ipcache list -o json | jq '[.[] | select(.source == \"remote-endpoint\")] | length')\" = 4 ]"
+  pl_wait_for "node$i to know the 4 remote pods" 20 remote_pods_known "$i"
 done
 
 # -------------------------------------------------------------- expectations
@@ -128,11 +128,12 @@ policy_of() {
   esac
 }
 
+policies_are() { [ "$(cli "$1" policy get -o json | jq '.policies | length')" = "$2" ]; }
 # wait_policies COUNT: every node has COUNT policies in force (and published them).
 wait_policies() {
   local i
   for i in $(seq $N); do
-    pl_wait_for 10 "node$i has $1 policies" "[ \"\$(cli $i policy get -o json | jq '.policies | length')\" = $1 ]"
+    pl_wait_for "node$i to have $1 policies" 10 policies_are "$i" "$1"
   done
   sleep 0.5 # the publish that carries them
 }
