@@ -72,6 +72,7 @@
 #endif
 
 #include "control/config/config.h"
+#include "control/policy/policy_compiler.h"
 #include "control/tables/maglev.h"
 #include "control/tables/service_compiler.h"
 #include "control/tables/snapshot_builder.h"
@@ -123,13 +124,15 @@ struct Options {
     bool maglev = false;
     uint32_t runs = 11;       ///< maglev builds
     bool json = false;
+    uint32_t policy_rules = 0; ///< > 0: the client pods enforce egress policy with this many rules
 };
 
 [[noreturn]] void usage(int code) {
     std::fprintf(code ? stderr : stdout,
                  "usage: bench_services --scenario clusterip|nodeport|newconn|memory|maglev [--flows N] [--seconds S]\n"
                  "                      [--iterations N] [--burst B] [--proto tcp|udp] [--ct-capacity C]\n"
-                 "                      [--backends K] [--algorithm random|maglev] [--runs R] [--json]\n");
+                 "                      [--backends K] [--algorithm random|maglev] [--runs R] [--json]\n"
+                 "                      [--policy-rules N]\n");
     std::exit(code);
 }
 
@@ -170,6 +173,7 @@ Options parse_options(int argc, char** argv) {
             else usage(2);
         } else if (a == "--runs") o.runs = static_cast<uint32_t>(std::atoi(next().c_str()));
         else if (a == "--json") o.json = true;
+        else if (a == "--policy-rules") o.policy_rules = static_cast<uint32_t>(std::atoi(next().c_str()));
         else usage(a == "-h" || a == "--help" ? 0 : 2);
     }
     if (o.flows == 0)
@@ -229,6 +233,42 @@ std::string services_yaml(const Options& o) {
     return y;
 }
 
+/// --policy-rules N: one NetworkPolicy selecting every client pod for
+/// egress with N rules: N - 1 allow other identities (label sets app=svc-k)
+/// on port 8000 + k, the last one the backends' identity on the target port.
+/// (The backends are remote: their node would check ingress, the same lookup.)
+std::shared_ptr<const PolicyTables> bench_policy(const Options& o) {
+    PolicyInputs in;
+    for (uint32_t i = 0; i < kPods; ++i)
+        in.endpoints.push_back(PolicyEndpoint{"bench/pod-" + std::to_string(i), pod_ip(i), 1000 + i, {{"app", "client"}}, {}});
+    constexpr uint32_t kBackendIdentity = 5000;
+    for (uint32_t k = 0; k < o.backends; ++k)
+        in.peers.push_back(PeerAddress{backend_ip(k), kBackendIdentity});
+    in.identities.push_back(KnownIdentity{kBackendIdentity, {{"app", "backend"}}});
+    PolicyConfig p;
+    p.name = "bench";
+    p.subject.match_labels = {{"app", "client"}};
+    p.egress = true;
+    for (uint32_t k = 0; k + 1 < o.policy_rules; ++k) {
+        const std::string app = "svc-" + std::to_string(k);
+        in.identities.push_back(KnownIdentity{2000 + k, {{"app", app}}});
+        PolicyRule r;
+        PolicyPeer peer;
+        peer.pods = LabelSelector{{{"app", app}}, {}};
+        r.peers.push_back(peer);
+        r.ports.push_back(PolicyPort{IPPROTO_TCP, static_cast<uint16_t>(8000 + k), 0, ""});
+        p.egress_rules.push_back(r);
+    }
+    PolicyRule r;
+    PolicyPeer peer;
+    peer.pods = LabelSelector{{{"app", "backend"}}, {}};
+    r.peers.push_back(peer);
+    r.ports.push_back(PolicyPort{o.proto, kTargetPort, 0, ""});
+    p.egress_rules.push_back(r);
+    in.policies.push_back(p);
+    return compile_policy(in, 1).tables;
+}
+
 struct Node {
     Config config;
     ServiceIds ids;
@@ -278,6 +318,8 @@ bool build_node(const Options& o, Conntrack* ct, Node& n) {
     si.uplink = u;
     si.lb = std::make_shared<const LbTables>(n.lb);
     si.workers = 1;
+    if (o.policy_rules > 0)
+        si.policy = bench_policy(o);
     n.snap = build_snapshot(si);
     return true;
 }

@@ -5,7 +5,7 @@
 #   scripts/lab.sh up [--nodes N] [--mode vxlan|geneve|native] [--prefix P] [--pods K]
 #                     [--ipam kubernetes|cluster-pool] [--services FILE]
 #                     [--ext-routes "CIDR ..."] [--host-port NODE:POD:HOSTPORT:CONTAINERPORT]...
-#                     [--etcd] [--bgp] [--clusters 2]
+#                     [--etcd] [--bgp] [--clusters 2] [--pod-labels NODE:POD:NAMESPACE:k=v[,k=v]...]...
 #   scripts/lab.sh status [--prefix P]
 #   scripts/lab.sh down [--prefix P]
 #
@@ -56,6 +56,9 @@
 # every node's config, the same file on all nodes as in a cluster.
 # --host-port NODE:POD:HOSTPORT:CONTAINERPORT (repeatable): pod POD of node
 # NODE gets that TCP hostPort (node IP:HOSTPORT goes to its CONTAINERPORT).
+# --pod-labels NODE:POD:NAMESPACE:k=v,... (repeatable): pod POD of node NODE
+# is created in NAMESPACE (K8S_POD_NAMESPACE; default "lab") with these labels
+# added to app=web and node=node<i> (for network policy, docs/policy.md).
 #
 # With --ipam cluster-pool the configs give no PodCIDRs: every podlaned
 # allocates one /24 per node from the pool 10.210.0.0/16 (deterministically,
@@ -439,11 +442,17 @@ write_conflist() {
 # chained plugins) with the CNI_* environment kubelet would give. The pod
 # asks for its lab address (CNI_ARGS IP=) and gets its --host-port mappings.
 add_pod() {
-  local i=$1 k=$2 out
+  local i=$1 k=$2 out conflist=$RUN_DIR/node$i.conflist
+  if [ -n "${POD_LABELS[$i:$k]:-}" ]; then # --pod-labels: a conflist of its own with them added
+    conflist=$RUN_DIR/n${i}p$k.conflist
+    jq --arg l "${POD_LABELS[$i:$k]}" \
+      '.plugins[0].args.cni.labels += ($l | split(",") | map(split("=") | {key: .[0], value: (.[1:] | join("="))}))' \
+      "$RUN_DIR/node$i.conflist" > "$conflist"
+  fi
   if ! out=$("$REPO/scripts/cnitool.py" --cache-dir "$RUN_DIR/cni" --cni-path "$(dirname "$PODLANE_CNI"):/usr/lib/cni" \
-      --args "IgnoreUnknown=1;K8S_POD_NAMESPACE=lab;K8S_POD_NAME=n${i}p$k;IP=$(pod_ip "$i" "$k")" \
+      --args "IgnoreUnknown=1;K8S_POD_NAMESPACE=${POD_NS[$i:$k]:-lab};K8S_POD_NAME=n${i}p$k;IP=$(pod_ip "$i" "$k")" \
       --runtime-config "{\"portMappings\": [${HOST_PORTS[$i:$k]:-}]}" \
-      add "$RUN_DIR/node$i.conflist" "lab-n${i}p$k" "${PREFIX}n${i}p$k" 2>&1); then
+      add "$conflist" "lab-n${i}p$k" "${PREFIX}n${i}p$k" 2>&1); then
     log_tail "$RUN_DIR/node$i.log"
     die "CNI ADD of pod n${i}p$k failed: $out"
   fi
@@ -527,6 +536,16 @@ cmd_up() {
       [ "$c" -ge 1 ] && [ "$c" -le 65535 ] ||
       die "--host-port $spec: expected NODE:POD:HOSTPORT:CONTAINERPORT with NODE 1..$NODES, POD 1..$PODS, ports 1..65535"
     HOST_PORTS[$n:$p]+="${HOST_PORTS[$n:$p]:+, }{\"hostPort\": $h, \"containerPort\": $c, \"protocol\": \"tcp\"}"
+  done
+
+  local ns labels
+  for spec in "${POD_LABEL_SPECS[@]}"; do
+    IFS=: read -r n p ns labels <<<"$spec"
+    [[ $spec =~ ^[0-9]+:[0-9]+:[a-z0-9-]+:[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)*$ ]] &&
+      [ "$n" -ge 1 ] && [ "$n" -le "$NODES" ] && [ "$p" -ge 1 ] && [ "$p" -le "$PODS" ] ||
+      die "--pod-labels $spec: expected NODE:POD:NAMESPACE:k=v[,k=v]... with NODE 1..$NODES, POD 1..$PODS"
+    POD_NS[$n:$p]=$ns
+    POD_LABELS[$n:$p]=$labels
   done
 
   if [ -d "$RUN_DIR" ] || [ -n "$(lab_namespaces)" ]; then
@@ -723,6 +742,8 @@ cmd_status() {
 CMD=$1; shift
 NODES='' MODE=vxlan PREFIX=pl- PODS=1 IPAM=kubernetes SERVICES='' EXT_ROUTES='' ETCD=0 BGP=0 CLUSTERS=1
 HOST_PORT_SPECS=()
+POD_LABEL_SPECS=()
+declare -A POD_NS=() POD_LABELS=()   # "NODE:POD" -> namespace / extra labels "k=v,k=v" (from POD_LABEL_SPECS)
 declare -A HOST_PORTS=()   # "NODE:POD" -> its host_ports entries (from HOST_PORT_SPECS)
 while [ $# -gt 0 ]; do
   case $1 in
@@ -734,6 +755,7 @@ while [ $# -gt 0 ]; do
     --services) SERVICES=${2:?--services needs a value}; shift 2 ;;
     --ext-routes) EXT_ROUTES=${2?--ext-routes needs a value}; shift 2 ;;
     --host-port) HOST_PORT_SPECS+=("${2:?--host-port needs a value}"); shift 2 ;;
+    --pod-labels) POD_LABEL_SPECS+=("${2:?--pod-labels needs a value}"); shift 2 ;;
     --etcd) ETCD=1; shift ;;
     --bgp) BGP=1; shift ;;
     --clusters) CLUSTERS=${2:?--clusters needs a value}; shift 2 ;;

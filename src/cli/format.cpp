@@ -348,10 +348,26 @@ std::string format_endpoints(const Json& data) {
     const Json list = data.is_object() ? Json::array({data}) : array_or_empty(data);
     if (list.empty())
         return "no endpoints\n";
-    Table t({"ID", "IP", "MAC", "PORT", "NETNS", "ATTACHED", "LABELS"});
+    // Policy enforcement per direction, like cilium-dbg endpoint list (when the agent reports it).
+    bool with_policy = false;
     for (const auto& ep : list)
-        t.add_row({cell(ep, "id"), cell(ep, "ip"), cell(ep, "mac"), cell(ep, "port_id"), cell(ep, "netns"),
-                   attachment(ep), labels(field(ep, "labels"))});
+        with_policy |= ep.is_object() && ep.contains("policy");
+    std::vector<std::string> head{"ID", "IP", "MAC", "PORT", "NETNS", "ATTACHED", "LABELS"};
+    if (with_policy) {
+        head.push_back("POLICY (INGRESS)");
+        head.push_back("POLICY (EGRESS)");
+    }
+    Table t(head);
+    for (const auto& ep : list) {
+        std::vector<std::string> row{cell(ep, "id"), cell(ep, "ip"), cell(ep, "mac"), cell(ep, "port_id"), cell(ep, "netns"),
+                                     attachment(ep), labels(field(ep, "labels"))};
+        if (with_policy) {
+            const Json& pol = field(ep, "policy");
+            row.push_back(cell(pol, "ingress") == "enabled" ? "Enabled" : "Disabled");
+            row.push_back(cell(pol, "egress") == "enabled" ? "Enabled" : "Disabled");
+        }
+        t.add_row(std::move(row));
+    }
     return t.render();
 }
 

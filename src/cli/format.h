@@ -61,6 +61,8 @@ Json stage_stats(const Json& data);
 std::string format_ipcache(const Json& data);
 /// `identity.list` data as a table: ID LABELS ENDPOINTS.
 std::string format_identities(const Json& data);
+/// `policy get`: the policies in force and each endpoint's enforcement.
+std::string format_policy(const Json& data);
 /// `neighbor.list` data as a table: IP MAC STATE PORT AGE.
 std::string format_neighbors(const Json& data);
 /// `service.list` as cilium-dbg service list: ID FRONTEND TYPE NAME and one backend per line.

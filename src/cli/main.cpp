@@ -47,6 +47,8 @@ Commands:
                                   that entered it, were translated by it and finished there
   ipcache list                    IP prefix -> security identity and tunnel endpoint
   identity list                   reserved identities and those of the local pods' label sets
+  policy get                      network policies in force (NetworkPolicy, CiliumNetworkPolicy) and
+                                  each local endpoint's enforcement per direction (docs/policy.md)
   neighbor list                   the uplink neighbour (ARP) cache ('neighbour' works too)
   service list                    services: frontends, types and backends with their state
     [--clustermesh-affinity]      global services only, every cluster's backends, preferred ones marked
@@ -430,6 +432,12 @@ int run(int argc, char** argv) {
         render = podlane::format_health_status;
     } else if (first == "health") {
         throw UsageError{sub.empty() ? "health needs a subcommand: status" : "unknown health subcommand \"" + sub + "\" (status)"};
+    } else if (first == "policy" && sub == "get") {
+        expect_words(cl, 2, "policy get");
+        cmd = "policy.get";
+        render = podlane::format_policy;
+    } else if (first == "policy") {
+        throw UsageError{sub.empty() ? "policy needs a subcommand: get" : "unknown policy subcommand \"" + sub + "\" (get)"};
     } else if (first == "lb-ipam" && sub == "pools") {
         expect_words(cl, 2, "lb-ipam pools");
         cmd = "lbipam.pools";

@@ -12,6 +12,8 @@
 
 namespace podlane {
 
+enum class PolicyDirection : uint8_t;
+
 /// A counter written by one thread and read by others.
 struct Counter {
     std::atomic<uint64_t> v{0};
@@ -44,9 +46,11 @@ struct alignas(64) WorkerCounters {
     Counter rejected;      ///< new flows to a service with no backend answered with a TCP RST or ICMP port unreachable
     std::array<Counter, kDropReasonCount> drops; ///< by DropReason
     std::array<StageCounters, kStageCount> stages; ///< by Stage, added once per burst (stage_tally.h)
+    std::array<Counter, 4> policy_verdicts; ///< new flows checked against policy: [direction * 2 + allowed]
 
     Counter& drop(DropReason r) noexcept { return drops[static_cast<size_t>(r)]; }
     const Counter& drop(DropReason r) const noexcept { return drops[static_cast<size_t>(r)]; }
+    Counter& policy_verdict(PolicyDirection d, bool allowed) noexcept { return policy_verdicts[static_cast<size_t>(d) * 2 + allowed]; }
     StageCounters& stage(Stage s) noexcept { return stages[static_cast<size_t>(s)]; }
     const StageCounters& stage(Stage s) const noexcept { return stages[static_cast<size_t>(s)]; }
 };

@@ -30,7 +30,8 @@ namespace podlane {
     X(NatPortExhausted, "nat_port_exhausted", "no free SNAT port for a new flow")                \
     X(CtFull, "ct_full", "conntrack table full: the new flow could not be tracked")              \
     X(FragmentToService, "fragment_to_service", "IP fragment of a load-balanced or NATed flow (not reassembled)") \
-    X(ServiceUnreachable, "service_unreachable", "a frontend with no entry for this scope (e.g. a ClusterIP from the uplink)")
+    X(ServiceUnreachable, "service_unreachable", "a frontend with no entry for this scope (e.g. a ClusterIP from the uplink)") \
+    X(PolicyDenied, "policy_denied", "a new flow that network policy does not allow (ingress or egress)")
 
 /// A drop reason. Count is the number of reasons, not a reason.
 enum class DropReason : uint8_t {

@@ -14,6 +14,8 @@ namespace podlane {
 inline constexpr uint32_t kHostIdentity = 1;
 /// Cilium's reserved identity for everything outside the cluster.
 inline constexpr uint32_t kWorldIdentity = 2;
+/// Cilium's reserved identity for other nodes (their own traffic).
+inline constexpr uint32_t kRemoteNodeIdentity = 6;
 
 /// What the pipeline knows about the port a burst came in on.
 struct Ingress {

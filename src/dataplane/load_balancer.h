@@ -18,6 +18,7 @@
 #include "dataplane/nat.h"
 #include "dataplane/nat_icmp.h"
 #include "dataplane/parse.h"
+#include "dataplane/policy.h"
 #include "dataplane/reject.h"
 #include "dataplane/service_lb.h"
 #include "dataplane/snapshot.h"
@@ -96,6 +97,9 @@ inline StageResult lb_new_flow(const Snapshot& snap, rte_mbuf* m, const ParsedPa
     uint8_t flags = 0;
     if (!lb_forward_xlate(snap, t, lb.backends[id], scope, w, fwd, flags, lb_random(w)))
         return StageResult::finish(Verdict::drop(DropReason::NatPortExhausted));
+    // Network policy sees the backend (ingress at it, egress from the client).
+    if (!policy_lb_allows(snap, t.src, lb.backends[id].ip.be, t.proto, lb.backends[id].port_be, w))
+        return StageResult::finish(Verdict::drop(DropReason::PolicyDenied));
     const CtHit hit = ct_create(lb, w.ct_burst, w.worker_id, t, fwd, s.rev_nat_id, id, flags,
                                 w.now_s + lb.timeouts.tcp_syn);
     if (hit.entry == nullptr)

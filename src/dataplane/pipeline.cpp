@@ -17,6 +17,7 @@
 #include "dataplane/load_balancer.h"
 #include "dataplane/masquerade.h"
 #include "dataplane/parse.h"
+#include "dataplane/policy.h"
 #include "dataplane/route.h"
 #include "dataplane/stage_tally.h"
 #include "dataplane/tunnel_decap.h"
@@ -126,13 +127,15 @@ constexpr size_t kPrefetchOffset = 3;
         return trace.finish(Stage::Source, Verdict::drop(DropReason::InvalidSource));
     if (p.ip->dst_addr == snap.gateway_ip.be)
         return trace.finish(Stage::ToUs, handle_to_us(p, snap.gateway_mac, in.port));
-    // Network policy goes here, once there is one.
     trace.enter(Stage::LoadBalancer);
+    w.src_identity = in.identity;
     const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in.port, w);
     if (lb.done)
         return trace.finish(Stage::LoadBalancer, lb.verdict);
     if (lb.translated)
         trace.translated(Stage::LoadBalancer);
+    if (const StageResult pol = policy(snap, p, lb, w); pol.done)
+        return trace.finish(Stage::LoadBalancer, pol.verdict);
     return route_and_deliver(snap, m, p, in, lb, trace, c, w);
 }
 
@@ -151,13 +154,15 @@ constexpr size_t kPrefetchOffset = 3;
         return trace.finish(Stage::Parse, Verdict::drop(p.drop));
     if (p.ip->dst_addr == snap.gateway_ip.be)
         return trace.finish(Stage::ToUs, handle_to_us(p, snap.gateway_mac, in.port));
-    // Network policy goes here, once there is one.
     trace.enter(Stage::LoadBalancer);
+    w.src_identity = in.identity;
     const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in.port, w);
     if (lb.done)
         return trace.finish(Stage::LoadBalancer, lb.verdict);
     if (lb.translated)
         trace.translated(Stage::LoadBalancer);
+    if (const StageResult pol = policy(snap, p, lb, w); pol.done)
+        return trace.finish(Stage::LoadBalancer, pol.verdict);
     return route_and_deliver(snap, m, p, in, lb, trace, c, w);
 }
 
@@ -172,8 +177,9 @@ constexpr size_t kPrefetchOffset = 3;
     if (p.kind != L3Kind::Ipv4)
         return trace.finish(Stage::Decap, Verdict::drop(p.drop));
     trace.translated(Stage::Decap);
-    // Network policy goes here, once there is one.
     trace.enter(Stage::LoadBalancer);
+    // The VNI is the sender's identity; a remote node's own (host) traffic is remote-node to us.
+    w.src_identity = d.vni == kHostIdentity ? kRemoteNodeIdentity : d.vni;
     if (d.dsr_addr != 0)
         dsr_track_arrival(snap, p, d.dsr_addr, d.dsr_port, w);
     const StageResult lb = load_balance(snap, m, p, LbScope::Internal, NodeIpBound::No, in_port, w);
@@ -181,6 +187,8 @@ constexpr size_t kPrefetchOffset = 3;
         return trace.finish(Stage::LoadBalancer, lb.verdict);
     if (lb.translated)
         trace.translated(Stage::LoadBalancer);
+    if (const StageResult pol = policy(snap, p, lb, w); pol.done)
+        return trace.finish(Stage::LoadBalancer, pol.verdict);
     trace.enter(Stage::Route);
     const Route r = route_from_node(snap, p);
     if (r.where != RouteTo::LocalPod)
@@ -205,7 +213,7 @@ constexpr size_t kPrefetchOffset = 3;
     if (dst == up.node_ip) {
         if (is_tunnel_packet(up, p))
             return from_tunnel(snap, m, p, in_port, trace, w);
-        // Network policy goes here, once there is one.
+        w.src_identity = 0;
         // NodePorts, HostPorts, and replies to flows SNATed to the node IP.
         trace.enter(Stage::LoadBalancer);
         const StageResult lb = load_balance(snap, m, p, LbScope::External, NodeIpBound::Yes, in_port, w);
@@ -223,11 +231,11 @@ constexpr size_t kPrefetchOffset = 3;
         trace.enter(Stage::Route);
         return trace.finish(Stage::Route, Verdict::drop(DropReason::Multicast));
     }
-    // Network policy goes here, once there is one.
     // LoadBalancer IPs and ExternalIPs routed to this node are external
     // frontends; the rest is native routing, another node's packet for one
     // of our pods (replies from backends reverse-NATed on the way).
     const bool frontend = snap.lb->frontend_ips.lookup(dst) != kNotFound;
+    w.src_identity = 0; // from its address (ipcache)
     trace.enter(Stage::LoadBalancer);
     const StageResult lb = load_balance(snap, m, p, frontend ? LbScope::External : LbScope::Internal,
                                         NodeIpBound::No, in_port, w);
@@ -238,6 +246,8 @@ constexpr size_t kPrefetchOffset = 3;
         if (frontend)
             return route_and_deliver(snap, m, p, Ingress::uplink(in_port), lb, trace, c, w);
     } else {
+        if (const StageResult pol = policy(snap, p, lb, w); pol.done)
+            return trace.finish(Stage::LoadBalancer, pol.verdict);
         masquerade_track_inbound(snap, p, w);
     }
     trace.enter(Stage::Route);
@@ -371,6 +381,7 @@ template <bool kObserve>
     }
     if (snap.lb->ct != nullptr)
         w.now_s = ct_now_s();
+    w.counters = &c;
     // The burst's conntrack lookups, all at once (ct_find() takes them per packet).
     ct_lookup_burst(snap, role == PortRole::Uplink ? RxSide::Uplink : RxSide::Node, pkts, w.ct_burst);
     // Each journey is always inlined into its burst loop: a packet's stage

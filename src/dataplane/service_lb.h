@@ -14,6 +14,8 @@
 
 namespace podlane {
 
+struct WorkerCounters;
+
 /// What a worker keeps between bursts for load balancing.
 struct LbWorker {
     uint32_t worker_id = 0;
@@ -21,6 +23,8 @@ struct LbWorker {
     uint64_t rng = 0x9E3779B97F4A7C15ull;    ///< xorshift state for random selection
     CtBurstLookup ct_burst;
     FlowTap* flows = nullptr;                ///< flow events (observe); nullptr: off
+    uint32_t src_identity = 0;               ///< the packet's sender identity when known (its pod, the host, the VNI); 0: from its address
+    WorkerCounters* counters = nullptr;      ///< for policy verdicts (set per burst)
 };
 
 /// xorshift64: cheap, per worker, good enough to spread flows.

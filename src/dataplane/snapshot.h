@@ -14,6 +14,7 @@ struct rte_ring;
 
 #include "common/net_types.h"
 #include "dataplane/exact_map.h"
+#include "dataplane/policy_table.h"
 #include "dataplane/service_table.h"
 #include "dataplane/tunnel_hdr.h"
 
@@ -111,6 +112,7 @@ struct Snapshot {
     UplinkView uplink;
     std::shared_ptr<const LbTables> lb = std::make_shared<const LbTables>(); ///< services, conntrack and NAT; never null (shared between publishes while services are unchanged)
     std::vector<WorkerPlan> workers;      ///< indexed by worker id
+    std::shared_ptr<const PolicyTables> policy = std::make_shared<const PolicyTables>(); ///< network policy; never null
 };
 
 } // namespace podlane

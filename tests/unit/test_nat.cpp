@@ -1032,6 +1032,9 @@ TEST_CASE("the NAT drop reasons are appended with stable names", "[nat]") {
         CHECK(drop_reason_name(cases[i].r) == cases[i].name);
         CHECK_FALSE(drop_reason_help(cases[i].r).empty());
     }
-    CHECK(kDropReasonCount == after_multicast + std::size(cases));
+    // policy_denied (network policy) follows them.
+    CHECK(static_cast<size_t>(DropReason::PolicyDenied) == after_multicast + std::size(cases));
+    CHECK(drop_reason_name(DropReason::PolicyDenied) == "policy_denied");
+    CHECK(kDropReasonCount == after_multicast + std::size(cases) + 1);
     CHECK(static_cast<size_t>(Outcome::Rejected) + 1 == static_cast<size_t>(Outcome::Dropped));
 }

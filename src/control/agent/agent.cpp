@@ -277,6 +277,8 @@ void Agent::publish() {
             std::fprintf(stderr, "podlaned: services: %s (keeping the previous tables)\n", r.error().message.c_str());
     }
     in.lb = lb_;
+    compile_policy_now();
+    in.policy = policy_.tables;
     tables_->publish(build_snapshot(in));
     const auto end = std::chrono::steady_clock::now();
     publish_times_.observe(std::chrono::duration<double>(end - begin).count());
@@ -403,7 +405,7 @@ Json Agent::endpoint_json(const EndpointRecord& rec) const {
                 {"tap", rec.tap_ifname},   {"labels", labels},        {"host_ports", host_ports},
                 {"vhost_socket", rec.spec.vhost_socket}, {"memif_socket", rec.spec.memif_socket},
                 {"memif_role", rec.spec.memif_socket.empty() ? Json() : Json(memif_role_name(rec.spec.memif_role))},
-                {"memif_zero_copy", rec.spec.memif_zero_copy}};
+                {"memif_zero_copy", rec.spec.memif_zero_copy}, {"policy", endpoint_policy_json(rec.spec.id)}};
 }
 
 Json Agent::endpoint_list() {

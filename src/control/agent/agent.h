@@ -16,6 +16,7 @@
 #include "control/bgp/bgp_speaker.h"
 #include "control/sources/cluster_source.h"
 #include "control/sources/clustermesh/cluster_mesh.h"
+#include "control/policy/policy_compiler.h"
 #include "control/tables/ipcache.h"
 #include "dataplane/capture.h"
 #include "control/config/config.h"
@@ -106,6 +107,7 @@ public:
     Json stats() override;
     Json ipcache_list() override;
     Json identity_list() override;
+    Json policy_get() override;
     Json neighbor_list() override;
     Json service_list() override;
     Result<Json> service_maglev(const std::string& service) override;
@@ -352,6 +354,12 @@ private:
     std::unique_ptr<FragTable> frags_; ///< IPv4 fragment tracking (conntrack.max_fragment_datagrams)
     ServiceCompiler services_;          ///< one compiled unit per service; recompiles what changed
     std::shared_ptr<const LbTables> lb_ = std::make_shared<const LbTables>(); ///< the last assembled tables, shared by snapshots
+    CompiledPolicy policy_;         ///< the last compiled network policy (agent_policy.cpp)
+    uint64_t policy_revision_ = 0;
+    /// Compiles the policies for the current endpoints and identities (every publish).
+    void compile_policy_now();
+    /// The policy enforcement of local endpoint `id`, for endpoint.list.
+    Json endpoint_policy_json(const std::string& id) const;
     bool lb_dirty_ = true;              ///< recompile every service (node-wide settings changed)
     bool host_ports_dirty_ = false;     ///< local endpoints' hostPorts changed
     bool lb_reassemble_ = false;        ///< node-wide inputs (other nodes) changed: assemble again

@@ -33,6 +33,8 @@ WorkerSample worker_sample(uint32_t id, const WorkerCounters& c) {
     w.rejected = c.rejected.get();
     for (size_t r = 0; r < kDropReasonCount; ++r)
         w.drops[r] = c.drops[r].get();
+    for (size_t k = 0; k < w.policy_verdicts.size(); ++k)
+        w.policy_verdicts[k] = c.policy_verdicts[k].get();
     for (size_t s = 0; s < kStageCount; ++s)
         w.stages[s] = StageSample{c.stages[s].in.get(), c.stages[s].translated.get(), c.stages[s].finished.get()};
     return w;

@@ -49,8 +49,18 @@ std::pair<std::vector<std::string>, bool> Agent::absorb(ClusterDelta& delta) {
     // nothing to publish to the workers.
     auto endpoints_changed =
         apply_named(config_.remote_endpoints, delta.replace, delta.upsert_endpoints, delta.delete_endpoints);
-    if (nodes_changed.empty() && services_changed.empty())
+    // Network policy: a new set, or other nodes' pods (identities) while policies exist.
+    const bool policy_changed = (delta.has_policies && delta.policies != config_.policies) ||
+                                (!endpoints_changed.empty() && !config_.policies.empty());
+    if (delta.has_policies)
+        config_.policies = std::move(delta.policies);
+    if (nodes_changed.empty() && services_changed.empty() && !policy_changed)
         return {std::move(endpoints_changed), false};
+    if (nodes_changed.empty() && services_changed.empty()) {
+        ++state_updates_;
+        unpublished_.push_back(delta.received);
+        return {std::vector<std::string>{"policies"}, true};
+    }
     if (!nodes_changed.empty() && uplink_) {
         std::vector<Ipv4Addr> peers;
         for (const PeerNodeConfig& peer : config_.nodes)

@@ -127,6 +127,7 @@ constexpr ApiCommand kCommands[] = {
     {"stats", serve_no_args<&ControlApi::stats>},
     {"ipcache.list", serve_no_args<&ControlApi::ipcache_list>},
     {"identity.list", serve_no_args<&ControlApi::identity_list>},
+    {"policy.get", serve_no_args<&ControlApi::policy_get>},
     {"neighbor.list", serve_no_args<&ControlApi::neighbor_list>},
     {"service.list", serve_no_args<&ControlApi::service_list>},
     {"service.maglev", service_maglev},

@@ -37,6 +37,8 @@ public:
     virtual Json ipcache_list() = 0;
     /// "identity.list": reserved identities and those of the local endpoints' label sets.
     virtual Json identity_list() = 0;
+    /// "policy.get": the network policies in force and what each local endpoint enforces (docs/policy.md).
+    virtual Json policy_get() { return Json{{"revision", 0}, {"policies", Json::array()}, {"endpoints", Json::array()}}; }
     /// "neighbor.list": the uplink neighbour (ARP) cache.
     virtual Json neighbor_list() = 0;
     /// "service.list": every frontend with its type, scopes and backends.

@@ -396,8 +396,9 @@ void read_endpoints(const Mapping& top, Config& c) {
         return;
     for (const Field& item : items(*list, "a list of endpoints, like [{id: default/web-1, ip: 10.200.0.11, netns: pl-web-1}]")) {
         const Mapping m(item, {"id", "ip", "mac", "netns", "ifname", "labels", "host_ports", "vhost_socket",
-                               "memif_socket", "memif_role", "memif_zero_copy"});
+                               "memif_socket", "memif_role", "memif_zero_copy", "named_ports"});
         EndpointConfig ep = read_endpoint(m);
+        read_named_ports(m, ep);
         read_host_ports(m, ep, c);
         if (auto p = endpoint_problem(ep, c)) {
             auto f = m.get(p->field);
@@ -450,7 +451,7 @@ Config read_config(const YAML::Node& root) {
                                         "neighbor", "host", "ports", "endpoints", "tables", "api",
                                         "loadbalancer", "conntrack", "masquerade", "services", "metrics", "source",
                                         "observe", "bgp", "lb_ipam", "restart", "cluster",
-                                        "max_connected_clusters", "clustermesh", "health"});
+                                        "max_connected_clusters", "clustermesh", "health", "policies"});
     const Mapping node = top.section("node", {"name", "ip", "labels"});
     node.read("name", c.node_name, as_node_name);
     node.read("labels", c.node_labels, as_labels);
@@ -497,6 +498,7 @@ Config read_config(const YAML::Node& root) {
     restart.read("checkpoint_interval_s", c.restart.checkpoint_interval_s, as_uint<uint32_t>(0, 86400));
     read_clustermesh(top, c);
     read_health(top, c);
+    read_policies(top, c);
     return c;
 }
 

@@ -13,6 +13,7 @@
 #include "control/config/clustermesh_config.h"
 #include "control/config/health_config.h"
 #include "control/config/lb_ipam_config.h"
+#include "control/config/policy_config.h"
 #include "control/config/service_config.h"
 
 namespace podlane {
@@ -66,6 +67,7 @@ struct EndpointConfig {
     std::string ifname = "eth0";               ///< interface name inside the pod
     std::map<std::string, std::string> labels; ///< e.g. app=web
     std::vector<HostPortConfig> host_ports;    ///< hostPort mappings on the node IP
+    std::map<std::string, std::pair<uint8_t, uint16_t>> named_ports; ///< containerPort names -> (protocol, port), for policies' named ports
     std::string vhost_socket;                  ///< non-empty: served over vhost-user at this path, not a TAP
     std::string memif_socket;                  ///< non-empty: attached over memif on this socket, not a TAP
     MemifRole memif_role = MemifRole::Server;  ///< server: podlaned listens; client: it connects to the pod
@@ -241,6 +243,7 @@ struct Config {
     ClusterInfoConfig cluster;              ///< this cluster's name and id (Cilium's --cluster-name/--cluster-id)
     ClusterMeshConfig clustermesh;          ///< remote clusters and where this cluster exports (docs/clustermesh.md)
     HealthConfig health;                    ///< node health probing (docs/health.md)
+    std::vector<PolicyConfig> policies;     ///< network policies (docs/policy.md)
 };
 
 /// Parses and validates YAML text. Errors name the key path, the value and
@@ -255,6 +258,11 @@ Result<Config> load_config_file(const std::string& path);
 /// Refuses host_ports on a node without an uplink: they are served only on
 /// node.ip through the uplink, so they would be silently unreachable.
 Result<void> validate_endpoint(const EndpointConfig& ep, const Config& config, const std::string& where);
+
+/// Parses one NetworkPolicy/CiliumNetworkPolicy object, or a list of them,
+/// from YAML or JSON text (etcd values, Kubernetes API objects); errors
+/// name the key, like config errors.
+Result<std::vector<PolicyConfig>> parse_policy_objects(const std::string& text, const std::string& source_name);
 
 /// The default configuration text, embedded from configs/podlane.yaml at build time.
 extern const char* const kEmbeddedDefaultConfig;

@@ -197,6 +197,12 @@ void read_lb_ipam(const Mapping& top, Config& c);
 
 /// The health section (config_health.cpp).
 void read_health(const Mapping& top, Config& c);
+/// The policies section (config_policies.cpp).
+void read_policies(const Mapping& top, Config& c);
+/// An endpoint's named_ports: {http: 8080, dns: 53/UDP}.
+void read_named_ports(const Mapping& endpoint, EndpointConfig& ep);
+/// One NetworkPolicy or CiliumNetworkPolicy object.
+PolicyConfig read_policy_object(const Field& obj);
 
 /// The source section (config_source.cpp).
 void read_source(const Mapping& top, SourceConfig& s);

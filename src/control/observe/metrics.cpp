@@ -115,6 +115,20 @@ MetricFamily drops_family(const MetricsSnapshot& s) {
     return f;
 }
 
+MetricFamily policy_family(const MetricsSnapshot& s) {
+    MetricFamily f = family("podlane_policy_verdicts_total",
+                            "New flows checked against network policy at a local endpoint, summed over the workers, "
+                            "by direction (ingress, egress) and action (allowed, denied).",
+                            MetricType::Counter);
+    for (size_t k = 0; k < 4; ++k) {
+        uint64_t n = 0;
+        for (const WorkerSample& w : s.workers)
+            n += w.policy_verdicts[k];
+        add(f, static_cast<double>(n), {{"direction", k / 2 == 0 ? "ingress" : "egress"}, {"action", k % 2 ? "allowed" : "denied"}});
+    }
+    return f;
+}
+
 MetricFamily stages_family(const MetricsSnapshot& s) {
     std::string help = "Packets per worker and pipeline stage: kind=in entered it, translated were rewritten by it "
                        "and passed on, finished got their verdict there (dropped, answered or delivered). Stages:";
@@ -197,6 +211,7 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
         out.push_back(counter(d.name, d.help, static_cast<double>(n)));
     }
     out.push_back(drops_family(s));
+    out.push_back(policy_family(s));
     out.push_back(stages_family(s));
     MetricFamily worker_rx = family("podlane_worker_rx_packets_total", "Packets received, by worker.", MetricType::Counter);
     MetricFamily worker_idle = family("podlane_worker_idle_sleeps_total", "Back-off sleeps after empty polls, by worker.",

@@ -37,6 +37,7 @@ struct WorkerSample {
     double busy_seconds = 0; ///< busy_cycles / TSC hz
     std::array<uint64_t, kDropReasonCount> drops{}; ///< by DropReason
     std::array<StageSample, kStageCount> stages{};  ///< by Stage
+    std::array<uint64_t, 4> policy_verdicts{};      ///< new flows checked by policy: [direction * 2 + allowed]
 };
 
 /// One port's statistics (rte_eth_stats), by its operator-facing name.

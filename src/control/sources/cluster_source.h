@@ -57,6 +57,8 @@ struct ClusterDelta {
     /// `replace`, the whole set.
     std::vector<std::pair<std::string, std::vector<Ipv4Addr>>> upsert_lb_records;
     std::vector<std::string> delete_lb_records;
+    bool has_policies = false;                   ///< the delta carries the whole set of network policies
+    std::vector<PolicyConfig> policies;          ///< with has_policies: every policy (replaces the set)
     /// When the source received the event that caused this delta (for the
     /// update-latency histogram); default: when the delta was made.
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
@@ -64,7 +66,7 @@ struct ClusterDelta {
     bool empty() const noexcept {
         return !replace && upsert_nodes.empty() && delete_nodes.empty() && upsert_services.empty() &&
                delete_services.empty() && upsert_endpoints.empty() && delete_endpoints.empty() && !bgp_instances &&
-               !lb_ipam && upsert_lb_records.empty() && delete_lb_records.empty();
+               !lb_ipam && upsert_lb_records.empty() && delete_lb_records.empty() && !has_policies;
     }
 };
 

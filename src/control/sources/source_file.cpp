@@ -111,6 +111,8 @@ struct FileSource::Impl {
         // BIRD (no session reset unless a peer's settings changed) and runs LB IPAM.
         d.bgp_instances = std::move(cfg->bgp.instances);
         d.lb_ipam = std::move(cfg->lb_ipam);
+        d.has_policies = true;
+        d.policies = std::move(cfg->policies);
         d.received = received;
         status.state = SourceState::Synced;
         status.revision = std::to_string(last.mtime.tv_sec) + "." + std::to_string(last.mtime.tv_nsec / 1000000);

@@ -17,6 +17,8 @@ std::unique_ptr<Snapshot> build_snapshot(const SnapshotInputs& in) {
     s->gateway_ip = in.gateway_ip;
     s->gateway_mac = in.gateway_mac;
     s->lb = in.lb ? in.lb : std::make_shared<const LbTables>();
+    if (in.policy)
+        s->policy = in.policy;
 
     std::vector<Ipv4Addr> ips;
     std::vector<PortQueues> ports = in.plain_ports;

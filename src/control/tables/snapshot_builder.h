@@ -62,6 +62,7 @@ struct SnapshotInputs {
     std::vector<PortQueues> plain_ports; ///< ports with no endpoint (static devargs ports)
     std::optional<UplinkInput> uplink;
     std::shared_ptr<const LbTables> lb;  ///< compiled services (shared, not copied); null: none
+    std::shared_ptr<const PolicyTables> policy; ///< compiled network policy (shared); null: none
     uint32_t workers = 1;
 };
 

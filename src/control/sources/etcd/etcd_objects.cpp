@@ -37,7 +37,28 @@ EtcdObjects::EtcdObjects(Config node_config, std::string prefix)
     config_.services.clear();
 }
 
+bool EtcdObjects::add_network_policy(const EtcdKv& kv, bool deleted, std::vector<std::string>& errors) {
+    if (deleted)
+        return policies_.erase(kv.key) > 0;
+    auto parsed = parse_policy_objects(kv.value, "etcd " + kv.key);
+    if (!parsed || parsed->size() != 1) {
+        errors.push_back(parsed ? "etcd " + kv.key + ": one policy object a key" : parsed.error().message);
+        return false;
+    }
+    policies_[kv.key] = std::move((*parsed)[0]);
+    return true;
+}
+
 void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors) {
+    if (kv.key.rfind(keys_.policies(), 0) == 0) {
+        if (add_network_policy(kv, deleted, errors)) {
+            d.has_policies = true;
+            d.policies.clear();
+            for (const auto& [key, p] : policies_)
+                d.policies.push_back(p);
+        }
+        return;
+    }
     if (kv.key.rfind(keys_.cilium(), 0) == 0) {
         const std::string rest = kv.key.substr(keys_.cilium().size());
         const size_t slash = rest.find('/');
@@ -123,7 +144,7 @@ void EtcdObjects::add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vect
     }
 }
 
-void EtcdObjects::add_policy(ClusterDelta& d, std::vector<std::string>& errors) const {
+void EtcdObjects::add_cilium_settings(ClusterDelta& d, std::vector<std::string>& errors) const {
     CiliumPolicy policy = convert_cilium_objects(
         cilium_, CiliumNodeFacts{.name = config_.node_name, .ip = config_.node_ip, .labels = config_.node_labels});
     add_file_policy(config_, policy);
@@ -137,10 +158,15 @@ ClusterDelta EtcdObjects::load(const std::vector<EtcdKv>& kvs, std::vector<std::
     ClusterDelta d;
     d.replace = true;
     cilium_ = CiliumObjects{};
+    policies_.clear();
     for (const EtcdKv& kv : kvs)
         add(kv, false, d, errors);
-    add_policy(d, errors);
+    add_cilium_settings(d, errors);
     cilium_changed_ = false;
+    d.has_policies = true; // a full listing: the set, possibly empty
+    d.policies.clear();
+    for (const auto& [key, p] : policies_)
+        d.policies.push_back(p);
     return d;
 }
 
@@ -156,7 +182,7 @@ ClusterDelta EtcdObjects::apply(const std::vector<EtcdWatchEvent>& events, std::
         if (last[events[i].kv.key] == i)
             add(events[i].kv, events[i].deleted, d, errors);
     if (cilium_changed_)
-        add_policy(d, errors);
+        add_cilium_settings(d, errors);
     cilium_changed_ = false;
     return d;
 }

@@ -10,8 +10,11 @@
 //                                        CiliumLoadBalancerIPPool: cilium/cilium_policy.h)
 //   <prefix>lbipam/services/<ns>/<name>  LB IPAM's record of a service's addresses:
 //                                        {"ips": [...]}, created by the first node to assign
+//   <prefix>policies/<anything>          a NetworkPolicy or CiliumNetworkPolicy object
+//                                        (YAML or JSON, as kubectl shows it; docs/policy.md)
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,7 @@ struct EtcdKeys {
     std::string services() const { return prefix + "services/"; }
     std::string blocks() const { return prefix + "ipam/blocks/"; }
     std::string endpoints() const { return prefix + "endpoints/"; }
+    std::string policies() const { return prefix + "policies/"; }
     std::string endpoint(const std::string& name) const { return endpoints() + name; }
     std::string node(const std::string& name) const { return nodes() + name; }
     std::string service(const std::string& name) const { return services() + name; }
@@ -68,11 +72,16 @@ private:
     /// Adds the object of one key to `d` (upsert, or delete when `deleted`).
     void add(const EtcdKv& kv, bool deleted, ClusterDelta& d, std::vector<std::string>& errors);
     /// Sets the delta's BGP instances and pools from cilium_ and the config file.
-    void add_policy(ClusterDelta& d, std::vector<std::string>& errors) const;
+    void add_cilium_settings(ClusterDelta& d, std::vector<std::string>& errors) const;
+    /// A policy key's upsert or delete into policies_; true if it changed the set.
+    bool add_network_policy(const EtcdKv& kv, bool deleted, std::vector<std::string>& errors);
     Config config_;
     EtcdKeys keys_;
     CiliumObjects cilium_;
     bool cilium_changed_ = false;
+    /// The policies seen so far, by key: every delta that touches one carries
+    /// the whole set (ClusterDelta::policies). Only the source's thread uses it.
+    std::map<std::string, PolicyConfig> policies_;
 };
 
 } // namespace podlane
