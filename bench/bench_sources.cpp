@@ -126,7 +126,7 @@ struct Times {
 };
 
 /// Decodes every message and makes its delta, as the etcd source's watch thread does.
-__attribute__((noinline)) Times decode_all(const std::vector<std::string>& messages, const EtcdObjects& objects) {
+__attribute__((noinline)) Times decode_all(const std::vector<std::string>& messages, EtcdObjects& objects) {
     Times t;
     for (const std::string& text : messages) {
         const auto t0 = Clock::now();
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
     }
     if (!o.k8s_dir.empty())
         return run_k8s(o, *cfg);
-    const EtcdObjects objects(*cfg, "/podlane/");
+    EtcdObjects objects(*cfg, "/podlane/");
     const std::vector<std::string> messages = watch_messages(o);
     size_t bytes = 0;
     for (const std::string& m : messages)

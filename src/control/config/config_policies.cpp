@@ -377,37 +377,6 @@ void read_policies(const Mapping& top, Config& c) {
 
 namespace podlane {
 
-bool LabelSelector::matches(const std::map<std::string, std::string>& labels) const {
-    for (const auto& [k, v] : match_labels) {
-        auto it = labels.find(k);
-        if (it == labels.end() || it->second != v)
-            return false;
-    }
-    for (const SelectorRequirement& r : match_expressions) {
-        auto it = labels.find(r.key);
-        const bool has = it != labels.end();
-        const bool in = has && std::find(r.values.begin(), r.values.end(), it->second) != r.values.end();
-        switch (r.op) {
-        case SelectorRequirement::Op::In:
-            if (!in)
-                return false;
-            break;
-        case SelectorRequirement::Op::NotIn:
-            if (in)
-                return false;
-            break;
-        case SelectorRequirement::Op::Exists:
-            if (!has)
-                return false;
-            break;
-        case SelectorRequirement::Op::DoesNotExist:
-            if (has)
-                return false;
-            break;
-        }
-    }
-    return true;
-}
 
 Result<std::vector<PolicyConfig>> parse_policy_objects(const std::string& text, const std::string& source_name) {
     try {

@@ -12,27 +12,13 @@
 #include <vector>
 
 #include "common/net_types.h"
+#include "control/config/label_selector.h"
 
 namespace podlane {
 
-/// A label selector requirement (matchExpressions).
-struct SelectorRequirement {
-    enum class Op { In, NotIn, Exists, DoesNotExist };
-    std::string key;
-    Op op = Op::In;
-    std::vector<std::string> values;
-
-    friend bool operator==(const SelectorRequirement&, const SelectorRequirement&) = default;
-};
-
-/// A Kubernetes label selector; the empty selector selects everything.
-struct LabelSelector {
-    std::map<std::string, std::string> match_labels;
-    std::vector<SelectorRequirement> match_expressions;
-
-    bool matches(const std::map<std::string, std::string>& labels) const;
-    friend bool operator==(const LabelSelector&, const LabelSelector&) = default;
-};
+/// Policies select pods and namespaces with the Kubernetes label selector
+/// that BGP and LB IPAM use (label_selector.h).
+using SelectorRequirement = LabelRequirement;
 
 /// A port (or range) a rule allows: protocol 0 = any (Cilium's ANY), port 0
 /// = every port; a named port is resolved against the destination pod.

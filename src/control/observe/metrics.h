@@ -71,6 +71,8 @@ struct MeshClusterSample {
     std::string cluster;
     bool ready = false;
     uint64_t nodes = 0, endpoints = 0, identities = 0, services = 0, refused = 0, reconnects = 0;
+};
+
 /// One LB IPAM pool (podlane_lbipam_*), as `podlane lb-ipam pools` shows it.
 struct LbIpamPoolSample {
     std::string pool;

@@ -188,6 +188,8 @@ void read_mesh_annotations(const Json& meta, ServiceConfig& svc) {
     svc.shared = value("service.cilium.io/shared") != "false";
     const std::string affinity = value("service.cilium.io/affinity");
     svc.mesh_affinity = affinity == "local" ? MeshAffinity::Local : affinity == "remote" ? MeshAffinity::Remote : MeshAffinity::None;
+}
+
 /// What a LoadBalancer service asks of LB IPAM: the annotations
 /// lbipam.cilium.io/ips (comma-separated) and lbipam.cilium.io/sharing-key,
 /// and spec.loadBalancerIP (deprecated in Kubernetes, a request to Cilium).
