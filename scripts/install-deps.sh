@@ -25,6 +25,9 @@ PACKAGES=(
   # the install test checks podlaned's unit with systemd-analyze verify;
   # deploy/kubernetes manifests are parsed with PyYAML
   systemd python3-yaml
+  # fuzzing (scripts/fuzz.sh, docs/fuzzing.md): clang 14 with libFuzzer and
+  # its sanitizer runtimes; the replay tests take FuzzedDataProvider.h from it
+  clang libclang-rt-14-dev libclang-common-14-dev
   # benchmarks: callgrind, and the peers of bench/compare.sh (OVS-DPDK) and its plot
   valgrind openvswitch-switch-dpdk gnuplot-nox
   # the kernel arm of bench/compare.sh: kube-proxy-style rules in namespaces
