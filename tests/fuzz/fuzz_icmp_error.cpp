@@ -46,10 +46,13 @@ std::vector<uint8_t> icmp_error(const MacAddr& from_mac, const MacAddr& to_mac, 
     return f;
 }
 
+/// Recomputes the IPv4 header checksum (when the changed header length still
+/// fits the frame) and the ICMP checksum.
 void fix_checksums(std::vector<uint8_t>& f) {
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(f.data() + sizeof(rte_ether_hdr));
     ip->hdr_checksum = 0;
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    if (rte_ipv4_hdr_len(ip) >= sizeof(rte_ipv4_hdr) && sizeof(rte_ether_hdr) + rte_ipv4_hdr_len(ip) <= f.size())
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
     auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
     icmp->icmp_cksum = 0;
     const size_t len = f.size() - sizeof(rte_ether_hdr) - sizeof(rte_ipv4_hdr);
