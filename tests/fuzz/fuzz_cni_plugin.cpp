@@ -32,16 +32,19 @@ using Json = nlohmann::json;
 namespace {
 
 const std::string& scratch_dir() {
-    static const std::string dir = [] {
-        std::string d = std::filesystem::temp_directory_path() / ("podlane-fuzz-cni-" + std::to_string(getpid()));
-        std::filesystem::create_directories(d);
+    // Never destroyed: the atexit handler below runs after static destructors
+    // registered later would have (a static std::string here was used after free).
+    static const std::string* dir = [] {
+        auto* d = new std::string(std::filesystem::temp_directory_path() /
+                                  ("podlane-fuzz-cni-" + std::to_string(getpid())));
+        std::filesystem::create_directories(*d);
         std::atexit([] {
             std::error_code ignored;
             std::filesystem::remove_all(scratch_dir(), ignored);
         });
         return d;
     }();
-    return dir;
+    return *dir;
 }
 
 [[noreturn]] void broken(const char* what, const std::string& out) {
