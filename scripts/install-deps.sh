@@ -28,6 +28,9 @@ PACKAGES=(
   # the dashboard test: a real Prometheus server scraping the lab's podlaned
   # (integration-dashboard, configs/prometheus/)
   prometheus
+  # fuzzing (scripts/fuzz.sh, docs/fuzzing.md): clang 14 with libFuzzer and
+  # its sanitizer runtimes; the replay tests take FuzzedDataProvider.h from it
+  clang libclang-rt-14-dev libclang-common-14-dev
   # benchmarks: callgrind, and the peers of bench/compare.sh (OVS-DPDK) and its plot
   valgrind openvswitch-switch-dpdk gnuplot-nox
   # the kernel arm of bench/compare.sh: kube-proxy-style rules in namespaces

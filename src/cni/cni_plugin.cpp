@@ -145,8 +145,14 @@ std::string version_of(const std::string& stdin_text) {
     return version_json()["cniVersion"].get<std::string>();
 }
 
+/// What the plugin prints. An error message may quote an environment
+/// variable or a config value byte for byte; bytes that are not UTF-8 are
+/// printed as U+FFFD instead of making dump() throw (and the plugin abort
+/// without printing anything: found by fuzzing, tests/fuzz/regressions/cni_plugin).
+std::string printed(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
+
 PluginOutput failed(const CniError& e, const std::string& version) {
-    return PluginOutput{error_json(e, version).dump(2) + "\n", 1};
+    return PluginOutput{printed(error_json(e, version)), 1};
 }
 
 } // namespace
@@ -156,7 +162,7 @@ PluginOutput run_plugin(const Getenv& getenv, const std::string& stdin_text, con
     if (!env)
         return failed(env.error(), version_of(stdin_text));
     if (env->command == "VERSION")
-        return PluginOutput{version_json().dump(2) + "\n", 0};
+        return PluginOutput{printed(version_json()), 0};
     auto conf = parse_netconf(stdin_text, env->command);
     if (!conf)
         return failed(conf.error(), version_of(stdin_text));
@@ -167,7 +173,7 @@ PluginOutput run_plugin(const Getenv& getenv, const std::string& stdin_text, con
                                             : cmd_status(*conf, agent);
     if (!out)
         return failed(out.error(), conf->cni_version);
-    return PluginOutput{out->is_null() ? "" : out->dump(2) + "\n", 0};
+    return PluginOutput{out->is_null() ? "" : printed(*out), 0};
 }
 
 } // namespace podlane::cni

@@ -272,7 +272,9 @@ bool Conntrack::rebind(CtHit& hit, const CtTuple& orig, const CtXlate& fwd, uint
 
 uint32_t Conntrack::expire(uint32_t now_s) {
     struct Dead {
-        CtTuple key;
+        // rte_hash_crc reads the key as 8-byte words: keep it 8-byte aligned
+        // (in a 20-byte struct it was not: UBSan, found by tests/fuzz).
+        alignas(8) CtTuple key;
         uint32_t idx;
     };
     std::vector<Dead> dead;

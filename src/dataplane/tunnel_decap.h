@@ -3,7 +3,9 @@
 // headers; a Geneve dispatch's DSR option (Cilium's) is read on the way.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -35,16 +37,21 @@ struct Decap {
     rte_be16_t dsr_port = 0; ///< and port
 };
 
-/// Finds Cilium's DSR option among `len` bytes of Geneve options.
+/// Finds Cilium's DSR option among `len` bytes of Geneve options. Options
+/// sit at any 2-byte boundary of the frame, so they are copied out, not cast
+/// (a GeneveDsrOpt* there is misaligned: UBSan, found by tests/fuzz).
 inline void geneve_find_dsr(const uint8_t* opts, uint32_t len, Decap& d) noexcept {
     for (uint32_t off = 0; off + 4 <= len;) {
-        const auto* o = reinterpret_cast<const GeneveDsrOpt*>(opts + off);
-        const uint32_t data = uint32_t{o->length & 0x1fu} * 4;
+        const uint8_t* o = opts + off;
+        const uint32_t data = uint32_t{o[offsetof(GeneveDsrOpt, length)] & 0x1fu} * 4;
         if (off + 4 + data > len)
             return;
-        if (o->opt_class == RTE_BE16(kGeneveOptClassCilium) && o->type == kGeneveOptTypeDsr4 && data >= 8) {
-            d.dsr_addr = o->addr;
-            d.dsr_port = o->port;
+        rte_be16_t opt_class;
+        std::memcpy(&opt_class, o + offsetof(GeneveDsrOpt, opt_class), sizeof opt_class);
+        if (opt_class == RTE_BE16(kGeneveOptClassCilium) && o[offsetof(GeneveDsrOpt, type)] == kGeneveOptTypeDsr4 &&
+            data >= 8) {
+            std::memcpy(&d.dsr_addr, o + offsetof(GeneveDsrOpt, addr), sizeof d.dsr_addr);
+            std::memcpy(&d.dsr_port, o + offsetof(GeneveDsrOpt, port), sizeof d.dsr_port);
             return;
         }
         off += 4 + data;

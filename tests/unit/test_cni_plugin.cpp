@@ -164,6 +164,8 @@ TEST_CASE("cni: invalid environments are code 4 and never reach podlaned", "[cni
                           Case{"CNI_COMMAND", "ATTACH", "is not ADD, DEL, CHECK"},
                           Case{"CNI_CONTAINERID", nullptr, "CNI_CONTAINERID is not set"},
                           Case{"CNI_CONTAINERID", "-bad/id", "is not valid"},
+                          // not UTF-8: the error still prints as JSON (found by tests/fuzz)
+                          Case{"CNI_CONTAINERID", "c0ffee\xff", "is not valid"},
                           Case{"CNI_IFNAME", "a-very-long-ifname0", "is not valid"},
                           Case{"CNI_IFNAME", nullptr, "CNI_IFNAME is not set"},
                           Case{"CNI_NETNS", nullptr, "CNI_NETNS is not set"},
