@@ -43,14 +43,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (message.is_discarded())
         return 0;
     std::vector<std::string> errors;
+    EtcdObjects fresh = objects(); // apply keeps what it has seen: a copy per input keeps runs independent
     if (data[0] & 1) {
         auto range = parse_range_response(message);
         if (range)
-            (void)objects().load(range->kvs, errors);
+            (void)fresh.load(range->kvs, errors);
     } else {
         auto watch = parse_watch_message(message);
         if (watch)
-            (void)objects().apply(watch->events, errors);
+            (void)fresh.apply(watch->events, errors);
     }
     return 0;
 }
