@@ -265,7 +265,7 @@ TEST_CASE("api: unknown command is an error", "[api]") {
 TEST_CASE("api: the unknown-command error lists every command of the dispatch table", "[api]") {
     ServerFixture f;
     const std::string error = error_of(f.call("frobnicate"));
-    const std::string listed = "status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list, identity.list, "
+    const std::string listed = "status, endpoint.list, endpoint.add, endpoint.delete, stats, ipcache.list, identity.list, policy.get, "
                                "neighbor.list, service.list, service.maglev, service.update, service.delete, ct.list, "
                                "nat.list, flow.list, capture.start, capture.status, capture.stop, bgp.peers, bgp.routes, lbipam.pools, clustermesh.status, "
                                "health.status, "
