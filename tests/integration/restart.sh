@@ -15,7 +15,8 @@
 #      both ways with no reset, each kept its backend and its masquerade
 #      port, the affinity client keeps its backend, `podlane ct list` shows
 #      the same flows, the pod's eth0 is the same interface (ifindex, address,
-#      routes untouched), status says what was restored; the forwarding gap
+#      routes untouched), status and the podlane_restart_* metrics say what was
+#      restored, the old podlaned logs where its stop took time; the forwarding gap
 #      (ping every 5 ms from n1p1 to n2p1) is logged;
 #   2. SIGKILL: the pods' interfaces still exist with their addresses; the new
 #      podlaned reports the crash and what was lost; a new connection works
@@ -125,8 +126,19 @@ wait_api() { for _ in $(seq 300); do cli status >/dev/null 2>&1 && return 0; sle
 stop_node1() { # SIGNAL
   local pid; pid=$(cat "$RUN/node1.pid")
   kill "-$1" "$pid"
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+  # Gone or a zombie: a podlaned the lab started was reparented to PID 1,
+  # which may reap it a second later; systemd, its parent, would see the
+  # exit at once. The next podlaned starts as soon as this one has exited.
+  for _ in $(seq 1000); do
+    case $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$pid/status" 2>/dev/null) in "" | Z) return 0 ;; esac
+    sleep 0.01
+  done
   pl_fail "podlaned of node1 did not exit within 10 s of SIG$1"
+}
+# metric_is NAME VALUE: node 1's Prometheus endpoint (default 127.0.0.1:9962) shows NAME (with its labels) = VALUE
+metric_is() {
+  local got; got=$(ip netns exec "${P}node1" curl -sf --max-time 5 http://127.0.0.1:9962/metrics | awk -v n="$1" '$1 == n { print $2 }')
+  [ "$got" = "$2" ] || pl_fail "metrics: $1 is '${got}', expected $2"
 }
 new_conn_ok() { ip netns exec "${P}n1p2" "$PY" -c "
 import socket; s = socket.create_connection(('$SVC_IP', 7000), timeout=1); s.settimeout(1)
@@ -160,6 +172,8 @@ kill -INT "$PING"; wait "$PING" 2>/dev/null || true
 GAP_MS=$(awk -F'[][]' '/bytes from/ { t = $2; if (p != "" && (t - p) * 1000 > g) g = (t - p) * 1000; p = t } END { printf "%.0f", g }' "$PL_TMP/ping.log")
 pl_log "graceful restart: old podlaned exited $(awk "BEGIN{printf \"%.0f\", ($T1-$T0)*1000}") ms after SIGTERM, new API up $(awk "BEGIN{printf \"%.0f\", ($T2-$T1)*1000}") ms later; longest gap between ping replies (every 5 ms): ${GAP_MS} ms"
 echo "$GAP_MS" > "$PL_TMP/gap_ms"
+pl_log "old podlaned's $(grep -o 'stopped in .*' "$RUN/node1.log" | tail -n 1)"
+pl_log "new podlaned's $(grep -o 'started in .*' "$RUN/node1.log" | tail -n 1)"
 grep -q "restart state: .* written to" "$RUN/node1.log" || pl_fail "the stopping podlaned did not say it wrote its restart state"
 
 R2=$(round)
@@ -173,6 +187,10 @@ ST=$(cli status -o json | jq '.restart')
 [ "$(jq -r .restored_from <<< "$ST")" = graceful-stop ] || pl_fail "status restart: $ST"
 [ "$(jq -r .flows_restored <<< "$ST")" -ge $((LONG_SVC + LONG_EXT)) ] || pl_fail "status restart: $ST"
 [ "$(jq -r .pods_adopted <<< "$ST")" = 2 ] || pl_fail "status restart: pods not re-adopted: $ST"
+metric_is 'podlane_restart_info{restored_from="graceful-stop",previous_crashed="false"}' 1
+metric_is podlane_restart_flows_restored_total "$(jq -r .flows_restored <<< "$ST")"
+metric_is podlane_restart_flows_lost_total 0
+metric_is podlane_restart_pods_adopted_total 2
 pass "graceful restart: every connection answered with its backend and masquerade port, affinity kept, ct list the same, pods' eth0 untouched; $(jq -c '{flows_restored, affinity_restored, neighbors_restored, pods_adopted, restore_ms}' <<< "$ST")"
 
 # ---- 2. SIGKILL ----
@@ -194,6 +212,9 @@ ST=$(cli status -o json | jq '.restart')
 [ "$(jq -r .previous_crashed <<< "$ST")" = true ] || pl_fail "status does not report the crash: $ST"
 [ "$(jq -r .previous_flows <<< "$ST")" -gt 0 ] || pl_fail "status does not count the crashed podlaned's flows: $ST"
 grep -q "did not stop cleanly: it tracked" "$RUN/node1.log" || pl_fail "the log does not report what the crash lost"
+metric_is 'podlane_restart_info{restored_from="checkpoint",previous_crashed="true"}' 1
+metric_is podlane_restart_flows_lost_total "$(jq -r .flows_lost <<< "$ST")"
+metric_is podlane_restart_flows_restored_total "$(jq -r .flows_restored <<< "$ST")"
 R3=$(round)
 pl_log "after SIGKILL: $(errors "$R3" | wc -l) of $((LONG_SVC + LONG_EXT + 10)) exchanges failed (flows since the last checkpoint are lost)"
 pass "SIGKILL: pods kept eth0 and addresses, a new connection in ${NEW_MS} ms after the API answered; $(jq -c '{restored_from, previous_flows, flows_restored, flows_lost, state_age_ms}' <<< "$ST")"
@@ -207,6 +228,7 @@ refused() { # WHAT EXPECTED-TEXT; the state file was tampered with
   jq -r .error <<< "$ST" | grep -q "$2" || pl_fail "$1 state file: expected \"$2\" in: $(jq -r .error <<< "$ST")"
   grep -q "$2" "$RUN/node1.log" || pl_fail "$1 state file: the log does not say \"$2\""
   new_conn_ok || pl_fail "no new connection after refusing a $1 state file"
+  metric_is podlane_restart_state_refused_total 1
   pass "$1 state file refused: $(jq -r .error <<< "$ST")"
 }
 STATE=$RUN/node1.sock.restart-state

@@ -206,3 +206,33 @@ TEST_CASE("format: status shows the metrics address", "[metrics]") {
     CHECK_THAT(format_status({{"metrics", "off"}}), Contains("\nMetrics:              off\n"));
     CHECK_THAT(format_status(Json::object()), Contains("\nMetrics:              -\n"));
 }
+
+TEST_CASE("metrics: what a start restored from the restart state", "[metrics][restart]") {
+    auto m = Metrics::start(any_port());
+    REQUIRE(m.ok());
+    MetricsSnapshot s = fake_snapshot();
+    s.restart.restored_from = "checkpoint";
+    s.restart.previous_crashed = true;
+    s.restart.flows_restored = 70;
+    s.restart.flows_lost = 10;
+    s.restart.flows_backend_gone = 2;
+    s.restart.pods_adopted = 2;
+    s.restart.checkpoints = 3;
+    (*m)->update(s);
+    const std::string text = scrape((*m)->address());
+    CHECK_THAT(text, Contains("podlane_restart_info{restored_from=\"checkpoint\",previous_crashed=\"true\"} 1\n"));
+    CHECK_THAT(text, Contains("# TYPE podlane_restart_flows_restored_total counter\npodlane_restart_flows_restored_total 70\n"));
+    CHECK_THAT(text, Contains("podlane_restart_flows_lost_total 10\n"));
+    CHECK_THAT(text, Contains("podlane_restart_flows_dropped_total{reason=\"backend_gone\"} 2\n"));
+    CHECK_THAT(text, Contains("podlane_restart_flows_dropped_total{reason=\"expired\"} 0\n"));
+    CHECK_THAT(text, Contains("podlane_restart_state_refused_total 0\n"));
+    CHECK_THAT(text, Contains("podlane_restart_pods_adopted_total 2\n"));
+    CHECK_THAT(text, Contains("podlane_restart_checkpoints_total 3\n"));
+
+    s.restart = RestartSample{};
+    s.restart.restored_from = "refused";
+    (*m)->update(s);
+    const std::string refused = scrape((*m)->address());
+    CHECK_THAT(refused, Contains("podlane_restart_state_refused_total 1\n"));
+    CHECK_THAT(refused, Contains("podlane_restart_info{restored_from=\"refused\",previous_crashed=\"false\"} 1\n"));
+}

@@ -1,4 +1,5 @@
 #include "control/agent/agent.h"
+#include "control/agent/step_timeline.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -100,7 +101,11 @@ Result<void> Agent::check_workers_available() const {
     return {};
 }
 
-Result<void> Agent::start() {
+Result<void> Agent::start(StepTimeline* timeline) {
+    const auto mark = [timeline](const char* step) {
+        if (timeline != nullptr)
+            timeline->mark(step);
+    };
     const DataplaneConfig& dp = config_.dataplane;
     if (auto r = check_workers_available(); !r)
         return r;
@@ -118,9 +123,11 @@ Result<void> Agent::start() {
 
     qsbr_ = std::make_unique<Qsbr>(n_workers);
     tables_ = std::make_unique<RcuPublisher<Snapshot>>(qsbr_->get(), std::make_unique<Snapshot>());
+    mark("pool");
     if (auto r = start_services(); !r)
         return r;
     publish();
+    mark("services");
 
     if (auto r = start_uplink(); !r)
         return r;
@@ -130,6 +137,7 @@ Result<void> Agent::start() {
             return make_error("ports: " + pc.name + ": " + port.error().message);
         static_ports_.push_back(StaticPort{pc, *port});
     }
+    mark("uplink");
 
     counters_ = std::make_unique<WorkerCounters[]>(n_workers);
     if (auto r = start_observe(); !r)
@@ -152,8 +160,10 @@ Result<void> Agent::start() {
             .capture = &capture_taps_[w],
         };
     }
+    mark("observe");
     restore_restart_state(); // flows, affinity, neighbours a previous podlaned left
     publish(); // static ports, before the workers look
+    mark("restore");
     workers_started_tsc_ = rte_rdtsc();
     for (uint32_t w = 0; w < n_workers; ++w) {
         if (int ret = rte_eal_remote_launch(worker_main, &worker_ctx_[w], dp.worker_lcores[w]); ret != 0)
@@ -161,35 +171,47 @@ Result<void> Agent::start() {
                               ": " + rte_strerror(-ret));
     }
     workers_running_ = true;
+    mark("workers");
 
     for (size_t i = 0; i < config_.endpoints.size(); ++i) {
         if (auto r = endpoint_add(config_.endpoints[i]); !r)
             return make_error("endpoints[" + std::to_string(i) + "] (" + config_.endpoints[i].id +
                               "): " + r.error().message);
     }
+    mark("endpoints");
     if (auto r = start_bgp(); !r)
         return r;
     if (auto r = start_cni(); !r) // pods attached through CNI before a restart
         return r;
     start_health(); // a failure shows in status and health status; podlaned runs on
+    mark("bgp+cni+health");
     return {};
 }
 
-void Agent::stop() {
+void Agent::stop(StepTimeline* timeline) {
+    const auto mark = [timeline](const char* step) {
+        if (timeline != nullptr)
+            timeline->mark(step);
+    };
     stop_bgp(); // while the host path still carries its Cease to the peers
+    mark("bgp");
     stop_health();
+    mark("health");
     if (workers_running_) {
         stop_workers_.store(true);
         for (uint32_t lcore : config_.dataplane.worker_lcores)
             rte_eal_wait_lcore(lcore);
         workers_running_ = false;
+        mark("workers");
     }
     if (tables_)
         stop_capture_taps(); // a running capture's file is completed
+    mark("capture");
     if (tables_ && ct_ && workers_started_tsc_ != 0) {
         auto saved = save_restart_state("graceful-stop");
         if (!saved)
             std::fprintf(stderr, "podlaned: restart state: %s\n", saved.error().message.c_str());
+        mark("state");
     }
     const bool taps_left = std::any_of(endpoints_.begin(), endpoints_.end(), [](const auto& e) {
         return e.second.spec.vhost_socket.empty() && e.second.spec.memif_socket.empty();
@@ -208,6 +230,7 @@ void Agent::stop() {
             ports_->detach(uplink_->port.port_id);
         if (host_port_)
             ports_->detach(host_port_->port_id);
+        mark("ports");
     }
     host_port_.reset();
     endpoints_.clear();
@@ -218,6 +241,7 @@ void Agent::stop() {
     ct_.reset();
     affinity_.reset();
     frags_.reset();
+    mark("tables");
     if (control_tx_ != nullptr) { // probes no worker sent
         rte_mbuf* m;
         while (rte_ring_sc_dequeue(control_tx_, reinterpret_cast<void**>(&m)) == 0)
@@ -231,6 +255,7 @@ void Agent::stop() {
         rte_mempool_free(pool_);
         pool_ = nullptr;
     }
+    mark("rings");
 }
 
 void Agent::publish() {

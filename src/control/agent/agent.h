@@ -58,17 +58,21 @@ struct StaticPort {
     PortQueues port;
 };
 
+class StepTimeline;
+
 class Agent : public ControlApi {
 public:
     explicit Agent(Config config);
     ~Agent() override;
 
     /// Creates the pool, attaches static ports, launches the workers and
-    /// attaches the config's endpoints. EAL must be initialised.
-    Result<void> start();
+    /// attaches the config's endpoints. EAL must be initialised. Marks its
+    /// steps on `timeline` when given.
+    Result<void> start(StepTimeline* timeline = nullptr);
     /// Stops the workers and unplugs every port but the pods' TAPs, which
-    /// stay for the next podlaned (docs/restart.md). Idempotent.
-    void stop();
+    /// stay for the next podlaned (docs/restart.md). Idempotent. Marks its
+    /// steps on `timeline` when given.
+    void stop(StepTimeline* timeline = nullptr);
     /// True once stop() left pod TAPs open: the EAL must not be cleaned up
     /// (its bus cleanup would close them, setting a re-attached pod's
     /// interface down); the process's exit closes them.
@@ -250,6 +254,10 @@ private:
         uint64_t checkpoints = 0, checkpoint_failures = 0;
         double last_checkpoint_ms = 0;
         std::string last_checkpoint_error;
+        /// Flows the crashed predecessor tracked that were not restored.
+        uint64_t flows_lost() const {
+            return previous_crashed && previous_flows > flows_restored ? previous_flows - flows_restored : 0;
+        }
     };
     RestartReport restart_;
     bool left_pod_ports_ = false;
@@ -285,6 +293,7 @@ private:
     std::vector<std::pair<uint16_t, std::string>> named_ports() const;
     // Metrics (agent_metrics.cpp).
     MetricsSnapshot metrics_snapshot() const;
+    RestartSample restart_sample() const; // restart_ for podlane_restart_* (agent_metrics.cpp)
     void feed_metrics(bool now);
 
     Json source_status() const;

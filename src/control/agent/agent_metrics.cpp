@@ -92,12 +92,33 @@ MetricsSnapshot Agent::metrics_snapshot() const {
     s.publishes = publishes_;
     s.source_deltas = source_deltas_;
     s.coalesced_deltas = coalesced_;
+    s.restart = restart_sample();
     if (source_ != nullptr) {
         const SourceStatus st = source_->status();
         s.source_kind = st.kind;
         s.source_up = st.state == SourceState::Synced;
     }
     return s;
+}
+
+RestartSample Agent::restart_sample() const {
+    const RestartReport& r = restart_;
+    RestartSample out;
+    out.restored_from = r.source;
+    out.previous_crashed = r.previous_crashed;
+    out.flows_restored = r.flows_restored;
+    out.flows_lost = r.flows_lost();
+    out.flows_expired = r.flows_expired;
+    out.flows_frontend_gone = r.flows_frontend_gone;
+    out.flows_backend_gone = r.flows_backend_gone;
+    out.flows_table_full = r.flows_table_full;
+    out.affinity_restored = r.affinity_restored;
+    out.neighbors_restored = r.neighbors_restored;
+    out.pods_adopted = r.pods_adopted;
+    out.pods_recreated = r.pods_recreated;
+    out.checkpoints = r.checkpoints;
+    out.checkpoint_failures = r.checkpoint_failures;
+    return out;
 }
 
 void Agent::feed_metrics(bool now) {

@@ -243,7 +243,7 @@ void Agent::restart_tick() {
 
 Json Agent::restart_status() const {
     const RestartReport& r = restart_;
-    const uint64_t lost = r.previous_crashed && r.previous_flows > r.flows_restored ? r.previous_flows - r.flows_restored : 0;
+    const uint64_t lost = r.flows_lost();
     return Json{{"state_file", restart_state_path()},
                 {"restored_from", r.source},
                 {"error", r.error},

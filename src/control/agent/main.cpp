@@ -16,6 +16,7 @@
 #include "control/config/config.h"
 #include "control/agent/eal_args.h"
 #include "control/agent/final_report.h"
+#include "control/agent/step_timeline.h"
 #include "control/sources/etcd/source_etcd.h"
 #include "control/sources/k8s/k8s_node_cidr.h"
 #include "control/observe/metrics.h"
@@ -57,6 +58,8 @@ podlane::Result<std::unique_ptr<podlane::Metrics>> start_metrics(const podlane::
 
 int main(int argc, char** argv) {
     using namespace podlane;
+    StepTimeline start_timeline; // from main to the API's answering
+    start_timeline.begin();
     Options opt;
     std::vector<std::string> args(argv + 1, argv + argc);
     for (size_t i = 0; i < args.size(); ++i) {
@@ -129,6 +132,7 @@ int main(int argc, char** argv) {
                     cidr->str().c_str());
     }
 
+    start_timeline.mark("config");
     std::vector<std::string> eal = build_eal_args(config, argv[0]);
     std::vector<char*> eal_argv;
     for (auto& s : eal)
@@ -141,9 +145,11 @@ int main(int argc, char** argv) {
                      rte_strerror(rte_errno), joined.c_str());
         return 1;
     }
+    start_timeline.mark("eal");
 
     int exit_code = 0;
     bool left_pod_ports = false;
+    StepTimeline stop_timeline; // from the signal to the exit
     {
         boost::asio::io_context io;
         Agent agent(config);
@@ -153,7 +159,7 @@ int main(int argc, char** argv) {
         std::unique_ptr<ClusterMesh> mesh;
         if (config.clustermesh.enabled())
             mesh = std::make_unique<ClusterMesh>(config);
-        if (auto r = agent.start(); !r) {
+        if (auto r = agent.start(&start_timeline); !r) {
             std::fprintf(stderr, "podlaned: %s\n", r.error().message.c_str());
             exit_code = 1;
         } else if (auto r2 = api.start(); !r2) {
@@ -188,10 +194,13 @@ int main(int argc, char** argv) {
                         config.node_name.c_str(), config.dataplane.worker_lcores.size(),
                         config.endpoints.size(), config.api.socket.c_str(),
                         metrics ? ("on http://" + metrics->address() + "/metrics").c_str() : "off");
+            start_timeline.mark("api+metrics+source");
+            std::printf("podlaned: %s\n", start_timeline.summary("started").c_str());
             std::fflush(stdout);
 
             boost::asio::signal_set signals(io, SIGINT, SIGTERM);
             signals.async_wait([&](const boost::system::error_code&, int sig) {
+                stop_timeline.begin();
                 std::printf("podlaned: %s received, stopping\n", strsignal(sig));
                 io.stop();
             });
@@ -223,12 +232,18 @@ int main(int argc, char** argv) {
         if (mesh)
             mesh->stop();
         agent.attach_mesh(nullptr);
+        stop_timeline.mark("source+mesh");
         agent.attach_source(nullptr);
         agent.attach_metrics(nullptr);
+        // Before the workers stop: the exporter's stop waits for civetweb's
+        // listener to notice (its poll wakes every 2 s), while the pods'
+        // traffic still flows (docs/restart.md).
         metrics.reset();
+        stop_timeline.mark("metrics");
         api.stop();
+        stop_timeline.mark("api");
         Json final_stats = agent.stats();
-        agent.stop();
+        agent.stop(&stop_timeline);
         left_pod_ports = agent.left_pod_ports();
         print_final_report(final_stats, stdout);
     }
@@ -242,5 +257,9 @@ int main(int argc, char** argv) {
         rte_eal_cleanup();
     std::error_code ignored;
     std::filesystem::remove_all(runtime_dir, ignored);
+    stop_timeline.mark("eal");
+    if (const std::string s = stop_timeline.summary("stopped"); !s.empty())
+        std::printf("podlaned: %s\n", s.c_str());
+    std::fflush(stdout);
     return exit_code;
 }

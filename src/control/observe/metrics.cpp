@@ -360,6 +360,7 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s) {
         out.push_back(std::move(conflicting));
         out.push_back(std::move(disabled));
     }
+    append_restart_families(s.restart, out);
     return out;
 }
 

@@ -80,6 +80,20 @@ struct LbIpamPoolSample {
     bool conflicting = false, disabled = false;
 };
 
+/// What this podlaned restored from its predecessor at its start
+/// (docs/restart.md), and the checkpoints it has written since (podlane_restart_*).
+struct RestartSample {
+    std::string restored_from = "none"; ///< graceful-stop, checkpoint, none or refused
+    bool previous_crashed = false;      ///< the previous podlaned did not stop cleanly
+    uint64_t flows_restored = 0, flows_lost = 0;
+    uint64_t flows_expired = 0, flows_frontend_gone = 0, flows_backend_gone = 0, flows_table_full = 0;
+    uint64_t affinity_restored = 0, neighbors_restored = 0, pods_adopted = 0, pods_recreated = 0;
+    uint64_t checkpoints = 0, checkpoint_failures = 0;
+};
+
+/// Appends the podlane_restart_* families for `r` (metrics_restart.cpp).
+void append_restart_families(const RestartSample& r, std::vector<prometheus::MetricFamily>& out);
+
 /// Everything one metrics update carries, gathered by the control thread.
 struct MetricsSnapshot {
     bool dataplane_running = false;
@@ -107,6 +121,7 @@ struct MetricsSnapshot {
     std::string node_name;
     std::vector<NodeHealth> health;       ///< the last probe round
     std::vector<LbIpamPoolSample> lb_ipam_pools; ///< empty: LB IPAM is off (no pools)
+    RestartSample restart;
 };
 
 /// The metric families a scrape shows for `s`.
