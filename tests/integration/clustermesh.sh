@@ -92,10 +92,13 @@ for i in $(seq $N); do
   pl_wait_for "whoami in n${i}p1" 15 sh -c "ip netns exec ${P}n${i}p1 ss -Hltn 'sport = :8080' | grep -q LISTEN"
 done
 
-ready() { cli "$1" clustermesh status -o json | jq -e '.clusters[0].ready == true and .clusters[0].nodes == 2 and .clusters[0].endpoints == 2' >/dev/null; }
-for i in $(seq $N); do pl_wait_for "node$i: remote cluster ready with 2 nodes and 2 endpoints" 30 ready "$i"; done
+# Endpoints: each remote node's pod and its health endpoint (control/health,
+# the PodCIDR's last address with the reserved health identity, exported as
+# Cilium exports its health endpoints).
+ready() { cli "$1" clustermesh status -o json | jq -e '.clusters[0].ready == true and .clusters[0].nodes == 2 and .clusters[0].endpoints == 4' >/dev/null; }
+for i in $(seq $N); do pl_wait_for "node$i: remote cluster ready with 2 nodes and 4 endpoints (2 pods, 2 health endpoints)" 30 ready "$i"; done
 cli 1 clustermesh status | tee "$PL_TMP/cm.txt"
-grep -q "^east: ready, 2 nodes, 2 endpoints" "$PL_TMP/cm.txt" || pl_fail "node1: clustermesh status does not show east ready"
+grep -q "^east: ready, 2 nodes, 4 endpoints" "$PL_TMP/cm.txt" || pl_fail "node1: clustermesh status does not show east ready"
 cli 1 status | grep -q "^ClusterMesh: *1/1 remote clusters ready" || pl_fail "node1: no ClusterMesh: 1/1 line in status"
 cli 3 clustermesh status -o json | jq -e '.clusters[0].name == "west" and .clusters[0].cluster_id == 1' >/dev/null ||
   pl_fail "node3 does not see west as cluster 1"
