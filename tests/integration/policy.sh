@@ -74,8 +74,9 @@ for pod in "${PODS[@]}"; do
   PL_PIDS+=($!)
 done
 
-# Every node knows every other node's pods (etcd), with their namespace labels.
-remote_pods_known() { [ "$(cli "$1" ipcache list -o json | jq '[.[] | select(.source == "remote-endpoint")] | length')" = 4 ]; }
+# Every node knows every other node's pods (etcd), with their namespace labels
+# (the other nodes' health endpoints, identity 4 = reserved:health, aside).
+remote_pods_known() { [ "$(cli "$1" ipcache list -o json | jq '[.[] | select(.source == "remote-endpoint" and .identity != 4)] | length')" = 4 ]; }
 for i in $(seq $N); do
   pl_wait_for "node$i to know the 4 remote pods" 20 remote_pods_known "$i"
 done
