@@ -109,9 +109,12 @@ errors() { jq -r '[.long[], .new[] | select(.error != null) | "\(.target) \(.loc
 bindings() { jq -r '.long[] | "\(.local) \(.target) \(.name) \(.peer)"' "$1" | sort; }
 sticky() { jq -r '[.new[].name] | unique | join(",")' "$1"; }
 # node 1's tracked TCP flows of the long connections: "src dst xlate_src xlate_dst"
+# The long connections' flows, by source and destination: the affinity
+# client's short connections may reuse a long one's local port towards
+# another address, and their closing flows must not count.
 ct_flows() {
-  cli ct list -o json | jq -r --argjson locals "$(jq '[.long[].local]' "$R1")" \
-    '.[] | select((.proto | ascii_downcase) == "tcp" and (.src as $s | any($locals[]; . == $s))) | "\(.src) \(.dst) \(.xlate_src) \(.xlate_dst) \(.backend // "-")"' | sort
+  cli ct list -o json | jq -r --argjson longs "$(jq '[.long[] | {local, target}]' "$R1")" \
+    '.[] | select((.proto | ascii_downcase) == "tcp" and (. as $f | any($longs[]; .local == $f.src and .target == $f.dst))) | "\(.src) \(.dst) \(.xlate_src) \(.xlate_dst) \(.backend // "-")"' | sort
 }
 pod_link() { # what a pod's eth0 looks like: ifindex, MAC, addresses, routes
   ip -n "${P}$1" -j link show eth0 | jq -r '.[0] | "\(.ifindex) \(.address) \(.flags | join(","))"'
